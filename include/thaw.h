@@ -1,0 +1,151 @@
+/*
+ * thaw — inference for cold-start-sensitive serverless functions.
+ *
+ * A .thaw file (made offline by `thaw convert`) holds the graph, the memory plan and weights
+ * already packed for the kernels. Opening a model maps the file and validates it; nothing is
+ * copied or repacked. A model is immutable and may be shared by any number of sessions and
+ * threads; a session owns one arena for all activations and is used by one thread at a time.
+ *
+ *     thaw_model *model;  thaw_session *session;  thaw_error error;
+ *     if (thaw_model_open("model.thaw", 0, &model, &error) != THAW_OK) { puts(error.message); ... }
+ *     thaw_session_create(model, &session, &error);
+ *     thaw_tensor input, output;
+ *     thaw_session_input(session, 0, &input);      // input.data points into the session arena
+ *     memcpy(input.data, pixels, input.size_bytes);
+ *     thaw_session_run(session, &error);
+ *     thaw_session_output(session, 0, &output);    // valid until the next run
+ *     thaw_session_destroy(session);  thaw_model_close(model);
+ *
+ * Every fallible call returns a thaw_status and, when `error` is not NULL, fills it with the
+ * status and a message naming what is wrong. There is no global mutable state.
+ */
+#ifndef THAW_H
+#define THAW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define THAW_API
+#else
+#define THAW_API __attribute__((visibility("default")))
+#endif
+
+#define THAW_VERSION_MAJOR 0
+#define THAW_VERSION_MINOR 1
+#define THAW_VERSION_PATCH 0
+#define THAW_VERSION_STRING "0.1.0"
+
+/* The largest tensor rank a model may use. */
+#define THAW_MAX_RANK 8
+
+typedef enum thaw_status {
+  THAW_OK = 0,
+  THAW_STATUS_INVALID_ARGUMENT = 1, /* a NULL pointer, an index out of range, a bad option */
+  THAW_STATUS_IO = 2,               /* the file cannot be opened, sized or mapped */
+  THAW_STATUS_NOT_A_MODEL = 3,      /* the bytes do not start with the .thaw magic */
+  THAW_STATUS_VERSION = 4,          /* the file needs a newer reader */
+  THAW_STATUS_CORRUPT = 5,          /* truncated, out-of-range or inconsistent structure */
+  THAW_STATUS_CHECKSUM = 6,         /* the stored checksum does not match the bytes */
+  THAW_STATUS_UNSUPPORTED = 7,      /* an op, dtype, layout or attribute this build cannot run */
+  THAW_STATUS_OUT_OF_MEMORY = 8,
+  THAW_STATUS_NOT_FOUND = 9,        /* no input or output of that name */
+} thaw_status;
+
+/* The number of distinct status codes; every code below it has a string. */
+#define THAW_STATUS_COUNT 10
+
+/* A short, static, human-readable name for a status ("corrupt file", ...). Never NULL. */
+THAW_API const char *thaw_status_str(thaw_status status);
+
+/* Caller-owned detail of a failed call. */
+typedef struct thaw_error {
+  thaw_status status;
+  char message[256];
+} thaw_error;
+
+typedef enum thaw_dtype {
+  THAW_DTYPE_F32 = 1,
+  THAW_DTYPE_I8 = 2,
+  THAW_DTYPE_U8 = 3,
+  THAW_DTYPE_I32 = 4,
+  THAW_DTYPE_I64 = 5,
+  THAW_DTYPE_BOOL = 6, /* one byte, 0 or 1 */
+} thaw_dtype;
+
+/* Name ("f32", "i64", ...) and element size of a dtype; "?" and 0 for an unknown value. */
+THAW_API const char *thaw_dtype_name(thaw_dtype dtype);
+THAW_API size_t thaw_dtype_size(thaw_dtype dtype);
+
+/* A model input or output. `data` is NULL in model descriptions and points into the session's
+ * arena (aligned to 64 bytes) in session descriptions. `name` lives as long as the model. */
+typedef struct thaw_tensor {
+  const char *name;
+  thaw_dtype dtype;
+  uint32_t rank;
+  int64_t shape[THAW_MAX_RANK];
+  size_t element_count;
+  size_t size_bytes;
+  void *data;
+} thaw_tensor;
+
+typedef struct thaw_model thaw_model;
+typedef struct thaw_session thaw_session;
+
+/* Flags for thaw_model_open and thaw_model_open_memory. */
+enum {
+  /* Also verify the checksum over all weights (reads every weight page: O(file size)). */
+  THAW_OPEN_VERIFY_WEIGHTS = 1u << 0,
+  /* Ask the kernel to start reading the weights in the background (madvise WILLNEED), so a
+   * cold-page-cache first run overlaps I/O with compute. */
+  THAW_OPEN_PREFETCH = 1u << 1,
+};
+
+/* Map `path` read-only and validate it. The weights are used in place, never copied. */
+THAW_API thaw_status thaw_model_open(const char *path, uint32_t flags, thaw_model **model,
+                                     thaw_error *error);
+
+/* Validate and use `size` caller-owned bytes in place (a model linked into the binary, say).
+ * The bytes must start at a 64-byte aligned address and outlive the model. */
+THAW_API thaw_status thaw_model_open_memory(const void *bytes, size_t size, uint32_t flags,
+                                            thaw_model **model, thaw_error *error);
+
+/* Closing NULL is a no-op. Every session of the model must be destroyed first. */
+THAW_API void thaw_model_close(thaw_model *model);
+
+THAW_API size_t thaw_model_input_count(const thaw_model *model);
+THAW_API size_t thaw_model_output_count(const thaw_model *model);
+THAW_API thaw_status thaw_model_input(const thaw_model *model, size_t index, thaw_tensor *tensor);
+THAW_API thaw_status thaw_model_output(const thaw_model *model, size_t index, thaw_tensor *tensor);
+/* The index of the input/output called `name`, or THAW_STATUS_NOT_FOUND. */
+THAW_API thaw_status thaw_model_find_input(const thaw_model *model, const char *name,
+                                           size_t *index);
+THAW_API thaw_status thaw_model_find_output(const thaw_model *model, const char *name,
+                                            size_t *index);
+/* Bytes one session allocates (arena plus kernel scratch). */
+THAW_API size_t thaw_model_session_bytes(const thaw_model *model);
+
+/* Allocate the session's single arena. Nothing is allocated by thaw_session_run. */
+THAW_API thaw_status thaw_session_create(const thaw_model *model, thaw_session **session,
+                                         thaw_error *error);
+THAW_API void thaw_session_destroy(thaw_session *session);
+
+/* Describe input/output `index` with `data` pointing at its buffer in the arena. Input buffers
+ * are never overwritten by a run, so inputs written once stay valid for later runs; output
+ * buffers hold the results of the last successful run. */
+THAW_API thaw_status thaw_session_input(thaw_session *session, size_t index, thaw_tensor *tensor);
+THAW_API thaw_status thaw_session_output(thaw_session *session, size_t index,
+                                         thaw_tensor *tensor);
+
+/* Run the graph once on the current contents of the input buffers. */
+THAW_API thaw_status thaw_session_run(thaw_session *session, thaw_error *error);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* THAW_H */
