@@ -1,0 +1,56 @@
+/* Status strings, dtype facts and the shared error formatter. */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "formats/format.h"
+
+const char *thaw_status_str(thaw_status status) {
+  switch (status) {
+    case THAW_OK: return "ok";
+    case THAW_STATUS_INVALID_ARGUMENT: return "invalid argument";
+    case THAW_STATUS_IO: return "i/o error";
+    case THAW_STATUS_NOT_A_MODEL: return "not a thaw model";
+    case THAW_STATUS_VERSION: return "unsupported format version";
+    case THAW_STATUS_CORRUPT: return "corrupt file";
+    case THAW_STATUS_CHECKSUM: return "checksum mismatch";
+    case THAW_STATUS_UNSUPPORTED: return "unsupported";
+    case THAW_STATUS_OUT_OF_MEMORY: return "out of memory";
+    case THAW_STATUS_NOT_FOUND: return "not found";
+  }
+  return "unknown status";
+}
+
+const char *thaw_dtype_name(thaw_dtype dtype) {
+  switch (dtype) {
+    case THAW_DTYPE_F32: return "f32";
+    case THAW_DTYPE_I8: return "i8";
+    case THAW_DTYPE_U8: return "u8";
+    case THAW_DTYPE_I32: return "i32";
+    case THAW_DTYPE_I64: return "i64";
+    case THAW_DTYPE_BOOL: return "bool";
+  }
+  return "?";
+}
+
+size_t thaw_dtype_size(thaw_dtype dtype) {
+  switch (dtype) {
+    case THAW_DTYPE_F32: return 4;
+    case THAW_DTYPE_I8: return 1;
+    case THAW_DTYPE_U8: return 1;
+    case THAW_DTYPE_I32: return 4;
+    case THAW_DTYPE_I64: return 8;
+    case THAW_DTYPE_BOOL: return 1;
+  }
+  return 0;
+}
+
+thaw_status thaw_error_set(thaw_error *error, thaw_status status, const char *format, ...) {
+  if (error != NULL) {
+    error->status = status;
+    va_list arguments;
+    va_start(arguments, format);
+    vsnprintf(error->message, sizeof error->message, format, arguments);
+    va_end(arguments);
+  }
+  return status;
+}
