@@ -1,0 +1,27 @@
+#include <string.h>
+
+#include "kernels/broadcast-scalar.h"
+#include "kernels/scalar.h"
+
+void thaw_x_strided_copy__scalar(const thaw_strided_copy_params *p, const void *x, void *y) {
+  const thaw_broadcast *iter = &p->iter;
+  const size_t element_size = p->element_size;
+  const size_t rows = thaw_broadcast_rows(iter);
+  const size_t length = thaw_broadcast_row_length(iter);
+  const ptrdiff_t step = iter->strides[0][iter->rank - 1] * (ptrdiff_t)element_size;
+  const char *x_bytes = x;
+  char *y_bytes = y;
+  thaw_broadcast_cursor cursor;
+  thaw_broadcast_cursor_init(&cursor);
+  for (size_t row = 0; row < rows; row++) {
+    const char *x_row = x_bytes + cursor.offset[0] * (ptrdiff_t)element_size;
+    if (step == (ptrdiff_t)element_size) {
+      memcpy(y_bytes, x_row, length * element_size);
+    } else {
+      for (size_t i = 0; i < length; i++)
+        memcpy(y_bytes + i * element_size, x_row + (ptrdiff_t)i * step, element_size);
+    }
+    y_bytes += length * element_size;
+    thaw_broadcast_cursor_advance(iter, 1, &cursor);
+  }
+}

@@ -1,0 +1,91 @@
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/scalar.h"
+
+static const thaw_kernels scalar_kernels = {
+    .isa = "scalar",
+    .f32_unary = thaw_f32_unary__scalar,
+    .f32_binary = thaw_f32_binary__scalar,
+    .f32_conv2d = thaw_f32_conv2d__scalar,
+    .f32_conv_transpose2d = thaw_f32_conv_transpose2d__scalar,
+    .f32_matmul = thaw_f32_matmul__scalar,
+    .f32_max_pool2d = thaw_f32_max_pool2d__scalar,
+    .f32_average_pool2d = thaw_f32_average_pool2d__scalar,
+    .f32_global_average_pool = thaw_f32_global_average_pool__scalar,
+    .f32_softmax = thaw_f32_softmax__scalar,
+    .f32_layer_norm = thaw_f32_layer_norm__scalar,
+    .f32_reduce_mean = thaw_f32_reduce_mean__scalar,
+    .f32_channel_affine = thaw_f32_channel_affine__scalar,
+    .f32_pad = thaw_f32_pad__scalar,
+    .f32_resize = thaw_f32_resize__scalar,
+    .strided_copy = thaw_x_strided_copy__scalar,
+    .concat = thaw_x_concat__scalar,
+    .split = thaw_x_split__scalar,
+    .gather = thaw_x_gather__scalar,
+    .cast = thaw_x_cast__scalar,
+    .where = thaw_x_where__scalar,
+};
+
+/* CPU features a kernel table may require. */
+enum {
+  CPU_X86_AVX2_FMA = 1u << 0,
+};
+
+/* Every table built into this binary, the reference first and then from slowest to fastest;
+ * a table is usable when the CPU has all of its required features. */
+static const struct {
+  const thaw_kernels *table;
+  uint32_t required_features;
+} all_variants[] = {
+    {&scalar_kernels, 0},
+};
+#define VARIANT_COUNT (sizeof(all_variants) / sizeof(all_variants[0]))
+
+static uint32_t read_cpu_features(void) {
+  uint32_t features = 0;
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    features |= CPU_X86_AVX2_FMA;
+#endif
+  return features;
+}
+
+static pthread_once_t selection_once = PTHREAD_ONCE_INIT;
+static uint32_t cpu_features;
+static const thaw_kernels *selected_kernels;
+
+static bool variant_supported(size_t i) {
+  return (all_variants[i].required_features & cpu_features) ==
+         all_variants[i].required_features;
+}
+
+/* The fastest usable table, unless THAW_ISA names a usable one (THAW_ISA=scalar forces the
+ * reference, e.g. to rule a vector kernel out when chasing a wrong result); a name that is
+ * unknown or unusable here is ignored. */
+static void select_kernels(void) {
+  cpu_features = read_cpu_features();
+  const char *forced = getenv("THAW_ISA");
+  for (size_t i = 0; i < VARIANT_COUNT; i++) {
+    if (!variant_supported(i)) continue;
+    selected_kernels = all_variants[i].table;
+    if (forced != NULL && strcmp(forced, all_variants[i].table->isa) == 0) return;
+  }
+}
+
+const thaw_kernels *thaw_kernels_get(void) {
+  pthread_once(&selection_once, select_kernels);
+  return selected_kernels;
+}
+
+const thaw_kernels *thaw_kernels_scalar(void) { return &scalar_kernels; }
+
+size_t thaw_kernels_variants(const thaw_kernels **tables, size_t capacity) {
+  pthread_once(&selection_once, select_kernels);
+  size_t count = 0;
+  for (size_t i = 0; i < VARIANT_COUNT && count < capacity; i++)
+    if (variant_supported(i)) tables[count++] = all_variants[i].table;
+  return count;
+}

@@ -1,0 +1,51 @@
+/*
+ * The portable scalar kernels: the reference every vectorised variant is tested against.
+ * Internal to kernels/; everyone else reaches them through thaw_kernels_scalar().
+ */
+#ifndef THAW_KERNELS_SCALAR_H
+#define THAW_KERNELS_SCALAR_H
+
+#include "kernels/kernels.h"
+
+/* May run in place (x == y): the conv and matmul epilogues apply their activation that way. */
+void thaw_f32_unary__scalar(const thaw_unary_params *p, size_t n, const float *x, float *y);
+void thaw_f32_binary__scalar(const thaw_binary_params *p, const float *a, const float *b,
+                             float *y);
+
+void thaw_f32_conv2d__scalar(const thaw_conv2d_params *p, const float *x, const float *w,
+                             const float *bias, float *y);
+void thaw_f32_conv_transpose2d__scalar(const thaw_conv2d_params *p, const float *x,
+                                       const float *w, const float *bias, float *y);
+
+void thaw_f32_matmul__scalar(const thaw_matmul_params *p, const float *a, const float *b,
+                             const float *bias, float *y);
+
+void thaw_f32_max_pool2d__scalar(const thaw_pool2d_params *p, const float *x, float *y);
+void thaw_f32_average_pool2d__scalar(const thaw_pool2d_params *p, const float *x, float *y);
+void thaw_f32_global_average_pool__scalar(size_t channels, size_t spatial, const float *x,
+                                          float *y);
+
+void thaw_f32_softmax__scalar(size_t outer, size_t axis_size, size_t inner, const float *x,
+                              float *y);
+void thaw_f32_layer_norm__scalar(size_t rows, size_t cols, float epsilon, const float *x,
+                                 const float *scale, const float *bias, float *y);
+void thaw_f32_reduce_mean__scalar(size_t outer, size_t reduce, size_t inner, const float *x,
+                                  float *y);
+void thaw_f32_channel_affine__scalar(size_t outer, size_t channels, size_t inner,
+                                     const float *x, const float *scale, const float *shift,
+                                     float *y);
+
+void thaw_f32_pad__scalar(const thaw_pad_params *p, const float *x, float *y);
+void thaw_f32_resize__scalar(const thaw_resize_params *p, const float *x, float *y);
+void thaw_x_strided_copy__scalar(const thaw_strided_copy_params *p, const void *x, void *y);
+void thaw_x_concat__scalar(size_t outer, size_t count, const size_t *row_bytes,
+                           const void *const *x, void *y);
+void thaw_x_split__scalar(size_t outer, size_t count, const size_t *row_bytes, const void *x,
+                          void *const *y);
+bool thaw_x_gather__scalar(const thaw_gather_params *p, const void *x, const void *indices,
+                           void *y, int64_t *bad_index);
+void thaw_x_cast__scalar(thaw_dtype from, thaw_dtype to, size_t n, const void *x, void *y);
+void thaw_x_where__scalar(size_t element_size, const thaw_broadcast *iter, const uint8_t *cond,
+                          const void *x, const void *y, void *z);
+
+#endif /* THAW_KERNELS_SCALAR_H */

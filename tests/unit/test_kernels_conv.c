@@ -1,0 +1,224 @@
+/* Conv and ConvTranspose of every variant against naive double-precision loops. */
+#include "test_kernels_oracle.h"
+
+static const thaw_kernels *variants[ORACLE_MAX_VARIANTS];
+static size_t variant_count;
+
+typedef struct conv_case {
+  size_t batch, in_channels, in_height, in_width, out_channels;
+  size_t kernel_height, kernel_width, groups;
+  size_t stride_h, stride_w, dilation_h, dilation_w;
+  size_t pad_top, pad_left, pad_bottom, pad_right;
+  size_t output_padding_h, output_padding_w; /* transpose only */
+  bool has_bias;
+  thaw_unary_params activation;
+} conv_case;
+
+static thaw_conv2d_params conv_params(const conv_case *c, bool transpose) {
+  const size_t extent_h = (c->kernel_height - 1) * c->dilation_h + 1;
+  const size_t extent_w = (c->kernel_width - 1) * c->dilation_w + 1;
+  thaw_conv2d_params p = {
+      .batch = c->batch, .in_channels = c->in_channels, .in_height = c->in_height,
+      .in_width = c->in_width, .out_channels = c->out_channels,
+      .kernel_height = c->kernel_height, .kernel_width = c->kernel_width, .groups = c->groups,
+      .stride_h = c->stride_h, .stride_w = c->stride_w, .dilation_h = c->dilation_h,
+      .dilation_w = c->dilation_w, .pad_top = c->pad_top, .pad_left = c->pad_left,
+      .activation = c->activation};
+  if (transpose) {
+    p.out_height = (c->in_height - 1) * c->stride_h + extent_h + c->output_padding_h -
+                   c->pad_top - c->pad_bottom;
+    p.out_width = (c->in_width - 1) * c->stride_w + extent_w + c->output_padding_w -
+                  c->pad_left - c->pad_right;
+  } else {
+    p.out_height = (c->in_height + c->pad_top + c->pad_bottom - extent_h) / c->stride_h + 1;
+    p.out_width = (c->in_width + c->pad_left + c->pad_right - extent_w) / c->stride_w + 1;
+  }
+  return p;
+}
+
+/* Gather form, straight from the ONNX Conv definition. */
+static void oracle_conv2d(const thaw_conv2d_params *p, const float *x, const float *w,
+                          const float *bias, double *y) {
+  const size_t cg = p->in_channels / p->groups, mg = p->out_channels / p->groups;
+  for (size_t n = 0; n < p->batch; n++)
+    for (size_t m = 0; m < p->out_channels; m++)
+      for (size_t oh = 0; oh < p->out_height; oh++)
+        for (size_t ow = 0; ow < p->out_width; ow++) {
+          double sum = bias ? bias[m] : 0.0;
+          const size_t g = m / mg;
+          for (size_t c = 0; c < cg; c++)
+            for (size_t kh = 0; kh < p->kernel_height; kh++)
+              for (size_t kw = 0; kw < p->kernel_width; kw++) {
+                const long ih = (long)(oh * p->stride_h + kh * p->dilation_h) - (long)p->pad_top;
+                const long iw = (long)(ow * p->stride_w + kw * p->dilation_w) - (long)p->pad_left;
+                if (ih < 0 || iw < 0 || ih >= (long)p->in_height || iw >= (long)p->in_width)
+                  continue;
+                const size_t xi =
+                    ((n * p->in_channels + g * cg + c) * p->in_height + (size_t)ih) *
+                        p->in_width + (size_t)iw;
+                const size_t wi =
+                    ((m * cg + c) * p->kernel_height + kh) * p->kernel_width + kw;
+                sum += (double)x[xi] * w[wi];
+              }
+          y[((n * p->out_channels + m) * p->out_height + oh) * p->out_width + ow] =
+              oracle_unary(&p->activation, sum);
+        }
+}
+
+/* Scatter form, straight from the ONNX ConvTranspose definition: every input pixel adds its
+ * weighted kernel into the output. */
+static void oracle_conv_transpose2d(const thaw_conv2d_params *p, const float *x, const float *w,
+                                    const float *bias, double *y) {
+  const size_t cg = p->in_channels / p->groups, mg = p->out_channels / p->groups;
+  const size_t out_plane = p->out_height * p->out_width;
+  for (size_t n = 0; n < p->batch; n++)
+    for (size_t m = 0; m < p->out_channels; m++)
+      for (size_t i = 0; i < out_plane; i++)
+        y[(n * p->out_channels + m) * out_plane + i] = bias ? bias[m] : 0.0;
+  for (size_t n = 0; n < p->batch; n++)
+    for (size_t c = 0; c < p->in_channels; c++)
+      for (size_t ih = 0; ih < p->in_height; ih++)
+        for (size_t iw = 0; iw < p->in_width; iw++) {
+          const double xv = x[((n * p->in_channels + c) * p->in_height + ih) * p->in_width + iw];
+          const size_t g = c / cg;
+          for (size_t m = 0; m < mg; m++)
+            for (size_t kh = 0; kh < p->kernel_height; kh++)
+              for (size_t kw = 0; kw < p->kernel_width; kw++) {
+                const long oh = (long)(ih * p->stride_h + kh * p->dilation_h) - (long)p->pad_top;
+                const long ow = (long)(iw * p->stride_w + kw * p->dilation_w) - (long)p->pad_left;
+                if (oh < 0 || ow < 0 || oh >= (long)p->out_height || ow >= (long)p->out_width)
+                  continue;
+                const double wv = w[((c * mg + m) * p->kernel_height + kh) * p->kernel_width + kw];
+                y[((n * p->out_channels + g * mg + m) * p->out_height + (size_t)oh) *
+                      p->out_width + (size_t)ow] += xv * wv;
+              }
+        }
+  const size_t total = p->batch * p->out_channels * out_plane;
+  for (size_t i = 0; i < total; i++) y[i] = oracle_unary(&p->activation, y[i]);
+}
+
+static const thaw_unary_params identity = {THAW_KERNEL_IDENTITY, 0, 0};
+static const thaw_unary_params relu = {THAW_KERNEL_RELU, 0, 0};
+static const thaw_unary_params relu6 = {THAW_KERNEL_CLIP, 0, 6};
+static const thaw_unary_params hard_swish = {THAW_KERNEL_HARD_SWISH, 0, 0};
+static const thaw_unary_params gelu = {THAW_KERNEL_GELU, 0, 0};
+static const thaw_unary_params silu = {THAW_KERNEL_SILU, 0, 0};
+
+static void run_case(const conv_case *c, bool transpose, thaw_test_rng *rng) {
+  const thaw_conv2d_params p = conv_params(c, transpose);
+  const size_t x_count = c->batch * c->in_channels * c->in_height * c->in_width;
+  const size_t filter_channels =
+      (transpose ? c->out_channels : c->in_channels) / c->groups;
+  const size_t w_count = (transpose ? c->in_channels : c->out_channels) * filter_channels *
+                         c->kernel_height * c->kernel_width;
+  const size_t y_count = c->batch * c->out_channels * p.out_height * p.out_width;
+  const size_t reduction = filter_channels * c->kernel_height * c->kernel_width;
+  float *x = oracle_random(rng, x_count, -1, 1);
+  float *w = oracle_random(rng, w_count, -1, 1);
+  float *bias = c->has_bias ? oracle_random(rng, c->out_channels, -1, 1) : NULL;
+  double *expected = oracle_doubles(y_count);
+  if (transpose) oracle_conv_transpose2d(&p, x, w, bias, expected);
+  else oracle_conv2d(&p, x, w, bias, expected);
+  for (size_t v = 0; v < variant_count; v++) {
+    float *y = oracle_floats(y_count);
+    if (transpose) variants[v]->f32_conv_transpose2d(&p, x, w, bias, y);
+    else variants[v]->f32_conv2d(&p, x, w, bias, y);
+    char what[160];
+    snprintf(what, sizeof(what), "%s %s C%zu %zux%zu M%zu k%zux%zu g%zu s%zu,%zu d%zu,%zu",
+             variants[v]->isa, transpose ? "conv_transpose2d" : "conv2d", c->in_channels,
+             c->in_height, c->in_width, c->out_channels, c->kernel_height, c->kernel_width,
+             c->groups, c->stride_h, c->stride_w, c->dilation_h, c->dilation_w);
+    thaw_test_assert_close(what, y, expected, y_count, 1e-5, 1e-6 * (double)reduction);
+    free(y);
+  }
+  free(x);
+  free(w);
+  free(bias);
+  free(expected);
+}
+
+static void test_conv2d(void **state) {
+  (void)state;
+  static const conv_case cases[] = {
+      /* batch C H W M  kh kw g  sh sw dh dw  pt pl pb pr  oph opw  bias activation */
+      {1, 3, 11, 13, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, true, relu},
+      {2, 4, 9, 7, 6, 3, 5, 2, 2, 1, 1, 2, 0, 2, 1, 1, 0, 0, true, identity},
+      /* depthwise, and depthwise with a channel multiplier of 2 */
+      {1, 6, 10, 9, 6, 3, 3, 6, 2, 2, 1, 1, 1, 1, 0, 1, 0, 0, true, relu6},
+      {1, 3, 8, 8, 6, 5, 5, 3, 1, 1, 2, 2, 4, 4, 4, 4, 0, 0, true, hard_swish},
+      /* pointwise */
+      {1, 7, 5, 3, 11, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, true, gelu},
+      /* asymmetric pads, stride 3 with a window larger than the stride */
+      {1, 2, 12, 11, 3, 4, 2, 1, 3, 2, 1, 1, 2, 0, 1, 3, 0, 0, false, silu},
+      /* a stem-like layer: 3 -> 17 channels, 7x7, stride 2, pad 3 */
+      {1, 3, 19, 17, 17, 7, 7, 1, 2, 2, 1, 1, 3, 3, 3, 3, 0, 0, true, relu},
+  };
+  thaw_test_rng rng = {3};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) run_case(&cases[i], false, &rng);
+}
+
+static void test_conv_transpose2d(void **state) {
+  (void)state;
+  static const conv_case cases[] = {
+      {1, 3, 5, 4, 2, 3, 3, 1, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, true, identity},
+      {2, 4, 3, 5, 6, 2, 3, 2, 3, 1, 1, 2, 0, 1, 2, 0, 0, 0, true, relu},
+      {1, 5, 4, 4, 5, 3, 3, 5, 2, 2, 1, 1, 1, 0, 0, 1, 1, 0, false, silu},
+      {1, 3, 6, 5, 7, 4, 4, 1, 2, 3, 1, 1, 1, 2, 1, 0, 0, 2, true, gelu},
+  };
+  thaw_test_rng rng = {4};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) run_case(&cases[i], true, &rng);
+}
+
+/* The Conv example of the ONNX operator docs ("conv_with_padding"): 5x5 ramp, 3x3 ones. */
+static void test_conv2d_onnx_example(void **state) {
+  (void)state;
+  static const double expected[25] = {12, 21, 27, 33, 24, 33, 54, 63, 72, 51, 63, 99, 108,
+                                      117, 81, 93, 144, 153, 162, 111, 72, 111, 117, 123, 84};
+  float x[25], w[9], y[25];
+  for (int i = 0; i < 25; i++) x[i] = (float)i;
+  for (int i = 0; i < 9; i++) w[i] = 1.0f;
+  const conv_case c = {1, 1, 5, 5, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, false, identity};
+  const thaw_conv2d_params p = conv_params(&c, false);
+  assert_int_equal(p.out_height * p.out_width, 25);
+  double oracle[25];
+  oracle_conv2d(&p, x, w, NULL, oracle);
+  for (int i = 0; i < 25; i++) assert_true(oracle[i] == expected[i]);
+  for (size_t v = 0; v < variant_count; v++) {
+    variants[v]->f32_conv2d(&p, x, w, NULL, y);
+    thaw_test_assert_close(variants[v]->isa, y, expected, 25, 0, 0);
+  }
+}
+
+/* The ConvTranspose example of the ONNX operator docs: 3x3 ramp, two 3x3 ones filters. */
+static void test_conv_transpose2d_onnx_example(void **state) {
+  (void)state;
+  static const double plane[25] = {0, 1, 3, 3, 2, 3, 8, 15, 12, 7, 9, 21, 36,
+                                   27, 15, 9, 20, 33, 24, 13, 6, 13, 21, 15, 8};
+  double expected[50];
+  for (int i = 0; i < 50; i++) expected[i] = plane[i % 25];
+  float x[9], w[18], y[50];
+  for (int i = 0; i < 9; i++) x[i] = (float)i;
+  for (int i = 0; i < 18; i++) w[i] = 1.0f;
+  const conv_case c = {1, 1, 3, 3, 2, 3, 3, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, false, identity};
+  const thaw_conv2d_params p = conv_params(&c, true);
+  assert_int_equal(p.out_height, 5);
+  assert_int_equal(p.out_width, 5);
+  double oracle[50];
+  oracle_conv_transpose2d(&p, x, w, NULL, oracle);
+  for (int i = 0; i < 50; i++) assert_true(oracle[i] == expected[i]);
+  for (size_t v = 0; v < variant_count; v++) {
+    variants[v]->f32_conv_transpose2d(&p, x, w, NULL, y);
+    thaw_test_assert_close(variants[v]->isa, y, expected, 50, 0, 0);
+  }
+}
+
+int main(void) {
+  variant_count = oracle_variants(variants);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_conv2d),
+      cmocka_unit_test(test_conv_transpose2d),
+      cmocka_unit_test(test_conv2d_onnx_example),
+      cmocka_unit_test(test_conv_transpose2d_onnx_example),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
