@@ -1,0 +1,74 @@
+#include "runtime/platform.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "formats/format.h"
+
+thaw_status thaw_platform_map_file(const char *path, thaw_mapped_file *file, thaw_error *error) {
+  file->address = NULL;
+  file->size = 0;
+  int descriptor = open(path, O_RDONLY | O_CLOEXEC);
+  if (descriptor < 0) {
+    return thaw_error_set(error, THAW_STATUS_IO, "cannot open %s: %s", path, strerror(errno));
+  }
+  struct stat status;
+  if (fstat(descriptor, &status) != 0) {
+    int saved = errno;
+    close(descriptor);
+    return thaw_error_set(error, THAW_STATUS_IO, "cannot stat %s: %s", path, strerror(saved));
+  }
+  if (!S_ISREG(status.st_mode)) {
+    close(descriptor);
+    return thaw_error_set(error, THAW_STATUS_IO, "cannot map %s: not a regular file", path);
+  }
+  if ((uintmax_t)status.st_size > SIZE_MAX) {
+    close(descriptor);
+    return thaw_error_set(error, THAW_STATUS_IO,
+                          "cannot map %s: %jd bytes exceed the address space", path,
+                          (intmax_t)status.st_size);
+  }
+  if (status.st_size == 0) {
+    close(descriptor);
+    return THAW_OK;
+  }
+  /* No MAP_POPULATE: opening must not read the weights, only the pages validation touches. */
+  void *address = mmap(NULL, (size_t)status.st_size, PROT_READ, MAP_PRIVATE, descriptor, 0);
+  int saved = errno;
+  close(descriptor); /* the mapping keeps its own reference to the file */
+  if (address == MAP_FAILED) {
+    return thaw_error_set(error, THAW_STATUS_IO, "cannot map %s: %s", path, strerror(saved));
+  }
+  file->address = address;
+  file->size = (size_t)status.st_size;
+  return THAW_OK;
+}
+
+void thaw_platform_unmap_file(thaw_mapped_file *file) {
+  if (file->address != NULL) munmap(file->address, file->size);
+  file->address = NULL;
+  file->size = 0;
+}
+
+void thaw_platform_prefetch(const void *address, size_t size) {
+  if (size == 0) return;
+  /* madvise wants a page-aligned start; widening the range to whole pages is harmless. */
+  const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  const uintptr_t start = (uintptr_t)address & ~(page - 1);
+  const uintptr_t end = (uintptr_t)address + size;
+  (void)madvise((void *)start, end - start, MADV_WILLNEED);
+}
+
+void *thaw_platform_aligned_alloc(size_t size) {
+  void *pointer = NULL;
+  if (posix_memalign(&pointer, THAW_PLATFORM_ALIGNMENT, size == 0 ? 1 : size) != 0) return NULL;
+  return pointer;
+}
+
+void thaw_platform_free(void *pointer) { free(pointer); }

@@ -1,0 +1,31 @@
+/*
+ * The one place in the runtime that knows the operating system: mapping a file read-only,
+ * read-ahead hints and aligned allocation.
+ */
+#ifndef THAW_RUNTIME_PLATFORM_H
+#define THAW_RUNTIME_PLATFORM_H
+
+#include <stddef.h>
+
+#include "thaw.h"
+
+typedef struct thaw_mapped_file {
+  void *address; /* NULL when nothing is mapped */
+  size_t size;
+} thaw_mapped_file;
+
+/* Map the whole of `path` read-only and private. Pages are not touched: they fault in as the
+ * kernels first read them. An empty file is mapped as address NULL, size 0. */
+thaw_status thaw_platform_map_file(const char *path, thaw_mapped_file *file, thaw_error *error);
+void thaw_platform_unmap_file(thaw_mapped_file *file);
+
+/* Hint that [address, address + size) will be read soon; the kernel may start the I/O in the
+ * background. Advisory: failures are ignored. */
+void thaw_platform_prefetch(const void *address, size_t size);
+
+/* `size` bytes aligned to THAW_PLATFORM_ALIGNMENT, or NULL. Freed with thaw_platform_free. */
+#define THAW_PLATFORM_ALIGNMENT 64
+void *thaw_platform_aligned_alloc(size_t size);
+void thaw_platform_free(void *pointer);
+
+#endif /* THAW_RUNTIME_PLATFORM_H */

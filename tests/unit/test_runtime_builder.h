@@ -1,0 +1,103 @@
+/* Helpers shared by the runtime tests: build a model with the writer, open it from aligned
+ * memory, and feed and read its tensors. */
+#ifndef THAW_TEST_RUNTIME_BUILDER_H
+#define THAW_TEST_RUNTIME_BUILDER_H
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "formats/format.h"
+#include "test_support.h"
+#include "thaw.h"
+
+/* DIMS(1, 3, 8, 8) expands to the rank and the shape array the writer takes. */
+#define DIMS(...)                                                                           \
+  (uint32_t)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (const int64_t[]) { \
+    __VA_ARGS__                                                                             \
+  }
+
+static inline size_t test_element_count(uint32_t rank, const int64_t *shape) {
+  size_t count = 1;
+  for (uint32_t d = 0; d < rank; d++) count *= (size_t)shape[d];
+  return count;
+}
+
+static inline uint32_t test_activation(thaw_writer *writer, const char *name, thaw_dtype dtype,
+                                       uint32_t rank, const int64_t *shape) {
+  return thaw_writer_add_tensor(writer, name, THAW_TENSOR_ACTIVATION, dtype, rank, shape,
+                                THAW_LAYOUT_PLAIN, NULL, 0);
+}
+
+static inline uint32_t test_constant(thaw_writer *writer, const char *name, thaw_dtype dtype,
+                                     uint32_t rank, const int64_t *shape, const void *data) {
+  return thaw_writer_add_tensor(writer, name, THAW_TENSOR_CONSTANT, dtype, rank, shape,
+                                THAW_LAYOUT_PLAIN, data,
+                                test_element_count(rank, shape) * thaw_dtype_size(dtype));
+}
+
+static inline void test_node(thaw_writer *writer, thaw_op op, const char *name, const void *attrs,
+                             uint32_t input_count, const uint32_t *inputs, uint32_t output) {
+  thaw_writer_add_node(writer, op, name, attrs, inputs, input_count, &output, 1);
+}
+
+/* A writer's file copied into a 64-byte aligned buffer, as thaw_model_open_memory wants. */
+typedef struct test_model_bytes {
+  uint8_t *bytes;
+  size_t size;
+} test_model_bytes;
+
+static inline test_model_bytes test_finish(thaw_writer *writer) {
+  uint8_t *bytes = NULL;
+  uint64_t size = 0;
+  thaw_error error = {0};
+  thaw_status status =
+      thaw_writer_finish(writer, THAW_FORMAT_FLAG_WEIGHTS_CHECKSUM, &bytes, &size, NULL, &error);
+  if (status != THAW_OK) fail_msg("writer: %s", error.message);
+  thaw_writer_destroy(writer);
+  test_model_bytes result = {aligned_alloc(64, (size + 63) / 64 * 64), (size_t)size};
+  memcpy(result.bytes, bytes, size);
+  free(bytes);
+  return result;
+}
+
+/* The validated view of a test file, to find the fields a test wants to edit. */
+static inline thaw_format_view test_view(const test_model_bytes *model) {
+  thaw_format_view view;
+  thaw_error error = {0};
+  if (thaw_format_open(model->bytes, model->size, &view, &error) != THAW_OK) {
+    fail_msg("format: %s", error.message);
+  }
+  return view;
+}
+
+/* Recompute the header checksum (XXH64 of the bytes before the weights, its own field read
+ * as zero) after a test edits them, so the edit itself is what gets refused. */
+static inline void test_reseal(test_model_bytes *model, uint64_t weights_offset) {
+  enum { header_checksum_at = 24 };
+  memset(model->bytes + header_checksum_at, 0, 8);
+  const uint64_t checksum = thaw_hash64(model->bytes, weights_offset, 0);
+  for (int i = 0; i < 8; i++) model->bytes[header_checksum_at + i] = (uint8_t)(checksum >> (8 * i));
+}
+
+static inline thaw_model *test_open(const test_model_bytes *model) {
+  thaw_model *result = NULL;
+  thaw_error error = {0};
+  if (thaw_model_open_memory(model->bytes, model->size, 0, &result, &error) != THAW_OK) {
+    fail_msg("open: %s", error.message);
+  }
+  return result;
+}
+
+static inline void test_set_input(thaw_session *session, size_t index, const void *data) {
+  thaw_tensor tensor;
+  assert_int_equal(thaw_session_input(session, index, &tensor), THAW_OK);
+  memcpy(tensor.data, data, tensor.size_bytes);
+}
+
+static inline const float *test_output(thaw_session *session, size_t index) {
+  thaw_tensor tensor;
+  assert_int_equal(thaw_session_output(session, index, &tensor), THAW_OK);
+  return tensor.data;
+}
+
+#endif /* THAW_TEST_RUNTIME_BUILDER_H */
