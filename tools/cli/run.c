@@ -198,6 +198,16 @@ static int compare_doubles(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+/* One run, timed; false (after the error is reported) when it fails. */
+static bool timed_run(const run_options *options, thaw_session *session, double *elapsed_ms) {
+  thaw_error error;
+  double start = thaw_cli_now_ms();
+  thaw_status status = thaw_session_run(session, &error);
+  *elapsed_ms = thaw_cli_now_ms() - start;
+  if (status != THAW_OK) thaw_cli_file_error("run", options->model_path, &error);
+  return status == THAW_OK;
+}
+
 static int run_repeatedly(const run_options *options, thaw_session *session,
                           run_timings *timings) {
   size_t warm_runs = options->repeat - 1;
@@ -206,30 +216,17 @@ static int run_repeatedly(const run_options *options, thaw_session *session,
     thaw_cli_error("run", "out of memory");
     return THAW_EXIT_FAILURE;
   }
-  for (size_t run = 0; run < options->repeat; run++) {
-    thaw_error error;
-    double start = thaw_cli_now_ms();
-    thaw_status status = thaw_session_run(session, &error);
-    double elapsed = thaw_cli_now_ms() - start;
-    if (status != THAW_OK) {
-      thaw_cli_file_error("run", options->model_path, &error);
-      free(warm_ms);
-      return THAW_EXIT_FAILURE;
-    }
-    if (run == 0)
-      timings->first_run_ms = elapsed;
-    else
-      warm_ms[run - 1] = elapsed;
-  }
+  bool ok = timed_run(options, session, &timings->first_run_ms);
+  for (size_t run = 0; ok && run < warm_runs; run++) ok = timed_run(options, session, &warm_ms[run]);
   timings->median_run_ms = -1.0;
-  if (warm_runs != 0) {
+  if (ok && warm_runs != 0) {
     qsort(warm_ms, warm_runs, sizeof *warm_ms, compare_doubles);
     timings->median_run_ms = warm_runs % 2 == 1
                                  ? warm_ms[warm_runs / 2]
                                  : (warm_ms[warm_runs / 2 - 1] + warm_ms[warm_runs / 2]) / 2;
   }
   free(warm_ms);
-  return THAW_EXIT_OK;
+  return ok ? THAW_EXIT_OK : THAW_EXIT_FAILURE;
 }
 
 /* ---- Outputs ---- */
