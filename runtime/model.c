@@ -122,11 +122,16 @@ thaw_status thaw_model_open(const char *path, uint32_t flags, thaw_model **model
   status = open_validated(bytes, mapping.size, flags, model, error);
   if (status != THAW_OK) {
     thaw_platform_unmap_file(&mapping);
-    /* The validator names no file; put the path in front of its message. */
+    /* The validator names no file; put the path in front of its message, or only the file's
+     * name when the whole path would push the end of the message out of the buffer. */
     if (error != NULL) {
       char detail[sizeof error->message];
       memcpy(detail, error->message, sizeof detail);
-      thaw_error_set(error, status, "%s: %s", path, detail);
+      const char *slash = strrchr(path, '/');
+      if (strlen(path) + 2 + strlen(detail) < sizeof error->message || slash == NULL)
+        thaw_error_set(error, status, "%s: %s", path, detail);
+      else
+        thaw_error_set(error, status, ".../%s: %s", slash + 1, detail);
     }
     return status;
   }

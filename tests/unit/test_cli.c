@@ -1,13 +1,16 @@
 /* The thaw CLI end to end: a small model built with the writer, run through `thaw run` with
  * .npy inputs and outputs checked against values computed here, `thaw inspect` output, and the
- * exit status and message of every kind of failure. */
+ * exit status and message of every kind of failure, including every file of the shared
+ * malformed tables. */
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "formats/format.h"
+#include "malformed_files.h"
 #include "npy.h"
 #include "test_support.h"
 
@@ -365,6 +368,70 @@ static void test_damaged_models(void **state) {
   free(bytes);
 }
 
+/* One run of `thaw` on a malformed file must exit 1, print nothing on stdout and print exactly
+ * the one line "thaw <command>: <path>: <status>: <message>" on stderr, the message carrying
+ * the case's fragment. A single line also means no sanitizer report followed it. */
+static void expect_cli_refuses(const thaw_malformed_file *c, const char *path, char **argv) {
+  char *out, *err;
+  int status = thaw_test_run_command(argv, &out, &err);
+  char prefix[4096];
+  snprintf(prefix, sizeof prefix, "thaw %s: %s: %s: ", argv[1], path, thaw_status_str(c->status));
+  const char *first_newline = strchr(err, '\n');
+  bool one_line = first_newline != NULL && first_newline[1] == '\0';
+  if (status != 1 || out[0] != '\0' || strncmp(err, prefix, strlen(prefix)) != 0 || !one_line ||
+      strstr(err, c->fragment) == NULL) {
+    fail_msg("\"%s\": thaw %s exited %d with stdout \"%s\" and stderr \"%s\"; want exit 1, no "
+             "stdout, and one stderr line starting \"%s\" and containing \"%s\"",
+             c->name, argv[1], status, out, err, prefix, c->fragment);
+  }
+  free(out);
+  free(err);
+}
+
+static void test_malformed_files_are_refused(void **state) {
+  (void)state;
+  static const struct {
+    const char *label;
+    thaw_malformed_count_fn count;
+    thaw_malformed_build_fn build;
+  } tables[] = {
+      {"format", thaw_malformed_format_count, thaw_malformed_format_build},
+      {"truncated", thaw_malformed_truncated_count, thaw_malformed_truncated_build},
+      {"runtime", thaw_malformed_runtime_count, thaw_malformed_runtime_build},
+  };
+  for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
+    const size_t count = tables[t].count();
+    assert_true(count > 0);
+    for (size_t i = 0; i < count; i++) {
+      thaw_malformed_file c;
+      tables[t].build(i, &c);
+      char name[64];
+      snprintf(name, sizeof name, "malformed-%s-%02zu.thaw", tables[t].label, i);
+      char *path = thaw_test_tmp_path(name);
+      thaw_test_write_file(path, c.file.bytes, c.file.size);
+
+      char *inspect[] = {(char *)thaw_test_cli(), "inspect", path, NULL};
+      expect_cli_refuses(&c, path, inspect);
+
+      /* Every input of the model the file was made from gets random values, so only the
+       * file itself can be what `run` refuses. */
+      char specs[THAW_MALFORMED_MAX_INPUTS][256];
+      char *run[4 + 2 * THAW_MALFORMED_MAX_INPUTS] = {(char *)thaw_test_cli(), "run", path};
+      size_t argc = 3;
+      for (uint32_t k = 0; k < c.input_count; k++) {
+        snprintf(specs[k], sizeof specs[k], "%s=random", c.input_names[k]);
+        run[argc++] = "--input";
+        run[argc++] = specs[k];
+      }
+      run[argc] = NULL;
+      expect_cli_refuses(&c, path, run);
+
+      free(path);
+      thaw_malformed_file_free(&c);
+    }
+  }
+}
+
 /* Names from the file reach JSON escaped and file names sanitised: a quote and a tab, UTF-8
  * kept, a stray byte replaced, and two names that sanitise alike kept apart. */
 static void test_awkward_names(void **state) {
@@ -434,6 +501,7 @@ int main(void) {
       cmocka_unit_test(test_help_and_version),
       cmocka_unit_test(test_inspect_text_and_json),
       cmocka_unit_test(test_damaged_models),
+      cmocka_unit_test(test_malformed_files_are_refused),
       cmocka_unit_test(test_awkward_names),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "formats/format.h"
+#include "malformed_files.h" /* test_activation, test_constant, test_finish */
 #include "test_support.h"
 #include "thaw.h"
 
@@ -16,48 +17,9 @@
     __VA_ARGS__                                                                             \
   }
 
-static inline size_t test_element_count(uint32_t rank, const int64_t *shape) {
-  size_t count = 1;
-  for (uint32_t d = 0; d < rank; d++) count *= (size_t)shape[d];
-  return count;
-}
-
-static inline uint32_t test_activation(thaw_writer *writer, const char *name, thaw_dtype dtype,
-                                       uint32_t rank, const int64_t *shape) {
-  return thaw_writer_add_tensor(writer, name, THAW_TENSOR_ACTIVATION, dtype, rank, shape,
-                                THAW_LAYOUT_PLAIN, NULL, 0);
-}
-
-static inline uint32_t test_constant(thaw_writer *writer, const char *name, thaw_dtype dtype,
-                                     uint32_t rank, const int64_t *shape, const void *data) {
-  return thaw_writer_add_tensor(writer, name, THAW_TENSOR_CONSTANT, dtype, rank, shape,
-                                THAW_LAYOUT_PLAIN, data,
-                                test_element_count(rank, shape) * thaw_dtype_size(dtype));
-}
-
 static inline void test_node(thaw_writer *writer, thaw_op op, const char *name, const void *attrs,
                              uint32_t input_count, const uint32_t *inputs, uint32_t output) {
   thaw_writer_add_node(writer, op, name, attrs, inputs, input_count, &output, 1);
-}
-
-/* A writer's file copied into a 64-byte aligned buffer, as thaw_model_open_memory wants. */
-typedef struct test_model_bytes {
-  uint8_t *bytes;
-  size_t size;
-} test_model_bytes;
-
-static inline test_model_bytes test_finish(thaw_writer *writer) {
-  uint8_t *bytes = NULL;
-  uint64_t size = 0;
-  thaw_error error = {0};
-  thaw_status status =
-      thaw_writer_finish(writer, THAW_FORMAT_FLAG_WEIGHTS_CHECKSUM, &bytes, &size, NULL, &error);
-  if (status != THAW_OK) fail_msg("writer: %s", error.message);
-  thaw_writer_destroy(writer);
-  test_model_bytes result = {aligned_alloc(64, (size + 63) / 64 * 64), (size_t)size};
-  memcpy(result.bytes, bytes, size);
-  free(bytes);
-  return result;
 }
 
 /* The validated view of a test file, to find the fields a test wants to edit. */
