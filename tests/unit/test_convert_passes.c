@@ -1,0 +1,219 @@
+/* The converter's passes on small ONNX graphs built here with the protobuf-c structs: each
+ * converted model is run and compared with a naive double-precision reference. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_convert_builder.h"
+
+/* ---- Tests ---- */
+
+/* 1x1 Conv (2 -> 3 channels, bias) then BatchNormalization: one CONV op with folded weights. */
+static void test_batch_norm_folds_into_conv(void **state) {
+  (void)state;
+  builder b;
+  builder_init(&b, 13);
+  int64_t x_dims[4] = {1, 2, 2, 2}, w_dims[4] = {3, 2, 1, 1}, c_dims[1] = {3};
+  float w[6] = {0.5f, -1.0f, 2.0f, 0.25f, -0.75f, 1.5f}, bias[3] = {0.1f, -0.2f, 0.3f};
+  float gamma[3] = {1.5f, 0.5f, -2.0f}, beta[3] = {0.0f, 1.0f, -1.0f};
+  float mean[3] = {0.2f, -0.4f, 1.0f}, var[3] = {1.0f, 4.0f, 0.25f};
+  add_input(&b, "x", 4, x_dims);
+  add_initializer(&b, "w", 4, w_dims, w, 6);
+  add_initializer(&b, "b", 1, c_dims, bias, 3);
+  add_initializer(&b, "gamma", 1, c_dims, gamma, 3);
+  add_initializer(&b, "beta", 1, c_dims, beta, 3);
+  add_initializer(&b, "mean", 1, c_dims, mean, 3);
+  add_initializer(&b, "var", 1, c_dims, var, 3);
+  add_node(&b, "Conv", "x", "w", "b", "conv");
+  Onnx__NodeProto *bn = add_node(&b, "BatchNormalization", "conv", "gamma", "beta", "y");
+  /* BatchNormalization has 5 inputs: extend the node's input list in place. */
+  static char *bn_inputs[5] = {"conv", "gamma", "beta", "mean", "var"};
+  bn->input = bn_inputs;
+  bn->n_input = 5;
+  add_output(&b, "y");
+  uint8_t *bytes;
+  uint64_t size;
+  thaw_convert_report report;
+  thaw_error error;
+  assert_int_equal(convert(&b, NULL, &bytes, &size, &report, &error), THAW_OK);
+  assert_int_equal(report.ops_out, 1);
+  assert_int_equal(report.counts[THAW_CONVERT_FOLDED_BATCH_NORM], 1);
+  float x[8], y[12];
+  thaw_test_rng rng = {42};
+  thaw_test_fill_uniform(&rng, x, 8, -1.0f, 1.0f);
+  run_model(bytes, size, x, 8, y, 12);
+  double expected[12];
+  for (int m = 0; m < 3; ++m)
+    for (int p = 0; p < 4; ++p) {
+      double conv = bias[m] + (double)w[m * 2] * x[p] + (double)w[m * 2 + 1] * x[4 + p];
+      expected[m * 4 + p] = (conv - mean[m]) / sqrt((double)var[m] + 1e-5) * gamma[m] + beta[m];
+    }
+  thaw_test_assert_close("conv+bn", y, expected, 12, 1e-5, 1e-5);
+  free(bytes);
+  thaw_convert_report_free(&report);
+}
+
+/* PyTorch's decomposed GELU after a MatMul whose weight is a Constant node. */
+static void test_gelu_pattern_and_constant_weight(void **state) {
+  (void)state;
+  builder b;
+  builder_init(&b, 13);
+  int64_t x_dims[2] = {1, 3}, w_dims[2] = {3, 2};
+  float w[6] = {1.0f, -0.5f, 0.25f, 2.0f, -1.5f, 0.75f};
+  float sqrt2 = 1.41421356f, one = 1.0f, half = 0.5f;
+  add_input(&b, "x", 2, x_dims);
+  Onnx__TensorProto *weight = make_tensor(&b, "w", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 2,
+                                          w_dims, w, sizeof(w));
+  add_tensor_attribute(&b, add_node(&b, "Constant", NULL, NULL, NULL, "w"), weight);
+  add_initializer(&b, "sqrt2", 0, NULL, &sqrt2, 1);
+  add_initializer(&b, "one", 0, NULL, &one, 1);
+  add_initializer(&b, "half", 0, NULL, &half, 1);
+  add_node(&b, "MatMul", "x", "w", NULL, "h");
+  add_node(&b, "Div", "h", "sqrt2", NULL, "scaled");
+  add_node(&b, "Erf", "scaled", NULL, NULL, "erf");
+  add_node(&b, "Add", "erf", "one", NULL, "gate");
+  add_node(&b, "Mul", "gate", "h", NULL, "gated");
+  add_node(&b, "Mul", "gated", "half", NULL, "y");
+  add_output(&b, "y");
+  uint8_t *bytes;
+  uint64_t size;
+  thaw_convert_report report;
+  thaw_error error;
+  assert_int_equal(convert(&b, NULL, &bytes, &size, &report, &error), THAW_OK);
+  assert_int_equal(report.counts[THAW_CONVERT_GELU_PATTERN], 1);
+  assert_int_equal(report.counts[THAW_CONVERT_FUSED_ACTIVATION], 1);
+  assert_int_equal(report.ops_out, 1);
+  float x[3] = {0.5f, -1.0f, 2.0f}, y[2];
+  run_model(bytes, size, x, 3, y, 2);
+  double expected[2];
+  for (int n = 0; n < 2; ++n) {
+    double h = 0;
+    for (int k = 0; k < 3; ++k) h += (double)x[k] * w[k * 2 + n];
+    expected[n] = 0.5 * h * (1.0 + erf(h / sqrt(2.0)));
+  }
+  thaw_test_assert_close("gelu", y, expected, 2, 1e-5, 1e-6);
+  free(bytes);
+  thaw_convert_report_free(&report);
+}
+
+/* Reshape(x, Concat(Unsqueeze(Gather(Shape(x), 0)), [-1])) folds to a single RESHAPE. */
+static void test_shape_chain_folds(void **state) {
+  (void)state;
+  builder b;
+  builder_init(&b, 13);
+  int64_t x_dims[3] = {2, 3, 4}, scalar_dims[1] = {1};
+  int64_t zero = 0, minus_one[1] = {-1}, axes[1] = {0};
+  add_input(&b, "x", 3, x_dims);
+  b.tensor_list[b.graph.n_initializer++] =
+      make_tensor(&b, "zero", ONNX__TENSOR_PROTO__DATA_TYPE__INT64, 0, NULL, &zero, 8);
+  b.tensor_list[b.graph.n_initializer++] =
+      make_tensor(&b, "minus_one", ONNX__TENSOR_PROTO__DATA_TYPE__INT64, 1, scalar_dims, minus_one, 8);
+  b.tensor_list[b.graph.n_initializer++] =
+      make_tensor(&b, "axes", ONNX__TENSOR_PROTO__DATA_TYPE__INT64, 1, scalar_dims, axes, 8);
+  add_node(&b, "Shape", "x", NULL, NULL, "shape");
+  add_node(&b, "Gather", "shape", "zero", NULL, "batch");
+  add_node(&b, "Unsqueeze", "batch", "axes", NULL, "batch1");
+  Onnx__NodeProto *concat = add_node(&b, "Concat", "batch1", "minus_one", NULL, "target");
+  add_int_attribute(&b, concat, "axis", 0);
+  add_node(&b, "Reshape", "x", "target", NULL, "y");
+  add_output(&b, "y");
+  uint8_t *bytes;
+  uint64_t size;
+  thaw_convert_report report;
+  thaw_error error;
+  assert_int_equal(convert(&b, NULL, &bytes, &size, &report, &error), THAW_OK);
+  assert_int_equal(report.counts[THAW_CONVERT_FOLDED_CONSTANT], 4);
+  assert_int_equal(report.ops_out, 1);
+  thaw_model *model;
+  assert_int_equal(thaw_model_open_memory(bytes, size, 0, &model, &error), THAW_OK);
+  thaw_tensor output;
+  assert_int_equal(thaw_model_output(model, 0, &output), THAW_OK);
+  assert_int_equal(output.rank, 2);
+  assert_int_equal(output.shape[0], 2);
+  assert_int_equal(output.shape[1], 12);
+  thaw_model_close(model);
+  free(bytes);
+  thaw_convert_report_free(&report);
+}
+
+static void test_every_unsupported_node_is_listed(void **state) {
+  (void)state;
+  builder b;
+  builder_init(&b, 13);
+  int64_t x_dims[2] = {1, 4};
+  add_input(&b, "x", 2, x_dims);
+  add_node(&b, "NonMaxSuppression", "x", NULL, NULL, "a");
+  add_node(&b, "Relu", "a", NULL, NULL, "b");
+  add_node(&b, "TopK", "b", NULL, NULL, "y");
+  add_output(&b, "y");
+  uint8_t *bytes = NULL;
+  uint64_t size;
+  thaw_convert_report report;
+  thaw_error error;
+  assert_int_equal(convert(&b, NULL, &bytes, &size, &report, &error), THAW_STATUS_UNSUPPORTED);
+  assert_null(bytes);
+  assert_int_equal(report.unsupported_count, 2);
+  assert_string_equal(report.unsupported[0].op_type, "NonMaxSuppression");
+  assert_string_equal(report.unsupported[1].op_type, "TopK");
+  assert_string_equal(report.unsupported[1].reason, "unsupported op");
+  thaw_convert_report_free(&report);
+}
+
+static void test_dynamic_dims_need_input_shape(void **state) {
+  (void)state;
+  builder b;
+  builder_init(&b, 13);
+  int64_t x_dims[2] = {-1, 4};
+  add_input(&b, "x", 2, x_dims);
+  add_node(&b, "Relu", "x", NULL, NULL, "y");
+  add_output(&b, "y");
+  uint8_t *bytes = NULL;
+  uint64_t size;
+  thaw_error error;
+  assert_int_equal(convert(&b, NULL, &bytes, &size, NULL, &error), THAW_STATUS_INVALID_ARGUMENT);
+  assert_non_null(strstr(error.message, "x=batch,4"));
+  assert_non_null(strstr(error.message, "--input-shape"));
+  char text[] = "x=3,4";
+  thaw_input_shape shape;
+  assert_int_equal(thaw_convert_parse_input_shape(text, &shape, &error), THAW_OK);
+  thaw_convert_options options = {.input_shapes = &shape, .input_shape_count = 1};
+  assert_int_equal(convert(&b, &options, &bytes, &size, NULL, &error), THAW_OK);
+  float x[12], y[12];
+  double expected[12];
+  for (int i = 0; i < 12; ++i) {
+    x[i] = (float)(i - 6);
+    expected[i] = x[i] > 0 ? x[i] : 0;
+  }
+  run_model(bytes, size, x, 12, y, 12);
+  thaw_test_assert_close("relu", y, expected, 12, 0, 0);
+  free(bytes);
+}
+
+static void test_opset_outside_range_refused(void **state) {
+  (void)state;
+  for (int64_t opset = 8; opset <= 18; opset += 10) {
+    builder b;
+    builder_init(&b, opset);
+    int64_t x_dims[1] = {4};
+    add_input(&b, "x", 1, x_dims);
+    add_node(&b, "Relu", "x", NULL, NULL, "y");
+    add_output(&b, "y");
+    uint8_t *bytes = NULL;
+    uint64_t size;
+    thaw_error error;
+    assert_int_equal(convert(&b, NULL, &bytes, &size, NULL, &error), THAW_STATUS_UNSUPPORTED);
+    assert_non_null(strstr(error.message, opset == 8 ? "opset 8" : "opset 18"));
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_batch_norm_folds_into_conv),
+      cmocka_unit_test(test_gelu_pattern_and_constant_weight),
+      cmocka_unit_test(test_shape_chain_folds),
+      cmocka_unit_test(test_every_unsupported_node_is_listed),
+      cmocka_unit_test(test_dynamic_dims_need_input_shape),
+      cmocka_unit_test(test_opset_outside_range_refused),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,103 @@
+/* `thaw convert IN.onnx OUT.thaw [--input-shape NAME=D0,D1,...]... [--json] [--help]` */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "convert.h"
+#include "convert_cli.h"
+#include "formats/format.h"
+
+enum { EXIT_CONVERT_OK = 0, EXIT_CONVERT_FAILURE = 1, EXIT_CONVERT_USAGE = 2 };
+
+static const char usage_text[] =
+    "usage: thaw convert IN.onnx OUT.thaw [--input-shape NAME=D0,D1,...]... [--json]\n"
+    "\n"
+    "Convert an ONNX model (opsets 9-17) into a .thaw file: shapes inferred, constants and\n"
+    "shape sub-graphs folded, BatchNorm/bias/activations fused, arena planned.\n"
+    "\n"
+    "  --input-shape NAME=D0,D1,...  pin the shape of input NAME (needed for dynamic dims)\n"
+    "  --json                        print the summary as one JSON object\n"
+    "  --help                        show this help\n";
+
+static int usage_error(const char *format, const char *detail) {
+  fprintf(stderr, "thaw convert: ");
+  fprintf(stderr, format, detail);
+  fprintf(stderr, "\n(see thaw convert --help)\n");
+  return EXIT_CONVERT_USAGE;
+}
+
+int thaw_cli_convert(int argc, char **argv) {
+  static const struct option options[] = {
+      {"input-shape", required_argument, NULL, 's'},
+      {"json", no_argument, NULL, 'j'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
+  };
+  thaw_input_shape *shapes = calloc((size_t)argc + 1, sizeof(thaw_input_shape));
+  if (!shapes) {
+    fprintf(stderr, "thaw convert: out of memory\n");
+    return EXIT_CONVERT_FAILURE;
+  }
+  size_t shape_count = 0;
+  bool json = false;
+  int result = EXIT_CONVERT_OK;
+  optind = 1;
+  opterr = 0;
+  for (int option; result == EXIT_CONVERT_OK && (option = getopt_long(argc, argv, ":", options, NULL)) != -1;) {
+    switch (option) {
+      case 's': {
+        thaw_error error;
+        if (thaw_convert_parse_input_shape(optarg, &shapes[shape_count], &error) != THAW_OK)
+          result = usage_error("%s", error.message);
+        else
+          shape_count++;
+        break;
+      }
+      case 'j':
+        json = true;
+        break;
+      case 'h':
+        fputs(usage_text, stdout);
+        free(shapes);
+        return EXIT_CONVERT_OK;
+      case ':':
+        result = usage_error("option %s needs a value", argv[optind - 1]);
+        break;
+      default:
+        result = usage_error("unknown option %s", argv[optind - 1]);
+        break;
+    }
+  }
+  if (result == EXIT_CONVERT_OK && argc - optind != 2)
+    result = usage_error("%s", "expected IN.onnx and OUT.thaw");
+  if (result != EXIT_CONVERT_OK) {
+    free(shapes);
+    return result;
+  }
+  const char *onnx_path = argv[optind], *thaw_path = argv[optind + 1];
+  thaw_convert_options convert_options = {.input_shapes = shapes,
+                                          .input_shape_count = shape_count,
+                                          .writer_flags = THAW_FORMAT_FLAG_WEIGHTS_CHECKSUM};
+  thaw_convert_report report;
+  thaw_error error;
+  thaw_status status =
+      thaw_convert_onnx_file_to_file(onnx_path, thaw_path, &convert_options, &report, &error);
+  if (status == THAW_OK) {
+    thaw_convert_report_print(&report, json, stdout);
+  } else if (report.unsupported_count) {
+    fprintf(stderr, "thaw convert: %s: %zu node%s cannot be converted:\n", onnx_path,
+            report.unsupported_count, report.unsupported_count == 1 ? "" : "s");
+    for (size_t i = 0; i < report.unsupported_count; ++i)
+      fprintf(stderr, "node \"%s\" (%s): %s\n", report.unsupported[i].node_name,
+              report.unsupported[i].op_type, report.unsupported[i].reason);
+    result = EXIT_CONVERT_FAILURE;
+  } else {
+    fprintf(stderr, "thaw convert: %s: %s: %s\n", onnx_path, thaw_status_str(status),
+            error.message);
+    result = EXIT_CONVERT_FAILURE;
+  }
+  thaw_convert_report_free(&report);
+  free(shapes);
+  return result;
+}

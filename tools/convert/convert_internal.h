@@ -1,0 +1,142 @@
+/*
+ * The converter's working graph, shared by its passes:
+ *   import (ONNX protobuf -> values)  ->  lower (ONNX nodes -> thaw ops, shapes, folding)
+ *   -> fuse (BatchNorm folding, bias/activation fusion, patterns)  ->  emit (formats writer).
+ *
+ * Values are tensors: graph inputs, constants (with their bytes) and activations. Nodes are
+ * thaw ops (formats/format.h) in execution order; a pass removes a node by setting op to 0.
+ */
+#ifndef THAW_CONVERT_INTERNAL_H
+#define THAW_CONVERT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "convert.h"
+#include "formats/format.h"
+#include "onnx.pb-c.h"
+
+#define CV_NONE UINT32_MAX
+
+typedef struct cv_value {
+  char *name;
+  thaw_dtype dtype;
+  uint32_t rank; /* 0 for an ONNX scalar */
+  int64_t shape[THAW_MAX_RANK];
+  uint64_t element_count;
+  uint8_t *data;     /* constant bytes, row-major, or NULL for a run-time value */
+  uint32_t producer; /* node index, or CV_NONE */
+  bool is_input, is_output;
+} cv_value;
+
+typedef union cv_attrs {
+  thaw_conv_attrs conv;
+  thaw_matmul_attrs matmul;
+  thaw_unary_attrs unary;
+  thaw_binary_attrs binary;
+  thaw_axis_attrs axis;
+  thaw_layer_norm_attrs layer_norm;
+  thaw_pool_attrs pool;
+  thaw_slice_attrs slice;
+  thaw_transpose_attrs transpose;
+  thaw_resize_attrs resize;
+  thaw_pad_attrs pad;
+  thaw_reduce_attrs reduce;
+} cv_attrs;
+
+typedef struct cv_node {
+  uint32_t op; /* thaw_op; 0 once a pass removed the node */
+  char *name;
+  cv_attrs attrs;
+  uint32_t *inputs; /* value ids; CV_NONE for an absent optional input */
+  uint32_t input_count;
+  uint32_t *outputs;
+  uint32_t output_count;
+} cv_node;
+
+typedef struct cv_graph {
+  cv_value *values;
+  uint32_t value_count, value_capacity;
+  cv_node *nodes;
+  uint32_t node_count, node_capacity;
+  /* ONNX name -> value id (open addressing); Identity-like nodes map several names to one. */
+  struct cv_name_slot {
+    const char *name; /* owned by `name_storage` entries or by a value */
+    uint32_t value;
+  } *names;
+  uint32_t name_capacity, name_count;
+  char **name_storage; /* alias names the map owns */
+  uint32_t name_storage_count, name_storage_capacity;
+  uint32_t *inputs, input_count;
+  uint32_t *outputs, output_count;
+  char **output_names; /* the ONNX names of the graph outputs, which the .thaw keeps */
+  int64_t opset;
+  char *producer;
+  thaw_convert_report *report; /* never NULL inside the converter */
+} cv_graph;
+
+/* ---- graph.c-like helpers (convert.c) ---- */
+void cv_graph_free(cv_graph *graph);
+/* Add a value; `name` is copied. Returns CV_NONE on allocation failure. */
+uint32_t cv_add_value(cv_graph *graph, const char *name, thaw_dtype dtype, uint32_t rank,
+                      const int64_t *shape);
+/* A fresh value named after `base` with a suffix that keeps names unique. */
+uint32_t cv_add_derived_value(cv_graph *graph, const char *base, const char *suffix,
+                              thaw_dtype dtype, uint32_t rank, const int64_t *shape);
+/* Add a constant derived from `name` (a unique name made from it), owning a copy of `data`
+ * (element_count * dtype size bytes). */
+uint32_t cv_add_constant(cv_graph *graph, const char *name, thaw_dtype dtype, uint32_t rank,
+                         const int64_t *shape, const void *data);
+/* Append a node; input/output arrays are copied. Returns the node index or CV_NONE. */
+uint32_t cv_add_node(cv_graph *graph, uint32_t op, const char *name, const cv_attrs *attrs,
+                     const uint32_t *inputs, uint32_t input_count, const uint32_t *outputs,
+                     uint32_t output_count);
+/* Bind an ONNX name to a value. */
+thaw_status cv_bind_name(cv_graph *graph, const char *name, uint32_t value, thaw_error *error);
+uint32_t cv_lookup_name(const cv_graph *graph, const char *name);
+/* Product of dims with overflow checking; false when it overflows or a dim is negative. */
+bool cv_element_count(uint32_t rank, const int64_t *shape, uint64_t *count);
+uint64_t cv_value_bytes(const cv_value *value);
+/* Record an unsupported node in the report (the conversion fails after lowering). */
+thaw_status cv_report_unsupported(cv_graph *graph, const char *node_name, const char *op_type,
+                                  const char *reason_format, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* ---- import.c ---- */
+/* ONNX dtype code -> thaw dtype, 0 when thaw has no such dtype. */
+thaw_dtype cv_dtype_from_onnx(int32_t onnx_type);
+/* Decode a TensorProto into a malloc'ed row-major buffer (external data read from model_dir). */
+thaw_status cv_read_tensor(const Onnx__TensorProto *tensor, const char *model_dir,
+                           const char *what, thaw_dtype *dtype, uint32_t *rank,
+                           int64_t shape[THAW_MAX_RANK], uint8_t **data, thaw_error *error);
+/* Check the opsets, add initializers and inputs (shapes pinned from options). */
+thaw_status cv_import(cv_graph *graph, const Onnx__ModelProto *model, const char *model_dir,
+                      const thaw_convert_options *options, thaw_error *error);
+
+/* ---- lower.c ---- */
+/* Translate every ONNX node into thaw nodes, inferring shapes and folding constants. Unsupported
+ * nodes are collected in the report; the call then fails with THAW_STATUS_UNSUPPORTED. */
+thaw_status cv_lower(cv_graph *graph, const Onnx__GraphProto *onnx_graph, const char *model_dir,
+                     thaw_error *error);
+
+/* ---- fold.c ---- */
+/* Evaluate node `node` (all inputs constant) by running it through the runtime, storing the
+ * results as the outputs' constant data. */
+thaw_status cv_fold_node(cv_graph *graph, const cv_node *node, thaw_error *error);
+
+/* ---- fuse.c ---- */
+thaw_status cv_fuse(cv_graph *graph, thaw_error *error);
+
+/* ---- emit.c ---- */
+/* Give graph outputs their ONNX names and their own buffers, drop dead nodes, and write. */
+thaw_status cv_emit(cv_graph *graph, const uint8_t source_hash[32], uint32_t writer_flags,
+                    uint8_t **bytes, uint64_t *size, thaw_error *error);
+
+/* Add a value to a writer (an ONNX scalar becomes shape [1]; CONSTANT values carry their data). */
+uint32_t cv_writer_add_value(thaw_writer *writer, const cv_value *value, uint32_t kind);
+
+/* ---- sha256.c ---- */
+void cv_sha256(const void *data, size_t size, uint8_t digest[32]);
+
+#endif /* THAW_CONVERT_INTERNAL_H */

@@ -1,0 +1,168 @@
+/* The working graph -> .thaw through the formats writer (which plans the arena by liveness and
+ * orders the weights by first use). Weights are written in the PLAIN layout. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "convert_internal.h"
+
+uint32_t cv_writer_add_value(thaw_writer *writer, const cv_value *value, uint32_t kind) {
+  static const int64_t scalar_shape[1] = {1};
+  uint32_t rank = value->rank ? value->rank : 1;
+  const int64_t *shape = value->rank ? value->shape : scalar_shape;
+  bool constant = kind == THAW_TENSOR_CONSTANT;
+  return thaw_writer_add_tensor(writer, value->name, kind, value->dtype, rank, shape,
+                                THAW_LAYOUT_PLAIN, constant ? value->data : NULL,
+                                constant ? cv_value_bytes(value) : 0);
+}
+
+/* Give `value` a fresh name derived from its current one, freeing its ONNX name for a copy. */
+static thaw_status rename_aside(cv_graph *graph, cv_value *value, thaw_error *error) {
+  size_t length = strlen(value->name) + 24;
+  char *renamed = malloc(length);
+  if (!renamed) return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
+  /* value_count is never a suffix of an earlier derived name (see cv_add_derived_value). */
+  snprintf(renamed, length, "%s/source%" PRIu32, value->name, graph->value_count);
+  free(value->name);
+  value->name = renamed;
+  return THAW_OK;
+}
+
+/* Graph outputs live in the arena under their ONNX names: an output that is a constant, a
+ * model input, another output or a renamed alias gets its own copy (an EXPAND to its shape). */
+static thaw_status name_outputs(cv_graph *graph, thaw_error *error) {
+  for (uint32_t i = 0; i < graph->output_count; ++i) {
+    const char *name = graph->output_names[i];
+    cv_value *value = &graph->values[graph->outputs[i]];
+    if (value->element_count == 0)
+      return thaw_error_set(error, THAW_STATUS_UNSUPPORTED,
+                            "graph output \"%s\" is a zero-size tensor, which is not supported",
+                            name);
+    /* Inside the graph a scalar is stored as [1] unnoticed; at the interface it would change
+     * the shape callers see. */
+    if (value->rank == 0)
+      return thaw_error_set(error, THAW_STATUS_UNSUPPORTED,
+                            "graph output \"%s\" is a scalar; .thaw tensors have rank >= 1",
+                            name);
+    bool own = !value->data && !value->is_input && !value->is_output &&
+               value->producer != CV_NONE;
+    if (own && strcmp(value->name, name) != 0) {
+      char *renamed = strdup(name);
+      if (!renamed) return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
+      free(value->name);
+      value->name = renamed;
+    }
+    if (own) {
+      value->is_output = true;
+      continue;
+    }
+    /* A folded constant keeps the ONNX name its producer gave it; the copy takes it over. A
+     * model input cannot be renamed: its name is part of the model's interface. */
+    if (strcmp(value->name, name) == 0) {
+      if (value->is_input)
+        return thaw_error_set(error, THAW_STATUS_UNSUPPORTED,
+                              "\"%s\" is both a graph input and a graph output", name);
+      if (value->is_output)
+        return thaw_error_set(error, THAW_STATUS_CORRUPT, "graph output \"%s\" is listed twice",
+                              name);
+      thaw_status status = rename_aside(graph, value, error);
+      if (status != THAW_OK) return status;
+    }
+    int64_t shape[THAW_MAX_RANK];
+    memcpy(shape, value->shape, sizeof(shape));
+    uint32_t source = graph->outputs[i];
+    uint32_t copy = cv_add_value(graph, name, value->dtype, value->rank, shape);
+    if (copy == CV_NONE ||
+        cv_add_node(graph, THAW_OP_EXPAND, name, NULL, &source, 1, &copy, 1) == CV_NONE)
+      return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
+    graph->values[copy].is_output = true;
+    graph->outputs[i] = copy;
+  }
+  return THAW_OK;
+}
+
+/* Nodes whose outputs nobody reads (folded shape arithmetic, unused branches) are dropped. */
+static bool *mark_live_nodes(const cv_graph *graph) {
+  bool *live_value = calloc(graph->value_count + 1, sizeof(bool));
+  bool *live_node = calloc(graph->node_count + 1, sizeof(bool));
+  if (!live_value || !live_node) {
+    free(live_value);
+    free(live_node);
+    return NULL;
+  }
+  for (uint32_t i = 0; i < graph->output_count; ++i) live_value[graph->outputs[i]] = true;
+  for (uint32_t n = graph->node_count; n-- > 0;) {
+    const cv_node *node = &graph->nodes[n];
+    if (!node->op) continue;
+    for (uint32_t o = 0; o < node->output_count; ++o) live_node[n] |= live_value[node->outputs[o]];
+    if (!live_node[n]) continue;
+    for (uint32_t i = 0; i < node->input_count; ++i) live_value[node->inputs[i]] = true;
+  }
+  free(live_value);
+  return live_node;
+}
+
+static uint32_t writer_id(thaw_writer *writer, const cv_graph *graph, uint32_t *ids,
+                          uint32_t value) {
+  if (ids[value] == CV_NONE) {
+    const cv_value *v = &graph->values[value];
+    ids[value] = cv_writer_add_value(writer, v, v->data ? THAW_TENSOR_CONSTANT
+                                                        : THAW_TENSOR_ACTIVATION);
+  }
+  return ids[value];
+}
+
+thaw_status cv_emit(cv_graph *graph, const uint8_t source_hash[32], uint32_t writer_flags,
+                    uint8_t **bytes, uint64_t *size, thaw_error *error) {
+  thaw_status status = name_outputs(graph, error);
+  if (status != THAW_OK) return status;
+  bool *live = mark_live_nodes(graph);
+  size_t most_refs = 1;
+  for (uint32_t n = 0; n < graph->node_count; ++n) {
+    size_t node_refs = (size_t)graph->nodes[n].input_count + graph->nodes[n].output_count;
+    most_refs = node_refs > most_refs ? node_refs : most_refs;
+  }
+  uint32_t *ids = malloc((graph->value_count + 1) * sizeof(uint32_t));
+  uint32_t *refs = malloc(most_refs * sizeof(uint32_t));
+  thaw_writer *writer = thaw_writer_create();
+  if (!live || !ids || !refs || !writer) {
+    status = thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
+    goto done;
+  }
+  memset(ids, 0xff, (graph->value_count + 1) * sizeof(uint32_t));
+  for (uint32_t i = 0; i < graph->input_count; ++i)
+    thaw_writer_add_input(writer, writer_id(writer, graph, ids, graph->inputs[i]));
+  uint32_t ops_out = 0;
+  for (uint32_t n = 0; n < graph->node_count; ++n) {
+    const cv_node *node = &graph->nodes[n];
+    if (!node->op || !live[n]) continue;
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < node->input_count; ++i)
+      refs[count++] = writer_id(writer, graph, ids, node->inputs[i]);
+    for (uint32_t o = 0; o < node->output_count; ++o)
+      refs[count++] = writer_id(writer, graph, ids, node->outputs[o]);
+    thaw_writer_add_node(writer, node->op, node->name, &node->attrs, refs, node->input_count,
+                         refs + node->input_count, node->output_count);
+    ops_out++;
+  }
+  for (uint32_t i = 0; i < graph->output_count; ++i)
+    thaw_writer_add_output(writer, writer_id(writer, graph, ids, graph->outputs[i]));
+  thaw_writer_set_producer(writer, graph->producer ? graph->producer : "");
+  thaw_writer_set_source_hash(writer, source_hash);
+  thaw_writer_stats stats = {0};
+  status = thaw_writer_finish(writer, writer_flags, bytes, size, &stats, error);
+  if (status == THAW_OK) {
+    graph->report->ops_out = ops_out;
+    graph->report->weights_bytes = stats.weights_bytes;
+    graph->report->arena_bytes = stats.arena_bytes;
+    graph->report->activation_bytes = stats.activation_bytes;
+    graph->report->file_bytes = stats.file_bytes;
+  }
+done:
+  thaw_writer_destroy(writer);
+  free(live);
+  free(ids);
+  free(refs);
+  return status;
+}

@@ -1,0 +1,437 @@
+/*
+ * Graph rewrites after lowering: recognise decomposed GELU / LayerNormalization / SiLU /
+ * HardSwish, fold BatchNorm (CHANNEL_AFFINE) into the producing Conv/MatMul, then fuse bias
+ * Adds and activations into Conv/MatMul. A rewrite only consumes a value nobody else reads
+ * (graph outputs count as readers), and the rewritten node keeps the position of the producer,
+ * so execution order stays topological.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "convert_internal.h"
+
+/* Who reads each value: a CSR index over live nodes, rebuilt before every pass. */
+typedef struct uses {
+  uint32_t *start;  /* value_count + 1 offsets into `readers` */
+  uint32_t *readers; /* node indices */
+  uint32_t *extra;  /* graph-output references per value */
+} uses;
+
+static void uses_free(uses *u) {
+  free(u->start);
+  free(u->readers);
+  free(u->extra);
+}
+
+static thaw_status uses_build(const cv_graph *graph, uses *u, thaw_error *error) {
+  memset(u, 0, sizeof(*u));
+  size_t total = 0;
+  for (uint32_t n = 0; n < graph->node_count; ++n)
+    if (graph->nodes[n].op) total += graph->nodes[n].input_count;
+  u->start = calloc((size_t)graph->value_count + 2, sizeof(uint32_t));
+  u->readers = malloc((total + 1) * sizeof(uint32_t));
+  u->extra = calloc((size_t)graph->value_count + 1, sizeof(uint32_t));
+  if (!u->start || !u->readers || !u->extra) {
+    uses_free(u);
+    return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
+  }
+  for (uint32_t n = 0; n < graph->node_count; ++n)
+    if (graph->nodes[n].op)
+      for (uint32_t i = 0; i < graph->nodes[n].input_count; ++i)
+        u->start[graph->nodes[n].inputs[i] + 2]++;
+  for (uint32_t v = 0; v < graph->value_count; ++v) u->start[v + 2] += u->start[v + 1];
+  for (uint32_t n = 0; n < graph->node_count; ++n)
+    if (graph->nodes[n].op)
+      for (uint32_t i = 0; i < graph->nodes[n].input_count; ++i)
+        u->readers[u->start[graph->nodes[n].inputs[i] + 1]++] = n;
+  for (uint32_t i = 0; i < graph->output_count; ++i) u->extra[graph->outputs[i]]++;
+  return THAW_OK;
+}
+
+static uint32_t reader_count(const uses *u, uint32_t value) {
+  return u->start[value + 1] - u->start[value] + u->extra[value];
+}
+
+/* The only node reading `value`, or CV_NONE when there is not exactly one. */
+static uint32_t sole_reader(const cv_graph *graph, const uses *u, uint32_t value) {
+  if (reader_count(u, value) != 1 || u->extra[value]) return CV_NONE;
+  uint32_t node = u->readers[u->start[value]];
+  return graph->nodes[node].op ? node : CV_NONE;
+}
+
+static cv_node *producer(const cv_graph *graph, uint32_t value) {
+  uint32_t node = graph->values[value].producer;
+  return node != CV_NONE && graph->nodes[node].op ? &graph->nodes[node] : NULL;
+}
+
+static bool is_binary(const cv_node *node, uint32_t func) {
+  return node && node->op == THAW_OP_BINARY && node->attrs.binary.func == func;
+}
+
+static bool is_unary(const cv_node *node, uint32_t func) {
+  return node && node->op == THAW_OP_UNARY && node->attrs.unary.func == func;
+}
+
+static bool constant_scalar_near(const cv_graph *graph, uint32_t value, double expected,
+                                 double tolerance) {
+  const cv_value *v = &graph->values[value];
+  if (!v->data || v->dtype != THAW_DTYPE_F32 || v->element_count != 1) return false;
+  float x;
+  memcpy(&x, v->data, 4);
+  return fabs((double)x - expected) <= tolerance;
+}
+
+/* For a binary node with `known` as one operand, the other operand (CV_NONE if neither). */
+static uint32_t other_operand(const cv_node *node, uint32_t known) {
+  if (node->inputs[0] == known) return node->inputs[1];
+  if (node->inputs[1] == known) return node->inputs[0];
+  return CV_NONE;
+}
+
+/* `node` now computes func(x) into its own output. */
+static void become_unary(cv_graph *graph, cv_node *node, uint32_t func, uint32_t x) {
+  node->op = THAW_OP_UNARY;
+  memset(&node->attrs, 0, sizeof(node->attrs));
+  node->attrs.unary.func = func;
+  node->inputs[0] = x;
+  node->input_count = 1;
+  graph->values[node->outputs[0]].producer = (uint32_t)(node - graph->nodes);
+}
+
+/* x * f(x) with f(x) read only here: SiLU from Sigmoid, HardSwish from HardSigmoid(1/6, 1/2). */
+static void match_gated(cv_graph *graph, const uses *u, cv_node *mul) {
+  for (int side = 0; side < 2; ++side) {
+    uint32_t gate = mul->inputs[side], x = mul->inputs[1 - side];
+    cv_node *g = producer(graph, gate);
+    if (!g || g->op != THAW_OP_UNARY || g->inputs[0] != x || sole_reader(graph, u, gate) == CV_NONE)
+      continue;
+    uint32_t func;
+    thaw_convert_count kind;
+    if (g->attrs.unary.func == THAW_UNARY_SIGMOID) {
+      func = THAW_UNARY_SILU;
+      kind = THAW_CONVERT_SILU_PATTERN;
+    } else if (g->attrs.unary.func == THAW_UNARY_HARD_SIGMOID &&
+               fabsf(g->attrs.unary.alpha - 1.0f / 6.0f) < 1e-4f &&
+               fabsf(g->attrs.unary.beta - 0.5f) < 1e-6f) {
+      func = THAW_UNARY_HARD_SWISH;
+      kind = THAW_CONVERT_HARD_SWISH_PATTERN;
+    } else {
+      continue;
+    }
+    g->op = 0;
+    become_unary(graph, mul, func, x);
+    graph->report->counts[kind]++;
+    return;
+  }
+}
+
+/* PyTorch's exact GELU: Div(x, √2) → Erf → Add(1) → Mul(x, ·) → Mul(0.5). */
+static void match_gelu(cv_graph *graph, const uses *u, cv_node *erf) {
+  cv_node *scale = producer(graph, erf->inputs[0]);
+  if (!scale || sole_reader(graph, u, erf->inputs[0]) == CV_NONE) return;
+  bool divides = is_binary(scale, THAW_BINARY_DIV) &&
+                 constant_scalar_near(graph, scale->inputs[1], sqrt(2.0), 1e-3);
+  bool multiplies = is_binary(scale, THAW_BINARY_MUL) &&
+                    constant_scalar_near(graph, scale->inputs[1], sqrt(0.5), 1e-3);
+  if (!divides && !multiplies) return;
+  uint32_t x = scale->inputs[0];
+  uint32_t add_index = sole_reader(graph, u, erf->outputs[0]);
+  cv_node *add = add_index == CV_NONE ? NULL : &graph->nodes[add_index];
+  if (!is_binary(add, THAW_BINARY_ADD) ||
+      !constant_scalar_near(graph, other_operand(add, erf->outputs[0]), 1.0, 1e-6))
+    return;
+  uint32_t gate_index = sole_reader(graph, u, add->outputs[0]);
+  cv_node *gate = gate_index == CV_NONE ? NULL : &graph->nodes[gate_index];
+  if (!is_binary(gate, THAW_BINARY_MUL) || other_operand(gate, add->outputs[0]) != x) return;
+  uint32_t half_index = sole_reader(graph, u, gate->outputs[0]);
+  cv_node *half = half_index == CV_NONE ? NULL : &graph->nodes[half_index];
+  if (!is_binary(half, THAW_BINARY_MUL) ||
+      !constant_scalar_near(graph, other_operand(half, gate->outputs[0]), 0.5, 1e-6))
+    return;
+  scale->op = erf->op = add->op = gate->op = 0;
+  become_unary(graph, half, THAW_UNARY_GELU, x);
+  graph->report->counts[THAW_CONVERT_GELU_PATTERN]++;
+}
+
+/* A constant whose elements follow the normalised dims (leading 1s allowed), copied with
+ * exactly those dims as LAYER_NORM wants; CV_NONE when it does not fit. */
+static uint32_t normalised_constant(cv_graph *graph, uint32_t value, const cv_value *x,
+                                    uint32_t axis) {
+  const cv_value *c = &graph->values[value];
+  uint32_t normalised_rank = x->rank - axis;
+  if (!c->data || c->dtype != THAW_DTYPE_F32) return CV_NONE;
+  for (uint32_t d = 0; d < c->rank; ++d) {
+    bool trailing = c->rank - d <= normalised_rank;
+    int64_t expected = trailing ? x->shape[x->rank - (c->rank - d)] : 1;
+    if (c->shape[d] != expected) return CV_NONE;
+  }
+  uint64_t count = 1;
+  for (uint32_t d = axis; d < x->rank; ++d) count *= (uint64_t)x->shape[d];
+  if (c->element_count != count) return CV_NONE;
+  int64_t shape[THAW_MAX_RANK];
+  memcpy(shape, x->shape + axis, normalised_rank * sizeof(int64_t));
+  return cv_add_constant(graph, c->name, THAW_DTYPE_F32, normalised_rank, shape, c->data);
+}
+
+/* ReduceMean → Sub → Pow(2) → ReduceMean → Add(eps) → Sqrt → Div [→ Mul(scale) → Add(bias)]. */
+static thaw_status match_layer_norm(cv_graph *graph, const uses *u, cv_node *mean,
+                                    thaw_error *error) {
+  uint32_t x = mean->inputs[0];
+  const cv_value *xv = &graph->values[x];
+  uint32_t axis = mean->attrs.reduce.first_axis;
+  if (axis + mean->attrs.reduce.axis_count != xv->rank) return THAW_OK;
+  uint32_t sub_index = sole_reader(graph, u, mean->outputs[0]);
+  cv_node *sub = sub_index == CV_NONE ? NULL : &graph->nodes[sub_index];
+  if (!is_binary(sub, THAW_BINARY_SUB) || sub->inputs[0] != x) return THAW_OK;
+  uint32_t centred = sub->outputs[0];
+  if (reader_count(u, centred) != 2 || u->extra[centred]) return THAW_OK;
+  cv_node *square = NULL, *divide = NULL;
+  for (uint32_t r = u->start[centred]; r < u->start[centred + 1]; ++r) {
+    cv_node *reader = &graph->nodes[u->readers[r]];
+    if (is_binary(reader, THAW_BINARY_POW) && reader->inputs[0] == centred &&
+        constant_scalar_near(graph, reader->inputs[1], 2.0, 0))
+      square = reader;
+    else if (is_binary(reader, THAW_BINARY_DIV) && reader->inputs[0] == centred)
+      divide = reader;
+  }
+  if (!square || !divide) return THAW_OK;
+  uint32_t variance_index = sole_reader(graph, u, square->outputs[0]);
+  cv_node *variance = variance_index == CV_NONE ? NULL : &graph->nodes[variance_index];
+  if (!variance || variance->op != THAW_OP_REDUCE_MEAN ||
+      variance->attrs.reduce.first_axis != axis ||
+      variance->attrs.reduce.axis_count != mean->attrs.reduce.axis_count)
+    return THAW_OK;
+  uint32_t add_index = sole_reader(graph, u, variance->outputs[0]);
+  cv_node *add_epsilon = add_index == CV_NONE ? NULL : &graph->nodes[add_index];
+  if (!is_binary(add_epsilon, THAW_BINARY_ADD)) return THAW_OK;
+  uint32_t epsilon_value = other_operand(add_epsilon, variance->outputs[0]);
+  const cv_value *epsilon = &graph->values[epsilon_value];
+  if (!epsilon->data || epsilon->dtype != THAW_DTYPE_F32 || epsilon->element_count != 1)
+    return THAW_OK;
+  uint32_t sqrt_index = sole_reader(graph, u, add_epsilon->outputs[0]);
+  cv_node *root = sqrt_index == CV_NONE ? NULL : &graph->nodes[sqrt_index];
+  if (!is_unary(root, THAW_UNARY_SQRT) || divide->inputs[1] != root->outputs[0] ||
+      sole_reader(graph, u, root->outputs[0]) == CV_NONE)
+    return THAW_OK;
+  /* Optional affine tail: Mul by a constant scale, then Add a constant bias. */
+  cv_node *last = divide, *scale_node = NULL, *bias_node = NULL;
+  uint32_t scale = CV_NONE, bias = CV_NONE;
+  uint32_t next = sole_reader(graph, u, divide->outputs[0]);
+  if (next != CV_NONE && is_binary(&graph->nodes[next], THAW_BINARY_MUL)) {
+    scale = normalised_constant(graph, other_operand(&graph->nodes[next], divide->outputs[0]),
+                                &graph->values[x], axis);
+    if (scale != CV_NONE) {
+      scale_node = last = &graph->nodes[next];
+      next = sole_reader(graph, u, last->outputs[0]);
+      if (next != CV_NONE && is_binary(&graph->nodes[next], THAW_BINARY_ADD)) {
+        bias = normalised_constant(graph, other_operand(&graph->nodes[next], last->outputs[0]),
+                                   &graph->values[x], axis);
+        if (bias != CV_NONE) bias_node = last = &graph->nodes[next];
+      }
+    }
+  }
+  if (scale == CV_NONE) {
+    /* Without a Mul the scale is 1 everywhere. */
+    xv = &graph->values[x];
+    uint64_t count = 1;
+    for (uint32_t d = axis; d < xv->rank; ++d) count *= (uint64_t)xv->shape[d];
+    float *ones = malloc(count * sizeof(float));
+    if (!ones) return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
+    for (uint64_t i = 0; i < count; ++i) ones[i] = 1.0f;
+    int64_t shape[THAW_MAX_RANK];
+    memcpy(shape, xv->shape + axis, (xv->rank - axis) * sizeof(int64_t));
+    scale = cv_add_constant(graph, xv->name, THAW_DTYPE_F32, xv->rank - axis, shape, ones);
+    free(ones);
+    if (scale == CV_NONE) return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
+  }
+  float epsilon_float;
+  memcpy(&epsilon_float, graph->values[epsilon_value].data, 4);
+  mean->op = sub->op = square->op = variance->op = add_epsilon->op = root->op = 0;
+  if (last != divide) divide->op = 0;
+  if (scale_node && last != scale_node) scale_node->op = 0;
+  (void)bias_node;
+  last->op = THAW_OP_LAYER_NORM;
+  memset(&last->attrs, 0, sizeof(last->attrs));
+  last->attrs.layer_norm.axis = axis;
+  last->attrs.layer_norm.epsilon = epsilon_float;
+  /* Binary nodes have room for 2 inputs plus the spare slot cv_add_node allocates. */
+  last->inputs[0] = x;
+  last->inputs[1] = scale;
+  last->inputs[2] = bias;
+  last->input_count = bias == CV_NONE ? 2 : 3;
+  graph->values[last->outputs[0]].producer = (uint32_t)(last - graph->nodes);
+  graph->report->counts[THAW_CONVERT_LAYER_NORM_PATTERN]++;
+  return THAW_OK;
+}
+
+static thaw_status recognise_patterns(cv_graph *graph, thaw_error *error) {
+  uses u;
+  thaw_status status = uses_build(graph, &u, error);
+  for (uint32_t n = 0; status == THAW_OK && n < graph->node_count; ++n) {
+    cv_node *node = &graph->nodes[n];
+    if (is_unary(node, THAW_UNARY_ERF)) match_gelu(graph, &u, node);
+    else if (is_binary(node, THAW_BINARY_MUL)) match_gated(graph, &u, node);
+    else if (node->op == THAW_OP_REDUCE_MEAN) status = match_layer_norm(graph, &u, node, error);
+  }
+  uses_free(&u);
+  return status;
+}
+
+/* ---- Folding into Conv / MatMul ---- */
+
+/* The Conv/MatMul producing `value` when it can absorb what follows: read only by `reader`,
+ * constant weights, no activation fused yet. */
+static cv_node *absorbing_producer(const cv_graph *graph, const uses *u, uint32_t value) {
+  cv_node *p = producer(graph, value);
+  if (!p || sole_reader(graph, u, value) == CV_NONE) return NULL;
+  if (p->op != THAW_OP_CONV && p->op != THAW_OP_MATMUL) return NULL;
+  if (!graph->values[p->inputs[1]].data) return NULL;
+  const thaw_unary_attrs *activation =
+      p->op == THAW_OP_CONV ? &p->attrs.conv.activation : &p->attrs.matmul.activation;
+  return activation->func == THAW_UNARY_IDENTITY ? p : NULL;
+}
+
+/* The number of output channels of a Conv ([M,...] weight) or columns of a MatMul ([K,N]). */
+static int64_t output_channels(const cv_graph *graph, const cv_node *p) {
+  const cv_value *w = &graph->values[p->inputs[1]];
+  return p->op == THAW_OP_CONV ? w->shape[0] : w->shape[w->rank - 1];
+}
+
+/* Give `p` new constant weights scaled per output channel and a new bias
+ * bias'[c] = bias[c] * scale[c] + shift[c] (scale may be NULL for 1, shift NULL for 0). */
+static thaw_status rewrite_weights(cv_graph *graph, cv_node *p, const float *scale,
+                                   const float *shift, thaw_error *error) {
+  int64_t channels = output_channels(graph, p);
+  const cv_value *w = &graph->values[p->inputs[1]];
+  uint32_t weight = p->inputs[1];
+  if (scale) {
+    int64_t shape[THAW_MAX_RANK];
+    memcpy(shape, w->shape, sizeof(shape));
+    weight = cv_add_constant(graph, w->name, THAW_DTYPE_F32, w->rank, shape, w->data);
+    if (weight == CV_NONE) return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
+    w = &graph->values[weight];
+    float *data = (float *)w->data;
+    for (uint64_t i = 0; i < w->element_count; ++i) {
+      uint64_t channel = p->op == THAW_OP_CONV ? i / (w->element_count / (uint64_t)channels)
+                                               : i % (uint64_t)channels;
+      data[i] *= scale[channel];
+    }
+  }
+  float *bias = calloc((size_t)channels, sizeof(float));
+  if (!bias) return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
+  if (p->input_count > 2) memcpy(bias, graph->values[p->inputs[2]].data, (size_t)channels * 4);
+  for (int64_t c = 0; c < channels; ++c)
+    bias[c] = bias[c] * (scale ? scale[c] : 1.0f) + (shift ? shift[c] : 0.0f);
+  uint32_t bias_value = cv_add_constant(graph, graph->values[weight].name, THAW_DTYPE_F32, 1,
+                                        &channels, bias);
+  free(bias);
+  if (bias_value == CV_NONE) return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
+  p->inputs[1] = weight;
+  p->inputs[2] = bias_value;
+  p->input_count = 3;
+  return THAW_OK;
+}
+
+/* `p` takes over the output of `absorbed`, which disappears. */
+static void absorb(cv_graph *graph, cv_node *p, cv_node *absorbed) {
+  p->outputs[0] = absorbed->outputs[0];
+  graph->values[p->outputs[0]].producer = (uint32_t)(p - graph->nodes);
+  absorbed->op = 0;
+}
+
+/* BatchNorm (lowered to CHANNEL_AFFINE) after a Conv, or after a MatMul with a [rows, C] output. */
+static thaw_status fold_batch_norm(cv_graph *graph, const uses *u, cv_node *affine,
+                                   thaw_error *error) {
+  cv_node *p = absorbing_producer(graph, u, affine->inputs[0]);
+  if (!p) return THAW_OK;
+  const cv_value *y = &graph->values[affine->inputs[0]];
+  if (p->op == THAW_OP_MATMUL && y->rank != 2) return THAW_OK;
+  thaw_status status = rewrite_weights(graph, p, (const float *)graph->values[affine->inputs[1]].data,
+                                       (const float *)graph->values[affine->inputs[2]].data, error);
+  if (status != THAW_OK) return status;
+  absorb(graph, p, affine);
+  graph->report->counts[THAW_CONVERT_BATCH_NORM_AFFINE]--;
+  graph->report->counts[THAW_CONVERT_FOLDED_BATCH_NORM]++;
+  return THAW_OK;
+}
+
+/* Add of a per-channel constant ([M,1,1] for Conv, [N] for MatMul, or a scalar). */
+static thaw_status fuse_bias(cv_graph *graph, const uses *u, cv_node *add, thaw_error *error) {
+  for (int side = 0; side < 2; ++side) {
+    uint32_t y = add->inputs[side], c = add->inputs[1 - side];
+    const cv_value *cv = &graph->values[c];
+    if (!cv->data || cv->dtype != THAW_DTYPE_F32) continue;
+    cv_node *p = absorbing_producer(graph, u, y);
+    if (!p) continue;
+    const cv_value *yv = &graph->values[y], *out = &graph->values[add->outputs[0]];
+    if (out->rank != yv->rank || out->element_count != yv->element_count) continue;
+    int64_t channels = output_channels(graph, p);
+    /* The channel axis, right-aligned against the output: -3 for NCHW Conv, -1 for MatMul. */
+    uint32_t from_end = p->op == THAW_OP_CONV ? 3 : 1;
+    bool per_channel = cv->element_count == 1;
+    if (!per_channel && cv->element_count == (uint64_t)channels && cv->rank >= from_end &&
+        cv->rank <= yv->rank) {
+      per_channel = cv->shape[cv->rank - from_end] == channels;
+    }
+    if (!per_channel) continue;
+    float *shift = malloc((size_t)channels * sizeof(float));
+    if (!shift) return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
+    for (int64_t i = 0; i < channels; ++i)
+      memcpy(&shift[i], cv->data + (cv->element_count == 1 ? 0 : i) * 4, 4);
+    thaw_status status = rewrite_weights(graph, p, NULL, shift, error);
+    free(shift);
+    if (status != THAW_OK) return status;
+    absorb(graph, p, add);
+    graph->report->counts[THAW_CONVERT_FUSED_BIAS]++;
+    return THAW_OK;
+  }
+  return THAW_OK;
+}
+
+static bool fusable_activation(uint32_t func) {
+  switch (func) {
+    case THAW_UNARY_RELU: case THAW_UNARY_CLIP: case THAW_UNARY_SIGMOID:
+    case THAW_UNARY_HARD_SIGMOID: case THAW_UNARY_HARD_SWISH: case THAW_UNARY_TANH:
+    case THAW_UNARY_GELU: case THAW_UNARY_SILU: case THAW_UNARY_LEAKY_RELU:
+      return true;
+    default:
+      return false;
+  }
+}
+
+static void fuse_activation(cv_graph *graph, const uses *u, cv_node *unary) {
+  if (!fusable_activation(unary->attrs.unary.func)) return;
+  cv_node *p = absorbing_producer(graph, u, unary->inputs[0]);
+  if (!p) return;
+  if (p->op == THAW_OP_CONV) p->attrs.conv.activation = unary->attrs.unary;
+  else p->attrs.matmul.activation = unary->attrs.unary;
+  absorb(graph, p, unary);
+  graph->report->counts[THAW_CONVERT_FUSED_ACTIVATION]++;
+}
+
+typedef enum { PASS_BATCH_NORM, PASS_BIAS, PASS_ACTIVATION } fold_pass;
+
+static thaw_status fold_into_producers(cv_graph *graph, fold_pass pass, thaw_error *error) {
+  uses u;
+  thaw_status status = uses_build(graph, &u, error);
+  for (uint32_t n = 0; status == THAW_OK && n < graph->node_count; ++n) {
+    cv_node *node = &graph->nodes[n];
+    if (pass == PASS_BATCH_NORM && node->op == THAW_OP_CHANNEL_AFFINE)
+      status = fold_batch_norm(graph, &u, node, error);
+    else if (pass == PASS_BIAS && is_binary(node, THAW_BINARY_ADD))
+      status = fuse_bias(graph, &u, node, error);
+    else if (pass == PASS_ACTIVATION && node->op == THAW_OP_UNARY)
+      fuse_activation(graph, &u, node);
+  }
+  uses_free(&u);
+  return status;
+}
+
+thaw_status cv_fuse(cv_graph *graph, thaw_error *error) {
+  thaw_status status = recognise_patterns(graph, error);
+  if (status == THAW_OK) status = fold_into_producers(graph, PASS_BATCH_NORM, error);
+  if (status == THAW_OK) status = fold_into_producers(graph, PASS_BIAS, error);
+  if (status == THAW_OK) status = fold_into_producers(graph, PASS_ACTIVATION, error);
+  return status;
+}
