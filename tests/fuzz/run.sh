@@ -13,7 +13,7 @@ source_dir=$(cd "$(dirname "$0")/../.." && pwd)
 
 if [ ! -f "$build_dir/CMakeCache.txt" ]; then
   CC=clang cmake -S "$source_dir" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DTHAW_BUILD_FUZZ=ON -DTHAW_BUILD_TOOLS=OFF
+    -DTHAW_BUILD_FUZZ=ON -DTHAW_BUILD_TOOLS=OFF -DTHAW_BUILD_TESTS=OFF
 fi
 cmake --build "$build_dir" -j2 --target fuzz_model_load fuzz_seed_corpus
 

@@ -5,7 +5,8 @@
  * compared with ONNX Runtime's within |thaw - ort| <= atol * max(1, max|ort|) + rtol * |ort|.
  * A failure names the worst element. Cases whose model comes from a fetched package
  * (PaddleOCR, scripts/fetch_paddleocr.sh) fail when the package is absent, unless
- * THAW_ALLOW_MISSING_MODELS=1 makes them skip.
+ * THAW_ALLOW_MISSING_MODELS=1 makes them skip. Given a folder, it checks the cases there
+ * instead (the benchmark models, which are too big to commit).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -456,8 +457,14 @@ static void find_cases(const char *folder, const char *relative, int depth, mode
   free(entries);
 }
 
-int main(void) {
-  char *root = thaw_test_source_path("tests/models");
+/* `test_models [FOLDER]`: the committed cases, or those under FOLDER (e.g. the benchmark
+ * models that `scripts/make_references.sh --all` writes to ~/.cache/thaw-models/bench). */
+int main(int argc, char **argv) {
+  if (argc > 2) {
+    fprintf(stderr, "usage: %s [CASES_FOLDER]\n", argv[0]);
+    return 2;
+  }
+  char *root = argc == 2 ? strdup(argv[1]) : thaw_test_source_path("tests/models");
   model_case *cases = NULL;
   size_t case_count = 0;
   /* tests/models/<case> and tests/models/<group>/<case> (paddleocr/...). */
