@@ -8,7 +8,9 @@
 #ifndef THAW_FORMAT_H
 #define THAW_FORMAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "thaw.h"
@@ -16,7 +18,8 @@
 #define THAW_FORMAT_MAGIC "\x89THAW\r\n\x1a"
 #define THAW_FORMAT_MAGIC_SIZE 8
 #define THAW_FORMAT_MAJOR 1
-#define THAW_FORMAT_MINOR 0
+/* The newest minor version this reader knows; writers stamp the lowest one a file needs. */
+#define THAW_FORMAT_MINOR 1
 
 #define THAW_FORMAT_HEADER_SIZE 64
 #define THAW_FORMAT_SECTION_ENTRY_SIZE 24
@@ -50,10 +53,23 @@ typedef enum thaw_tensor_kind {
   THAW_TENSOR_ACTIVATION = 2, /* bytes in the session arena, at the planned offset */
 } thaw_tensor_kind;
 
-/* How a tensor's bytes are arranged. PLAIN is row-major in the logical shape. */
+/* How a tensor's bytes are arranged; the logical shape is the same in every layout.
+ * PLAIN is row-major in the logical shape. F32_GEMM_PANEL16 (format 1.1) is a rank-2 f32
+ * constant [K, N], the B operand of a MATMUL, stored as ceil(N/16) panels of 16 columns: panel
+ * p holds, for k = 0..K-1 in order, the 16 floats B(k, 16p .. 16p+15), zero past column N.
+ * It is ISA-neutral (16 floats are two AVX2 or four NEON registers). */
 typedef enum thaw_layout {
   THAW_LAYOUT_PLAIN = 0,
+  THAW_LAYOUT_F32_GEMM_PANEL16 = 1,
 } thaw_layout;
+#define THAW_LAYOUT_MAX 1
+#define THAW_LAYOUT_PANEL16_WIDTH 16
+
+/* "plain", "f32_gemm_panel16", or NULL for an unknown layout code. */
+const char *thaw_layout_name(uint32_t layout);
+/* Bytes of a [k, n] f32 matrix in THAW_LAYOUT_F32_GEMM_PANEL16: ceil(n/16)*16*k*4; false when
+ * that overflows 64 bits. */
+bool thaw_layout_panel16_size(uint64_t k, uint64_t n, uint64_t *size);
 
 /* ---- The op contract. Shapes are static: every tensor's shape is in the directory. ---- */
 
@@ -337,6 +353,25 @@ thaw_status thaw_writer_finish(thaw_writer *writer, uint32_t flags, uint8_t **by
  * write never leaves a partial file behind. */
 thaw_status thaw_writer_write_file(thaw_writer *writer, const char *path, uint32_t flags,
                                    thaw_writer_stats *stats, thaw_error *error);
+
+/* ---- Output files ---- */
+
+/* A file that is either complete or absent: a regular (or new) file is written under a
+ * temporary name and renamed over `path` when closed complete, and removed otherwise; anything
+ * else (a device such as /dev/null, a pipe) is written in place, since renaming over it would
+ * replace it. */
+typedef struct thaw_output_file {
+  FILE *stream; /* write here between open and close */
+  const char *path;
+  char *temporary; /* NULL when written in place */
+} thaw_output_file;
+
+thaw_status thaw_output_file_open(thaw_output_file *output, const char *path, thaw_error *error);
+/* `complete` says whether everything was written; the file is kept only then. */
+thaw_status thaw_output_file_close(thaw_output_file *output, bool complete, thaw_error *error);
+/* Open, write `size` bytes, close. */
+thaw_status thaw_output_file_write(const char *path, const void *bytes, uint64_t size,
+                                   thaw_error *error);
 
 /* Fill `error` (when not NULL) with a formatted message; returns `status`. Shared by all
  * modules so every message is made the same way. */

@@ -244,6 +244,31 @@ static thaw_status check_section_table(const uint8_t *bytes, uint64_t size,
 
 /* ---- Sections ---- */
 
+/* A GEMM-packed matrix: a rank-2 f32 constant whose blob holds the padded panels. */
+static thaw_status check_panel16_tensor(const validation *v, const tensor_record *t,
+                                        const char *name) {
+  if (t->kind != THAW_TENSOR_CONSTANT || t->dtype != THAW_DTYPE_F32 || t->rank != 2) {
+    return thaw_error_set(v->error, THAW_STATUS_CORRUPT,
+                          "tensor '%s': layout f32_gemm_panel16 is for rank-2 f32 constants, "
+                          "not a rank-%u %s %s",
+                          name, t->rank, thaw_dtype_name((thaw_dtype)t->dtype),
+                          t->kind == THAW_TENSOR_CONSTANT ? "constant" : "activation");
+  }
+  uint64_t packed_size;
+  if (!thaw_layout_panel16_size((uint64_t)t->dims[0], (uint64_t)t->dims[1], &packed_size)) {
+    return thaw_error_set(v->error, THAW_STATUS_CORRUPT,
+                          "tensor '%s': f32_gemm_panel16 size overflows 64 bits", name);
+  }
+  if (t->size != packed_size) {
+    return thaw_error_set(v->error, THAW_STATUS_CORRUPT,
+                          "tensor '%s': size is %llu bytes, f32_gemm_panel16 [%lld,%lld] needs "
+                          "%llu",
+                          name, (unsigned long long)t->size, (long long)t->dims[0],
+                          (long long)t->dims[1], (unsigned long long)packed_size);
+  }
+  return THAW_OK;
+}
+
 static thaw_status check_tensor(validation *v, uint32_t index, uint32_t *constant_count) {
   thaw_format_view *view = v->view;
   tensor_record t;
@@ -258,7 +283,7 @@ static thaw_status check_tensor(validation *v, uint32_t index, uint32_t *constan
     return thaw_error_set(v->error, THAW_STATUS_UNSUPPORTED, "tensor '%s': unknown dtype %u",
                           name, t.dtype);
   }
-  if (t.layout != THAW_LAYOUT_PLAIN) {
+  if (t.layout > THAW_LAYOUT_MAX) {
     return thaw_error_set(v->error, THAW_STATUS_UNSUPPORTED, "tensor '%s': unknown layout %u",
                           name, t.layout);
   }
@@ -296,7 +321,10 @@ static thaw_status check_tensor(validation *v, uint32_t index, uint32_t *constan
     return thaw_error_set(v->error, THAW_STATUS_CORRUPT,
                           "tensor '%s': byte size overflows 64 bits", name);
   }
-  if (t.size != byte_size) {
+  if (t.layout == THAW_LAYOUT_F32_GEMM_PANEL16) {
+    thaw_status status = check_panel16_tensor(v, &t, name);
+    if (status != THAW_OK) return status;
+  } else if (t.size != byte_size) {
     return thaw_error_set(v->error, THAW_STATUS_CORRUPT,
                           "tensor '%s': size is %llu bytes, %llu %s elements need %llu", name,
                           (unsigned long long)t.size, (unsigned long long)element_count,

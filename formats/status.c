@@ -1,4 +1,4 @@
-/* Status strings, dtype facts and the shared error formatter. */
+/* Status strings, dtype and layout facts, and the shared error formatter. */
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -42,6 +42,21 @@ size_t thaw_dtype_size(thaw_dtype dtype) {
     case THAW_DTYPE_BOOL: return 1;
   }
   return 0;
+}
+
+const char *thaw_layout_name(uint32_t layout) {
+  switch (layout) {
+    case THAW_LAYOUT_PLAIN: return "plain";
+    case THAW_LAYOUT_F32_GEMM_PANEL16: return "f32_gemm_panel16";
+  }
+  return NULL;
+}
+
+bool thaw_layout_panel16_size(uint64_t k, uint64_t n, uint64_t *size) {
+  const uint64_t panel_bytes = THAW_LAYOUT_PANEL16_WIDTH * sizeof(float);
+  const uint64_t panels = n / THAW_LAYOUT_PANEL16_WIDTH + (n % THAW_LAYOUT_PANEL16_WIDTH != 0);
+  return !__builtin_mul_overflow(panels, k, size) &&
+         !__builtin_mul_overflow(*size, panel_bytes, size);
 }
 
 thaw_status thaw_error_set(thaw_error *error, thaw_status status, const char *format, ...) {

@@ -5,11 +5,9 @@
  * single producer...) are checked by running the reader over the finished bytes, so there is
  * one implementation of each rule.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "formats/format_internal.h"
 
@@ -156,6 +154,24 @@ static bool tensor_byte_size(thaw_writer *writer, const char *name, thaw_dtype d
   return true;
 }
 
+/* The blob size of a GEMM-packed matrix, which only a rank-2 f32 constant may be; false after
+ * recording an error. */
+static bool panel16_byte_size(thaw_writer *writer, const char *name, uint32_t kind,
+                              thaw_dtype dtype, uint32_t rank, const int64_t *shape,
+                              uint64_t *byte_size) {
+  if (kind != THAW_TENSOR_CONSTANT || dtype != THAW_DTYPE_F32 || rank != 2) {
+    thaw_error_set(error_slot(writer), THAW_STATUS_INVALID_ARGUMENT,
+                   "tensor '%s': layout f32_gemm_panel16 is for rank-2 f32 constants", name);
+    return false;
+  }
+  if (!thaw_layout_panel16_size((uint64_t)shape[0], (uint64_t)shape[1], byte_size)) {
+    thaw_error_set(error_slot(writer), THAW_STATUS_INVALID_ARGUMENT,
+                   "tensor '%s': f32_gemm_panel16 size overflows 64 bits", name);
+    return false;
+  }
+  return true;
+}
+
 uint32_t thaw_writer_add_tensor(thaw_writer *writer, const char *name, uint32_t kind,
                                 thaw_dtype dtype, uint32_t rank, const int64_t *shape,
                                 uint32_t layout, const void *data, uint64_t size) {
@@ -164,18 +180,23 @@ uint32_t thaw_writer_add_tensor(thaw_writer *writer, const char *name, uint32_t 
     thaw_error_set(error_slot(writer), THAW_STATUS_INVALID_ARGUMENT, "tensor name is empty");
     return UINT32_MAX;
   }
-  if (layout != THAW_LAYOUT_PLAIN) {
+  if (layout > THAW_LAYOUT_MAX) {
     thaw_error_set(error_slot(writer), THAW_STATUS_UNSUPPORTED, "tensor '%s': unknown layout %u",
                    name, layout);
     return UINT32_MAX;
   }
   uint64_t byte_size;
   if (!tensor_byte_size(writer, name, dtype, rank, shape, &byte_size)) return UINT32_MAX;
+  if (layout == THAW_LAYOUT_F32_GEMM_PANEL16 &&
+      !panel16_byte_size(writer, name, kind, dtype, rank, shape, &byte_size)) {
+    return UINT32_MAX;
+  }
   if (kind == THAW_TENSOR_CONSTANT) {
     if (data == NULL || size != byte_size) {
       thaw_error_set(error_slot(writer), THAW_STATUS_INVALID_ARGUMENT,
-                     "constant '%s': %llu data bytes given, its shape and dtype need %llu", name,
-                     (unsigned long long)(data == NULL ? 0 : size),
+                     "constant '%s': %llu data bytes given, its shape, dtype and layout need "
+                     "%llu",
+                     name, (unsigned long long)(data == NULL ? 0 : size),
                      (unsigned long long)byte_size);
       return UINT32_MAX;
     }
@@ -491,6 +512,15 @@ static void write_section_entry(uint8_t *entry, uint32_t kind, uint64_t offset, 
   thaw_store_u64(entry + 16, size);
 }
 
+/* Files that use nothing newer than 1.0 stay readable by 1.0 readers; the GEMM-packed
+ * layout came with 1.1. */
+static uint16_t minimum_minor_version(const thaw_writer *writer) {
+  for (uint32_t t = 0; t < writer->tensors.count; t++) {
+    if (tensor_at(writer, t)->layout == THAW_LAYOUT_F32_GEMM_PANEL16) return 1;
+  }
+  return 0;
+}
+
 static void write_file(const thaw_writer *writer, const file_layout *layout, uint32_t flags,
                        uint8_t *file) {
   uint32_t tensor_count = writer->tensors.count, node_count = writer->nodes.count;
@@ -586,7 +616,7 @@ static void write_file(const thaw_writer *writer, const file_layout *layout, uin
 
   memcpy(file, THAW_FORMAT_MAGIC, THAW_FORMAT_MAGIC_SIZE);
   thaw_store_u16(file + THAW_HEADER_MAJOR, THAW_FORMAT_MAJOR);
-  thaw_store_u16(file + THAW_HEADER_MINOR, THAW_FORMAT_MINOR);
+  thaw_store_u16(file + THAW_HEADER_MINOR, minimum_minor_version(writer));
   thaw_store_u32(file + THAW_HEADER_FLAGS, flags);
   thaw_store_u64(file + THAW_HEADER_FILE_SIZE, layout->file_size);
   if (flags & THAW_FORMAT_FLAG_WEIGHTS_CHECKSUM) {
@@ -675,31 +705,7 @@ thaw_status thaw_writer_write_file(thaw_writer *writer, const char *path, uint32
   thaw_status status = thaw_writer_finish(writer, flags, &bytes, &size, stats, error);
   if (status != THAW_OK) return status;
 
-  size_t temporary_length = strlen(path) + 32;
-  char *temporary = malloc(temporary_length);
-  if (temporary == NULL) {
-    free(bytes);
-    return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "writer: out of memory");
-  }
-  snprintf(temporary, temporary_length, "%s.tmp-%ld", path, (long)getpid());
-  FILE *file = fopen(temporary, "wb");
-  if (file == NULL) {
-    status = thaw_error_set(error, THAW_STATUS_IO, "cannot create %s: %s", temporary,
-                            strerror(errno));
-  } else {
-    bool written = fwrite(bytes, 1, size, file) == size;
-    int write_errno = errno;
-    bool closed = fclose(file) == 0;
-    if (!written || !closed) {
-      status = thaw_error_set(error, THAW_STATUS_IO, "cannot write %s: %s", temporary,
-                              strerror(written ? errno : write_errno));
-    } else if (rename(temporary, path) != 0) {
-      status = thaw_error_set(error, THAW_STATUS_IO, "cannot rename %s to %s: %s", temporary,
-                              path, strerror(errno));
-    }
-    if (status != THAW_OK) unlink(temporary);
-  }
-  free(temporary);
+  status = thaw_output_file_write(path, bytes, size, error);
   free(bytes);
   return status;
 }

@@ -9,8 +9,10 @@ static const thaw_kernels scalar_kernels = {
     .f32_unary = thaw_f32_unary__scalar,
     .f32_binary = thaw_f32_binary__scalar,
     .f32_conv2d = thaw_f32_conv2d__scalar,
+    .f32_conv2d_scratch_size = thaw_f32_conv2d_scratch_size__scalar,
     .f32_conv_transpose2d = thaw_f32_conv_transpose2d__scalar,
-    .f32_matmul = thaw_f32_matmul__scalar,
+    .f32_gemm = thaw_f32_gemm__scalar,
+    .f32_gemm_scratch_size = thaw_f32_gemm_scratch_size,
     .f32_max_pool2d = thaw_f32_max_pool2d__scalar,
     .f32_average_pool2d = thaw_f32_average_pool2d__scalar,
     .f32_global_average_pool = thaw_f32_global_average_pool__scalar,
@@ -28,6 +30,37 @@ static const thaw_kernels scalar_kernels = {
     .where = thaw_x_where__scalar,
 };
 
+#if defined(__x86_64__)
+#include "kernels/avx2.h"
+
+/* AVX2 + FMA (Haswell, Zen and later). Entries without an AVX2 variant use the reference. */
+static const thaw_kernels avx2_kernels = {
+    .isa = "avx2",
+    .f32_unary = thaw_f32_unary__avx2,
+    .f32_binary = thaw_f32_binary__avx2,
+    .f32_conv2d = thaw_f32_conv2d__avx2,
+    .f32_conv2d_scratch_size = thaw_f32_conv2d_scratch_size__avx2,
+    .f32_conv_transpose2d = thaw_f32_conv_transpose2d__scalar,
+    .f32_gemm = thaw_f32_gemm__avx2,
+    .f32_gemm_scratch_size = thaw_f32_gemm_scratch_size,
+    .f32_max_pool2d = thaw_f32_max_pool2d__avx2,
+    .f32_average_pool2d = thaw_f32_average_pool2d__avx2,
+    .f32_global_average_pool = thaw_f32_global_average_pool__avx2,
+    .f32_softmax = thaw_f32_softmax__avx2,
+    .f32_layer_norm = thaw_f32_layer_norm__avx2,
+    .f32_reduce_mean = thaw_f32_reduce_mean__avx2,
+    .f32_channel_affine = thaw_f32_channel_affine__avx2,
+    .f32_pad = thaw_f32_pad__scalar,
+    .f32_resize = thaw_f32_resize__scalar,
+    .strided_copy = thaw_x_strided_copy__scalar,
+    .concat = thaw_x_concat__scalar,
+    .split = thaw_x_split__scalar,
+    .gather = thaw_x_gather__scalar,
+    .cast = thaw_x_cast__scalar,
+    .where = thaw_x_where__scalar,
+};
+#endif
+
 /* CPU features a kernel table may require. */
 enum {
   CPU_X86_AVX2_FMA = 1u << 0,
@@ -40,6 +73,9 @@ static const struct {
   uint32_t required_features;
 } all_variants[] = {
     {&scalar_kernels, 0},
+#if defined(__x86_64__)
+    {&avx2_kernels, CPU_X86_AVX2_FMA},
+#endif
 };
 #define VARIANT_COUNT (sizeof(all_variants) / sizeof(all_variants[0]))
 

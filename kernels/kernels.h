@@ -73,17 +73,6 @@ typedef struct thaw_conv2d_params {
   thaw_unary_params activation;
 } thaw_conv2d_params;
 
-/* y[b] = act(a[b] (m×k) · w[b] (k×n) + bias) for every batch index b of `batch`. The batch
- * strides (in elements, 0 to broadcast) say where each operand's b-th matrix starts; the
- * output is dense. */
-typedef struct thaw_matmul_params {
-  size_t m, n, k;
-  uint32_t batch_rank; /* 0 for a single product */
-  size_t batch_shape[THAW_MAX_RANK];
-  ptrdiff_t a_batch_stride[THAW_MAX_RANK], b_batch_stride[THAW_MAX_RANK];
-  thaw_unary_params activation;
-} thaw_matmul_params;
-
 typedef struct thaw_pool2d_params {
   size_t batch_channels, in_height, in_width, out_height, out_width;
   size_t kernel_height, kernel_width, stride_h, stride_w, dilation_h, dilation_w;
@@ -118,18 +107,54 @@ typedef struct thaw_gather_params {
   bool indices_are_i64; /* else i32 */
 } thaw_gather_params;
 
+/* GEMM: c[i][j] = act(sum_k A(i,k) * B(k,j) + bias), for every use of a matrix product
+ * (fully connected layers, 1x1 and im2col convolutions, attention).
+ *
+ * A is read element by element through two strides, so a row-major activation (a_row_stride =
+ * k, a_k_stride = 1) and a row-major weight matrix serve alike. B is either prepacked
+ * (THAW_GEMM_PANEL16 below, made offline by thaw_f32_gemm_pack_b) or plain, with element (k, j)
+ * at b[k * b_row_stride + j * b_column_stride]; a plain B is packed into scratch panel by panel
+ * as the product walks it. C is row-major with c_row_stride. */
+#define THAW_GEMM_NR 16
+
+typedef enum thaw_gemm_bias {
+  THAW_GEMM_BIAS_NONE,
+  THAW_GEMM_BIAS_PER_COLUMN, /* bias[j]: a fully connected layer's bias */
+  THAW_GEMM_BIAS_PER_ROW,    /* bias[i]: a convolution's per-output-channel bias */
+} thaw_gemm_bias;
+
+typedef struct thaw_gemm_params {
+  size_t m, n, k;
+  ptrdiff_t a_row_stride, a_k_stride;
+  bool b_packed; /* B is THAW_GEMM_PANEL16; the strides below are then unused */
+  ptrdiff_t b_row_stride, b_column_stride;
+  ptrdiff_t c_row_stride;
+  thaw_gemm_bias bias;
+  thaw_unary_params activation;
+} thaw_gemm_params;
+
+/* The packed B layout, the same on every ISA (16 columns are two AVX2 or four NEON registers):
+ * ceil(n/16) panels in column order; panel p holds, for each of the k rows in order, the 16
+ * floats B(k, 16p .. 16p+15), zero past column n. */
+size_t thaw_f32_gemm_packed_b_size(size_t k, size_t n); /* bytes */
+void thaw_f32_gemm_pack_b(size_t k, size_t n, const float *b, ptrdiff_t b_row_stride,
+                          ptrdiff_t b_column_stride, float *packed);
+
 typedef struct thaw_kernels {
   const char *isa; /* "scalar", ... */
 
   void (*f32_unary)(const thaw_unary_params *p, size_t n, const float *x, float *y);
   void (*f32_binary)(const thaw_binary_params *p, const float *a, const float *b, float *y);
+  /* w is [out_channels][in_channels/groups * kh * kw] row-major, as ONNX stores it. */
   void (*f32_conv2d)(const thaw_conv2d_params *p, const float *x, const float *w,
-                     const float *bias, float *y);
+                     const float *bias, float *y, void *scratch);
+  size_t (*f32_conv2d_scratch_size)(const thaw_conv2d_params *p); /* bytes */
+  void (*f32_gemm)(const thaw_gemm_params *p, const float *a, const float *b, const float *bias,
+                   float *c, void *scratch);
+  size_t (*f32_gemm_scratch_size)(const thaw_gemm_params *p); /* bytes */
   /* w is [in_channels, out_channels/groups, kh, kw]. */
   void (*f32_conv_transpose2d)(const thaw_conv2d_params *p, const float *x, const float *w,
                                const float *bias, float *y);
-  void (*f32_matmul)(const thaw_matmul_params *p, const float *a, const float *b,
-                     const float *bias, float *y);
   void (*f32_max_pool2d)(const thaw_pool2d_params *p, const float *x, float *y);
   void (*f32_average_pool2d)(const thaw_pool2d_params *p, const float *x, float *y);
   void (*f32_global_average_pool)(size_t channels, size_t spatial, const float *x, float *y);

@@ -5,20 +5,34 @@
 #ifndef THAW_KERNELS_SCALAR_H
 #define THAW_KERNELS_SCALAR_H
 
+#include "kernels/gemm/gemm-ukernel.h"
 #include "kernels/kernels.h"
 
-/* May run in place (x == y): the conv and matmul epilogues apply their activation that way. */
+/* May run in place (x == y): the conv and GEMM epilogues apply their activation that way. */
 void thaw_f32_unary__scalar(const thaw_unary_params *p, size_t n, const float *x, float *y);
 void thaw_f32_binary__scalar(const thaw_binary_params *p, const float *a, const float *b,
                              float *y);
 
 void thaw_f32_conv2d__scalar(const thaw_conv2d_params *p, const float *x, const float *w,
-                             const float *bias, float *y);
+                             const float *bias, float *y, void *scratch);
+/* The direct reference convolution needs no scratch. */
+size_t thaw_f32_conv2d_scratch_size__scalar(const thaw_conv2d_params *p);
 void thaw_f32_conv_transpose2d__scalar(const thaw_conv2d_params *p, const float *x,
                                        const float *w, const float *bias, float *y);
 
-void thaw_f32_matmul__scalar(const thaw_matmul_params *p, const float *a, const float *b,
-                             const float *bias, float *y);
+void thaw_f32_gemm__scalar(const thaw_gemm_params *p, const float *a, const float *b,
+                           const float *bias, float *c, void *scratch);
+/* Scratch of the shared GEMM driver, the same for every ISA: KC x NC floats for packing a plain
+ * B, none for a packed one. */
+size_t thaw_f32_gemm_scratch_size(const thaw_gemm_params *p);
+void thaw_f32_gemm_ukernel_6x16__scalar(size_t mr, size_t nr, size_t kc, const float *a,
+                                        ptrdiff_t a_row_stride, ptrdiff_t a_k_stride,
+                                        const float *packed_b, float *c, ptrdiff_t c_row_stride,
+                                        const thaw_gemm_tile_args *args);
+void thaw_f32_gemv_ukernel__scalar(size_t m, size_t n, size_t k, const float *a,
+                                   ptrdiff_t a_row_stride, ptrdiff_t a_k_stride,
+                                   const float *packed_b, float *c, ptrdiff_t c_row_stride,
+                                   const thaw_gemm_tile_args *args);
 
 void thaw_f32_max_pool2d__scalar(const thaw_pool2d_params *p, const float *x, float *y);
 void thaw_f32_average_pool2d__scalar(const thaw_pool2d_params *p, const float *x, float *y);

@@ -79,14 +79,9 @@ static thaw_status open_validated(const void *bytes, size_t size, uint32_t flags
   if (status != THAW_OK) return status;
 
   result->kernels = thaw_kernels_get();
+  /* The reader checked every layout's rules; preparation checks which operands use them. */
   for (uint32_t t = 0; t < view.tensor_count; t++) {
     thaw_format_get_tensor(&view, t, &result->tensors[t]);
-    if (result->tensors[t].layout != THAW_LAYOUT_PLAIN) {
-      status = thaw_error_set(error, THAW_STATUS_UNSUPPORTED,
-                              "tensor \"%s\": layout %" PRIu32 " is not supported",
-                              result->tensors[t].name, result->tensors[t].layout);
-      break;
-    }
   }
   size_t first_operand = 0;
   for (uint32_t n = 0; status == THAW_OK && n < view.node_count; n++) {

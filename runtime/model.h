@@ -15,6 +15,19 @@
 #include "runtime/platform.h"
 #include "thaw.h"
 
+/* A MATMUL as a sequence of GEMMs: one per index of the batch dims (row-major order), each
+ * reading A and B at the accumulated batch strides and writing the next m*n block of Y. When
+ * every batch shares one B (a weight matrix), the batches are folded into the GEMM's rows and
+ * batch_rank is 0. */
+typedef struct thaw_matmul_plan {
+  thaw_gemm_params gemm;
+  uint32_t batch_rank;
+  size_t batch_count;
+  size_t batch_shape[THAW_MAX_RANK];
+  ptrdiff_t a_batch_stride[THAW_MAX_RANK], b_batch_stride[THAW_MAX_RANK]; /* elements; 0 reuses */
+  size_t y_batch_stride;
+} thaw_matmul_plan;
+
 /* A node ready to run: its kernel parameters, derived from and checked against the shapes of
  * its tensors. Operands (inputs, then outputs) of all nodes are numbered consecutively
  * in node order: operand i of the node is model operand first_operand + i. */
@@ -23,11 +36,11 @@ typedef struct thaw_prepared_node {
   const char *name;
   size_t first_operand;
   uint32_t input_count, output_count;
-  /* Bytes of per-session scratch the node's kernel needs. */
+  /* Bytes of per-session scratch the node's kernel needs, as the model's kernel table says. */
   size_t scratch_bytes;
   union {
     thaw_conv2d_params conv2d;
-    thaw_matmul_params matmul;
+    thaw_matmul_plan matmul;
     thaw_binary_params binary;
     struct {
       thaw_unary_params params;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "formats/format.h"
@@ -72,3 +73,9 @@ void *thaw_platform_aligned_alloc(size_t size) {
 }
 
 void thaw_platform_free(void *pointer) { free(pointer); }
+
+double thaw_platform_seconds(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (double)now.tv_sec + 1e-9 * (double)now.tv_nsec;
+}

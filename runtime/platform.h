@@ -1,6 +1,6 @@
 /*
  * The one place in the runtime that knows the operating system: mapping a file read-only,
- * read-ahead hints and aligned allocation.
+ * read-ahead hints, aligned allocation and a clock.
  */
 #ifndef THAW_RUNTIME_PLATFORM_H
 #define THAW_RUNTIME_PLATFORM_H
@@ -27,5 +27,8 @@ void thaw_platform_prefetch(const void *address, size_t size);
 #define THAW_PLATFORM_ALIGNMENT 64
 void *thaw_platform_aligned_alloc(size_t size);
 void thaw_platform_free(void *pointer);
+
+/* Seconds on a monotonic clock, for intervals only. */
+double thaw_platform_seconds(void);
 
 #endif /* THAW_RUNTIME_PLATFORM_H */

@@ -462,11 +462,14 @@ static thaw_status prepare_conv(const preparation *p) {
       .pad_top = attrs.pad_top,
       .pad_left = attrs.pad_left,
   };
-  return map_unary(p, &attrs.activation, &params->activation);
+  status = map_unary(p, &attrs.activation, &params->activation);
+  if (!transposed) p->node->scratch_bytes = p->model->kernels->f32_conv2d_scratch_size(params);
+  return status;
 }
 
 /* numpy.matmul: A[...,M,K]·B[...,K,N]; a rank-1 A is a row [1,K] and a rank-1 B a column
- * [K,1], and those unit dims are dropped from the result. Batch dims broadcast. */
+ * [K,1], and those unit dims are dropped from the result. Batch dims broadcast. B may be a
+ * GEMM-packed [K,N] constant (the reader checked its rank and size). */
 static thaw_status prepare_matmul(const preparation *p) {
   thaw_matmul_attrs attrs;
   memcpy(&attrs, p->attrs, sizeof attrs);
@@ -491,10 +494,12 @@ static thaw_status prepare_matmul(const preparation *p) {
   const uint32_t a_batch_rank = a->rank > 2 ? a->rank - 2 : 0;
   const uint32_t b_batch_rank = b->rank > 2 ? b->rank - 2 : 0;
   const uint32_t batch_rank = a_batch_rank > b_batch_rank ? a_batch_rank : b_batch_rank;
-  thaw_matmul_params *params = &p->node->u.matmul;
-  memset(params, 0, sizeof *params);
+  thaw_matmul_plan *plan = &p->node->u.matmul;
+  memset(plan, 0, sizeof *plan);
   int64_t expected[THAW_MAX_RANK + 2];
   uint32_t expected_rank = 0;
+  size_t batch_count = 1;
+  bool b_shared = true; /* every batch index reads the same B */
   /* Walk the batch dims from the innermost out so strides accumulate matrix sizes. */
   ptrdiff_t a_stride = (ptrdiff_t)(m * k), b_stride = (ptrdiff_t)(k * n);
   for (uint32_t d = batch_rank; d-- > 0;) {
@@ -508,9 +513,11 @@ static thaw_status prepare_matmul(const preparation *p) {
     }
     const int64_t dim = a_dim == 1 ? b_dim : a_dim;
     expected[d] = dim;
-    params->batch_shape[d] = (size_t)dim;
-    params->a_batch_stride[d] = a_dim == 1 ? 0 : a_stride;
-    params->b_batch_stride[d] = b_dim == 1 ? 0 : b_stride;
+    plan->batch_shape[d] = (size_t)dim;
+    plan->a_batch_stride[d] = a_dim == 1 ? 0 : a_stride;
+    plan->b_batch_stride[d] = b_dim == 1 ? 0 : b_stride;
+    b_shared = b_shared && b_dim == 1;
+    batch_count *= (size_t)dim;
     a_stride *= (ptrdiff_t)a_dim;
     b_stride *= (ptrdiff_t)b_dim;
   }
@@ -518,6 +525,7 @@ static thaw_status prepare_matmul(const preparation *p) {
   if (a->rank >= 2) expected[expected_rank++] = m;
   if (b->rank >= 2) expected[expected_rank++] = n;
   if (expected_rank == 0) expected[expected_rank++] = 1; /* vector·vector: a scalar, shape [1] */
+  /* The output's element count bounds every product below: no size computed here overflows. */
   if (!dims_equal(y->rank, y->shape, expected_rank, expected)) {
     return node_fail(p, THAW_STATUS_CORRUPT,
                      "output shape %s does not match %s computed from A %s and B %s",
@@ -528,11 +536,28 @@ static thaw_status prepare_matmul(const preparation *p) {
     return node_fail(p, THAW_STATUS_CORRUPT, "bias shape %s does not match N = %" PRId64,
                      format_shape(bias).text, n);
   }
-  params->m = (size_t)m;
-  params->n = (size_t)n;
-  params->k = (size_t)k;
-  params->batch_rank = batch_rank;
-  return map_unary(p, &attrs.activation, &params->activation);
+
+  /* With one B for all batches, A's batches (then dense, since only A has batch dims > 1)
+   * stack into the rows of a single product. */
+  const size_t gemm_rows = b_shared ? batch_count * (size_t)m : (size_t)m;
+  plan->batch_rank = b_shared ? 0 : batch_rank;
+  plan->batch_count = b_shared ? 1 : batch_count;
+  plan->y_batch_stride = (size_t)(m * n);
+  plan->gemm = (thaw_gemm_params){
+      .m = gemm_rows,
+      .n = (size_t)n,
+      .k = (size_t)k,
+      .a_row_stride = (ptrdiff_t)k,
+      .a_k_stride = 1,
+      .b_packed = b->layout == THAW_LAYOUT_F32_GEMM_PANEL16,
+      .b_row_stride = (ptrdiff_t)n,
+      .b_column_stride = 1,
+      .c_row_stride = (ptrdiff_t)n,
+      .bias = bias != NULL ? THAW_GEMM_BIAS_PER_COLUMN : THAW_GEMM_BIAS_NONE,
+  };
+  status = map_unary(p, &attrs.activation, &plan->gemm.activation);
+  p->node->scratch_bytes = p->model->kernels->f32_gemm_scratch_size(&plan->gemm);
+  return status;
 }
 
 static thaw_status prepare_softmax(const preparation *p) {
@@ -1005,6 +1030,21 @@ static thaw_status check_output_memory(const preparation *p) {
   return THAW_OK;
 }
 
+/* Only a MATMUL's B operand is read through the GEMM-packed layout; anywhere else a packed
+ * constant would be read as if it were row-major. */
+static thaw_status check_input_layouts(const preparation *p) {
+  for (uint32_t i = 0; i < p->node->input_count; i++) {
+    const thaw_format_tensor *input = input_tensor(p, i);
+    if (input->layout == THAW_LAYOUT_PLAIN) continue;
+    if (p->node->op == THAW_OP_MATMUL && i == 1) continue;
+    return node_fail(p, THAW_STATUS_CORRUPT,
+                     "input %" PRIu32 " \"%s\" is stored in layout %s, which only a MatMul's B "
+                     "operand may use",
+                     i, input->name, thaw_layout_name(input->layout));
+  }
+  return THAW_OK;
+}
+
 thaw_status thaw_prepare_node(thaw_model *model, uint32_t index, size_t first_operand,
                               thaw_error *error) {
   thaw_format_node format_node;
@@ -1015,7 +1055,7 @@ thaw_status thaw_prepare_node(thaw_model *model, uint32_t index, size_t first_op
   node->first_operand = first_operand;
   node->input_count = format_node.input_count;
   node->output_count = format_node.output_count;
-  node->scratch_bytes = 0; /* the scalar kernels work without scratch */
+  node->scratch_bytes = 0;
   for (uint32_t i = 0; i < format_node.input_count; i++) {
     model->operand_tensors[first_operand + i] = thaw_format_node_input(&format_node, i);
   }
@@ -1029,7 +1069,8 @@ thaw_status thaw_prepare_node(thaw_model *model, uint32_t index, size_t first_op
       .attrs = format_node.attrs,
       .error = error,
   };
-  thaw_status status;
+  thaw_status status = check_input_layouts(&p);
+  if (status != THAW_OK) return status;
   switch (format_node.op) {
     case THAW_OP_CONV:
     case THAW_OP_CONV_TRANSPOSE:

@@ -1,20 +1,31 @@
 /* Sessions: one allocation per session, and the executor that walks the prepared nodes. */
 #include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "runtime/model.h"
 
+/* THAW_PROFILE: where thaw_session_run spends its time, per op type. */
+typedef struct op_profile {
+  double seconds;
+  uint64_t nodes; /* node executions, over all runs */
+} op_profile;
+
 struct thaw_session {
   const thaw_model *model;
   uint8_t *arena;
-  void *scratch; /* model->scratch_bytes for kernels that need it; the scalar ones do not */
+  void *scratch; /* model->scratch_bytes, shared by the nodes: each uses it only while it runs */
   /* The bytes behind every operand of every node, resolved once at creation. */
   void **operands;
+  /* THAW_OP_MAX + 1 entries when THAW_PROFILE was set at creation, else NULL. */
+  op_profile *profile;
+  uint64_t profiled_runs;
 };
 
 /* Where each part lives inside the session's single allocation. */
 typedef struct session_layout {
-  size_t operands_at, arena_at, scratch_at, total;
+  size_t operands_at, arena_at, scratch_at, profile_at, total;
 } session_layout;
 
 /* Append `bytes` at the next `alignment` boundary after *end; false on overflow. */
@@ -26,7 +37,7 @@ static bool append_region(size_t *end, uint64_t bytes, size_t alignment, size_t 
 }
 
 /* False when the session would not fit in the address space. */
-static bool plan_session(const thaw_model *model, session_layout *layout) {
+static bool plan_session(const thaw_model *model, bool profiled, session_layout *layout) {
   size_t operand_bytes;
   layout->total = sizeof(struct thaw_session); /* the session itself comes first */
   return !__builtin_mul_overflow(model->operand_count, sizeof(void *), &operand_bytes) &&
@@ -35,12 +46,14 @@ static bool plan_session(const thaw_model *model, session_layout *layout) {
          append_region(&layout->total, model->view.arena_size, THAW_FORMAT_ARENA_ALIGNMENT,
                        &layout->arena_at) &&
          append_region(&layout->total, model->scratch_bytes, THAW_PLATFORM_ALIGNMENT,
-                       &layout->scratch_at);
+                       &layout->scratch_at) &&
+         append_region(&layout->total, profiled ? (THAW_OP_MAX + 1) * sizeof(op_profile) : 0,
+                       THAW_PLATFORM_ALIGNMENT, &layout->profile_at);
 }
 
 size_t thaw_model_session_bytes(const thaw_model *model) {
   session_layout layout;
-  if (model == NULL || !plan_session(model, &layout)) return 0;
+  if (model == NULL || !plan_session(model, false, &layout)) return 0;
   return layout.total;
 }
 
@@ -58,8 +71,10 @@ thaw_status thaw_session_create(const thaw_model *model, thaw_session **session,
     return thaw_error_set(error, THAW_STATUS_INVALID_ARGUMENT,
                           "thaw_session_create: model and session must not be NULL");
   }
+  /* Read once per session, so a run never looks at the environment. */
+  const bool profiled = getenv("THAW_PROFILE") != NULL;
   session_layout layout;
-  if (!plan_session(model, &layout)) {
+  if (!plan_session(model, profiled, &layout)) {
     return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY,
                           "a session with a %" PRIu64 "-byte arena does not fit in memory",
                           model->view.arena_size);
@@ -74,6 +89,9 @@ thaw_status thaw_session_create(const thaw_model *model, thaw_session **session,
   result->operands = (void **)(block + layout.operands_at);
   result->arena = block + layout.arena_at;
   result->scratch = block + layout.scratch_at;
+  result->profile = profiled ? (op_profile *)(block + layout.profile_at) : NULL;
+  result->profiled_runs = 0;
+  if (profiled) memset(result->profile, 0, (THAW_OP_MAX + 1) * sizeof(op_profile));
   for (size_t i = 0; i < model->operand_count; i++) {
     result->operands[i] = tensor_data(result, model->operand_tensors[i]);
   }
@@ -81,7 +99,28 @@ thaw_status thaw_session_create(const thaw_model *model, thaw_session **session,
   return THAW_OK;
 }
 
-void thaw_session_destroy(thaw_session *session) { thaw_platform_free(session); }
+/* The THAW_PROFILE report, on stderr: time per run and share of each op type. */
+static void print_profile(const thaw_session *session) {
+  double total = 0;
+  for (uint32_t op = 0; op <= THAW_OP_MAX; op++) total += session->profile[op].seconds;
+  fprintf(stderr, "thaw profile (%s kernels): %" PRIu64 " runs, %.3f ms per run\n",
+          session->model->kernels->isa, session->profiled_runs,
+          session->profiled_runs > 0 ? 1e3 * total / (double)session->profiled_runs : 0.0);
+  if (session->profiled_runs == 0 || total <= 0) return;
+  for (uint32_t op = 0; op <= THAW_OP_MAX; op++) {
+    const op_profile *entry = &session->profile[op];
+    if (entry->nodes == 0) continue;
+    fprintf(stderr, "  %-18s %4" PRIu64 " nodes  %9.3f ms per run  %5.1f %%\n",
+            thaw_op_name(op), entry->nodes / session->profiled_runs,
+            1e3 * entry->seconds / (double)session->profiled_runs,
+            100.0 * entry->seconds / total);
+  }
+}
+
+void thaw_session_destroy(thaw_session *session) {
+  if (session != NULL && session->profile != NULL) print_profile(session);
+  thaw_platform_free(session);
+}
 
 static thaw_status describe_io(thaw_session *session, bool output, size_t index,
                                thaw_tensor *tensor) {
@@ -102,23 +141,43 @@ thaw_status thaw_session_output(thaw_session *session, size_t index, thaw_tensor
   return describe_io(session, true, index, tensor);
 }
 
+/* One GEMM per batch index, walking the batch dims like an odometer so no index is divided
+ * out at run time. */
+static void run_matmul(const thaw_kernels *kernels, const thaw_matmul_plan *plan, const float *a,
+                       const float *b, const float *bias, float *y, void *scratch) {
+  size_t index[THAW_MAX_RANK] = {0};
+  ptrdiff_t a_offset = 0, b_offset = 0;
+  for (size_t batch = 0; batch < plan->batch_count; batch++) {
+    kernels->f32_gemm(&plan->gemm, a + a_offset, b + b_offset, bias,
+                      y + batch * plan->y_batch_stride, scratch);
+    for (uint32_t d = plan->batch_rank; d-- > 0;) {
+      a_offset += plan->a_batch_stride[d];
+      b_offset += plan->b_batch_stride[d];
+      if (++index[d] < plan->batch_shape[d]) break;
+      a_offset -= plan->a_batch_stride[d] * (ptrdiff_t)plan->batch_shape[d];
+      b_offset -= plan->b_batch_stride[d] * (ptrdiff_t)plan->batch_shape[d];
+      index[d] = 0;
+    }
+  }
+}
+
 /* Run one node. It fails only on bad data the file could not rule out: a Gather index out
  * of range. */
 static thaw_status run_node(const thaw_kernels *kernels, const thaw_prepared_node *node,
-                            void *const *operand, thaw_error *error) {
+                            void *const *operand, void *scratch, thaw_error *error) {
   void *y = operand[node->input_count];
   switch ((thaw_op)node->op) {
     case THAW_OP_CONV:
       kernels->f32_conv2d(&node->u.conv2d, operand[0], operand[1],
-                          node->input_count > 2 ? operand[2] : NULL, y);
+                          node->input_count > 2 ? operand[2] : NULL, y, scratch);
       break;
     case THAW_OP_CONV_TRANSPOSE:
       kernels->f32_conv_transpose2d(&node->u.conv2d, operand[0], operand[1],
                                     node->input_count > 2 ? operand[2] : NULL, y);
       break;
     case THAW_OP_MATMUL:
-      kernels->f32_matmul(&node->u.matmul, operand[0], operand[1],
-                          node->input_count > 2 ? operand[2] : NULL, y);
+      run_matmul(kernels, &node->u.matmul, operand[0], operand[1],
+                 node->input_count > 2 ? operand[2] : NULL, y, scratch);
       break;
     case THAW_OP_BINARY:
       kernels->f32_binary(&node->u.binary, operand[0], operand[1], y);
@@ -204,11 +263,19 @@ thaw_status thaw_session_run(thaw_session *session, thaw_error *error) {
                           "thaw_session_run: session must not be NULL");
   }
   const thaw_model *model = session->model;
+  op_profile *const profile = session->profile;
   for (uint32_t n = 0; n < model->view.node_count; n++) {
     const thaw_prepared_node *node = &model->nodes[n];
+    const double start = profile != NULL ? thaw_platform_seconds() : 0.0;
     thaw_status status =
-        run_node(model->kernels, node, &session->operands[node->first_operand], error);
+        run_node(model->kernels, node, &session->operands[node->first_operand], session->scratch,
+                 error);
     if (status != THAW_OK) return status;
+    if (profile != NULL) {
+      profile[node->op].seconds += thaw_platform_seconds() - start;
+      profile[node->op].nodes++;
+    }
   }
+  if (profile != NULL) session->profiled_runs++;
   return THAW_OK;
 }

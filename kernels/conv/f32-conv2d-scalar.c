@@ -2,8 +2,14 @@
 
 /* Direct convolution, one output plane at a time, so the fused activation can run over the
  * finished plane. Taps that fall into the padding are skipped. */
+size_t thaw_f32_conv2d_scratch_size__scalar(const thaw_conv2d_params *p) {
+  (void)p;
+  return 0;
+}
+
 void thaw_f32_conv2d__scalar(const thaw_conv2d_params *p, const float *x, const float *w,
-                             const float *bias, float *y) {
+                             const float *bias, float *y, void *scratch) {
+  (void)scratch;
   const size_t group_in = p->in_channels / p->groups;
   const size_t group_out = p->out_channels / p->groups;
   const size_t in_plane = p->in_height * p->in_width;

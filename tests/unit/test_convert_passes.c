@@ -1,9 +1,11 @@
 /* The converter's passes on small ONNX graphs built here with the protobuf-c structs: each
  * converted model is run and compared with a naive double-precision reference. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/format.h"
 #include "test_convert_builder.h"
 
 /* ---- Tests ---- */
@@ -206,6 +208,75 @@ static void test_opset_outside_range_refused(void **state) {
   }
 }
 
+/* MatMul weights are packed for the GEMM; a weight that another op also reads keeps its
+ * row-major bytes next to the packed copy. y = x·w + w with x [5,5], w [5,19]. */
+static void test_matmul_weight_packed(void **state) {
+  (void)state;
+  enum { K = 5, N = 19, PACKED_BYTES = 2 * 16 * K * 4 }; /* ceil(19/16) panels */
+  builder b;
+  builder_init(&b, 13);
+  int64_t x_dims[2] = {K, K}, w_dims[2] = {K, N};
+  float w[K * N];
+  thaw_test_rng rng = {7};
+  thaw_test_fill_uniform(&rng, w, K * N, -1.0f, 1.0f);
+  add_input(&b, "x", 2, x_dims);
+  add_initializer(&b, "w", 2, w_dims, w, K * N);
+  add_node(&b, "MatMul", "x", "w", NULL, "h");
+  add_node(&b, "Add", "h", "w", NULL, "y");
+  add_output(&b, "y");
+  uint8_t *bytes;
+  uint64_t size;
+  thaw_convert_report report;
+  thaw_error error;
+  assert_int_equal(convert(&b, NULL, &bytes, &size, &report, &error), THAW_OK);
+  assert_int_equal(report.packed_weights_bytes, PACKED_BYTES);
+
+  thaw_format_view view;
+  assert_int_equal(thaw_format_open(bytes, size, &view, &error), THAW_OK);
+  assert_int_equal(view.minor, 1);
+  uint32_t packed_count = 0, plain_weight_count = 0;
+  for (uint32_t t = 0; t < view.tensor_count; t++) {
+    thaw_format_tensor tensor;
+    thaw_format_get_tensor(&view, t, &tensor);
+    if (tensor.kind != THAW_TENSOR_CONSTANT) continue;
+    if (tensor.layout == THAW_LAYOUT_F32_GEMM_PANEL16) {
+      packed_count++;
+      assert_int_equal(tensor.size, PACKED_BYTES);
+    } else if (tensor.size == sizeof w && memcmp(bytes + tensor.offset, w, sizeof w) == 0) {
+      plain_weight_count++;
+    }
+  }
+  assert_int_equal(packed_count, 1);
+  assert_int_equal(plain_weight_count, 1);
+
+  float x[K * K], y[K * N];
+  thaw_test_fill_uniform(&rng, x, K * K, -1.0f, 1.0f);
+  run_model(bytes, size, x, K * K, y, K * N);
+  double expected[K * N];
+  for (int i = 0; i < K; ++i)
+    for (int j = 0; j < N; ++j) {
+      double sum = w[i * N + j];
+      for (int kk = 0; kk < K; ++kk) sum += (double)x[i * K + kk] * w[kk * N + j];
+      expected[i * N + j] = sum;
+    }
+  thaw_test_assert_close("x.w + w", y, expected, K * N, 1e-5, 1e-6);
+
+  char summary[512] = {0};
+  FILE *stream = tmpfile();
+  assert_non_null(stream);
+  thaw_convert_report_print(&report, false, stream);
+  rewind(stream);
+  assert_true(fread(summary, 1, sizeof summary - 1, stream) > 0);
+  fclose(stream);
+  char expected_line[96];
+  snprintf(expected_line, sizeof expected_line, "weights: %llu bytes (%d packed for GEMM)\n",
+           (unsigned long long)report.weights_bytes, PACKED_BYTES);
+  if (strstr(summary, expected_line) == NULL)
+    fail_msg("summary lacks \"%s\":\n%s", expected_line, summary);
+  free(bytes);
+  thaw_convert_report_free(&report);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_batch_norm_folds_into_conv),
@@ -214,6 +285,7 @@ int main(void) {
       cmocka_unit_test(test_every_unsupported_node_is_listed),
       cmocka_unit_test(test_dynamic_dims_need_input_shape),
       cmocka_unit_test(test_opset_outside_range_refused),
+      cmocka_unit_test(test_matmul_weight_packed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

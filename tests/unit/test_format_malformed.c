@@ -72,6 +72,73 @@ static void test_every_short_prefix(void **state) {
   }
 }
 
+/* ---- The GEMM-packed layout ---- */
+
+enum { PACKED_K = 7, PACKED_N = 37, PACKED_BYTES = 3 * 16 * PACKED_K * 4 }; /* 3 panels */
+
+/* x[2,K] · w[K,N] with w packed: a valid 1.1 file, and its tensor ids. */
+static test_model_bytes build_packed_matmul(uint32_t *x_id, uint32_t *w_id) {
+  static const float packed[PACKED_BYTES / 4];
+  thaw_writer *writer = thaw_writer_create();
+  const int64_t x_shape[2] = {2, PACKED_K}, w_shape[2] = {PACKED_K, PACKED_N};
+  const int64_t y_shape[2] = {2, PACKED_N};
+  *x_id = test_activation(writer, "x", THAW_DTYPE_F32, 2, x_shape);
+  *w_id = thaw_writer_add_tensor(writer, "w", THAW_TENSOR_CONSTANT, THAW_DTYPE_F32, 2, w_shape,
+                                 THAW_LAYOUT_F32_GEMM_PANEL16, packed, sizeof packed);
+  const uint32_t y = test_activation(writer, "y", THAW_DTYPE_F32, 2, y_shape);
+  const thaw_matmul_attrs plain = {{THAW_UNARY_IDENTITY, 0, 0}};
+  thaw_writer_add_node(writer, THAW_OP_MATMUL, "mm", &plain, (uint32_t[]){*x_id, *w_id}, 2, &y,
+                       1);
+  thaw_writer_add_input(writer, *x_id);
+  thaw_writer_add_output(writer, y);
+  return test_finish(writer);
+}
+
+/* Overwrite `width` bytes at `at` of tensor record `id` (located through `view`, the file's
+ * view before any edit), then recompute the header checksum so the edited field is what gets
+ * refused. */
+static void edit_tensor_record(test_model_bytes *file, const thaw_format_view *view, uint32_t id,
+                               size_t at, int width, uint64_t value) {
+  uint8_t *record = file->bytes + (view->tensor_records - view->bytes) +
+                    (size_t)id * THAW_FORMAT_TENSOR_RECORD_SIZE;
+  thaw_test_store_le(record + at, width, value);
+  thaw_test_store_le(file->bytes + 24, 8,
+                     thaw_format_header_checksum(file->bytes, view->weights_offset));
+}
+
+static void test_packed_layout_rules(void **state) {
+  (void)state;
+  enum { LAYOUT_AT = 10, SIZE_AT = 88 };
+  uint32_t x, w;
+  test_model_bytes file = build_packed_matmul(&x, &w);
+  thaw_format_view view;
+  thaw_error error = {0};
+  assert_int_equal(thaw_format_open(file.bytes, file.size, &view, &error), THAW_OK);
+  assert_int_equal(view.minor, 1);
+  thaw_format_tensor weight;
+  thaw_format_get_tensor(&view, w, &weight);
+  assert_int_equal(weight.layout, THAW_LAYOUT_F32_GEMM_PANEL16);
+  assert_int_equal(weight.size, PACKED_BYTES);
+  assert_int_equal(weight.element_count, PACKED_K * PACKED_N);
+
+  edit_tensor_record(&file, &view, w, SIZE_AT, 8, PACKED_K * PACKED_N * 4);
+  expect_refused("packed size of a plain matrix", file.bytes, file.size, THAW_STATUS_CORRUPT,
+                 "tensor 'w': size is 1036 bytes, f32_gemm_panel16 [7,37] needs 1344");
+  edit_tensor_record(&file, &view, w, SIZE_AT, 8, PACKED_BYTES + 64);
+  expect_refused("packed size too large", file.bytes, file.size, THAW_STATUS_CORRUPT,
+                 "size is 1408 bytes, f32_gemm_panel16 [7,37] needs 1344");
+  edit_tensor_record(&file, &view, w, SIZE_AT, 8, PACKED_BYTES);
+  edit_tensor_record(&file, &view, w, LAYOUT_AT, 2, THAW_LAYOUT_MAX + 1);
+  expect_refused("layout from a later version", file.bytes, file.size, THAW_STATUS_UNSUPPORTED,
+                 "tensor 'w': unknown layout 2");
+  edit_tensor_record(&file, &view, w, LAYOUT_AT, 2, THAW_LAYOUT_F32_GEMM_PANEL16);
+  edit_tensor_record(&file, &view, x, LAYOUT_AT, 2, THAW_LAYOUT_F32_GEMM_PANEL16);
+  expect_refused("packed activation", file.bytes, file.size, THAW_STATUS_CORRUPT,
+                 "tensor 'x': layout f32_gemm_panel16 is for rank-2 f32 constants, not a rank-2 "
+                 "f32 activation");
+  free(file.bytes);
+}
+
 /* ---- Node contracts, one broken attribute at a time ---- */
 
 typedef struct contract_case {
@@ -160,6 +227,7 @@ int main(void) {
       cmocka_unit_test(test_truncated_everywhere),
       cmocka_unit_test(test_every_short_prefix),
       cmocka_unit_test(test_contract_table),
+      cmocka_unit_test(test_packed_layout_rules),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

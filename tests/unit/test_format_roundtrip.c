@@ -495,6 +495,26 @@ static void test_writer_reports_bad_input(void **state) {
   thaw_writer_add_output(writer, b); /* a is read but neither an input nor produced */
   expect_finish_error(writer, THAW_STATUS_INVALID_ARGUMENT, "before any node produces it");
 
+  /* A GEMM-packed matrix takes its padded size, and only as a rank-2 f32 constant. */
+  const int64_t matrix[2] = {7, 37};
+  float packed[3 * 16 * 7] = {0}; /* ceil(37/16) panels of 7 rows of 16 floats */
+  writer = writer_with_two_activations(&a, &b);
+  thaw_writer_add_tensor(writer, "w", THAW_TENSOR_CONSTANT, THAW_DTYPE_F32, 2, matrix,
+                         THAW_LAYOUT_F32_GEMM_PANEL16, packed, 7 * 37 * sizeof(float));
+  expect_finish_error(writer, THAW_STATUS_INVALID_ARGUMENT,
+                      "1036 data bytes given, its shape, dtype and layout need 1344");
+
+  writer = writer_with_two_activations(&a, &b);
+  thaw_writer_add_tensor(writer, "w", THAW_TENSOR_ACTIVATION, THAW_DTYPE_F32, 2, matrix,
+                         THAW_LAYOUT_F32_GEMM_PANEL16, NULL, 0);
+  expect_finish_error(writer, THAW_STATUS_INVALID_ARGUMENT,
+                      "tensor 'w': layout f32_gemm_panel16 is for rank-2 f32 constants");
+
+  writer = writer_with_two_activations(&a, &b);
+  thaw_writer_add_tensor(writer, "w", THAW_TENSOR_CONSTANT, THAW_DTYPE_F32, 2, matrix, 2, packed,
+                         sizeof packed);
+  expect_finish_error(writer, THAW_STATUS_UNSUPPORTED, "tensor 'w': unknown layout 2");
+
   writer = writer_with_two_activations(&a, &b);
   const int64_t zero_dim[2] = {3, 0};
   thaw_writer_add_tensor(writer, "z", THAW_TENSOR_ACTIVATION, THAW_DTYPE_F32, 2, zero_dim,

@@ -104,6 +104,17 @@ static const thaw_unary_params hard_swish = {THAW_KERNEL_HARD_SWISH, 0, 0};
 static const thaw_unary_params gelu = {THAW_KERNEL_GELU, 0, 0};
 static const thaw_unary_params silu = {THAW_KERNEL_SILU, 0, 0};
 
+/* The scratch a variant asks for, exactly that size, aligned as a session aligns it; NULL when
+ * it needs none. */
+static void *conv_scratch(const thaw_kernels *kernels, const thaw_conv2d_params *p) {
+  const size_t bytes = kernels->f32_conv2d_scratch_size(p);
+  if (bytes == 0) return NULL;
+  assert_true(bytes < ((size_t)1 << 30));
+  void *scratch = aligned_alloc(64, (bytes + 63) / 64 * 64);
+  assert_non_null(scratch);
+  return scratch;
+}
+
 static void run_case(const conv_case *c, bool transpose, thaw_test_rng *rng) {
   const thaw_conv2d_params p = conv_params(c, transpose);
   const size_t x_count = c->batch * c->in_channels * c->in_height * c->in_width;
@@ -121,8 +132,10 @@ static void run_case(const conv_case *c, bool transpose, thaw_test_rng *rng) {
   else oracle_conv2d(&p, x, w, bias, expected);
   for (size_t v = 0; v < variant_count; v++) {
     float *y = oracle_floats(y_count);
+    void *scratch = transpose ? NULL : conv_scratch(variants[v], &p);
     if (transpose) variants[v]->f32_conv_transpose2d(&p, x, w, bias, y);
-    else variants[v]->f32_conv2d(&p, x, w, bias, y);
+    else variants[v]->f32_conv2d(&p, x, w, bias, y, scratch);
+    free(scratch);
     char what[160];
     snprintf(what, sizeof(what), "%s %s C%zu %zux%zu M%zu k%zux%zu g%zu s%zu,%zu d%zu,%zu",
              variants[v]->isa, transpose ? "conv_transpose2d" : "conv2d", c->in_channels,
@@ -157,6 +170,98 @@ static void test_conv2d(void **state) {
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) run_case(&cases[i], false, &rng);
 }
 
+static const thaw_unary_params every_activation[] = {
+    {THAW_KERNEL_IDENTITY, 0, 0},
+    {THAW_KERNEL_RELU, 0, 0},
+    {THAW_KERNEL_CLIP, -0.5f, 0.75f},
+    {THAW_KERNEL_SIGMOID, 0, 0},
+    {THAW_KERNEL_HARD_SIGMOID, 0.2f, 0.5f},
+    {THAW_KERNEL_HARD_SWISH, 0, 0},
+    {THAW_KERNEL_TANH, 0, 0},
+    {THAW_KERNEL_GELU, 0, 0},
+    {THAW_KERNEL_SILU, 0, 0},
+    {THAW_KERNEL_LEAKY_RELU, 0.1f, 0},
+};
+#define ACTIVATION_COUNT (sizeof(every_activation) / sizeof(every_activation[0]))
+
+/* Every dedicated depthwise shape (3x3 and 5x5 at stride 1 and 2) at widths around the
+ * 8-output step and an odd number of output rows, with unequal padding on every side, cycling
+ * through the activations. */
+static void test_conv2d_depthwise_widths(void **state) {
+  (void)state;
+  static const size_t widths[] = {1, 3, 7, 9, 15, 17, 33};
+  thaw_test_rng rng = {5};
+  size_t activation = 0;
+  for (size_t kernel = 3; kernel <= 5; kernel += 2) {
+    for (size_t stride = 1; stride <= 2; stride++) {
+      for (size_t i = 0; i < sizeof(widths) / sizeof(widths[0]); i++) {
+        conv_case c = {1, 3, 7, widths[i], 3, kernel, kernel, 3, stride, stride, 1, 1,
+                       kernel / 2 - 1, kernel / 2 + 1, kernel / 2 + 1, kernel / 2 - 1,
+                       0, 0, i % 2 == 0, every_activation[activation++ % ACTIVATION_COUNT]};
+        run_case(&c, false, &rng);
+      }
+    }
+  }
+}
+
+/* Shapes that take the other paths of a vector variant: 1x1 as a GEMM on the image in place,
+ * im2col + GEMM (grouped, channel multipliers, dilation, strided 1x1) and the general
+ * depthwise kernel, with the activations spread over them. */
+static void test_conv2d_paths(void **state) {
+  (void)state;
+  static const conv_case cases[] = {
+      /* batch C H W M  kh kw g  sh sw dh dw  pt pl pb pr  oph opw  bias activation */
+      /* 1x1 as a GEMM: odd channel counts and planes, grouped, batched */
+      {1, 13, 7, 9, 19, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, true, {0, 0, 0}},
+      {2, 12, 5, 11, 9, 1, 1, 3, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, false, {0, 0, 0}},
+      {1, 3, 1, 1, 5, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, true, {0, 0, 0}},
+      /* 1x1 with stride or padding goes through im2col */
+      {1, 5, 9, 8, 7, 1, 1, 1, 2, 2, 1, 1, 1, 0, 0, 1, 0, 0, true, {0, 0, 0}},
+      /* channel multiplier 2: groups == in_channels, but not the depthwise kernel */
+      {1, 4, 9, 10, 8, 3, 3, 4, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, true, {0, 0, 0}},
+      {1, 3, 11, 13, 6, 5, 5, 3, 2, 2, 1, 1, 2, 1, 2, 3, 0, 0, true, {0, 0, 0}},
+      /* grouped K x K */
+      {2, 6, 8, 9, 9, 3, 3, 3, 1, 2, 1, 1, 1, 0, 1, 2, 0, 0, true, {0, 0, 0}},
+      /* dilation: im2col and the general depthwise kernel */
+      {1, 5, 12, 13, 4, 3, 3, 1, 1, 1, 2, 3, 2, 3, 2, 3, 0, 0, true, {0, 0, 0}},
+      {1, 4, 14, 19, 4, 3, 3, 4, 1, 1, 2, 2, 2, 2, 1, 3, 0, 0, true, {0, 0, 0}},
+      {1, 3, 13, 21, 3, 3, 5, 3, 2, 3, 1, 2, 1, 4, 0, 2, 0, 0, false, {0, 0, 0}},
+      {1, 2, 9, 17, 2, 7, 7, 2, 1, 1, 1, 1, 3, 3, 3, 3, 0, 0, true, {0, 0, 0}},
+      {1, 2, 8, 9, 2, 3, 3, 2, 1, 2, 1, 1, 1, 1, 1, 1, 0, 0, true, {0, 0, 0}},
+      /* depthwise: padding wider than the window (outputs that see no input at all), and a
+       * stride that never reaches the last input row and column */
+      {1, 2, 4, 5, 2, 3, 3, 2, 2, 1, 1, 1, 4, 3, 5, 4, 0, 0, true, {0, 0, 0}},
+      {1, 3, 8, 9, 3, 3, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, 0, 0, true, {0, 0, 0}},
+      /* large enough that im2col runs in several chunks (K = 288 rows, 1600 pixels) */
+      {1, 32, 40, 40, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, true, {0, 0, 0}},
+      /* K = 3200 rows: chunks of a few hundred pixels, and the GEMM blocks over k */
+      {1, 128, 12, 13, 5, 5, 5, 1, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0, true, {0, 0, 0}},
+  };
+  thaw_test_rng rng = {8};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    /* A third of the activations per case, a different third for the next case. */
+    for (size_t a = i % 3; a < ACTIVATION_COUNT; a += 3) {
+      conv_case c = cases[i];
+      c.activation = every_activation[a];
+      run_case(&c, false, &rng);
+    }
+  }
+}
+
+/* A session holds the largest scratch of any node, so a large K x K layer must not ask for
+ * its whole im2col matrix (here 2304 x 3136 floats, 28 MiB). */
+static void test_conv2d_scratch_is_bounded(void **state) {
+  (void)state;
+  const conv_case c = {1, 256, 56, 56, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, true, {0, 0, 0}};
+  const thaw_conv2d_params p = conv_params(&c, false);
+  for (size_t v = 0; v < variant_count; v++) {
+    const size_t bytes = variants[v]->f32_conv2d_scratch_size(&p);
+    if (bytes > ((size_t)4 << 20))
+      fail_msg("%s asks for %zu bytes of scratch for a 256x56x56 3x3 layer", variants[v]->isa,
+               bytes);
+  }
+}
+
 static void test_conv_transpose2d(void **state) {
   (void)state;
   static const conv_case cases[] = {
@@ -184,7 +289,9 @@ static void test_conv2d_onnx_example(void **state) {
   oracle_conv2d(&p, x, w, NULL, oracle);
   for (int i = 0; i < 25; i++) assert_true(oracle[i] == expected[i]);
   for (size_t v = 0; v < variant_count; v++) {
-    variants[v]->f32_conv2d(&p, x, w, NULL, y);
+    void *scratch = conv_scratch(variants[v], &p);
+    variants[v]->f32_conv2d(&p, x, w, NULL, y, scratch);
+    free(scratch);
     thaw_test_assert_close(variants[v]->isa, y, expected, 25, 0, 0);
   }
 }
@@ -216,6 +323,9 @@ int main(void) {
   variant_count = oracle_variants(variants);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_conv2d),
+      cmocka_unit_test(test_conv2d_depthwise_widths),
+      cmocka_unit_test(test_conv2d_paths),
+      cmocka_unit_test(test_conv2d_scratch_is_bounded),
       cmocka_unit_test(test_conv_transpose2d),
       cmocka_unit_test(test_conv2d_onnx_example),
       cmocka_unit_test(test_conv_transpose2d_onnx_example),

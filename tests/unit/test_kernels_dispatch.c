@@ -18,7 +18,7 @@ static void test_every_table_is_complete(void **state) {
     const void *entries[] = {
         (const void *)k->f32_unary,          (const void *)k->f32_binary,
         (const void *)k->f32_conv2d,         (const void *)k->f32_conv_transpose2d,
-        (const void *)k->f32_matmul,         (const void *)k->f32_max_pool2d,
+        (const void *)k->f32_max_pool2d,
         (const void *)k->f32_average_pool2d, (const void *)k->f32_global_average_pool,
         (const void *)k->f32_softmax,        (const void *)k->f32_layer_norm,
         (const void *)k->f32_reduce_mean,    (const void *)k->f32_channel_affine,
@@ -26,6 +26,7 @@ static void test_every_table_is_complete(void **state) {
         (const void *)k->strided_copy,       (const void *)k->concat,
         (const void *)k->split,              (const void *)k->gather,
         (const void *)k->cast,               (const void *)k->where,
+        (const void *)k->f32_gemm,           (const void *)k->f32_gemm_scratch_size,
     };
     for (size_t e = 0; e < sizeof(entries) / sizeof(entries[0]); e++)
       if (entries[e] == NULL) fail_msg("%s table: entry %zu is NULL", k->isa, e);

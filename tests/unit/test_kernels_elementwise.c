@@ -31,29 +31,50 @@ static const unary_case unary_cases[] = {
     {{THAW_KERNEL_LOG, 0, 0}, 1e-3f, 1e3f},
 };
 
+/* Every length from 1 to 17 (vector kernels' tails of every size, with and without a full
+ * vector before them) and two long odd ones. */
+static const size_t odd_lengths[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,
+                                     203, 1003};
+#define ODD_LENGTH_COUNT (sizeof(odd_lengths) / sizeof(odd_lengths[0]))
+
 static void test_unary_against_oracle(void **state) {
   (void)state;
   thaw_test_rng rng = {1};
-  const size_t n = 203;
   for (size_t c = 0; c < sizeof(unary_cases) / sizeof(unary_cases[0]); c++) {
     const unary_case *uc = &unary_cases[c];
-    float *x = oracle_random(&rng, n, uc->lo, uc->hi);
-    double *expected = oracle_doubles(n);
-    for (size_t i = 0; i < n; i++) expected[i] = oracle_unary(&uc->params, x[i]);
-    for (size_t v = 0; v < variant_count; v++) {
-      float *y = oracle_floats(n);
-      variants[v]->f32_unary(&uc->params, n, x, y);
-      char what[96];
-      snprintf(what, sizeof(what), "%s unary %d", variants[v]->isa, (int)uc->params.func);
-      thaw_test_assert_close(what, y, expected, n, 1e-5, 1e-6);
-      /* In place, as the conv and matmul epilogues use it. */
-      memcpy(y, x, n * sizeof(float));
-      variants[v]->f32_unary(&uc->params, n, y, y);
-      thaw_test_assert_close(what, y, expected, n, 1e-5, 1e-6);
-      free(y);
+    for (size_t l = 0; l < ODD_LENGTH_COUNT; l++) {
+      const size_t n = odd_lengths[l];
+      float *x = oracle_random(&rng, n, uc->lo, uc->hi);
+      double *expected = oracle_doubles(n);
+      for (size_t i = 0; i < n; i++) expected[i] = oracle_unary(&uc->params, x[i]);
+      for (size_t v = 0; v < variant_count; v++) {
+        /* Exactly n floats, so AddressSanitizer catches a vector access past the end. */
+        float *y = oracle_floats(n);
+        variants[v]->f32_unary(&uc->params, n, x, y);
+        char what[96];
+        snprintf(what, sizeof(what), "%s unary %d, n %zu", variants[v]->isa,
+                 (int)uc->params.func, n);
+        thaw_test_assert_close(what, y, expected, n, 1e-5, 1e-6);
+        /* In place, as the conv and matmul epilogues use it. */
+        memcpy(y, x, n * sizeof(float));
+        variants[v]->f32_unary(&uc->params, n, y, y);
+        thaw_test_assert_close(what, y, expected, n, 1e-5, 1e-6);
+        free(y);
+      }
+      free(x);
+      free(expected);
     }
-    free(x);
-    free(expected);
+  }
+}
+
+/* n = 0 writes nothing. */
+static void test_unary_empty(void **state) {
+  (void)state;
+  const thaw_unary_params params = {THAW_KERNEL_EXP, 0, 0};
+  for (size_t v = 0; v < variant_count; v++) {
+    float y = 42.0f;
+    variants[v]->f32_unary(&params, 0, &y, &y);
+    assert_true(y == 42.0f);
   }
 }
 
@@ -165,6 +186,123 @@ static void test_binary_broadcasting(void **state) {
   }
 }
 
+/* The innermost-axis patterns the vector kernels specialise (both contiguous, b broadcast, a
+ * broadcast), and a column broadcast whose rows are single elements, at every odd length. */
+static void test_binary_odd_lengths(void **state) {
+  (void)state;
+  thaw_test_rng rng = {3};
+  for (size_t l = 0; l < ODD_LENGTH_COUNT; l++) {
+    const size_t n = odd_lengths[l];
+    const broadcast_case patterns[] = {
+        {"same shape", 2, {2, n}, {2, n}},
+        {"row b", 2, {2, n}, {1, n}},
+        {"scalar b", 2, {2, n}, {1, 1}},
+        {"scalar a", 2, {1, 1}, {2, n}},
+        {"column a", 2, {n, 1}, {n, 3}},
+    };
+    for (size_t c = 0; c < sizeof(patterns) / sizeof(patterns[0]); c++) {
+      const broadcast_case *bc = &patterns[c];
+      size_t out[2];
+      for (uint32_t d = 0; d < 2; d++) out[d] = bc->a[d] > bc->b[d] ? bc->a[d] : bc->b[d];
+      const size_t a_count = oracle_product(2, bc->a), b_count = oracle_product(2, bc->b);
+      const size_t y_count = oracle_product(2, out);
+      float *a = oracle_random(&rng, a_count, 0.1f, 3.0f);
+      float *b = oracle_random(&rng, b_count, 0.5f, 2.5f);
+      thaw_binary_params params;
+      const size_t *shapes[2] = {bc->a, bc->b};
+      oracle_broadcast(2, out, 2, shapes, &params.iter);
+      double *expected = oracle_doubles(y_count);
+      float *y = oracle_floats(y_count);
+      for (int func = THAW_KERNEL_ADD; func <= THAW_KERNEL_MIN; func++) {
+        params.func = (thaw_kernel_binary)func;
+        for (size_t e = 0; e < y_count; e++)
+          expected[e] = oracle_binary(params.func, a[oracle_broadcast_offset(2, out, bc->a, e)],
+                                      b[oracle_broadcast_offset(2, out, bc->b, e)]);
+        for (size_t v = 0; v < variant_count; v++) {
+          variants[v]->f32_binary(&params, a, b, y);
+          char what[128];
+          snprintf(what, sizeof(what), "%s binary %d, %s, n %zu", variants[v]->isa, func,
+                   bc->name, n);
+          thaw_test_assert_close(what, y, expected, y_count, 1e-5, 1e-6);
+        }
+      }
+      free(a);
+      free(b);
+      free(y);
+      free(expected);
+    }
+  }
+}
+
+/* An operand read with a step other than 0 or 1 along the last axis (a transposed view): a
+ * is stored [n][2] and read as [2][n], b is dense [2][n]. */
+static void test_binary_strided_last_axis(void **state) {
+  (void)state;
+  thaw_test_rng rng = {4};
+  for (size_t l = 0; l < ODD_LENGTH_COUNT; l++) {
+    const size_t n = odd_lengths[l];
+    float *a = oracle_random(&rng, 2 * n, 0.1f, 3.0f);
+    float *b = oracle_random(&rng, 2 * n, 0.5f, 2.5f);
+    thaw_binary_params params;
+    memset(&params, 0, sizeof(params));
+    params.iter.rank = 2;
+    params.iter.shape[0] = 2;
+    params.iter.shape[1] = n;
+    params.iter.strides[0][0] = 1;
+    params.iter.strides[0][1] = 2;
+    params.iter.strides[1][0] = (ptrdiff_t)n;
+    params.iter.strides[1][1] = 1;
+    double *expected = oracle_doubles(2 * n);
+    float *y = oracle_floats(2 * n);
+    for (int func = THAW_KERNEL_ADD; func <= THAW_KERNEL_MIN; func++) {
+      params.func = (thaw_kernel_binary)func;
+      for (size_t i = 0; i < 2; i++)
+        for (size_t j = 0; j < n; j++)
+          expected[i * n + j] = oracle_binary(params.func, a[j * 2 + i], b[i * n + j]);
+      for (size_t v = 0; v < variant_count; v++) {
+        variants[v]->f32_binary(&params, a, b, y);
+        char what[128];
+        snprintf(what, sizeof(what), "%s binary %d, transposed a, n %zu", variants[v]->isa,
+                 func, n);
+        thaw_test_assert_close(what, y, expected, 2 * n, 1e-5, 1e-6);
+      }
+    }
+    free(a);
+    free(b);
+    free(y);
+    free(expected);
+  }
+}
+
+/* x^2 by a broadcast scalar exponent, the squaring in decomposed LayerNorms, negative bases
+ * included: within a float rounding of the exact square. */
+static void test_binary_pow_by_scalar_two(void **state) {
+  (void)state;
+  thaw_test_rng rng = {5};
+  const float two = 2.0f;
+  for (size_t l = 0; l < ODD_LENGTH_COUNT; l++) {
+    const size_t n = odd_lengths[l];
+    float *a = oracle_random(&rng, 3 * n, -4.0f, 4.0f);
+    const size_t a_shape[2] = {3, n}, b_shape[2] = {1, 1};
+    const size_t *shapes[2] = {a_shape, b_shape};
+    thaw_binary_params params;
+    params.func = THAW_KERNEL_POW;
+    oracle_broadcast(2, a_shape, 2, shapes, &params.iter);
+    double *expected = oracle_doubles(3 * n);
+    for (size_t i = 0; i < 3 * n; i++) expected[i] = (double)a[i] * a[i];
+    float *y = oracle_floats(3 * n);
+    for (size_t v = 0; v < variant_count; v++) {
+      variants[v]->f32_binary(&params, a, &two, y);
+      char what[96];
+      snprintf(what, sizeof(what), "%s pow by 2, n %zu", variants[v]->isa, n);
+      thaw_test_assert_close(what, y, expected, 3 * n, 2e-7, 0.0);
+    }
+    free(a);
+    free(y);
+    free(expected);
+  }
+}
+
 static void test_binary_nan_and_hand_values(void **state) {
   (void)state;
   const float a[4] = {NAN, 1.0f, 2.0f, -8.0f};
@@ -196,8 +334,12 @@ int main(void) {
   variant_count = oracle_variants(variants);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_unary_against_oracle),
+      cmocka_unit_test(test_unary_empty),
       cmocka_unit_test(test_unary_hand_values),
       cmocka_unit_test(test_binary_broadcasting),
+      cmocka_unit_test(test_binary_odd_lengths),
+      cmocka_unit_test(test_binary_strided_last_axis),
+      cmocka_unit_test(test_binary_pow_by_scalar_two),
       cmocka_unit_test(test_binary_nan_and_hand_values),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

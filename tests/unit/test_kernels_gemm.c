@@ -1,106 +1,305 @@
-/* MatMul (with fused bias and activation, and batch broadcasting) of every variant against a
- * naive double-precision product. */
+/* GEMM and MatMul of every variant against naive double-precision products, and each GEMM
+ * microkernel against the scalar one on every edge tile. */
+#include <math.h>
+
+#include "kernels/scalar.h"
 #include "test_kernels_oracle.h"
+#if defined(__x86_64__)
+#include "kernels/avx2.h"
+#endif
 
 static const thaw_kernels *variants[ORACLE_MAX_VARIANTS];
 static size_t variant_count;
 
-typedef struct matmul_case {
-  size_t m, n, k;
-  uint32_t batch_rank;
-  size_t a_batch[3], b_batch[3]; /* NumPy batch shapes, 1 on broadcast axes */
-  bool has_bias;
-  thaw_unary_params activation;
-} matmul_case;
+/* ---- f32_gemm through the tables ---- */
 
-static void run_case(const matmul_case *c, thaw_test_rng *rng) {
-  thaw_matmul_params p = {.m = c->m, .n = c->n, .k = c->k, .batch_rank = c->batch_rank,
-                          .activation = c->activation};
-  size_t a_matrices = 1, b_matrices = 1, y_matrices = 1;
-  ptrdiff_t a_stride = (ptrdiff_t)(c->m * c->k), b_stride = (ptrdiff_t)(c->k * c->n);
-  for (uint32_t d = c->batch_rank; d-- > 0;) {
-    p.batch_shape[d] = c->a_batch[d] > c->b_batch[d] ? c->a_batch[d] : c->b_batch[d];
-    p.a_batch_stride[d] = c->a_batch[d] == 1 ? 0 : a_stride;
-    p.b_batch_stride[d] = c->b_batch[d] == 1 ? 0 : b_stride;
-    a_stride *= (ptrdiff_t)c->a_batch[d];
-    b_stride *= (ptrdiff_t)c->b_batch[d];
-    a_matrices *= c->a_batch[d];
-    b_matrices *= c->b_batch[d];
-    y_matrices *= p.batch_shape[d];
+typedef enum a_layout { A_ROW_MAJOR, A_COLUMN_MAJOR } a_layout;
+/* B_TRANSPOSED is a plain B stored as Bt (n x k row-major): attention's Q.Kt. */
+typedef enum b_layout { B_PACKED, B_ROW_MAJOR, B_TRANSPOSED } b_layout;
+
+static const thaw_unary_params gemm_activations[] = {
+    {THAW_KERNEL_IDENTITY, 0, 0}, {THAW_KERNEL_RELU, 0, 0},
+    {THAW_KERNEL_CLIP, -0.5f, 0.75f}, {THAW_KERNEL_GELU, 0, 0},
+    {THAW_KERNEL_SIGMOID, 0, 0},  {THAW_KERNEL_HARD_SWISH, 0, 0},
+    {THAW_KERNEL_LEAKY_RELU, 0.1f, 0},
+};
+#define GEMM_ACTIVATION_COUNT (sizeof(gemm_activations) / sizeof(gemm_activations[0]))
+
+typedef struct gemm_case {
+  size_t m, n, k;
+  a_layout a_layout;
+  b_layout b_layout;
+  thaw_gemm_bias bias;
+  thaw_unary_params activation;
+} gemm_case;
+
+static const float sentinel = -12345.0f;
+
+static void run_gemm_case(const gemm_case *g, thaw_test_rng *rng) {
+  const size_t m = g->m, n = g->n, k = g->k;
+  float *a = oracle_random(rng, m * k, -1, 1);
+  float *b = oracle_random(rng, k * n, -1, 1);
+  float *bias = oracle_random(rng, g->bias == THAW_GEMM_BIAS_PER_ROW ? m : n, -1, 1);
+  thaw_gemm_params p = {.m = m, .n = n, .k = k, .bias = g->bias, .activation = g->activation};
+  p.a_row_stride = g->a_layout == A_ROW_MAJOR ? (ptrdiff_t)k : 1;
+  p.a_k_stride = g->a_layout == A_ROW_MAJOR ? 1 : (ptrdiff_t)m;
+  p.b_row_stride = g->b_layout == B_TRANSPOSED ? 1 : (ptrdiff_t)n;
+  p.b_column_stride = g->b_layout == B_TRANSPOSED ? (ptrdiff_t)k : 1;
+  p.c_row_stride = (ptrdiff_t)n + 3; /* three columns between rows that must stay untouched */
+
+  double *expected = oracle_doubles(m * n);
+  for (size_t i = 0; i < m; i++)
+    for (size_t j = 0; j < n; j++) {
+      double sum = g->bias == THAW_GEMM_BIAS_PER_ROW      ? bias[i]
+                   : g->bias == THAW_GEMM_BIAS_PER_COLUMN ? bias[j]
+                                                          : 0.0;
+      for (size_t kk = 0; kk < k; kk++)
+        sum += (double)a[(ptrdiff_t)i * p.a_row_stride + (ptrdiff_t)kk * p.a_k_stride] *
+               b[(ptrdiff_t)kk * p.b_row_stride + (ptrdiff_t)j * p.b_column_stride];
+      expected[i * n + j] = oracle_unary(&g->activation, sum);
+    }
+
+  const float *b_operand = b;
+  float *packed = NULL;
+  if (g->b_layout == B_PACKED) {
+    const size_t packed_bytes = thaw_f32_gemm_packed_b_size(k, n);
+    assert_int_equal(packed_bytes, (n + 15) / 16 * 16 * k * sizeof(float));
+    packed = malloc(packed_bytes ? packed_bytes : 1);
+    assert_non_null(packed);
+    thaw_f32_gemm_pack_b(k, n, b, p.b_row_stride, p.b_column_stride, packed);
+    p.b_packed = true;
+    b_operand = packed;
   }
-  float *a = oracle_random(rng, a_matrices * c->m * c->k, -1, 1);
-  float *b = oracle_random(rng, b_matrices * c->k * c->n, -1, 1);
-  float *bias = c->has_bias ? oracle_random(rng, c->n, -1, 1) : NULL;
-  const size_t y_count = y_matrices * c->m * c->n;
-  double *expected = oracle_doubles(y_count);
-  for (size_t e = 0; e < y_count; e++) {
-    const size_t matrix = e / (c->m * c->n), i = e / c->n % c->m, j = e % c->n;
-    const size_t a_matrix = oracle_broadcast_offset(c->batch_rank, p.batch_shape, c->a_batch,
-                                                    c->batch_rank ? matrix : 0);
-    const size_t b_matrix = oracle_broadcast_offset(c->batch_rank, p.batch_shape, c->b_batch,
-                                                    c->batch_rank ? matrix : 0);
-    double sum = bias ? bias[j] : 0.0;
-    for (size_t kk = 0; kk < c->k; kk++)
-      sum += (double)a[(a_matrix * c->m + i) * c->k + kk] * b[(b_matrix * c->k + kk) * c->n + j];
-    expected[e] = oracle_unary(&c->activation, sum);
-  }
+  const size_t c_count = (m - 1) * (size_t)p.c_row_stride + n;
   for (size_t v = 0; v < variant_count; v++) {
-    float *y = oracle_floats(y_count);
-    variants[v]->f32_matmul(&p, a, b, bias, y);
-    char what[128];
-    snprintf(what, sizeof(what), "%s matmul %zux%zux%zu batch rank %u", variants[v]->isa, c->m,
-             c->n, c->k, c->batch_rank);
-    thaw_test_assert_close(what, y, expected, y_count, 1e-5, 1e-6 * (double)c->k);
-    free(y);
+    const size_t scratch_bytes = variants[v]->f32_gemm_scratch_size(&p);
+    if (p.b_packed) assert_int_equal(scratch_bytes, 0);
+    void *scratch = scratch_bytes ? malloc(scratch_bytes) : NULL;
+    float *c = oracle_floats(c_count);
+    for (size_t e = 0; e < c_count; e++) c[e] = sentinel;
+    variants[v]->f32_gemm(&p, a, b_operand, g->bias == THAW_GEMM_BIAS_NONE ? NULL : bias, c,
+                          scratch);
+    char what[160];
+    snprintf(what, sizeof(what), "%s gemm %zux%zux%zu A %s B %s bias %d act %d", variants[v]->isa,
+             m, n, k, g->a_layout == A_ROW_MAJOR ? "rows" : "columns",
+             g->b_layout == B_PACKED ? "packed" : (g->b_layout == B_ROW_MAJOR ? "rows" : "Bt"),
+             (int)g->bias, (int)g->activation.func);
+    for (size_t i = 0; i < m; i++) {
+      const float *c_row = c + i * (size_t)p.c_row_stride;
+      thaw_test_assert_close(what, c_row, expected + i * n, n, 1e-5, 1e-6 * (double)(k + 1));
+      if (i + 1 < m)
+        for (size_t gap = n; gap < (size_t)p.c_row_stride; gap++)
+          if (c_row[gap] != sentinel)
+            fail_msg("%s: wrote between rows %zu and %zu", what, i, i + 1);
+    }
+    free(c);
+    free(scratch);
   }
+  free(packed);
   free(a);
   free(b);
   free(bias);
   free(expected);
 }
 
-static void test_matmul(void **state) {
+/* Odd sizes around the tile (6 rows, 16 columns), the GEMV path (m <= 4), the column block
+ * (256) and the k block (384: 520 takes two). The layouts and bias kinds rotate with
+ * the size indices so that each meets every m, n and k; the activations rotate apart. */
+static void test_gemm_sizes(void **state) {
   (void)state;
-  static const matmul_case cases[] = {
-      {1, 1, 1, 0, {0}, {0}, false, {THAW_KERNEL_IDENTITY, 0, 0}},
-      {7, 13, 29, 0, {0}, {0}, true, {THAW_KERNEL_IDENTITY, 0, 0}},
-      {1, 37, 67, 0, {0}, {0}, true, {THAW_KERNEL_RELU, 0, 0}}, /* GEMV */
-      {19, 1, 33, 0, {0}, {0}, false, {THAW_KERNEL_SIGMOID, 0, 0}},
-      {5, 17, 1, 0, {0}, {0}, true, {THAW_KERNEL_GELU, 0, 0}},
-      {23, 31, 41, 0, {0}, {0}, true, {THAW_KERNEL_CLIP, -0.5f, 0.75f}},
-      /* batched, both sides dense */
-      {3, 5, 7, 1, {4}, {4}, false, {THAW_KERNEL_IDENTITY, 0, 0}},
-      /* activations [2,3,M,K] times shared weights [K,N] (a Linear layer) */
-      {9, 11, 6, 2, {2, 3}, {1, 1}, true, {THAW_KERNEL_HARD_SWISH, 0, 0}},
-      /* broadcast on both sides: [2,1,M,K] x [1,3,K,N] */
-      {5, 3, 7, 2, {2, 1}, {1, 3}, false, {THAW_KERNEL_TANH, 0, 0}},
-      /* broadcast a: [1,M,K] x [4,K,N] */
-      {6, 9, 10, 1, {1}, {4}, true, {THAW_KERNEL_SILU, 0, 0}},
-      /* rank-3 batch with a middle broadcast axis */
-      {2, 3, 5, 3, {2, 1, 3}, {2, 2, 3}, true, {THAW_KERNEL_LEAKY_RELU, 0.1f, 0}},
-  };
-  thaw_test_rng rng = {5};
-  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) run_case(&cases[i], &rng);
+  static const size_t ms[] = {1, 2, 3, 4, 5, 6, 7, 8, 13, 17, 33, 65, 257};
+  static const size_t ns[] = {1, 2, 5, 15, 16, 17, 33, 65, 257, 300};
+  static const size_t ks[] = {1, 2, 7, 33, 257, 520};
+  thaw_test_rng rng = {17};
+  size_t index = 0;
+  for (size_t mi = 0; mi < sizeof(ms) / sizeof(ms[0]); mi++)
+    for (size_t ni = 0; ni < sizeof(ns) / sizeof(ns[0]); ni++)
+      for (size_t ki = 0; ki < sizeof(ks) / sizeof(ks[0]); ki++, index++) {
+        /* The largest products only once per layout, to keep the test short. */
+        if (ms[mi] * ns[ni] * ks[ki] > 4000000 && index % 4 != 0) continue;
+        const gemm_case g = {
+            .m = ms[mi], .n = ns[ni], .k = ks[ki],
+            .a_layout = (a_layout)((mi + ni) % 2),
+            .b_layout = (b_layout)((mi + 2 * ni + ki) % 3),
+            .bias = (thaw_gemm_bias)((mi + ni + 2 * ki) % 3),
+            .activation = gemm_activations[index % GEMM_ACTIVATION_COUNT],
+        };
+        run_gemm_case(&g, &rng);
+      }
 }
 
-/* [[1,2],[3,4]] x [[5,6],[7,8]] + [1,-100] then ReLU = [[20,0],[44,0]]. */
-static void test_matmul_hand_values(void **state) {
+/* A = [[1,3],[2,4]] read column-major from {1,2,3,4}, B = [[5,6],[7,8]], per-row bias
+ * [1,-100], ReLU: row 0 is [26+1, 30+1], row 1 is [38-100, 44-100] -> [0, 0]. */
+static void test_gemm_hand_values(void **state) {
   (void)state;
   const float a[4] = {1, 2, 3, 4}, b[4] = {5, 6, 7, 8}, bias[2] = {1, -100};
-  const double expected[4] = {20, 0, 44, 0};
-  const thaw_matmul_params p = {.m = 2, .n = 2, .k = 2, .activation = {THAW_KERNEL_RELU, 0, 0}};
+  const double expected[4] = {27, 31, 0, 0};
+  thaw_gemm_params p = {.m = 2, .n = 2, .k = 2, .a_row_stride = 1, .a_k_stride = 2,
+                        .b_row_stride = 2, .b_column_stride = 1, .c_row_stride = 2,
+                        .bias = THAW_GEMM_BIAS_PER_ROW,
+                        .activation = {THAW_KERNEL_RELU, 0, 0}};
   for (size_t v = 0; v < variant_count; v++) {
-    float y[4];
-    variants[v]->f32_matmul(&p, a, b, bias, y);
-    thaw_test_assert_close(variants[v]->isa, y, expected, 4, 0, 0);
+    float c[4];
+    float scratch[2 * 16];
+    assert_true(variants[v]->f32_gemm_scratch_size(&p) <= sizeof(scratch));
+    variants[v]->f32_gemm(&p, a, b, bias, c, scratch);
+    thaw_test_assert_close(variants[v]->isa, c, expected, 4, 0, 0);
   }
+}
+
+/* Packing is column panels of 16, zero-filled: B = 2 x 17 with B(k, j) = 100k + j. */
+static void test_gemm_pack_layout(void **state) {
+  (void)state;
+  float b[2 * 17];
+  for (size_t kk = 0; kk < 2; kk++)
+    for (size_t j = 0; j < 17; j++) b[kk * 17 + j] = (float)(100 * kk + j);
+  assert_int_equal(thaw_f32_gemm_packed_b_size(2, 17), 2 * 2 * 16 * sizeof(float));
+  float packed[2 * 2 * 16];
+  thaw_f32_gemm_pack_b(2, 17, b, 17, 1, packed);
+  for (size_t panel = 0; panel < 2; panel++)
+    for (size_t kk = 0; kk < 2; kk++)
+      for (size_t lane = 0; lane < 16; lane++) {
+        const size_t j = panel * 16 + lane;
+        const float want = j < 17 ? (float)(100 * kk + j) : 0.0f;
+        assert_true(packed[(panel * 2 + kk) * 16 + lane] == want);
+      }
+  assert_int_equal(thaw_f32_gemm_packed_b_size(SIZE_MAX / 8, 17), SIZE_MAX);
+}
+
+/* ---- microkernels against the scalar ones ---- */
+
+typedef struct ukernel_variant {
+  const char *name;
+  thaw_f32_gemm_ukernel_fn gemm;
+  thaw_f32_gemv_ukernel_fn gemv;
+} ukernel_variant;
+
+/* The scalar microkernels first, then those this CPU runs. */
+static size_t ukernel_variants(ukernel_variant *out) {
+  size_t count = 0;
+  out[count++] = (ukernel_variant){"scalar", thaw_f32_gemm_ukernel_6x16__scalar,
+                                   thaw_f32_gemv_ukernel__scalar};
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    out[count++] = (ukernel_variant){"avx2", thaw_f32_gemm_ukernel_6x16__avx2,
+                                     thaw_f32_gemv_ukernel_4x16__avx2};
+#endif
+  return count;
+}
+
+static const thaw_gemm_tile_init tile_inits[] = {
+    THAW_GEMM_TILE_ZERO, THAW_GEMM_TILE_ACCUMULATE, THAW_GEMM_TILE_BIAS_PER_ROW,
+    THAW_GEMM_TILE_BIAS_PER_COLUMN};
+static const float clamps[][2] = {{-INFINITY, INFINITY}, {-0.25f, 0.3f}};
+
+/* Every tile size up to 6x16 with every start and clamp, A through both stride orders, in a
+ * C of 8 rows x 24 columns whose cells outside the tile must keep their values. */
+static void test_gemm_ukernel_edges(void **state) {
+  (void)state;
+  enum { C_ROWS = 8, C_STRIDE = 24, KC_MAX = 17 };
+  ukernel_variant kernels[4];
+  const size_t kernel_count = ukernel_variants(kernels);
+  thaw_test_rng rng = {29};
+  float a[6 * KC_MAX], b[KC_MAX * 16], bias[16], c_start[C_ROWS * C_STRIDE];
+  float c_reference[C_ROWS * C_STRIDE], c_actual[C_ROWS * C_STRIDE];
+  double expected[C_ROWS * C_STRIDE];
+  static const size_t kcs[] = {0, 1, 3, KC_MAX};
+  for (size_t kci = 0; kci < sizeof(kcs) / sizeof(kcs[0]); kci++)
+    for (size_t mr = 1; mr <= 6; mr++)
+      for (size_t nr = 1; nr <= 16; nr++)
+        for (size_t init = 0; init < 4; init++)
+          for (size_t clamp = 0; clamp < 2; clamp++)
+            for (size_t column_major = 0; column_major < 2; column_major++) {
+              const size_t kc = kcs[kci];
+              thaw_test_fill_uniform(&rng, a, 6 * KC_MAX, -1, 1);
+              thaw_test_fill_uniform(&rng, b, KC_MAX * 16, -1, 1);
+              thaw_test_fill_uniform(&rng, bias, 16, -1, 1);
+              thaw_test_fill_uniform(&rng, c_start, C_ROWS * C_STRIDE, -1, 1);
+              const ptrdiff_t a_row_stride = column_major ? 1 : (ptrdiff_t)kc;
+              const ptrdiff_t a_k_stride = column_major ? (ptrdiff_t)mr : 1;
+              const thaw_gemm_tile_args args = {tile_inits[init], bias, clamps[clamp][0],
+                                                clamps[clamp][1]};
+              memcpy(c_reference, c_start, sizeof(c_start));
+              thaw_f32_gemm_ukernel_6x16__scalar(mr, nr, kc, a, a_row_stride, a_k_stride, b,
+                                                 c_reference, C_STRIDE, &args);
+              for (size_t e = 0; e < C_ROWS * C_STRIDE; e++) expected[e] = c_reference[e];
+              for (size_t v = 1; v < kernel_count; v++) {
+                memcpy(c_actual, c_start, sizeof(c_start));
+                kernels[v].gemm(mr, nr, kc, a, a_row_stride, a_k_stride, b, c_actual,
+                                C_STRIDE, &args);
+                char what[128];
+                snprintf(what, sizeof(what), "%s 6x16 ukernel mr %zu nr %zu kc %zu init %zu",
+                         kernels[v].name, mr, nr, kc, init);
+                thaw_test_assert_close(what, c_actual, expected, C_ROWS * C_STRIDE, 1e-6, 1e-6);
+                for (size_t e = 0; e < C_ROWS * C_STRIDE; e++)
+                  if ((e / C_STRIDE >= mr || e % C_STRIDE >= nr) && c_actual[e] != c_start[e])
+                    fail_msg("%s: wrote outside the tile at row %zu column %zu", what,
+                             e / C_STRIDE, e % C_STRIDE);
+              }
+            }
+}
+
+/* Every m up to 4 against n around the lane groups (16, 32, 64 columns) and k = 0. */
+static void test_gemv_ukernel_edges(void **state) {
+  (void)state;
+  enum { N_MAX = 70, C_STRIDE = N_MAX + 5, K_MAX = 33 };
+  ukernel_variant kernels[4];
+  const size_t kernel_count = ukernel_variants(kernels);
+  thaw_test_rng rng = {31};
+  static const size_t ks[] = {0, 1, 5, K_MAX};
+  float *a = oracle_floats(THAW_GEMV_MAX_M * K_MAX);
+  float *b = oracle_floats(K_MAX * ((N_MAX + 15) / 16 * 16));
+  float *packed = oracle_floats(K_MAX * ((N_MAX + 15) / 16 * 16));
+  float *bias = oracle_floats(N_MAX);
+  float *c_reference = oracle_floats(THAW_GEMV_MAX_M * C_STRIDE);
+  float *c_actual = oracle_floats(THAW_GEMV_MAX_M * C_STRIDE);
+  double *expected = oracle_doubles(THAW_GEMV_MAX_M * C_STRIDE);
+  static const thaw_gemm_tile_init gemv_inits[] = {
+      THAW_GEMM_TILE_ZERO, THAW_GEMM_TILE_BIAS_PER_ROW, THAW_GEMM_TILE_BIAS_PER_COLUMN};
+  for (size_t ki = 0; ki < sizeof(ks) / sizeof(ks[0]); ki++)
+    for (size_t m = 1; m <= THAW_GEMV_MAX_M; m++)
+      for (size_t n = 1; n <= N_MAX; n++)
+        for (size_t init = 0; init < 3; init++)
+          for (size_t clamp = 0; clamp < 2; clamp++) {
+            const size_t k = ks[ki];
+            thaw_test_fill_uniform(&rng, a, m * k, -1, 1);
+            thaw_test_fill_uniform(&rng, b, k * n, -1, 1);
+            thaw_test_fill_uniform(&rng, bias, N_MAX, -1, 1);
+            thaw_f32_gemm_pack_b(k, n, b, (ptrdiff_t)n, 1, packed);
+            const thaw_gemm_tile_args args = {gemv_inits[init], bias, clamps[clamp][0],
+                                              clamps[clamp][1]};
+            for (size_t e = 0; e < m * C_STRIDE; e++) c_reference[e] = sentinel;
+            thaw_f32_gemv_ukernel__scalar(m, n, k, a, (ptrdiff_t)k, 1, packed, c_reference,
+                                          C_STRIDE, &args);
+            for (size_t e = 0; e < m * C_STRIDE; e++) expected[e] = c_reference[e];
+            for (size_t v = 1; v < kernel_count; v++) {
+              for (size_t e = 0; e < m * C_STRIDE; e++) c_actual[e] = sentinel;
+              kernels[v].gemv(m, n, k, a, (ptrdiff_t)k, 1, packed, c_actual, C_STRIDE, &args);
+              char what[128];
+              snprintf(what, sizeof(what), "%s gemv m %zu n %zu k %zu init %zu",
+                       kernels[v].name, m, n, k, init);
+              /* The sentinels past column n must survive. */
+              thaw_test_assert_close(what, c_actual, expected, m * C_STRIDE, 1e-6, 1e-6);
+            }
+          }
+  free(a);
+  free(b);
+  free(packed);
+  free(bias);
+  free(c_reference);
+  free(c_actual);
+  free(expected);
 }
 
 int main(void) {
   variant_count = oracle_variants(variants);
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_matmul),
-      cmocka_unit_test(test_matmul_hand_values),
+      cmocka_unit_test(test_gemm_sizes),
+      cmocka_unit_test(test_gemm_hand_values),
+      cmocka_unit_test(test_gemm_pack_layout),
+      cmocka_unit_test(test_gemm_ukernel_edges),
+      cmocka_unit_test(test_gemv_ukernel_edges),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

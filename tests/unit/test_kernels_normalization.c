@@ -7,6 +7,8 @@ static size_t variant_count;
 
 static const size_t three_axis_shapes[][3] = {
     {1, 1, 1}, {1, 1000, 1}, {7, 13, 1}, {3, 5, 11}, {1, 9, 49}, {4, 1, 6}, {2, 33, 3},
+    /* Odd lengths on either side of one vector, along the axis and across it. */
+    {2, 7, 1}, {2, 8, 1}, {2, 17, 1}, {1, 1003, 1}, {2, 5, 8}, {2, 5, 9}, {3, 7, 17},
 };
 #define SHAPE_COUNT (sizeof(three_axis_shapes) / sizeof(three_axis_shapes[0]))
 
@@ -59,7 +61,8 @@ static void test_softmax_hand_values(void **state) {
 static void test_layer_norm(void **state) {
   (void)state;
   thaw_test_rng rng = {9};
-  static const size_t shapes[][2] = {{1, 1}, {1, 7}, {5, 33}, {3, 768}, {17, 3}};
+  static const size_t shapes[][2] = {{1, 1},    {1, 7},    {1, 8},   {2, 17}, {5, 33},
+                                     {3, 768},  {2, 1536}, {2, 1003}, {17, 3}};
   for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
     const size_t rows = shapes[s][0], cols = shapes[s][1];
     /* An offset far larger than the spread catches single-pass variance formulas. */

@@ -72,6 +72,34 @@ static void oracle_pool(enum pool_kind kind, const thaw_pool2d_params *p, const 
       }
 }
 
+static void run_pool_case(const pool_case *pc, thaw_test_rng *rng) {
+  const size_t x_count = pc->planes * pc->height * pc->width;
+  float *x = oracle_random(rng, x_count, -5, 5);
+  for (int include = 0; include < 2; include++) {
+    const thaw_pool2d_params p = pool_params(pc, include);
+    const size_t y_count = p.batch_channels * p.out_height * p.out_width;
+    double *expected_max = oracle_doubles(y_count);
+    double *expected_average = oracle_doubles(y_count);
+    oracle_pool(POOL_MAX, &p, x, expected_max);
+    oracle_pool(POOL_AVERAGE, &p, x, expected_average);
+    for (size_t v = 0; v < variant_count; v++) {
+      float *y = oracle_floats(y_count);
+      char what[160];
+      snprintf(what, sizeof(what), "%s pool %zux%zu k%zux%zu s%zu,%zu d%zu,%zu include_pad %d",
+               variants[v]->isa, pc->height, pc->width, pc->kernel_height, pc->kernel_width,
+               pc->stride_h, pc->stride_w, pc->dilation_h, pc->dilation_w, include);
+      variants[v]->f32_max_pool2d(&p, x, y);
+      thaw_test_assert_close(what, y, expected_max, y_count, 0, 0);
+      variants[v]->f32_average_pool2d(&p, x, y);
+      thaw_test_assert_close(what, y, expected_average, y_count, 1e-5, 1e-6 * 25);
+      free(y);
+    }
+    free(expected_max);
+    free(expected_average);
+  }
+  free(x);
+}
+
 static void test_pools(void **state) {
   (void)state;
   static const pool_case cases[] = {
@@ -83,36 +111,35 @@ static void test_pools(void **state) {
       {2, 7, 9, 4, 4, 3, 3, 1, 1, 1, 2, 0, 1, true},
       {1, 6, 5, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, false},
       {2, 11, 10, 3, 2, 2, 2, 2, 3, 1, 0, 1, 1, true},
+      /* stride 2: 8 outputs end at the input's last float, so a 16-float load would overrun */
+      {1, 1, 15, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, false},
+      {1, 3, 17, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, false},
   };
   thaw_test_rng rng = {6};
-  for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-    const pool_case *pc = &cases[c];
-    const size_t x_count = pc->planes * pc->height * pc->width;
-    float *x = oracle_random(&rng, x_count, -5, 5);
-    for (int include = 0; include < 2; include++) {
-      const thaw_pool2d_params p = pool_params(pc, include);
-      const size_t y_count = p.batch_channels * p.out_height * p.out_width;
-      double *expected_max = oracle_doubles(y_count);
-      double *expected_average = oracle_doubles(y_count);
-      oracle_pool(POOL_MAX, &p, x, expected_max);
-      oracle_pool(POOL_AVERAGE, &p, x, expected_average);
-      for (size_t v = 0; v < variant_count; v++) {
-        float *y = oracle_floats(y_count);
-        char what[128];
-        snprintf(what, sizeof(what), "%s pool case %zu", variants[v]->isa, c);
-        variants[v]->f32_max_pool2d(&p, x, y);
-        thaw_test_assert_close(what, y, expected_max, y_count, 0, 0);
-        variants[v]->f32_average_pool2d(&p, x, y);
-        thaw_test_assert_close(what, y, expected_average, y_count, 1e-5, 1e-6 * 25);
-        free(y);
-      }
-      free(expected_max);
-      free(expected_average);
-    }
-    free(x);
-  }
+  for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) run_pool_case(&cases[c], &rng);
 }
 
+/* Widths around the 8-output vector step, at strides 1 (one load), 2 (de-interleaved loads)
+ * and 3 (a gather), with dilation, unequal padding and ceil_mode, so that every variant's
+ * border and vector outputs meet at many positions. */
+static void test_pools_widths(void **state) {
+  (void)state;
+  static const size_t widths[] = {1, 3, 7, 9, 15, 17, 33, 64};
+  thaw_test_rng rng = {9};
+  for (size_t i = 0; i < sizeof(widths) / sizeof(widths[0]); i++) {
+    for (size_t stride = 1; stride <= 3; stride++) {
+      for (size_t kernel = 2; kernel <= 5; kernel += 3) {
+        const size_t dilation = kernel == 2 ? 2 : 1;
+        const size_t extent = (kernel - 1) * dilation + 1;
+        const size_t pad_left = kernel / 2, pad_right = (kernel - 1) / 2;
+        if (widths[i] + pad_left + pad_right < extent) continue;
+        const pool_case c = {2, 7, widths[i], kernel, kernel, stride, stride, dilation,
+                             dilation, pad_left, pad_left, pad_right, pad_right, stride == 2};
+        run_pool_case(&c, &rng);
+      }
+    }
+  }
+}
 /* The averagepool_2d_ceil and maxpool_2d_ceil examples of the ONNX operator docs: a 4x4 ramp,
  * 3x3 windows, stride 2, ceil_mode. The overhang is not counted even with count_include_pad
  * (as ONNX Runtime does), so both settings agree here. */
@@ -172,6 +199,29 @@ static void test_max_pool_nan_propagates(void **state) {
   }
 }
 
+/* A NaN in the middle of a wide row reaches exactly the outputs whose windows hold it, whether
+ * they are computed by a vector step or one by one, and whichever tap of the window it is. */
+static void test_max_pool_nan_in_wide_rows(void **state) {
+  (void)state;
+  enum { WIDTH = 40 };
+  const pool_case c = {1, 1, WIDTH, 1, 3, 1, 1, 1, 1, 0, 1, 0, 1, false};
+  const thaw_pool2d_params p = pool_params(&c, false);
+  assert_int_equal(p.out_width, WIDTH);
+  for (size_t position = 0; position < WIDTH; position++) {
+    float x[WIDTH], y[WIDTH];
+    for (size_t i = 0; i < WIDTH; i++) x[i] = (float)i;
+    x[position] = NAN;
+    for (size_t v = 0; v < variant_count; v++) {
+      variants[v]->f32_max_pool2d(&p, x, y);
+      for (size_t ow = 0; ow < WIDTH; ow++) {
+        const bool window_holds_nan = ow + 1 >= position && ow <= position + 1;
+        if (isnan(y[ow]) != window_holds_nan)
+          fail_msg("%s: NaN at %zu, output %zu is %g", variants[v]->isa, position, ow, y[ow]);
+      }
+    }
+  }
+}
+
 static void test_global_average_pool(void **state) {
   (void)state;
   thaw_test_rng rng = {7};
@@ -200,9 +250,11 @@ int main(void) {
   variant_count = oracle_variants(variants);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_pools),
+      cmocka_unit_test(test_pools_widths),
       cmocka_unit_test(test_pools_onnx_ceil_example),
       cmocka_unit_test(test_average_pool_padding_hand_values),
       cmocka_unit_test(test_max_pool_nan_propagates),
+      cmocka_unit_test(test_max_pool_nan_in_wide_rows),
       cmocka_unit_test(test_global_average_pool),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,6 +22,28 @@ static inline void test_node(thaw_writer *writer, thaw_op op, const char *name, 
   thaw_writer_add_node(writer, op, name, attrs, inputs, input_count, &output, 1);
 }
 
+/* A [k, n] f32 constant in THAW_LAYOUT_F32_GEMM_PANEL16, packed here from FORMAT.md's byte
+ * order ("Layouts"), independently of the kernels' packing routine. */
+static inline uint32_t test_packed_constant(thaw_writer *writer, const char *name, size_t k,
+                                            size_t n, const float *row_major) {
+  const size_t panels = (n + 15) / 16, packed_count = panels * 16 * k;
+  float *packed = calloc(packed_count, sizeof(float));
+  assert_non_null(packed);
+  for (size_t p = 0; p < panels; p++) {
+    for (size_t kk = 0; kk < k; kk++) {
+      for (size_t j = 0; j < 16 && 16 * p + j < n; j++) {
+        packed[(p * k + kk) * 16 + j] = row_major[kk * n + 16 * p + j];
+      }
+    }
+  }
+  const int64_t shape[2] = {(int64_t)k, (int64_t)n};
+  const uint32_t id =
+      thaw_writer_add_tensor(writer, name, THAW_TENSOR_CONSTANT, THAW_DTYPE_F32, 2, shape,
+                             THAW_LAYOUT_F32_GEMM_PANEL16, packed, packed_count * sizeof(float));
+  free(packed);
+  return id;
+}
+
 /* The validated view of a test file, to find the fields a test wants to edit. */
 static inline thaw_format_view test_view(const test_model_bytes *model) {
   thaw_format_view view;

@@ -121,6 +121,42 @@ static void test_overlapping_output_is_refused(void **state) {
   free(bytes.bytes);
 }
 
+/* A GEMM-packed constant is only readable as a MatMul's B: as A, or as any input of another
+ * op, it would be read as if it were row-major. */
+static void test_packed_weight_outside_matmul_b_is_refused(void **state) {
+  (void)state;
+  enum { K = 3, N = 5 };
+  const float values[K * N] = {0};
+  const thaw_matmul_attrs plain = {{THAW_UNARY_IDENTITY, 0, 0}};
+  const thaw_binary_attrs add = {THAW_BINARY_ADD};
+
+  thaw_writer *w = thaw_writer_create();
+  const uint32_t x = test_activation(w, "x", F32, DIMS(K, N));
+  const uint32_t packed = test_packed_constant(w, "packed", K, N, values);
+  const uint32_t y = test_activation(w, "y", F32, DIMS(K, N));
+  test_node(w, THAW_OP_BINARY, "sum", &add, 2, (uint32_t[]){x, packed}, y);
+  thaw_writer_add_input(w, x);
+  thaw_writer_add_output(w, y);
+  test_model_bytes bytes = test_finish(w);
+  expect_refused(&bytes, CORRUPT,
+                 "node \"sum\" (Binary): input 1 \"packed\" is stored in layout "
+                 "f32_gemm_panel16, which only a MatMul's B operand may use",
+                 "packed Add operand");
+  free(bytes.bytes);
+
+  w = thaw_writer_create();
+  const uint32_t b = test_activation(w, "b", F32, DIMS(N, 2));
+  const uint32_t a = test_packed_constant(w, "a", K, N, values);
+  const uint32_t product = test_activation(w, "product", F32, DIMS(K, 2));
+  test_node(w, THAW_OP_MATMUL, "mm", &plain, 2, (uint32_t[]){a, b}, product);
+  thaw_writer_add_input(w, b);
+  thaw_writer_add_output(w, product);
+  bytes = test_finish(w);
+  expect_refused(&bytes, CORRUPT, "node \"mm\" (MatMul): input 0 \"a\" is stored in layout",
+                 "packed MatMul A");
+  free(bytes.bytes);
+}
+
 static test_model_bytes build_relu(void) {
   thaw_writer *w = thaw_writer_create();
   const uint32_t x = test_activation(w, "x", F32, DIMS(3));
@@ -206,6 +242,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_malformed_models_are_refused),
       cmocka_unit_test(test_overlapping_output_is_refused),
+      cmocka_unit_test(test_packed_weight_outside_matmul_b_is_refused),
       cmocka_unit_test(test_misaligned_memory_is_refused),
       cmocka_unit_test(test_api_misuse),
       cmocka_unit_test(test_long_path_keeps_the_message),

@@ -1,9 +1,11 @@
 /* End-to-end runs of small models built with the writer, against naive double-precision
  * references computed here. */
+#define _POSIX_C_SOURCE 200809L /* setenv, dup, dup2 */
 #include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "test_runtime_builder.h"
 
@@ -626,6 +628,166 @@ static void test_gather_bad_index_fails_the_run(void **state) {
   free(bytes.bytes);
 }
 
+static test_model_bytes build_relu_then_softmax(void) {
+  thaw_writer *w = thaw_writer_create();
+  const uint32_t x = test_activation(w, "x", THAW_DTYPE_F32, DIMS(2, 3));
+  const uint32_t h = test_activation(w, "h", THAW_DTYPE_F32, DIMS(2, 3));
+  const uint32_t y = test_activation(w, "y", THAW_DTYPE_F32, DIMS(2, 3));
+  test_node(w, THAW_OP_UNARY, "relu", &(thaw_unary_attrs){THAW_UNARY_RELU, 0, 0}, 1, &x, h);
+  test_node(w, THAW_OP_SOFTMAX, "softmax", &(thaw_axis_attrs){1}, 1, &h, y);
+  thaw_writer_add_input(w, x);
+  thaw_writer_add_output(w, y);
+  return test_finish(w);
+}
+
+/* ---- MatMul through the GEMM: packed and row-major weights, batched activations ---- */
+
+enum { FC_K = 7, FC_N = 37 }; /* N: two full 16-column panels and a partial one */
+
+/* x[rows..., K] · w[K, N] + bias, ReLU, with w stored packed or row-major; the batch dims of x
+ * fold into the GEMM's rows. */
+static void check_fully_connected(uint32_t layout, uint32_t x_rank, const int64_t *x_shape) {
+  thaw_test_rng rng = {11};
+  float w_data[FC_K * FC_N], bias_data[FC_N], x_data[4 * 3 * FC_K];
+  thaw_test_fill_uniform(&rng, w_data, FC_K * FC_N, -1.0f, 1.0f);
+  thaw_test_fill_uniform(&rng, bias_data, FC_N, -0.5f, 0.5f);
+  size_t rows = 1;
+  for (uint32_t d = 0; d + 1 < x_rank; d++) rows *= (size_t)x_shape[d];
+  assert_true(rows * FC_K <= sizeof x_data / sizeof x_data[0]);
+  thaw_test_fill_uniform(&rng, x_data, rows * FC_K, -2.0f, 2.0f);
+
+  thaw_writer *w = thaw_writer_create();
+  int64_t y_shape[THAW_MAX_RANK];
+  memcpy(y_shape, x_shape, x_rank * sizeof *x_shape);
+  y_shape[x_rank - 1] = FC_N;
+  const uint32_t x = test_activation(w, "x", THAW_DTYPE_F32, x_rank, x_shape);
+  const uint32_t weight = layout == THAW_LAYOUT_F32_GEMM_PANEL16
+                              ? test_packed_constant(w, "w", FC_K, FC_N, w_data)
+                              : test_constant(w, "w", THAW_DTYPE_F32, DIMS(FC_K, FC_N), w_data);
+  const uint32_t bias = test_constant(w, "bias", THAW_DTYPE_F32, DIMS(FC_N), bias_data);
+  const uint32_t y = test_activation(w, "y", THAW_DTYPE_F32, x_rank, y_shape);
+  const thaw_matmul_attrs relu = {{THAW_UNARY_RELU, 0, 0}};
+  test_node(w, THAW_OP_MATMUL, "fc", &relu, 3, (uint32_t[]){x, weight, bias}, y);
+  thaw_writer_add_input(w, x);
+  thaw_writer_add_output(w, y);
+  test_model_bytes bytes = test_finish(w);
+  /* Only files that use the packed layout need a 1.1 reader. */
+  assert_int_equal(test_view(&bytes).minor, layout == THAW_LAYOUT_F32_GEMM_PANEL16 ? 1 : 0);
+
+  thaw_model *model = test_open(&bytes);
+  thaw_session *session = NULL;
+  assert_int_equal(thaw_session_create(model, &session, NULL), THAW_OK);
+  test_set_input(session, 0, x_data);
+  thaw_error error = {0};
+  assert_int_equal(thaw_session_run(session, &error), THAW_OK);
+  double x_wide[4 * 3 * FC_K], expected[4 * 3 * FC_N];
+  for (size_t i = 0; i < rows * FC_K; i++) x_wide[i] = x_data[i];
+  reference_matmul(x_wide, w_data, bias_data, rows, FC_K, FC_N, expected);
+  for (size_t i = 0; i < rows * FC_N; i++) expected[i] = fmax(expected[i], 0.0);
+  thaw_test_assert_close(layout == THAW_LAYOUT_F32_GEMM_PANEL16 ? "packed fc" : "row-major fc",
+                         test_output(session, 0), expected, rows * FC_N, 1e-5, 1e-5);
+  thaw_session_destroy(session);
+  thaw_model_close(model);
+  free(bytes.bytes);
+}
+
+static void test_fully_connected_packed_and_row_major(void **state) {
+  (void)state;
+  static const int64_t one_row[2] = {1, FC_K}, vector[1] = {FC_K};
+  static const int64_t batched[3] = {2, 3, FC_K}, tall[2] = {11, FC_K};
+  const uint32_t layouts[2] = {THAW_LAYOUT_F32_GEMM_PANEL16, THAW_LAYOUT_PLAIN};
+  for (size_t l = 0; l < 2; l++) {
+    check_fully_connected(layouts[l], 2, one_row);
+    check_fully_connected(layouts[l], 1, vector);
+    check_fully_connected(layouts[l], 3, batched);
+    check_fully_connected(layouts[l], 2, tall);
+  }
+}
+
+/* A[2,3,M,K] · B[3,K,N], both run-time values: B broadcasts over A's first batch dim, so each
+ * of the six products reads its own A and one of three Bs. */
+static void test_batched_matmul_broadcasts_b(void **state) {
+  (void)state;
+  enum { M = 5, K = 7, N = 9 };
+  thaw_test_rng rng = {12};
+  float a_data[2 * 3 * M * K], b_data[3 * K * N];
+  thaw_test_fill_uniform(&rng, a_data, 2 * 3 * M * K, -1.0f, 1.0f);
+  thaw_test_fill_uniform(&rng, b_data, 3 * K * N, -1.0f, 1.0f);
+  thaw_writer *w = thaw_writer_create();
+  const uint32_t a = test_activation(w, "a", THAW_DTYPE_F32, DIMS(2, 3, M, K));
+  const uint32_t b = test_activation(w, "b", THAW_DTYPE_F32, DIMS(3, K, N));
+  const uint32_t y = test_activation(w, "y", THAW_DTYPE_F32, DIMS(2, 3, M, N));
+  const thaw_matmul_attrs plain = {{THAW_UNARY_IDENTITY, 0, 0}};
+  test_node(w, THAW_OP_MATMUL, "ab", &plain, 2, (uint32_t[]){a, b}, y);
+  thaw_writer_add_input(w, a);
+  thaw_writer_add_input(w, b);
+  thaw_writer_add_output(w, y);
+  test_model_bytes bytes = test_finish(w);
+  thaw_model *model = test_open(&bytes);
+  thaw_session *session = NULL;
+  assert_int_equal(thaw_session_create(model, &session, NULL), THAW_OK);
+  test_set_input(session, 0, a_data);
+  test_set_input(session, 1, b_data);
+  thaw_error error = {0};
+  assert_int_equal(thaw_session_run(session, &error), THAW_OK);
+  double expected[2 * 3 * M * N];
+  for (size_t outer = 0; outer < 2; outer++) {
+    for (size_t head = 0; head < 3; head++) {
+      double a_wide[M * K];
+      for (size_t i = 0; i < M * K; i++) a_wide[i] = a_data[(outer * 3 + head) * M * K + i];
+      reference_matmul(a_wide, b_data + head * K * N, NULL, M, K, N,
+                       expected + (outer * 3 + head) * M * N);
+    }
+  }
+  thaw_test_assert_close("batched matmul", test_output(session, 0), expected, 2 * 3 * M * N, 1e-5,
+                         1e-5);
+  thaw_session_destroy(session);
+  thaw_model_close(model);
+  free(bytes.bytes);
+}
+
+/* THAW_PROFILE, set when a session is created, makes its destruction print the time per op
+ * type to stderr; a session created without it prints nothing. */
+static void test_profile_report(void **state) {
+  (void)state;
+  test_model_bytes bytes = build_relu_then_softmax();
+  thaw_model *model = test_open(&bytes);
+  FILE *captured = tmpfile();
+  assert_non_null(captured);
+  const int saved_stderr = dup(STDERR_FILENO);
+  assert_true(saved_stderr >= 0);
+  fflush(stderr);
+  assert_true(dup2(fileno(captured), STDERR_FILENO) >= 0);
+
+  thaw_session *session = NULL;
+  assert_int_equal(thaw_session_create(model, &session, NULL), THAW_OK);
+  assert_int_equal(thaw_session_run(session, NULL), THAW_OK);
+  thaw_session_destroy(session);
+  fflush(stderr);
+  const long quiet_size = ftell(captured);
+  assert_int_equal(setenv("THAW_PROFILE", "1", 1), 0);
+  assert_int_equal(thaw_session_create(model, &session, NULL), THAW_OK);
+  assert_int_equal(unsetenv("THAW_PROFILE"), 0);
+  for (int run = 0; run < 3; run++) assert_int_equal(thaw_session_run(session, NULL), THAW_OK);
+  thaw_session_destroy(session);
+  fflush(stderr);
+
+  assert_true(dup2(saved_stderr, STDERR_FILENO) >= 0);
+  close(saved_stderr);
+  char report[1024] = {0};
+  rewind(captured);
+  const size_t length = fread(report, 1, sizeof report - 1, captured);
+  fclose(captured);
+  assert_int_equal(quiet_size, 0);
+  assert_true(length > 0);
+  if (strstr(report, ": 3 runs, ") == NULL || strstr(report, "  Unary ") == NULL ||
+      strstr(report, "  Softmax ") == NULL || strstr(report, "  MatMul ") != NULL) {
+    fail_msg("unexpected profile report:\n%s", report);
+  }
+  thaw_model_close(model);
+  free(bytes.bytes);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_cnn_from_memory_and_file),
@@ -635,6 +797,9 @@ int main(void) {
       cmocka_unit_test(test_broadcasting),
       cmocka_unit_test(test_data_movement),
       cmocka_unit_test(test_gather_bad_index_fails_the_run),
+      cmocka_unit_test(test_fully_connected_packed_and_row_major),
+      cmocka_unit_test(test_batched_matmul_broadcasts_b),
+      cmocka_unit_test(test_profile_report),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

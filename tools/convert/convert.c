@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "convert_internal.h"
 
@@ -41,6 +40,8 @@ bool cv_element_count(uint32_t rank, const int64_t *shape, uint64_t *count) {
 }
 
 uint64_t cv_value_bytes(const cv_value *value) {
+  if (value->layout == THAW_LAYOUT_F32_GEMM_PANEL16)
+    return thaw_f32_gemm_packed_b_size((size_t)value->shape[0], (size_t)value->shape[1]);
   return value->element_count * thaw_dtype_size(value->dtype);
 }
 
@@ -259,10 +260,11 @@ void thaw_convert_report_print(const thaw_convert_report *report, bool json, FIL
     for (int kind = 0; kind < THAW_CONVERT_COUNT_KINDS; ++kind)
       fprintf(stream, ",\"%s\":%" PRIu32, count_names[kind], report->counts[kind]);
     fprintf(stream,
-            ",\"weights_bytes\":%" PRIu64 ",\"arena_bytes\":%" PRIu64
-            ",\"activation_bytes\":%" PRIu64 ",\"file_bytes\":%" PRIu64 ",\"seconds\":%.6f}\n",
-            report->weights_bytes, report->arena_bytes, report->activation_bytes,
-            report->file_bytes, report->seconds);
+            ",\"weights_bytes\":%" PRIu64 ",\"packed_weights_bytes\":%" PRIu64
+            ",\"arena_bytes\":%" PRIu64 ",\"activation_bytes\":%" PRIu64
+            ",\"file_bytes\":%" PRIu64 ",\"seconds\":%.6f}\n",
+            report->weights_bytes, report->packed_weights_bytes, report->arena_bytes,
+            report->activation_bytes, report->file_bytes, report->seconds);
     return;
   }
   fprintf(stream, "nodes: %" PRIu32 " ONNX -> %" PRIu32 " thaw ops\n", report->nodes_in,
@@ -270,7 +272,8 @@ void thaw_convert_report_print(const thaw_convert_report *report, bool json, FIL
   for (int kind = 0; kind < THAW_CONVERT_COUNT_KINDS; ++kind)
     if (report->counts[kind])
       fprintf(stream, "  %-20s %" PRIu32 "\n", count_names[kind], report->counts[kind]);
-  fprintf(stream, "weights: %" PRIu64 " bytes (plain layout)\n", report->weights_bytes);
+  fprintf(stream, "weights: %" PRIu64 " bytes (%" PRIu64 " packed for GEMM)\n",
+          report->weights_bytes, report->packed_weights_bytes);
   fprintf(stream, "arena: %" PRIu64 " bytes (activations without reuse: %" PRIu64 ")\n",
           report->arena_bytes, report->activation_bytes);
   fprintf(stream, "file: %" PRIu64 " bytes, converted in %.3f s\n", report->file_bytes,
@@ -441,28 +444,7 @@ thaw_status thaw_convert_onnx_file_to_file(const char *onnx_path, const char *th
   uint64_t size;
   thaw_status status = thaw_convert_onnx_file(onnx_path, options, &bytes, &size, report, error);
   if (status != THAW_OK) return status;
-  /* Same temporary-name-and-rename discipline as thaw_writer_write_file. */
-  size_t temp_length = strlen(thaw_path) + 32;
-  char *temp_path = malloc(temp_length);
-  if (!temp_path) {
-    free(bytes);
-    return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
-  }
-  snprintf(temp_path, temp_length, "%s.tmp.%ld", thaw_path, (long)getpid());
-  FILE *file = fopen(temp_path, "wb");
-  if (!file) {
-    status = thaw_error_set(error, THAW_STATUS_IO, "cannot create %s: %s", temp_path,
-                            strerror(errno));
-  } else {
-    bool written = fwrite(bytes, 1, size, file) == size;
-    if (fclose(file) != 0) written = false;
-    if (!written || rename(temp_path, thaw_path) != 0) {
-      status = thaw_error_set(error, THAW_STATUS_IO, "cannot write %s: %s", thaw_path,
-                              strerror(errno));
-      remove(temp_path);
-    }
-  }
-  free(temp_path);
+  status = thaw_output_file_write(thaw_path, bytes, size, error);
   free(bytes);
   return status;
 }

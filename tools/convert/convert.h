@@ -68,6 +68,7 @@ typedef struct thaw_convert_report {
   uint32_t ops_out;  /* nodes in the .thaw graph */
   uint32_t counts[THAW_CONVERT_COUNT_KINDS];
   uint64_t weights_bytes;
+  uint64_t packed_weights_bytes; /* of weights_bytes, MatMul weights packed for the GEMM */
   uint64_t arena_bytes;      /* planned arena, buffers reused by liveness */
   uint64_t activation_bytes; /* sum of all activation sizes, without reuse */
   uint64_t file_bytes;

@@ -15,6 +15,7 @@
 
 #include "convert.h"
 #include "formats/format.h"
+#include "kernels/kernels.h"
 #include "onnx.pb-c.h"
 
 #define CV_NONE UINT32_MAX
@@ -25,7 +26,8 @@ typedef struct cv_value {
   uint32_t rank; /* 0 for an ONNX scalar */
   int64_t shape[THAW_MAX_RANK];
   uint64_t element_count;
-  uint8_t *data;     /* constant bytes, row-major, or NULL for a run-time value */
+  uint8_t *data;     /* constant bytes in `layout`, or NULL for a run-time value */
+  uint32_t layout;   /* thaw_layout: PLAIN (row-major) until emit packs MatMul weights */
   uint32_t producer; /* node index, or CV_NONE */
   bool is_input, is_output;
 } cv_value;
@@ -97,6 +99,7 @@ thaw_status cv_bind_name(cv_graph *graph, const char *name, uint32_t value, thaw
 uint32_t cv_lookup_name(const cv_graph *graph, const char *name);
 /* Product of dims with overflow checking; false when it overflows or a dim is negative. */
 bool cv_element_count(uint32_t rank, const int64_t *shape, uint64_t *count);
+/* Bytes of the value's data in its layout. */
 uint64_t cv_value_bytes(const cv_value *value);
 /* Record an unsupported node in the report (the conversion fails after lowering). */
 thaw_status cv_report_unsupported(cv_graph *graph, const char *node_name, const char *op_type,

@@ -1,5 +1,6 @@
 /* The working graph -> .thaw through the formats writer (which plans the arena by liveness and
- * orders the weights by first use). Weights are written in the PLAIN layout. */
+ * orders the weights by first use). MatMul weights are written packed for the GEMM kernels;
+ * every other constant row-major (PLAIN). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +14,85 @@ uint32_t cv_writer_add_value(thaw_writer *writer, const cv_value *value, uint32_
   const int64_t *shape = value->rank ? value->shape : scalar_shape;
   bool constant = kind == THAW_TENSOR_CONSTANT;
   return thaw_writer_add_tensor(writer, value->name, kind, value->dtype, rank, shape,
-                                THAW_LAYOUT_PLAIN, constant ? value->data : NULL,
+                                constant ? value->layout : THAW_LAYOUT_PLAIN,
+                                constant ? value->data : NULL,
                                 constant ? cv_value_bytes(value) : 0);
+}
+
+/* A MatMul B operand the GEMM can read packed: a row-major f32 matrix known offline. */
+static bool is_packable_weight(const cv_value *value) {
+  return value->data != NULL && value->dtype == THAW_DTYPE_F32 && value->rank == 2 &&
+         value->layout == THAW_LAYOUT_PLAIN;
+}
+
+static bool reads_packable_weight(const cv_graph *graph, const cv_node *node) {
+  return node->op == THAW_OP_MATMUL && is_packable_weight(&graph->values[node->inputs[1]]);
+}
+
+/* Store the row-major [K, N] f32 matrix of `source` into `target` (the same value, or a fresh
+ * one of the same shape) in THAW_LAYOUT_F32_GEMM_PANEL16. */
+static thaw_status pack_weight(cv_graph *graph, uint32_t source, uint32_t target,
+                               thaw_error *error) {
+  cv_value *value = &graph->values[target];
+  const size_t k = (size_t)value->shape[0], n = (size_t)value->shape[1];
+  const size_t packed_size = thaw_f32_gemm_packed_b_size(k, n);
+  float *packed = packed_size == SIZE_MAX ? NULL : malloc(packed_size);
+  if (!packed)
+    return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY,
+                          "no memory to pack MatMul weight \"%s\" [%zu,%zu]", value->name, k, n);
+  thaw_f32_gemm_pack_b(k, n, (const float *)graph->values[source].data, (ptrdiff_t)n, 1, packed);
+  free(value->data); /* the row-major bytes when packing in place, else NULL */
+  value->data = (uint8_t *)packed;
+  value->layout = THAW_LAYOUT_F32_GEMM_PANEL16;
+  graph->report->packed_weights_bytes += packed_size;
+  return THAW_OK;
+}
+
+/* Pack every live MatMul's constant B offline (DESIGN.md §1), so the GEMM reads it in place.
+ * A matrix that other ops also read keeps its row-major bytes, and the MatMuls read a packed
+ * copy of it (one per matrix). */
+static thaw_status pack_matmul_weights(cv_graph *graph, const bool *live, thaw_error *error) {
+  const uint32_t value_count = graph->value_count;
+  bool *read_plain = calloc(value_count + 1, sizeof(bool));
+  uint32_t *packed_of = malloc((value_count + 1) * sizeof(uint32_t));
+  if (!read_plain || !packed_of) {
+    free(read_plain);
+    free(packed_of);
+    return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
+  }
+  for (uint32_t n = 0; n < graph->node_count; ++n) {
+    const cv_node *node = &graph->nodes[n];
+    if (!node->op || !live[n]) continue;
+    const bool packs_b = reads_packable_weight(graph, node);
+    for (uint32_t i = 0; i < node->input_count; ++i)
+      if (node->inputs[i] != CV_NONE && !(packs_b && i == 1)) read_plain[node->inputs[i]] = true;
+  }
+  memset(packed_of, 0xff, (value_count + 1) * sizeof(uint32_t));
+  thaw_status status = THAW_OK;
+  for (uint32_t n = 0; status == THAW_OK && n < graph->node_count; ++n) {
+    if (!graph->nodes[n].op || !live[n] || !reads_packable_weight(graph, &graph->nodes[n]))
+      continue;
+    const uint32_t weight = graph->nodes[n].inputs[1];
+    if (packed_of[weight] == CV_NONE) {
+      uint32_t packed = weight;
+      if (read_plain[weight]) {
+        /* Copied out: adding a value may move graph->values. */
+        const cv_value source = graph->values[weight];
+        packed = cv_add_derived_value(graph, source.name, "packed", source.dtype, source.rank,
+                                      source.shape);
+        if (packed == CV_NONE) {
+          status = thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
+          break;
+        }
+      }
+      status = pack_weight(graph, weight, packed, error);
+      packed_of[weight] = packed;
+    }
+    graph->nodes[n].inputs[1] = packed_of[weight];
+  }
+  free(read_plain);
+  free(packed_of);
+  return status;
 }
 
 /* Give `value` a fresh name derived from its current one, freeing its ONNX name for a copy. */
@@ -118,6 +196,11 @@ thaw_status cv_emit(cv_graph *graph, const uint8_t source_hash[32], uint32_t wri
   thaw_status status = name_outputs(graph, error);
   if (status != THAW_OK) return status;
   bool *live = mark_live_nodes(graph);
+  if (live) status = pack_matmul_weights(graph, live, error);
+  if (status != THAW_OK) {
+    free(live);
+    return status;
+  }
   size_t most_refs = 1;
   for (uint32_t n = 0; n < graph->node_count; ++n) {
     size_t node_refs = (size_t)graph->nodes[n].input_count + graph->nodes[n].output_count;

@@ -1,0 +1,234 @@
+// Convolution and pooling throughput: thaw's scalar reference and AVX2 table on the same layers,
+// next to the AVX2 GEMM of the same (M, N, K) and a memcpy of the same bytes, one thread, in one
+// run.
+//
+// K x K and 1x1 layers report GFLOP/s, to compare with the GEMM line of equal FLOPs (the
+// conv's own GEMM reads a plain B, so the GEMM line does too). Depthwise layers do 2 FLOPs
+// per byte or so, so they also report GB/s of input read + output written, to compare with
+// a memcpy of the input (GB/s of its bytes read + written) over the same cache levels.
+//
+//   bench_conv --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+extern "C" {
+#include "kernels/kernels.h"
+}
+
+namespace {
+
+struct Layer {
+  const char* name;
+  size_t channels, height, width, out_channels, kernel, stride, groups;
+};
+
+// MobileNetV2's depthwise layers at three resolutions, a ResNet-18 3x3 and MobileNetV2's
+// widest expansion (as 1x1).
+const Layer kLayers[] = {
+    {"mobilenetv2_dw_112x112x32_3x3s1", 32, 112, 112, 32, 3, 1, 32},
+    {"mobilenetv2_dw_56x56x144_3x3s2", 144, 56, 56, 144, 3, 2, 144},
+    {"mobilenetv2_dw_14x14x576_3x3s1", 576, 14, 14, 576, 3, 1, 576},
+    {"mnasnet_dw_28x28x240_5x5s1", 240, 28, 28, 240, 5, 1, 240},
+    {"resnet18_56x56x64_3x3_64", 64, 56, 56, 64, 3, 1, 1},
+    {"pointwise_28x28x96_1x1_576", 96, 28, 28, 576, 1, 1, 1},
+};
+
+thaw_conv2d_params params_of(const Layer& l) {
+  thaw_conv2d_params p = {};
+  p.batch = 1;
+  p.in_channels = l.channels;
+  p.in_height = l.height;
+  p.in_width = l.width;
+  p.out_channels = l.out_channels;
+  p.kernel_height = p.kernel_width = l.kernel;
+  p.groups = l.groups;
+  p.stride_h = p.stride_w = l.stride;
+  p.dilation_h = p.dilation_w = 1;
+  p.pad_top = p.pad_left = l.kernel / 2;
+  p.out_height = (l.height + 2 * (l.kernel / 2) - l.kernel) / l.stride + 1;
+  p.out_width = (l.width + 2 * (l.kernel / 2) - l.kernel) / l.stride + 1;
+  p.activation.func = THAW_KERNEL_CLIP;  // ReLU6, as MobileNetV2 fuses it
+  p.activation.alpha = 0.0f;
+  p.activation.beta = 6.0f;
+  return p;
+}
+
+double conv_flops(const thaw_conv2d_params& p) {
+  return 2.0 * static_cast<double>(p.out_channels * p.out_height * p.out_width) *
+         static_cast<double>(p.in_channels / p.groups * p.kernel_height * p.kernel_width);
+}
+
+double conv_bytes(const thaw_conv2d_params& p) {
+  return 4.0 * static_cast<double>(p.in_channels * p.in_height * p.in_width +
+                                   p.out_channels * p.out_height * p.out_width);
+}
+
+const thaw_kernels* table_named(const char* isa) {
+  const thaw_kernels* tables[8];
+  const size_t count = thaw_kernels_variants(tables, 8);
+  for (size_t i = 0; i < count; i++)
+    if (std::strcmp(tables[i]->isa, isa) == 0) return tables[i];
+  return nullptr;
+}
+
+std::vector<float> ramp(size_t n, float scale) {
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; i++) v[i] = static_cast<float>(i % 17) * scale - 8.0f * scale;
+  return v;
+}
+
+void* aligned_scratch(size_t bytes) {
+  return bytes == 0 ? nullptr : std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+}
+
+void report(benchmark::State& state, double flops, double bytes) {
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GB/s"] =
+      benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void run_conv(benchmark::State& state, const Layer& layer, const char* isa) {
+  const thaw_kernels* kernels = table_named(isa);
+  if (kernels == nullptr) {
+    state.SkipWithError("kernel table not available on this CPU");
+    return;
+  }
+  const thaw_conv2d_params p = params_of(layer);
+  const std::vector<float> x = ramp(p.in_channels * p.in_height * p.in_width, 0.01f);
+  const std::vector<float> w =
+      ramp(p.out_channels * (p.in_channels / p.groups) * p.kernel_height * p.kernel_width,
+           0.001f);
+  const std::vector<float> bias = ramp(p.out_channels, 0.1f);
+  std::vector<float> y(p.out_channels * p.out_height * p.out_width);
+  void* scratch = aligned_scratch(kernels->f32_conv2d_scratch_size(&p));
+  for (auto _ : state) {
+    kernels->f32_conv2d(&p, x.data(), w.data(), bias.data(), y.data(), scratch);
+    benchmark::ClobberMemory();
+  }
+  std::free(scratch);
+  report(state, conv_flops(p), conv_bytes(p));
+}
+
+// The GEMM a K x K or 1x1 layer amounts to, with a plain row-major B as the conv feeds it.
+void run_gemm(benchmark::State& state, const Layer& layer) {
+  const thaw_kernels* kernels = table_named("avx2");
+  if (kernels == nullptr) {
+    state.SkipWithError("no AVX2 on this CPU");
+    return;
+  }
+  const thaw_conv2d_params c = params_of(layer);
+  thaw_gemm_params p = {};
+  p.m = c.out_channels;
+  p.n = c.out_height * c.out_width;
+  p.k = c.in_channels * c.kernel_height * c.kernel_width;
+  p.a_row_stride = static_cast<ptrdiff_t>(p.k);
+  p.a_k_stride = 1;
+  p.b_row_stride = static_cast<ptrdiff_t>(p.n);
+  p.b_column_stride = 1;
+  p.c_row_stride = static_cast<ptrdiff_t>(p.n);
+  p.bias = THAW_GEMM_BIAS_PER_ROW;
+  p.activation = c.activation;
+  const std::vector<float> a = ramp(p.m * p.k, 0.001f), b = ramp(p.k * p.n, 0.01f);
+  const std::vector<float> bias = ramp(p.m, 0.1f);
+  std::vector<float> out(p.m * p.n);
+  void* scratch = aligned_scratch(kernels->f32_gemm_scratch_size(&p));
+  for (auto _ : state) {
+    kernels->f32_gemm(&p, a.data(), b.data(), bias.data(), out.data(), scratch);
+    benchmark::ClobberMemory();
+  }
+  std::free(scratch);
+  report(state, conv_flops(c), conv_bytes(c));
+}
+
+// The memory rate to compare a depthwise layer with: memcpy of its input, reporting the
+// bytes read and written.
+void run_copy(benchmark::State& state, const Layer& layer) {
+  const thaw_conv2d_params p = params_of(layer);
+  const std::vector<float> x = ramp(p.in_channels * p.in_height * p.in_width, 0.01f);
+  std::vector<float> y(x.size());
+  for (auto _ : state) {
+    std::memcpy(y.data(), x.data(), x.size() * sizeof(float));
+    benchmark::ClobberMemory();
+  }
+  report(state, 0.0, 2.0 * sizeof(float) * static_cast<double>(x.size()));
+}
+
+// ResNet-18's stem max pool (3x3, stride 2, pad 1, 64 x 112x112 -> 56x56) and its global
+// average pool (512 x 7x7), in GB/s of input read.
+void run_max_pool(benchmark::State& state, const char* isa) {
+  const thaw_kernels* kernels = table_named(isa);
+  if (kernels == nullptr) {
+    state.SkipWithError("kernel table not available on this CPU");
+    return;
+  }
+  thaw_pool2d_params p = {};
+  p.batch_channels = 64;
+  p.in_height = p.in_width = 112;
+  p.out_height = p.out_width = 56;
+  p.kernel_height = p.kernel_width = 3;
+  p.stride_h = p.stride_w = 2;
+  p.dilation_h = p.dilation_w = 1;
+  p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = 1;
+  const std::vector<float> x = ramp(p.batch_channels * p.in_height * p.in_width, 0.01f);
+  std::vector<float> y(p.batch_channels * p.out_height * p.out_width);
+  for (auto _ : state) {
+    kernels->f32_max_pool2d(&p, x.data(), y.data());
+    benchmark::ClobberMemory();
+  }
+  report(state, 0.0, 4.0 * static_cast<double>(x.size()));
+}
+
+void run_global_average_pool(benchmark::State& state, const char* isa) {
+  const thaw_kernels* kernels = table_named(isa);
+  if (kernels == nullptr) {
+    state.SkipWithError("kernel table not available on this CPU");
+    return;
+  }
+  const size_t channels = 512, spatial = 49;
+  const std::vector<float> x = ramp(channels * spatial, 0.01f);
+  std::vector<float> y(channels);
+  for (auto _ : state) {
+    kernels->f32_global_average_pool(channels, spatial, x.data(), y.data());
+    benchmark::ClobberMemory();
+  }
+  report(state, 0.0, 4.0 * static_cast<double>(x.size()));
+}
+
+void register_all() {
+  for (const Layer& layer : kLayers) {
+    const std::string name = layer.name;
+    benchmark::RegisterBenchmark((name + "/scalar").c_str(), run_conv, layer, "scalar")
+        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark((name + "/avx2").c_str(), run_conv, layer, "avx2")
+        ->Unit(benchmark::kMicrosecond);
+    if (layer.groups == 1)
+      benchmark::RegisterBenchmark((name + "/gemm_avx2").c_str(), run_gemm, layer)
+          ->Unit(benchmark::kMicrosecond);
+    else
+      benchmark::RegisterBenchmark((name + "/memcpy_input").c_str(), run_copy, layer)
+          ->Unit(benchmark::kMicrosecond);
+  }
+  for (const char* isa : {"scalar", "avx2"}) {
+    benchmark::RegisterBenchmark((std::string("resnet18_max_pool_3x3s2/") + isa).c_str(),
+                                 run_max_pool, isa)
+        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark((std::string("resnet18_global_average_pool/") + isa).c_str(),
+                                 run_global_average_pool, isa)
+        ->Unit(benchmark::kMicrosecond);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  register_all();
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,199 @@
+// GEMM throughput of thaw's kernels next to OpenBLAS and BLIS, one thread, in one run.
+//
+// Shapes: every (M; N, K) of ../shared/FIGURES.md plus three squares. thaw multiplies by a B
+// packed offline (as the converter stores weights), the libraries by a plain row-major B they
+// pack themselves, which is how each is used for inference. M = 1 goes to the libraries' GEMV.
+// Each result reports GFLOP/s and the percentage of the FMA peak that this program measures
+// first (12 independent ymm FMA chains).
+//
+//   bench_gemm --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+#include <benchmark/benchmark.h>
+#include <immintrin.h>
+
+#include <cblas.h>  // OpenBLAS's
+// BLIS is called through its own API; without this, blis.h pulls in its cblas.h instead.
+#define BLIS_DISABLE_CBLAS
+#include <blis.h>
+
+#include <time.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+extern "C" {
+#include "kernels/kernels.h"
+}
+
+namespace {
+
+double fma_peak_flops;  // measured once in main(), before any benchmark
+
+double thread_cpu_seconds() {
+  timespec now;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
+}
+
+// Twelve independent dependency chains cover the FMA latency on both FMA pipes. Timed in CPU
+// time, like the benchmarks' rates, so that other processes on a shared machine do not count.
+__attribute__((target("avx2,fma"))) double measure_fma_peak() {
+  constexpr int kChains = 12;
+  constexpr long kIterations = 100'000'000;
+  __m256 acc[kChains];
+  for (int c = 0; c < kChains; c++) acc[c] = _mm256_set1_ps(static_cast<float>(c));
+  const __m256 multiplier = _mm256_set1_ps(0.999999f);
+  const __m256 addend = _mm256_set1_ps(1e-7f);
+  const double start = thread_cpu_seconds();
+  for (long i = 0; i < kIterations; i++)
+    for (int c = 0; c < kChains; c++) acc[c] = _mm256_fmadd_ps(acc[c], multiplier, addend);
+  const double seconds = thread_cpu_seconds() - start;
+  __m256 sum = acc[0];
+  for (int c = 1; c < kChains; c++) sum = _mm256_add_ps(sum, acc[c]);
+  float lanes[8];
+  _mm256_storeu_ps(lanes, sum);
+  benchmark::DoNotOptimize(lanes);
+  return 2.0 * 8 * kChains * static_cast<double>(kIterations) / seconds;
+}
+
+void BM_fma_peak(benchmark::State& state) {
+  double flops = 0;
+  for (auto _ : state) flops = measure_fma_peak();
+  state.counters["GFLOP/s"] = flops / 1e9;
+}
+
+struct Operands {
+  size_t m, n, k;
+  std::vector<float> a, b, packed_b, c;
+  Operands(size_t m_, size_t n_, size_t k_)
+      : m(m_), n(n_), k(k_), a(m_ * k_), b(k_ * n_),
+        packed_b(thaw_f32_gemm_packed_b_size(k_, n_) / sizeof(float)), c(m_ * n_) {
+    for (size_t i = 0; i < a.size(); i++) a[i] = static_cast<float>(i % 13) * 0.01f - 0.06f;
+    for (size_t i = 0; i < b.size(); i++) b[i] = static_cast<float>(i % 7) * 0.02f - 0.06f;
+    thaw_f32_gemm_pack_b(k, n, b.data(), static_cast<ptrdiff_t>(n), 1, packed_b.data());
+  }
+};
+
+void report(benchmark::State& state, const Operands& o) {
+  const double flops = 2.0 * static_cast<double>(o.m) * static_cast<double>(o.n) *
+                       static_cast<double>(o.k);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["%peak"] = benchmark::Counter(100.0 * flops / fma_peak_flops,
+                                               benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void run_thaw(benchmark::State& state, const thaw_kernels* kernels) {
+  Operands o(state.range(0), state.range(1), state.range(2));
+  thaw_gemm_params p = {};
+  p.m = o.m;
+  p.n = o.n;
+  p.k = o.k;
+  p.a_row_stride = static_cast<ptrdiff_t>(o.k);
+  p.a_k_stride = 1;
+  p.b_packed = true;
+  p.c_row_stride = static_cast<ptrdiff_t>(o.n);
+  p.bias = THAW_GEMM_BIAS_NONE;
+  p.activation.func = THAW_KERNEL_IDENTITY;
+  std::vector<float> scratch(kernels->f32_gemm_scratch_size(&p) / sizeof(float));
+  for (auto _ : state) {
+    kernels->f32_gemm(&p, o.a.data(), o.packed_b.data(), nullptr, o.c.data(), scratch.data());
+    benchmark::ClobberMemory();
+  }
+  report(state, o);
+}
+
+const thaw_kernels* table_named(const char* isa) {
+  const thaw_kernels* tables[8];
+  const size_t count = thaw_kernels_variants(tables, 8);
+  for (size_t i = 0; i < count; i++)
+    if (std::string(tables[i]->isa) == isa) return tables[i];
+  return nullptr;
+}
+
+void BM_thaw_avx2(benchmark::State& state) {
+  const thaw_kernels* kernels = table_named("avx2");
+  if (kernels == nullptr) {
+    state.SkipWithError("this CPU has no AVX2+FMA");
+    return;
+  }
+  run_thaw(state, kernels);
+}
+
+void BM_thaw_scalar(benchmark::State& state) { run_thaw(state, thaw_kernels_scalar()); }
+
+void BM_openblas(benchmark::State& state) {
+  Operands o(state.range(0), state.range(1), state.range(2));
+  const int m = static_cast<int>(o.m), n = static_cast<int>(o.n), k = static_cast<int>(o.k);
+  for (auto _ : state) {
+    if (m == 1)  // y = Bt x: sgemm at M = 1 is 4-8x slower than OpenBLAS's own sgemv
+      cblas_sgemv(CblasRowMajor, CblasTrans, k, n, 1.0f, o.b.data(), n, o.a.data(), 1, 0.0f,
+                  o.c.data(), 1);
+    else
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, o.a.data(), k,
+                  o.b.data(), n, 0.0f, o.c.data(), n);
+    benchmark::ClobberMemory();
+  }
+  report(state, o);
+}
+
+void BM_blis(benchmark::State& state) {
+  Operands o(state.range(0), state.range(1), state.range(2));
+  const dim_t m = o.m, n = o.n, k = o.k;
+  float one = 1.0f, zero = 0.0f;
+  for (auto _ : state) {
+    if (m == 1)
+      bli_sgemv(BLIS_TRANSPOSE, BLIS_NO_CONJUGATE, k, n, &one, o.b.data(), n, 1, o.a.data(), 1,
+                &zero, o.c.data(), 1);
+    else
+      bli_sgemm(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, n, k, &one, o.a.data(), k, 1,
+                o.b.data(), n, 1, &zero, o.c.data(), n, 1);
+    benchmark::ClobberMemory();
+  }
+  report(state, o);
+}
+
+// FIGURES.md's (N, K) pairs: transformer projections and FFN, a classifier, a 3x3 conv.
+const int64_t kNkPairs[][2] = {{384, 384}, {1536, 384}, {384, 1536}, {1000, 1280}, {64, 576}};
+const int64_t kMs[] = {1, 8, 64, 128, 196, 3136};
+const int64_t kSquares[] = {256, 512, 1024};
+
+void library_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"M", "N", "K"});
+  for (const auto& nk : kNkPairs)
+    for (int64_t m : kMs) b->Args({m, nk[0], nk[1]});
+  for (int64_t s : kSquares) b->Args({s, s, s});
+}
+
+// The reference is slow: enough shapes to show the gap, not all of them.
+void scalar_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"M", "N", "K"});
+  b->Args({1, 384, 384});
+  b->Args({64, 384, 384});
+  b->Args({256, 256, 256});
+}
+
+}  // namespace
+
+BENCHMARK(BM_fma_peak)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_thaw_avx2)->Apply(library_shapes)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_openblas)->Apply(library_shapes)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_blis)->Apply(library_shapes)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_thaw_scalar)->Apply(scalar_shapes)->Unit(benchmark::kMicrosecond);
+
+int main(int argc, char** argv) {
+  // One thread for everyone; the environment covers OpenMP (BLIS) and OpenBLAS's pool at start.
+  setenv("OMP_NUM_THREADS", "1", 1);
+  setenv("OPENBLAS_NUM_THREADS", "1", 1);
+  openblas_set_num_threads(1);
+  bli_thread_set_num_threads(1);
+  fma_peak_flops = measure_fma_peak();
+  benchmark::AddCustomContext("fma_peak_GFLOP/s", std::to_string(fma_peak_flops / 1e9));
+  benchmark::AddCustomContext("openblas", openblas_get_config());
+  benchmark::AddCustomContext("blis", bli_info_get_version_str());
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,9 @@
+#include "kernels/avx2.h"
+#include "kernels/conv/f32-dwconv2d-plane-avx2.h"
+
+void thaw_f32_dwconv2d_ukernel_3x3s2__avx2(const thaw_dwconv2d_geometry *g,
+                                           const float *restrict input,
+                                           const float *restrict filter, float bias,
+                                           float *restrict output) {
+  thaw_f32_dwconv2d_plane_avx2(g, input, filter, bias, output, 3, 3, 2, 2, 1, 1);
+}

@@ -1,0 +1,44 @@
+/*
+ * Depthwise convolution (groups == in_channels == out_channels, NCHW) through row microkernels.
+ * Each input plane is first copied into scratch with its zero padding made real and its columns
+ * split by phase: column c of the padded plane goes to phase c % stride_w at position c / stride_w.
+ * Every tap of any 8 consecutive outputs is then one contiguous, in-bounds load at any stride and
+ * dilation, so the microkernels have no border cases. Internal to kernels/.
+ */
+#ifndef THAW_KERNELS_CONV_F32_DWCONV2D_H
+#define THAW_KERNELS_CONV_F32_DWCONV2D_H
+
+#include "kernels/kernels.h"
+
+/* Outputs one microkernel step produces along a row; the padded rows are sized so that a step
+ * starting at any output column reads inside them. */
+#define THAW_DWCONV2D_TILE 8
+
+typedef struct thaw_dwconv2d_geometry {
+  size_t out_height, out_width;
+  size_t kernel_height, kernel_width, stride_h, stride_w, dilation_h, dilation_w;
+  size_t padded_height, padded_width; /* the padded plane the windows cover */
+  size_t phase_width; /* floats per phase of a padded row */
+  size_t row_stride; /* floats per padded row: stride_w * phase_width */
+  /* Every output is clamped to [output_min, output_max] in registers: a fused ReLU or Clip.
+   * NaN passes through. */
+  float output_min, output_max;
+} thaw_dwconv2d_geometry;
+
+/* Computes one output plane, bias included, from a plane prepared by the driver. filter holds
+ * kernel_height * kernel_width taps, row-major. */
+typedef void (*thaw_f32_dwconv2d_ukernel)(const thaw_dwconv2d_geometry *g, const float *input,
+                                          const float *filter, float bias, float *output);
+
+/* Bytes of the padded plane, or SIZE_MAX when that does not fit in size_t. */
+size_t thaw_f32_dwconv2d_scratch_size(const thaw_conv2d_params *p);
+
+/* Runs the whole convolution, plane by plane. ReLU and Clip are applied by the microkernel, other
+ * activations with `unary` on each finished plane. scratch holds
+ * thaw_f32_dwconv2d_scratch_size(p) bytes, 32-byte aligned. */
+void thaw_f32_dwconv2d(const thaw_conv2d_params *p, const float *x, const float *w,
+                       const float *bias, float *y, void *scratch,
+                       thaw_f32_dwconv2d_ukernel ukernel,
+                       void (*unary)(const thaw_unary_params *, size_t, const float *, float *));
+
+#endif /* THAW_KERNELS_CONV_F32_DWCONV2D_H */

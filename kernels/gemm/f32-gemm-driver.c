@@ -1,0 +1,180 @@
+/*
+ * The GEMM driver shared by every ISA: cache blocking, packing of a plain B, bias and
+ * activation, around one ISA's microkernels (gemm-ukernel.h).
+ *
+ * Loop order (Goto/BLIS): columns in blocks of NC, then k in blocks of at most KC (a plain B
+ * block is packed into scratch here, so scratch never depends on m), then groups of MC_TILES
+ * row tiles, then one 16-wide panel at a time, then the row tiles of the group. A panel
+ * (KC x 16 floats, 24 KiB) stays in L1 while the group's rows of A (at most 96 x KC floats)
+ * stay in L2 and the B block (KC x NC floats) in L2/L3. A packed B multiplied by a few rows
+ * is walked in memory order instead (each panel through all of k): it is read only once.
+ */
+#include <math.h>
+
+#include "kernels/elementwise/unary-clamp.h"
+#include "kernels/gemm/gemm-ukernel.h"
+#include "kernels/scalar.h"
+
+enum {
+  GEMM_KC_MAX = 384, /* measured: k = 384 in one block beats two of 192 at large m */
+  GEMM_NC = 256, /* a multiple of THAW_GEMM_NR */
+  GEMM_MC_TILES = 16,
+  GEMM_STREAM_A_MAX_FLOATS = 64 * 1024, /* a quarter of L2 */
+};
+
+static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+size_t thaw_f32_gemm_scratch_size(const thaw_gemm_params *p) {
+  if (p->b_packed) return 0;
+  const size_t columns = min_size(p->n, GEMM_NC);
+  const size_t padded_columns = (columns + THAW_GEMM_NR - 1) / THAW_GEMM_NR * THAW_GEMM_NR;
+  return min_size(p->k, GEMM_KC_MAX) * padded_columns * sizeof(float);
+}
+
+static thaw_gemm_tile_init initial_tile(thaw_gemm_bias bias) {
+  switch (bias) {
+  case THAW_GEMM_BIAS_PER_ROW: return THAW_GEMM_TILE_BIAS_PER_ROW;
+  case THAW_GEMM_BIAS_PER_COLUMN: return THAW_GEMM_TILE_BIAS_PER_COLUMN;
+  case THAW_GEMM_BIAS_NONE: break;
+  }
+  return THAW_GEMM_TILE_ZERO;
+}
+
+static void apply_activation(const thaw_gemm_isa *isa, const thaw_unary_params *activation,
+                             size_t rows, size_t columns, float *c, ptrdiff_t c_row_stride) {
+  for (size_t i = 0; i < rows; i++) {
+    float *row = c + (ptrdiff_t)i * c_row_stride;
+    isa->unary(activation, columns, row, row);
+  }
+}
+
+/* The m rows are cut into ceil(m / MR) tiles of nearly equal height rather than full tiles and
+ * one short one: a short tile has too few independent accumulators to keep the FMA units busy
+ * (m = 8 runs as 4 + 4, not 6 + 2). */
+typedef struct row_tiling {
+  size_t count, base_rows, taller_tiles; /* the first taller_tiles tiles have one more row */
+} row_tiling;
+
+static row_tiling tile_rows(size_t m, size_t mr) {
+  row_tiling tiling;
+  tiling.count = (m + mr - 1) / mr;
+  tiling.base_rows = m / tiling.count;
+  tiling.taller_tiles = m % tiling.count;
+  return tiling;
+}
+
+static size_t tile_first_row(const row_tiling *tiling, size_t tile) {
+  return tile * tiling->base_rows + min_size(tile, tiling->taller_tiles);
+}
+
+static size_t tile_height(const row_tiling *tiling, size_t tile) {
+  return tiling->base_rows + (tile < tiling->taller_tiles);
+}
+
+/* What every tile of one product shares. */
+typedef struct gemm_run {
+  const thaw_gemm_isa *isa;
+  const thaw_gemm_params *p;
+  const float *a, *bias;
+  float *c;
+  row_tiling tiling;
+  size_t k_blocks, kc_nominal;
+  thaw_gemm_tile_init first_init;
+  float clamp_min, clamp_max;
+} gemm_run;
+
+/* One k block of one panel (columns j onwards) against the row tiles [first_tile, end_tile). */
+static void run_panel(const gemm_run *r, size_t first_tile, size_t end_tile, size_t k_block,
+                      size_t j, const float *panel) {
+  const thaw_gemm_params *p = r->p;
+  const size_t k0 = k_block * r->kc_nominal;
+  const size_t kc = min_size(r->kc_nominal, p->k - k0);
+  const bool last_k_block = k_block + 1 == r->k_blocks;
+  thaw_gemm_tile_args args = {
+      .init = k_block == 0 ? r->first_init : THAW_GEMM_TILE_ACCUMULATE,
+      .min = last_k_block ? r->clamp_min : -INFINITY,
+      .max = last_k_block ? r->clamp_max : INFINITY,
+  };
+  const size_t nr = min_size(THAW_GEMM_NR, p->n - j);
+  for (size_t tile = first_tile; tile < end_tile; tile++) {
+    const size_t i = tile_first_row(&r->tiling, tile);
+    if (args.init == THAW_GEMM_TILE_BIAS_PER_ROW) args.bias = r->bias + i;
+    if (args.init == THAW_GEMM_TILE_BIAS_PER_COLUMN) args.bias = r->bias + j;
+    r->isa->ukernel(tile_height(&r->tiling, tile), nr, kc,
+                    r->a + (ptrdiff_t)i * p->a_row_stride + (ptrdiff_t)k0 * p->a_k_stride,
+                    p->a_row_stride, p->a_k_stride, panel,
+                    r->c + (ptrdiff_t)i * p->c_row_stride + j, p->c_row_stride, &args);
+  }
+}
+
+static void finish_block(const gemm_run *r, size_t first_tile, size_t end_tile, size_t j0,
+                         size_t nc) {
+  const size_t i = tile_first_row(&r->tiling, first_tile);
+  apply_activation(r->isa, &r->p->activation, tile_first_row(&r->tiling, end_tile) - i, nc,
+                   r->c + (ptrdiff_t)i * r->p->c_row_stride + j0, r->p->c_row_stride);
+}
+
+void thaw_f32_gemm_drive(const thaw_gemm_isa *isa, const thaw_gemm_params *p, const float *a,
+                         const float *b, const float *bias, float *c, void *scratch) {
+  if (p->m == 0 || p->n == 0) return;
+  gemm_run r = {.isa = isa, .p = p, .a = a, .bias = bias, .c = c,
+                .first_init = initial_tile(p->bias)};
+  const bool fused = thaw_unary_as_clamp(&p->activation, &r.clamp_min, &r.clamp_max);
+
+  if (p->b_packed && p->m <= THAW_GEMV_MAX_M) {
+    const thaw_gemm_tile_args args = {r.first_init, bias, r.clamp_min, r.clamp_max};
+    isa->gemv(p->m, p->n, p->k, a, p->a_row_stride, p->a_k_stride, b, c, p->c_row_stride,
+              &args);
+    if (!fused) apply_activation(isa, &p->activation, p->m, p->n, c, p->c_row_stride);
+    return;
+  }
+
+  /* Equal k blocks (k = 384 runs as 192 + 192, not 256 + 128); k = 0 still takes one block,
+   * which writes the bias. */
+  r.k_blocks = p->k == 0 ? 1 : (p->k + GEMM_KC_MAX - 1) / GEMM_KC_MAX;
+  r.kc_nominal = (p->k + r.k_blocks - 1) / r.k_blocks;
+  r.tiling = tile_rows(p->m, isa->mr);
+  /* A packed B read by few rows that fit in L2 is not reused from cache across row groups:
+   * then walk it in memory order (each panel through all of k), which streams best. */
+  const bool stream_b = p->b_packed && r.tiling.count <= GEMM_MC_TILES &&
+                        p->m * p->k <= GEMM_STREAM_A_MAX_FLOATS;
+
+  for (size_t j0 = 0; j0 < p->n; j0 += GEMM_NC) {
+    const size_t nc = min_size(GEMM_NC, p->n - j0);
+    const size_t panel_count = (nc + THAW_GEMM_NR - 1) / THAW_GEMM_NR;
+    if (stream_b) {
+      for (size_t panel = 0; panel < panel_count; panel++) {
+        const size_t j = j0 + panel * THAW_GEMM_NR;
+        for (size_t k_block = 0; k_block < r.k_blocks; k_block++)
+          run_panel(&r, 0, r.tiling.count, k_block, j,
+                    b + j * p->k + k_block * r.kc_nominal * THAW_GEMM_NR);
+      }
+      if (!fused) finish_block(&r, 0, r.tiling.count, j0, nc);
+      continue;
+    }
+    for (size_t k_block = 0; k_block < r.k_blocks; k_block++) {
+      const size_t k0 = k_block * r.kc_nominal;
+      const float *panels;
+      size_t panel_stride;
+      if (p->b_packed) {
+        panels = b + (j0 * p->k + k0 * THAW_GEMM_NR);
+        panel_stride = p->k * THAW_GEMM_NR;
+      } else {
+        const size_t kc = min_size(r.kc_nominal, p->k - k0);
+        thaw_f32_gemm_pack_b(kc, nc,
+                             b + (ptrdiff_t)k0 * p->b_row_stride +
+                                 (ptrdiff_t)j0 * p->b_column_stride,
+                             p->b_row_stride, p->b_column_stride, scratch);
+        panels = scratch;
+        panel_stride = kc * THAW_GEMM_NR;
+      }
+      for (size_t group = 0; group < r.tiling.count; group += GEMM_MC_TILES) {
+        const size_t group_end = min_size(group + GEMM_MC_TILES, r.tiling.count);
+        for (size_t panel = 0; panel < panel_count; panel++)
+          run_panel(&r, group, group_end, k_block, j0 + panel * THAW_GEMM_NR,
+                    panels + panel * panel_stride);
+        if (k_block + 1 == r.k_blocks && !fused) finish_block(&r, group, group_end, j0, nc);
+      }
+    }
+  }
+}

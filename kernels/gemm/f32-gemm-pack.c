@@ -1,0 +1,28 @@
+#include <stdint.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+
+/* SIZE_MAX when the packed matrix would not fit in size_t: a caller allocating that fails. */
+size_t thaw_f32_gemm_packed_b_size(size_t k, size_t n) {
+  const size_t panel_count = n / THAW_GEMM_NR + (n % THAW_GEMM_NR != 0);
+  size_t bytes;
+  if (__builtin_mul_overflow(panel_count, k, &bytes) ||
+      __builtin_mul_overflow(bytes, THAW_GEMM_NR * sizeof(float), &bytes))
+    return SIZE_MAX;
+  return bytes;
+}
+
+void thaw_f32_gemm_pack_b(size_t k, size_t n, const float *b, ptrdiff_t b_row_stride,
+                          ptrdiff_t b_column_stride, float *packed) {
+  for (size_t panel_start = 0; panel_start < n; panel_start += THAW_GEMM_NR) {
+    const size_t width = n - panel_start < THAW_GEMM_NR ? n - panel_start : THAW_GEMM_NR;
+    const float *column = b + (ptrdiff_t)panel_start * b_column_stride;
+    for (size_t kk = 0; kk < k; kk++) {
+      const float *row = column + (ptrdiff_t)kk * b_row_stride;
+      for (size_t j = 0; j < width; j++) packed[j] = row[(ptrdiff_t)j * b_column_stride];
+      memset(packed + width, 0, (THAW_GEMM_NR - width) * sizeof(float));
+      packed += THAW_GEMM_NR;
+    }
+  }
+}
