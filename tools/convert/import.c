@@ -44,8 +44,10 @@ static bool parse_u64(const char *text, uint64_t *value) {
   return true;
 }
 
+/* Reads the tensor's `expected` bytes from its side file into a buffer allocated only once the
+ * file is known to hold them. */
 static thaw_status read_external(const Onnx__TensorProto *tensor, const char *model_dir,
-                                 const char *what, uint64_t expected, uint8_t *data,
+                                 const char *what, uint64_t expected, uint8_t **data,
                                  thaw_error *error) {
   if (!model_dir)
     return thaw_error_set(error, THAW_STATUS_UNSUPPORTED,
@@ -97,9 +99,14 @@ static thaw_status read_external(const Onnx__TensorProto *tensor, const char *mo
       status = thaw_error_set(error, THAW_STATUS_CORRUPT,
                               "tensor \"%s\": bytes [%" PRIu64 ", +%" PRIu64 ") are outside %s",
                               what, offset, expected, path);
+    else if ((*data = malloc(expected ? (size_t)expected : 1)) == NULL)
+      status = thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
     else if (fseek(file, (long)offset, SEEK_SET) != 0 ||
-             fread(data, 1, expected, file) != expected)
+             fread(*data, 1, expected, file) != expected) {
       status = thaw_error_set(error, THAW_STATUS_IO, "tensor \"%s\": cannot read %s", what, path);
+      free(*data);
+      *data = NULL;
+    }
     fclose(file);
   }
   free(path);
@@ -127,50 +134,44 @@ thaw_status cv_read_tensor(const Onnx__TensorProto *tensor, const char *model_di
   uint64_t bytes = count * element_size;
   if (bytes > SIZE_MAX - 1)
     return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "tensor \"%s\" is too large", what);
-  uint8_t *buffer = malloc(bytes ? (size_t)bytes : 1);
-  if (!buffer) return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
-  thaw_status status = THAW_OK;
-  size_t typed_count = 0;
   if (tensor->has_data_location &&
-      tensor->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
-    status = read_external(tensor, model_dir, what, bytes, buffer, error);
-  } else if (tensor->has_raw_data) {
+      tensor->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
+    return read_external(tensor, model_dir, what, bytes, data, error);
+
+  /* The stored values must match the dims before anything is allocated: a few hundred bytes of
+   * protobuf may declare a terabyte tensor. */
+  if (tensor->has_raw_data) {
     if (tensor->raw_data.len != bytes)
-      status = thaw_error_set(error, THAW_STATUS_CORRUPT,
-                              "tensor \"%s\": raw_data has %zu bytes, dims x %s need %" PRIu64,
-                              what, tensor->raw_data.len, thaw_dtype_name(*dtype), bytes);
-    else if (bytes)
-      memcpy(buffer, tensor->raw_data.data, (size_t)bytes);
-  } else if (*dtype == THAW_DTYPE_F32) {
-    typed_count = tensor->n_float_data;
-    /* An empty tensor has no array at all: memcpy must not see its NULL. */
-    if (typed_count == count && bytes) memcpy(buffer, tensor->float_data, (size_t)bytes);
-  } else if (*dtype == THAW_DTYPE_I64) {
-    typed_count = tensor->n_int64_data;
-    if (typed_count == count && bytes) memcpy(buffer, tensor->int64_data, (size_t)bytes);
+      return thaw_error_set(error, THAW_STATUS_CORRUPT,
+                            "tensor \"%s\": raw_data has %zu bytes, dims x %s need %" PRIu64, what,
+                            tensor->raw_data.len, thaw_dtype_name(*dtype), bytes);
   } else {
     /* int32_data carries int32, int8, uint8 and bool elements, one per entry. */
-    typed_count = tensor->n_int32_data;
-    if (typed_count == count) {
-      for (uint64_t i = 0; i < count; ++i) {
-        int32_t element = tensor->int32_data[i];
-        if (*dtype == THAW_DTYPE_I32)
-          memcpy(buffer + i * 4, &element, 4);
-        else
-          buffer[i] = (uint8_t)element;
-      }
-    }
+    size_t stored = *dtype == THAW_DTYPE_F32   ? tensor->n_float_data
+                    : *dtype == THAW_DTYPE_I64 ? tensor->n_int64_data
+                                               : tensor->n_int32_data;
+    if (stored != count)
+      return thaw_error_set(error, THAW_STATUS_CORRUPT,
+                            "tensor \"%s\": %zu values stored, dims need %" PRIu64, what, stored,
+                            count);
   }
-  bool typed = !(tensor->has_data_location &&
-                 tensor->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) &&
-               !tensor->has_raw_data;
-  if (status == THAW_OK && typed && typed_count != count)
-    status = thaw_error_set(error, THAW_STATUS_CORRUPT,
-                            "tensor \"%s\": %zu values stored, dims need %" PRIu64, what,
-                            typed_count, count);
-  if (status != THAW_OK) {
-    free(buffer);
-    return status;
+  uint8_t *buffer = malloc(bytes ? (size_t)bytes : 1);
+  if (!buffer) return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
+  const void *stored_bytes = tensor->has_raw_data         ? (const void *)tensor->raw_data.data
+                             : *dtype == THAW_DTYPE_F32 ? (const void *)tensor->float_data
+                             : *dtype == THAW_DTYPE_I64 ? (const void *)tensor->int64_data
+                                                        : NULL;
+  if (stored_bytes != NULL) {
+    /* An empty tensor may have no array at all, and memcpy must not see its NULL. */
+    if (bytes != 0) memcpy(buffer, stored_bytes, (size_t)bytes);
+  } else {
+    for (uint64_t i = 0; i < count; ++i) {
+      int32_t element = tensor->int32_data[i];
+      if (*dtype == THAW_DTYPE_I32)
+        memcpy(buffer + i * 4, &element, 4);
+      else
+        buffer[i] = (uint8_t)element;
+    }
   }
   *data = buffer;
   return THAW_OK;

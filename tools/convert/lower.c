@@ -29,6 +29,10 @@ typedef struct lowering {
   uint32_t in[MAX_NODE_INPUTS]; /* CV_NONE for an absent optional input */
   uint32_t in_count;
   thaw_error *error;
+  /* The first attribute read as a type it does not have (Softmax's axis given as a float, say):
+   * the node is refused rather than lowered with a default the file did not ask for. */
+  const Onnx__AttributeProto *mistyped;
+  Onnx__AttributeProto__AttributeType mistyped_expected;
 } lowering;
 
 static cv_value *val(const lowering *l, uint32_t id) { return &l->graph->values[id]; }
@@ -81,21 +85,43 @@ static const Onnx__AttributeProto *attribute(const lowering *l, const char *name
   return NULL;
 }
 
-static int64_t attr_int(const lowering *l, const char *name, int64_t fallback) {
-  const Onnx__AttributeProto *a = attribute(l, name);
-  return a && a->has_i ? a->i : fallback;
+static const char *attribute_type_name(Onnx__AttributeProto__AttributeType type) {
+  const ProtobufCEnumValue *value =
+      protobuf_c_enum_descriptor_get_value(&onnx__attribute_proto__attribute_type__descriptor, type);
+  return value ? value->name : "an unknown type";
 }
 
-static float attr_float(const lowering *l, const char *name, float fallback) {
+/* The attribute `name` when it has `type`; NULL when absent. One of another type is remembered
+ * in l->mistyped (and NULL returned), so the caller's fallback never hides it. */
+static const Onnx__AttributeProto *typed_attribute(lowering *l, const char *name,
+                                                   Onnx__AttributeProto__AttributeType type) {
   const Onnx__AttributeProto *a = attribute(l, name);
-  return a && a->has_f ? a->f : fallback;
+  if (a == NULL || a->type == type) return a;
+  if (l->mistyped == NULL) {
+    l->mistyped = a;
+    l->mistyped_expected = type;
+  }
+  return NULL;
+}
+
+static int64_t attr_int(lowering *l, const char *name, int64_t fallback) {
+  const Onnx__AttributeProto *a =
+      typed_attribute(l, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
+  return a ? a->i : fallback;
+}
+
+static float attr_float(lowering *l, const char *name, float fallback) {
+  const Onnx__AttributeProto *a =
+      typed_attribute(l, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT);
+  return a ? a->f : fallback;
 }
 
 /* Copies a string attribute (NUL-terminated, truncated to the buffer) or the fallback. */
-static const char *attr_string(const lowering *l, const char *name, const char *fallback,
+static const char *attr_string(lowering *l, const char *name, const char *fallback,
                                char buffer[64]) {
-  const Onnx__AttributeProto *a = attribute(l, name);
-  if (!a || !a->has_s) return fallback;
+  const Onnx__AttributeProto *a =
+      typed_attribute(l, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING);
+  if (!a) return fallback;
   size_t length = a->s.len < 63 ? a->s.len : 63;
   memcpy(buffer, a->s.data, length);
   buffer[length] = '\0';
@@ -103,10 +129,10 @@ static const char *attr_string(const lowering *l, const char *name, const char *
 }
 
 /* Returns the number of ints (up to `capacity`), or -1 when absent or longer. */
-static int attr_ints(const lowering *l, const char *name, int64_t *out, size_t capacity) {
-  const Onnx__AttributeProto *a = attribute(l, name);
-  if (!a || (a->n_ints == 0 && a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS)) return -1;
-  if (a->n_ints > capacity) return -1;
+static int attr_ints(lowering *l, const char *name, int64_t *out, size_t capacity) {
+  const Onnx__AttributeProto *a =
+      typed_attribute(l, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
+  if (!a || a->n_ints > capacity) return -1;
   for (size_t i = 0; i < a->n_ints; ++i) out[i] = a->ints[i];
   return (int)a->n_ints;
 }
@@ -1620,6 +1646,17 @@ static thaw_status lower_gemm(lowering *l) {
     status = require_f32(l, bias, "C");
     if (status != THAW_OK) return status;
     const cv_value *c = val(l, bias);
+    /* ONNX broadcasts C one way, to [M, N]: each of its trailing dims is the target's or 1. */
+    const int64_t product_shape[2] = {m, n};
+    bool broadcasts = c->rank <= 2;
+    for (uint32_t d = 0; broadcasts && d < c->rank; ++d) {
+      int64_t dim = c->shape[c->rank - 1 - d];
+      broadcasts = dim == 1 || dim == product_shape[1 - d];
+    }
+    if (!broadcasts)
+      return corrupt(l, "C \"%s\" (rank %" PRIu32 ", last dim %" PRId64
+                        ") does not broadcast to the product [%" PRId64 ",%" PRId64 "]",
+                     c->name, c->rank, c->rank ? c->shape[c->rank - 1] : 1, m, n);
     vector_bias = c->data && c->rank <= 2 && (c->rank == 0 || c->shape[c->rank - 1] == n || c->shape[c->rank - 1] == 1) &&
                   (c->rank < 2 || c->shape[0] == 1);
     if (vector_bias || c->data) {
@@ -1833,7 +1870,12 @@ thaw_status cv_lower(cv_graph *graph, const Onnx__GraphProto *onnx_graph, const 
         status = is_supported_op(l.op) ? THAW_STATUS_UNSUPPORTED : refuse(&l, "unsupported op");
       } else {
         uint32_t values_before = graph->value_count;
+        l.mistyped = NULL;
         status = lower_node(&l);
+        if (l.mistyped != NULL)
+          status = corrupt(&l, "attribute \"%s\" is %s, the op needs %s", l.mistyped->name,
+                           attribute_type_name(l.mistyped->type),
+                           attribute_type_name(l.mistyped_expected));
         if (status == THAW_OK && strcmp(l.op, "Constant") != 0 && node->n_output > 0 &&
             node->output[0] && node->output[0][0]) {
           uint32_t produced = cv_lookup_name(graph, node->output[0]);
