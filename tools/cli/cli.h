@@ -18,6 +18,7 @@ enum {
 /* Subcommands: argv[0] is the subcommand name; the result is the exit status. */
 int thaw_cli_inspect(int argc, char **argv);
 int thaw_cli_run(int argc, char **argv);
+int thaw_cli_embed(int argc, char **argv);
 
 /* "thaw <command>: <message>\n" on stderr. */
 void thaw_cli_error(const char *command, const char *format, ...)

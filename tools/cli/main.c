@@ -15,6 +15,7 @@ static const cli_command cli_commands[] = {
     {"convert", "convert an ONNX model to a .thaw file", thaw_cli_convert},
     {"inspect", "describe a .thaw file: inputs, outputs, ops, memory", thaw_cli_inspect},
     {"run", "run a .thaw model on .npy or random inputs and time it", thaw_cli_run},
+    {"embed", "write a C file that carries a .thaw model in the binary", thaw_cli_embed},
 };
 #define CLI_COMMAND_COUNT (sizeof cli_commands / sizeof cli_commands[0])
 

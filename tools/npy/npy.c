@@ -403,25 +403,26 @@ void thaw_npy_free(thaw_npy *npy) {
 
 /* ---- Writer ---- */
 
-thaw_status thaw_npy_write(const char *path, thaw_dtype dtype, uint32_t rank,
-                           const int64_t *shape, const void *data, thaw_error *error) {
+thaw_status thaw_npy_write_stream(FILE *stream, const char *name, thaw_dtype dtype,
+                                  uint32_t rank, const int64_t *shape, const void *data,
+                                  thaw_error *error) {
   const npy_dtype_entry *entry = find_dtype(dtype);
   if (entry == NULL)
     return thaw_error_set(error, THAW_STATUS_UNSUPPORTED, "%s: dtype %d has no .npy encoding",
-                          path, (int)dtype);
+                          name, (int)dtype);
   if (rank > THAW_MAX_RANK)
-    return thaw_error_set(error, THAW_STATUS_INVALID_ARGUMENT, "%s: rank %u exceeds %d", path,
+    return thaw_error_set(error, THAW_STATUS_INVALID_ARGUMENT, "%s: rank %u exceeds %d", name,
                           rank, THAW_MAX_RANK);
   size_t size_bytes = thaw_dtype_size(dtype);
   for (uint32_t i = 0; i < rank; i++) {
     if (shape[i] < 0 || (uint64_t)shape[i] > SIZE_MAX ||
         __builtin_mul_overflow(size_bytes, (size_t)shape[i], &size_bytes))
       return thaw_error_set(error, THAW_STATUS_INVALID_ARGUMENT,
-                            "%s: dimension %u is %" PRId64 ", not a valid size", path, i,
+                            "%s: dimension %u is %" PRId64 ", not a valid size", name, i,
                             shape[i]);
   }
   if (data == NULL && size_bytes != 0)
-    return thaw_error_set(error, THAW_STATUS_INVALID_ARGUMENT, "%s: NULL data", path);
+    return thaw_error_set(error, THAW_STATUS_INVALID_ARGUMENT, "%s: NULL data", name);
 
   char shape_text[THAW_MAX_RANK * 24 + 8];
   format_shape(shape_text, sizeof shape_text, rank, shape);
@@ -444,20 +445,23 @@ thaw_status thaw_npy_write(const char *path, thaw_dtype dtype, uint32_t rank,
   preamble[8] = (uint8_t)(header_length & 0xff);
   preamble[9] = (uint8_t)(header_length >> 8);
 
+  if (fwrite(preamble, 1, sizeof preamble, stream) != sizeof preamble ||
+      fwrite(header, 1, header_length, stream) != header_length ||
+      (size_bytes != 0 && fwrite(data, 1, size_bytes, stream) != size_bytes))
+    return thaw_error_set(error, THAW_STATUS_IO, "%s: write failed: %s", name,
+                          strerror(errno));
+  return THAW_OK;
+}
+
+thaw_status thaw_npy_write(const char *path, thaw_dtype dtype, uint32_t rank,
+                           const int64_t *shape, const void *data, thaw_error *error) {
   FILE *file = fopen(path, "wb");
   if (file == NULL)
     return thaw_error_set(error, THAW_STATUS_IO, "%s: %s", path, strerror(errno));
-  bool written = fwrite(preamble, 1, sizeof preamble, file) == sizeof preamble &&
-                 fwrite(header, 1, header_length, file) == header_length &&
-                 (size_bytes == 0 || fwrite(data, 1, size_bytes, file) == size_bytes);
-  int cause = errno;
-  if (fclose(file) != 0 && written) {
-    written = false;
-    cause = errno;
-  }
-  if (!written) {
-    remove(path);
-    return thaw_error_set(error, THAW_STATUS_IO, "%s: write failed: %s", path, strerror(cause));
-  }
-  return THAW_OK;
+  thaw_status status = thaw_npy_write_stream(file, path, dtype, rank, shape, data, error);
+  if (fclose(file) != 0 && status == THAW_OK)
+    status = thaw_error_set(error, THAW_STATUS_IO, "%s: write failed: %s", path,
+                            strerror(errno));
+  if (status != THAW_OK) remove(path);
+  return status;
 }

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "thaw.h"
 
@@ -38,5 +39,11 @@ void thaw_npy_free(thaw_npy *npy);
 /* Write a C-order array of `rank` dims (0 for a scalar) to `path`. */
 thaw_status thaw_npy_write(const char *path, thaw_dtype dtype, uint32_t rank,
                            const int64_t *shape, const void *data, thaw_error *error);
+
+/* The same .npy bytes onto an open stream (an HTTP response body, say); `name` is used in
+ * messages only. */
+thaw_status thaw_npy_write_stream(FILE *stream, const char *name, thaw_dtype dtype,
+                                  uint32_t rank, const int64_t *shape, const void *data,
+                                  thaw_error *error);
 
 #endif /* THAW_NPY_H */
