@@ -70,6 +70,17 @@ static void build_cycle(builder *b, thaw_convert_options *options) {
   add_output(b, "b");
 }
 
+/* Found by fuzz_onnx_convert: a Sum of three inputs with no outputs made the lowering name an
+ * intermediate value after output 0, which did not exist (a NULL dereference). */
+static void build_node_without_outputs(builder *b, thaw_convert_options *options) {
+  (void)options;
+  builder_init(b, 13);
+  add_input(b, "x", 2, dims_2x3);
+  add_node(b, "Sum", "x", "x", "x", "y")->n_output = 0;
+  add_node(b, "Relu", "x", NULL, NULL, "z");
+  add_output(b, "z");
+}
+
 static void build_self_loop(builder *b, thaw_convert_options *options) {
   (void)options;
   binary_frame(b, "Add", "y");
@@ -527,6 +538,8 @@ static void build_maxpool_on_matrix(builder *b, thaw_convert_options *options) {
 static const hostile_case kCases[] = {
     {"a two-node cycle", build_cycle, THAW_STATUS_CORRUPT,
      "input \"b\" is not produced by any earlier node"},
+    {"a node without outputs", build_node_without_outputs, THAW_STATUS_CORRUPT,
+     "node \"y\" (Sum): no outputs"},
     {"a node reading its own output", build_self_loop, THAW_STATUS_CORRUPT,
      "input \"y\" is not produced by any earlier node"},
     {"an input name nothing defines", build_unknown_input_name, THAW_STATUS_CORRUPT,

@@ -1850,6 +1850,10 @@ thaw_status cv_lower(cv_graph *graph, const Onnx__GraphProto *onnx_graph, const 
       status = refuse(&l, "domain \"%s\" is not supported", domain);
     } else if (node->n_input > MAX_NODE_INPUTS) {
       status = refuse(&l, "%zu inputs are more than %d", node->n_input, MAX_NODE_INPUTS);
+    } else if (node->n_output == 0 || node->output[0] == NULL) {
+      /* Every ONNX op produces something; the lowerings name their values after output 0. */
+      return thaw_error_set(error, THAW_STATUS_CORRUPT, "node \"%s\" (%s): no outputs", l.name,
+                            l.op);
     } else {
       l.in_count = (uint32_t)node->n_input;
       for (uint32_t i = 0; i < l.in_count; ++i) {
