@@ -459,9 +459,9 @@ function_fault function_read_json_inputs(thaw_session *session, const char *body
 
 /* ---- JSON writer ---- */
 
-static void write_json_name(FILE *stream, const char *name) {
+void function_write_json_string(FILE *stream, const char *text) {
   fputc('"', stream);
-  for (const unsigned char *c = (const unsigned char *)name; *c != '\0'; c++) {
+  for (const unsigned char *c = (const unsigned char *)text; *c != '\0'; c++) {
     if (*c == '"' || *c == '\\')
       fprintf(stream, "\\%c", *c);
     else if (*c < 0x20)
@@ -516,7 +516,7 @@ bool function_write_json_outputs(thaw_session *session, FILE *stream) {
   thaw_tensor tensor;
   for (size_t i = 0; thaw_session_output(session, i, &tensor) == THAW_OK; i++) {
     if (i > 0) fputc(',', stream);
-    write_json_name(stream, tensor.name);
+    function_write_json_string(stream, tensor.name);
     fputc(':', stream);
     size_t next_element = 0;
     write_dims(stream, &tensor, 0, &next_element);

@@ -73,6 +73,8 @@ function_fault function_read_json_inputs(thaw_session *session, const char *body
 
 /* Write {"outputs": {...}} for the session's outputs after a run. */
 bool function_write_json_outputs(thaw_session *session, FILE *stream);
+/* `text` as a JSON string literal, quotes included. */
+void function_write_json_string(FILE *stream, const char *text);
 
 /* Run the session, turning a failure into FUNCTION_FAILED with the library's message. */
 function_fault function_run(thaw_session *session, function_error *error);

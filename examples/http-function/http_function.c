@@ -87,16 +87,9 @@ static enum MHD_Result respond_error(struct MHD_Connection *connection, unsigned
   size_t length = 0;
   FILE *stream = open_memstream(&body, &length);
   if (stream == NULL) return MHD_NO;
-  fputs("{\"error\":\"", stream);
-  for (const unsigned char *c = (const unsigned char *)message; *c != '\0'; c++) {
-    if (*c == '"' || *c == '\\')
-      fprintf(stream, "\\%c", *c);
-    else if (*c < 0x20)
-      fprintf(stream, "\\u%04x", *c);
-    else
-      fputc(*c, stream);
-  }
-  fputs("\"}\n", stream);
+  fputs("{\"error\":", stream);
+  function_write_json_string(stream, message);
+  fputs("}\n", stream);
   if (fclose(stream) != 0) {
     free(body);
     return MHD_NO;

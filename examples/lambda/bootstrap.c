@@ -160,16 +160,9 @@ static bool post_error(runtime_client *client, const char *path, const char *err
   size_t length = 0;
   FILE *stream = open_memstream(&body, &length);
   if (stream == NULL) return false;
-  fputs("{\"errorMessage\":\"", stream);
-  for (const unsigned char *c = (const unsigned char *)message; *c != '\0'; c++) {
-    if (*c == '"' || *c == '\\')
-      fprintf(stream, "\\%c", *c);
-    else if (*c < 0x20)
-      fprintf(stream, "\\u%04x", *c);
-    else
-      fputc(*c, stream);
-  }
-  fprintf(stream, "\",\"errorType\":\"%s\",\"stackTrace\":[]}", error_type);
+  fputs("{\"errorMessage\":", stream);
+  function_write_json_string(stream, message);
+  fprintf(stream, ",\"errorType\":\"%s\",\"stackTrace\":[]}", error_type);
   bool posted = fclose(stream) == 0 && runtime_post(client, path, body, length, error_type);
   free(body);
   return posted;
