@@ -373,6 +373,11 @@ thaw_status thaw_output_file_close(thaw_output_file *output, bool complete, thaw
 thaw_status thaw_output_file_write(const char *path, const void *bytes, uint64_t size,
                                    thaw_error *error);
 
+/* "[1,3,224,224]" for messages, truncated to fit `capacity`; THAW_DIMS_TEXT_SIZE bytes always
+ * hold THAW_MAX_RANK dims. */
+#define THAW_DIMS_TEXT_SIZE (THAW_MAX_RANK * 21 + 3)
+void thaw_dims_text(char *text, size_t capacity, uint32_t rank, const int64_t *dims);
+
 /* Fill `error` (when not NULL) with a formatted message; returns `status`. Shared by all
  * modules so every message is made the same way. */
 thaw_status thaw_error_set(thaw_error *error, thaw_status status, const char *format, ...)

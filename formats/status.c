@@ -1,4 +1,5 @@
-/* Status strings, dtype and layout facts, and the shared error formatter. */
+/* Status strings, dtype and layout facts, dims as text, and the shared error formatter. */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -68,4 +69,12 @@ thaw_status thaw_error_set(thaw_error *error, thaw_status status, const char *fo
     va_end(arguments);
   }
   return status;
+}
+
+void thaw_dims_text(char *text, size_t capacity, uint32_t rank, const int64_t *dims) {
+  size_t length = (size_t)snprintf(text, capacity, "[");
+  for (uint32_t d = 0; d < rank && length < capacity; d++)
+    length += (size_t)snprintf(text + length, capacity - length, "%s%" PRId64, d == 0 ? "" : ",",
+                               dims[d]);
+  if (length < capacity) snprintf(text + length, capacity - length, "]");
 }

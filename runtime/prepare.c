@@ -43,18 +43,12 @@ static thaw_status node_fail(const preparation *p, thaw_status status, const cha
 /* "[1,3,224,224]", for messages. C11 keeps the returned array alive for the whole call
  * expression the result is used in. */
 typedef struct shape_text {
-  char text[8 * 21 + 3];
+  char text[THAW_DIMS_TEXT_SIZE];
 } shape_text;
 
 static shape_text format_dims(uint32_t rank, const int64_t *dims) {
   shape_text result;
-  size_t length = 0;
-  result.text[length++] = '[';
-  for (uint32_t d = 0; d < rank; d++) {
-    length += (size_t)snprintf(result.text + length, sizeof result.text - length, "%s%" PRId64,
-                               d == 0 ? "" : ",", dims[d]);
-  }
-  snprintf(result.text + length, sizeof result.text - length, "]");
+  thaw_dims_text(result.text, sizeof result.text, rank, dims);
   return result;
 }
 

@@ -37,9 +37,6 @@ int thaw_cli_option_error(const char *command, int result, char **argv);
 bool thaw_cli_parse_count(const char *command, const char *option, const char *text,
                           unsigned long minimum, unsigned long maximum, unsigned long *value);
 
-/* "[1,3,224,224]", truncated to fit `capacity`. */
-void thaw_cli_format_shape(char *buffer, size_t capacity, uint32_t rank, const int64_t *shape);
-#define THAW_CLI_SHAPE_TEXT_SIZE (THAW_MAX_RANK * 21 + 3)
 
 /* `text` as a JSON string literal: quotes, backslashes and control characters escaped, bytes
  * that are not valid UTF-8 replaced by U+FFFD (names come from untrusted files). */

@@ -1,7 +1,6 @@
 /* Helpers shared by the subcommands: messages, option errors, shapes, JSON strings, time. */
 #include <errno.h>
 #include <getopt.h>
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,14 +65,6 @@ bool thaw_cli_parse_count(const char *command, const char *option, const char *t
   }
   *value = parsed;
   return true;
-}
-
-void thaw_cli_format_shape(char *buffer, size_t capacity, uint32_t rank, const int64_t *shape) {
-  size_t length = (size_t)snprintf(buffer, capacity, "[");
-  for (uint32_t i = 0; i < rank && length < capacity; i++)
-    length += (size_t)snprintf(buffer + length, capacity - length, "%s%" PRId64,
-                               i == 0 ? "" : ",", shape[i]);
-  if (length < capacity) snprintf(buffer + length, capacity - length, "]");
 }
 
 /* Length of the well-formed UTF-8 sequence starting at `s` (RFC 3629: no overlong forms, no

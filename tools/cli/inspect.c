@@ -90,8 +90,8 @@ static void print_tensors_text(const char *title, const thaw_model *model, size_
   for (size_t i = 0; i < count; i++) {
     thaw_tensor tensor;
     describe(model, i, &tensor);
-    char shape[THAW_CLI_SHAPE_TEXT_SIZE];
-    thaw_cli_format_shape(shape, sizeof shape, tensor.rank, tensor.shape);
+    char shape[THAW_DIMS_TEXT_SIZE];
+    thaw_dims_text(shape, sizeof shape, tensor.rank, tensor.shape);
     printf("  %-24s %-4s %s\n", tensor.name, thaw_dtype_name(tensor.dtype), shape);
   }
 }
@@ -130,8 +130,8 @@ static void print_tensors_json(const char *key, const thaw_model *model, size_t 
   for (size_t i = 0; i < count; i++) {
     thaw_tensor tensor;
     describe(model, i, &tensor);
-    char shape[THAW_CLI_SHAPE_TEXT_SIZE];
-    thaw_cli_format_shape(shape, sizeof shape, tensor.rank, tensor.shape);
+    char shape[THAW_DIMS_TEXT_SIZE];
+    thaw_dims_text(shape, sizeof shape, tensor.rank, tensor.shape);
     printf("%s{\"name\": ", i == 0 ? "" : ", ");
     thaw_cli_print_json_string(stdout, tensor.name);
     printf(", \"dtype\": \"%s\", \"shape\": %s}", thaw_dtype_name(tensor.dtype), shape);

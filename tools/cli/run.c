@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "formats/format.h"
 #include "npy.h"
 
 static const char run_help[] =
@@ -66,8 +67,8 @@ static char *describe_model_inputs(const thaw_model *model) {
   for (size_t i = 0; i < thaw_model_input_count(model); i++) {
     thaw_tensor input;
     thaw_model_input(model, i, &input);
-    char shape[THAW_CLI_SHAPE_TEXT_SIZE];
-    thaw_cli_format_shape(shape, sizeof shape, input.rank, input.shape);
+    char shape[THAW_DIMS_TEXT_SIZE];
+    thaw_dims_text(shape, sizeof shape, input.rank, input.shape);
     fprintf(stream, "%s\"%s\" %s %s", i == 0 ? "" : ", ", input.name,
             thaw_dtype_name(input.dtype), shape);
   }
@@ -125,9 +126,9 @@ static int load_npy_input(const thaw_tensor *input, const char *path) {
     same_shape = npy.shape[i] == input->shape[i];
   int exit_status = THAW_EXIT_OK;
   if (npy.dtype != input->dtype || !same_shape || npy.size_bytes != input->size_bytes) {
-    char expected[THAW_CLI_SHAPE_TEXT_SIZE], actual[THAW_CLI_SHAPE_TEXT_SIZE];
-    thaw_cli_format_shape(expected, sizeof expected, input->rank, input->shape);
-    thaw_cli_format_shape(actual, sizeof actual, npy.rank, npy.shape);
+    char expected[THAW_DIMS_TEXT_SIZE], actual[THAW_DIMS_TEXT_SIZE];
+    thaw_dims_text(expected, sizeof expected, input->rank, input->shape);
+    thaw_dims_text(actual, sizeof actual, npy.rank, npy.shape);
     thaw_cli_error("run", "input \"%s\" is %s %s (%zu bytes), but %s holds %s %s (%zu bytes)",
                    input->name, thaw_dtype_name(input->dtype), expected, input->size_bytes, path,
                    thaw_dtype_name(npy.dtype), actual, npy.size_bytes);
@@ -307,8 +308,8 @@ static void print_element(const thaw_tensor *tensor, size_t i) {
 }
 
 static void print_output_text(const thaw_tensor *output, const char *path) {
-  char shape[THAW_CLI_SHAPE_TEXT_SIZE];
-  thaw_cli_format_shape(shape, sizeof shape, output->rank, output->shape);
+  char shape[THAW_DIMS_TEXT_SIZE];
+  thaw_dims_text(shape, sizeof shape, output->rank, output->shape);
   printf("output \"%s\" %s %s", output->name, thaw_dtype_name(output->dtype), shape);
   if (path != NULL) printf(" -> %s", path);
   printf("\n");
@@ -365,8 +366,8 @@ static void print_summary_json(const run_options *options, const run_timings *ti
   for (size_t i = 0; i < output_count; i++) {
     thaw_tensor output;
     thaw_session_output(session, i, &output);
-    char shape[THAW_CLI_SHAPE_TEXT_SIZE];
-    thaw_cli_format_shape(shape, sizeof shape, output.rank, output.shape);
+    char shape[THAW_DIMS_TEXT_SIZE];
+    thaw_dims_text(shape, sizeof shape, output.rank, output.shape);
     printf("%s{\"name\": ", i == 0 ? "" : ", ");
     thaw_cli_print_json_string(stdout, output.name);
     printf(", \"shape\": %s, \"dtype\": \"%s\", \"file\": ", shape, thaw_dtype_name(output.dtype));
