@@ -91,7 +91,7 @@ static int measure(const char *path, uint32_t flags, int iterations, const char 
     thaw_status status = thaw_model_open(path, flags, &model, &error);
     const double opened = now_ms();
     faults[i] = minor_faults() - faults_before;
-    if (status == THAW_OK) status = thaw_session_create(model, &session, &error);
+    if (status == THAW_OK) status = thaw_session_create(model, NULL, &session, &error);
     if (status != THAW_OK) {
       fprintf(stderr, "bench_open: %s\n", error.message);
       result = -1;

@@ -17,6 +17,10 @@ const char *thaw_status_str(thaw_status status) {
     case THAW_STATUS_UNSUPPORTED: return "unsupported";
     case THAW_STATUS_OUT_OF_MEMORY: return "out of memory";
     case THAW_STATUS_NOT_FOUND: return "not found";
+    case THAW_STATUS_LIMIT: return "over the memory limit";
+    case THAW_STATUS_DEADLINE: return "deadline passed";
+    case THAW_STATUS_CANCELLED: return "cancelled";
+    case THAW_STATUS_NO_RESULT: return "no result";
   }
   return "unknown status";
 }

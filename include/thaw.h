@@ -8,12 +8,12 @@
  *
  *     thaw_model *model;  thaw_session *session;  thaw_error error;
  *     if (thaw_model_open("model.thaw", 0, &model, &error) != THAW_OK) { puts(error.message); ... }
- *     thaw_session_create(model, &session, &error);
+ *     thaw_session_create(model, NULL, &session, &error);   // NULL: default options
  *     thaw_tensor input, output;
  *     thaw_session_input(session, 0, &input);      // input.data points into the session arena
  *     memcpy(input.data, pixels, input.size_bytes);
- *     thaw_session_run(session, &error);
- *     thaw_session_output(session, 0, &output);    // valid until the next run
+ *     if (thaw_session_run(session, NULL, &error) == THAW_OK)
+ *       thaw_session_output(session, 0, &output);  // valid until the next run
  *     thaw_session_destroy(session);  thaw_model_close(model);
  *
  * Every fallible call returns a thaw_status and, when `error` is not NULL, fills it with the
@@ -54,10 +54,14 @@ typedef enum thaw_status {
   THAW_STATUS_UNSUPPORTED = 7,      /* an op, dtype, layout or attribute this build cannot run */
   THAW_STATUS_OUT_OF_MEMORY = 8,
   THAW_STATUS_NOT_FOUND = 9,        /* no input or output of that name */
+  THAW_STATUS_LIMIT = 10,           /* more memory than the caller's limit allows */
+  THAW_STATUS_DEADLINE = 11,        /* the run passed its deadline and stopped */
+  THAW_STATUS_CANCELLED = 12,       /* the run's cancel flag was set and it stopped */
+  THAW_STATUS_NO_RESULT = 13,       /* the last run did not finish: its outputs are not results */
 } thaw_status;
 
 /* The number of distinct status codes; every code below it has a string. */
-#define THAW_STATUS_COUNT 10
+#define THAW_STATUS_COUNT 14
 
 /* A short, static, human-readable name for a status ("corrupt file", ...). Never NULL. */
 THAW_API const char *thaw_status_str(thaw_status status);
@@ -129,20 +133,49 @@ THAW_API thaw_status thaw_model_find_output(const thaw_model *model, const char 
 /* Bytes one session allocates (arena plus kernel scratch). */
 THAW_API size_t thaw_model_session_bytes(const thaw_model *model);
 
-/* Allocate the session's single arena. Nothing is allocated by thaw_session_run. */
-THAW_API thaw_status thaw_session_create(const thaw_model *model, thaw_session **session,
-                                         thaw_error *error);
+/* Options for thaw_session_create. Zero-initialise the struct and set what you need: every
+ * field's zero value is its default, so fields added later keep existing code's behaviour. */
+typedef struct thaw_session_options {
+  /* Refuse, with THAW_STATUS_LIMIT, a session that would allocate more than this many bytes
+   * (thaw_model_session_bytes); 0: no limit. A function host serving files it does not trust
+   * sets it to what its memory size allows. */
+  size_t max_bytes;
+} thaw_session_options;
+
+/* Allocate the session's single arena; `options` may be NULL for the defaults. Nothing is
+ * allocated by thaw_session_run. */
+THAW_API thaw_status thaw_session_create(const thaw_model *model,
+                                         const thaw_session_options *options,
+                                         thaw_session **session, thaw_error *error);
 THAW_API void thaw_session_destroy(thaw_session *session);
 
-/* Describe input/output `index` with `data` pointing at its buffer in the arena. Input buffers
- * are never overwritten by a run, so inputs written once stay valid for later runs; output
- * buffers hold the results of the last successful run. */
+/* Describe input/output `index` with `data` pointing at its buffer in the arena; the buffers
+ * stay where they are for the session's life. Input buffers are never overwritten by a run, so
+ * inputs written once stay valid for later runs. Output buffers hold results only after a run
+ * returned THAW_OK: while the last run stopped early (an error, a deadline, a cancel),
+ * thaw_session_output refuses with THAW_STATUS_NO_RESULT until a run succeeds. */
 THAW_API thaw_status thaw_session_input(thaw_session *session, size_t index, thaw_tensor *tensor);
 THAW_API thaw_status thaw_session_output(thaw_session *session, size_t index,
                                          thaw_tensor *tensor);
 
-/* Run the graph once on the current contents of the input buffers. */
-THAW_API thaw_status thaw_session_run(thaw_session *session, thaw_error *error);
+/* The clock deadlines are measured on (CLOCK_MONOTONIC), in nanoseconds. */
+THAW_API uint64_t thaw_monotonic_ns(void);
+
+/* Options for one run. Zero-initialise; every field's zero value is its default. */
+typedef struct thaw_run_options {
+  /* Stop with THAW_STATUS_DEADLINE once thaw_monotonic_ns() reaches this; 0: no deadline. */
+  uint64_t deadline_ns;
+  /* Stop with THAW_STATUS_CANCELLED once *cancel_flag is nonzero; NULL: not cancellable.
+   * Another thread sets it while the run goes on, with an atomic store (C11 atomic_store on
+   * an atomic_int, or __atomic_store_n). */
+  const int *cancel_flag;
+} thaw_run_options;
+
+/* Run the graph once on the current contents of the input buffers; `options` may be NULL.
+ * A run checks its deadline and cancel flag between nodes and between the blocks of work
+ * inside long kernels; a run that stops leaves the session ready for the next one. */
+THAW_API thaw_status thaw_session_run(thaw_session *session, const thaw_run_options *options,
+                                      thaw_error *error);
 
 #ifdef __cplusplus
 }

@@ -74,8 +74,8 @@ void *thaw_platform_aligned_alloc(size_t size) {
 
 void thaw_platform_free(void *pointer) { free(pointer); }
 
-double thaw_platform_seconds(void) {
+uint64_t thaw_monotonic_ns(void) {
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
-  return (double)now.tv_sec + 1e-9 * (double)now.tv_nsec;
+  return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }

@@ -28,7 +28,4 @@ void thaw_platform_prefetch(const void *address, size_t size);
 void *thaw_platform_aligned_alloc(size_t size);
 void thaw_platform_free(void *pointer);
 
-/* Seconds on a monotonic clock, for intervals only. */
-double thaw_platform_seconds(void);
-
 #endif /* THAW_RUNTIME_PLATFORM_H */

@@ -21,6 +21,8 @@ struct thaw_session {
   /* THAW_OP_MAX + 1 entries when THAW_PROFILE was set at creation, else NULL. */
   op_profile *profile;
   uint64_t profiled_runs;
+  /* False while the outputs hold the remains of a run that stopped early. */
+  bool outputs_are_results;
 };
 
 /* Where each part lives inside the session's single allocation. */
@@ -64,8 +66,8 @@ static void *tensor_data(const thaw_session *session, uint32_t id) {
   return (void *)(session->model->view.bytes + tensor->offset);
 }
 
-thaw_status thaw_session_create(const thaw_model *model, thaw_session **session,
-                                thaw_error *error) {
+thaw_status thaw_session_create(const thaw_model *model, const thaw_session_options *options,
+                                thaw_session **session, thaw_error *error) {
   if (session != NULL) *session = NULL;
   if (model == NULL || session == NULL) {
     return thaw_error_set(error, THAW_STATUS_INVALID_ARGUMENT,
@@ -79,6 +81,13 @@ thaw_status thaw_session_create(const thaw_model *model, thaw_session **session,
                           "a session with a %" PRIu64 "-byte arena does not fit in memory",
                           model->view.arena_size);
   }
+  if (options != NULL && options->max_bytes != 0 && layout.total > options->max_bytes) {
+    return thaw_error_set(error, THAW_STATUS_LIMIT,
+                          "a session needs %zu bytes (a %" PRIu64 "-byte arena and %" PRIu64
+                          " bytes of kernel scratch), over the limit of %zu",
+                          layout.total, model->view.arena_size, (uint64_t)model->scratch_bytes,
+                          options->max_bytes);
+  }
   uint8_t *block = thaw_platform_aligned_alloc(layout.total);
   if (block == NULL) {
     return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY,
@@ -91,6 +100,7 @@ thaw_status thaw_session_create(const thaw_model *model, thaw_session **session,
   result->scratch = block + layout.scratch_at;
   result->profile = profiled ? (op_profile *)(block + layout.profile_at) : NULL;
   result->profiled_runs = 0;
+  result->outputs_are_results = true;
   if (profiled) memset(result->profile, 0, (THAW_OP_MAX + 1) * sizeof(op_profile));
   for (size_t i = 0; i < model->operand_count; i++) {
     result->operands[i] = tensor_data(result, model->operand_tensors[i]);
@@ -138,6 +148,7 @@ thaw_status thaw_session_input(thaw_session *session, size_t index, thaw_tensor 
 }
 
 thaw_status thaw_session_output(thaw_session *session, size_t index, thaw_tensor *tensor) {
+  if (session != NULL && !session->outputs_are_results) return THAW_STATUS_NO_RESULT;
   return describe_io(session, true, index, tensor);
 }
 
@@ -257,25 +268,47 @@ static thaw_status run_node(const thaw_kernels *kernels, const thaw_prepared_nod
   return THAW_OK;
 }
 
-thaw_status thaw_session_run(thaw_session *session, thaw_error *error) {
+/* Why the run must stop now, or THAW_OK. */
+static thaw_status stop_reason(const thaw_run_options *options) {
+  if (options->cancel_flag != NULL && __atomic_load_n(options->cancel_flag, __ATOMIC_RELAXED)) {
+    return THAW_STATUS_CANCELLED;
+  }
+  if (options->deadline_ns != 0 && thaw_monotonic_ns() >= options->deadline_ns) {
+    return THAW_STATUS_DEADLINE;
+  }
+  return THAW_OK;
+}
+
+thaw_status thaw_session_run(thaw_session *session, const thaw_run_options *options,
+                             thaw_error *error) {
   if (session == NULL) {
     return thaw_error_set(error, THAW_STATUS_INVALID_ARGUMENT,
                           "thaw_session_run: session must not be NULL");
   }
+  static const thaw_run_options defaults = {0};
+  if (options == NULL) options = &defaults;
   const thaw_model *model = session->model;
   op_profile *const profile = session->profile;
+  session->outputs_are_results = false;
   for (uint32_t n = 0; n < model->view.node_count; n++) {
     const thaw_prepared_node *node = &model->nodes[n];
-    const double start = profile != NULL ? thaw_platform_seconds() : 0.0;
-    thaw_status status =
-        run_node(model->kernels, node, &session->operands[node->first_operand], session->scratch,
-                 error);
+    thaw_status status = stop_reason(options);
+    if (status != THAW_OK) {
+      return thaw_error_set(error, status, "the run stopped before node %" PRIu32 " of %" PRIu32
+                            " (\"%s\"): %s", n, model->view.node_count, node->name,
+                            status == THAW_STATUS_CANCELLED ? "its cancel flag was set"
+                                                            : "its deadline passed");
+    }
+    const uint64_t start = profile != NULL ? thaw_monotonic_ns() : 0;
+    status = run_node(model->kernels, node, &session->operands[node->first_operand],
+                      session->scratch, error);
     if (status != THAW_OK) return status;
     if (profile != NULL) {
-      profile[node->op].seconds += thaw_platform_seconds() - start;
+      profile[node->op].seconds += 1e-9 * (double)(thaw_monotonic_ns() - start);
       profile[node->op].nodes++;
     }
   }
   if (profile != NULL) session->profiled_runs++;
+  session->outputs_are_results = true;
   return THAW_OK;
 }

@@ -175,7 +175,7 @@ int main(int argc, char **argv) {
     return fail(opts.model_path, &error);
   }
   const int64_t opened_ns = monotonic_ns();
-  if (thaw_session_create(model, &session, &error) != THAW_OK) {
+  if (thaw_session_create(model, NULL, &session, &error) != THAW_OK) {
     return fail("session", &error);
   }
   const int64_t ready_ns = monotonic_ns();
@@ -192,7 +192,7 @@ int main(int argc, char **argv) {
     fill_input(&input);
   }
   const int64_t run_ns = monotonic_ns();
-  if (thaw_session_run(session, &error) != THAW_OK) return fail("run", &error);
+  if (thaw_session_run(session, NULL, &error) != THAW_OK) return fail("run", &error);
   const int64_t ran_ns = monotonic_ns();
   thaw_tensor output;
   if (thaw_session_output(session, 0, &output) != THAW_OK) {
@@ -206,7 +206,7 @@ int main(int argc, char **argv) {
   const int64_t first_result_ns = monotonic_ns();
 
   for (unsigned long i = 0; i < opts.warmup; i++) {
-    if (thaw_session_run(session, &error) != THAW_OK) return fail("run", &error);
+    if (thaw_session_run(session, NULL, &error) != THAW_OK) return fail("run", &error);
   }
   double *run_ms = malloc(sizeof(double) * (opts.runs > 0 ? opts.runs : 1));
   if (run_ms == NULL) {
@@ -215,7 +215,7 @@ int main(int argc, char **argv) {
   }
   for (unsigned long i = 0; i < opts.runs; i++) {
     const int64_t start_ns = monotonic_ns();
-    if (thaw_session_run(session, &error) != THAW_OK) return fail("run", &error);
+    if (thaw_session_run(session, NULL, &error) != THAW_OK) return fail("run", &error);
     run_ms[i] = elapsed_ms(start_ns, monotonic_ns());
   }
   memory_figures memory_end;

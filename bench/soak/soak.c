@@ -118,7 +118,7 @@ static thaw_status run_once(thaw_session *session, uint64_t iteration, thaw_erro
   float *values = input.data;
   for (size_t i = 0; i < input.element_count; i++)
     values[i] = (float)((iteration + i) % 29) * 0.05f - 0.7f;
-  return thaw_session_run(session, error);
+  return thaw_session_run(session, NULL, error);
 }
 
 /* One loop of the soak and its RSS: at the start, after the first tenth (the baseline: every
@@ -194,7 +194,7 @@ int main(int argc, char **argv) {
   if (!written) goto done;
 
   if (thaw_model_open(path, 0, &model, &error) != THAW_OK ||
-      thaw_session_create(model, &session, &error) != THAW_OK)
+      thaw_session_create(model, NULL, &session, &error) != THAW_OK)
     goto done;
   printf("model: %" PRIu64 " bytes, session %zu bytes\n", size, thaw_model_session_bytes(model));
   phase run_phase;
@@ -214,7 +214,7 @@ int main(int argc, char **argv) {
   for (uint64_t i = 0; i < opens; i++) {
     thaw_status status = i % 2 == 0 ? thaw_model_open(path, 0, &model, &error)
                                     : thaw_model_open_memory(bytes, size, 0, &model, &error);
-    if (status != THAW_OK || thaw_session_create(model, &session, &error) != THAW_OK ||
+    if (status != THAW_OK || thaw_session_create(model, NULL, &session, &error) != THAW_OK ||
         run_once(session, i, &error) != THAW_OK)
       goto done;
     thaw_session_destroy(session);

@@ -72,7 +72,7 @@ thaw_status function_session_pool_create(const thaw_model *model, size_t size,
   pool->size = size;
   for (; pool->free_count < size; pool->free_count++) {
     thaw_status status =
-        thaw_session_create(model, &pool->free_sessions[pool->free_count], error);
+        thaw_session_create(model, NULL, &pool->free_sessions[pool->free_count], error);
     if (status != THAW_OK) {
       function_session_pool_destroy(pool);
       return status;
@@ -104,9 +104,13 @@ void function_session_release(function_session_pool *pool, thaw_session *session
   pthread_mutex_unlock(&pool->lock);
 }
 
-function_fault function_run(thaw_session *session, function_error *error) {
+function_fault function_run(thaw_session *session, uint64_t deadline_ns, function_error *error) {
+  const thaw_run_options options = {.deadline_ns = deadline_ns};
   thaw_error run_error;
-  if (thaw_session_run(session, &run_error) != THAW_OK)
+  const thaw_status status = thaw_session_run(session, &options, &run_error);
+  if (status == THAW_STATUS_DEADLINE)
+    return function_fail(error, FUNCTION_TIMED_OUT, "run timed out: %s", run_error.message);
+  if (status != THAW_OK)
     return function_fail(error, FUNCTION_FAILED, "run failed: %s", run_error.message);
   return FUNCTION_OK;
 }

@@ -29,6 +29,7 @@ typedef enum function_fault {
   FUNCTION_BAD_BODY,     /* not JSON / not .npy, or not the documented layout: HTTP 400 */
   FUNCTION_WRONG_INPUT,  /* well-formed, but not what the model takes: HTTP 422 */
   FUNCTION_FAILED,       /* the model failed to run, or memory ran out: HTTP 500 */
+  FUNCTION_TIMED_OUT,    /* the run passed its deadline and stopped: HTTP 504 */
 } function_fault;
 
 typedef struct function_error {
@@ -76,7 +77,8 @@ bool function_write_json_outputs(thaw_session *session, FILE *stream);
 /* `text` as a JSON string literal, quotes included. */
 void function_write_json_string(FILE *stream, const char *text);
 
-/* Run the session, turning a failure into FUNCTION_FAILED with the library's message. */
-function_fault function_run(thaw_session *session, function_error *error);
+/* Run the session, stopping at `deadline_ns` on thaw_monotonic_ns()'s clock (0: none); a
+ * failure becomes FUNCTION_TIMED_OUT or FUNCTION_FAILED with the library's message. */
+function_fault function_run(thaw_session *session, uint64_t deadline_ns, function_error *error);
 
 #endif /* THAW_EXAMPLES_FUNCTION_H */

@@ -20,8 +20,9 @@
  *
  * Environment: PORT (default 8080), HOST (the IPv4 address to listen on, default all: set
  * 127.0.0.1 to stay on loopback), THAW_MODEL (the .thaw file, when none is embedded),
- * THAW_WORKERS (default: online CPUs), THAW_MAX_BODY_BYTES (default 64 MiB). SIGTERM or
- * SIGINT stops it cleanly.
+ * THAW_WORKERS (default: online CPUs), THAW_MAX_BODY_BYTES (default 64 MiB), THAW_DEADLINE_MS
+ * (stop a run that takes longer and answer 504, so a stuck request does not hold a worker past
+ * the platform's request timeout; default none). SIGTERM or SIGINT stops it cleanly.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,6 +39,7 @@
 #define HTTP_DEFAULT_PORT 8080
 #define HTTP_DEFAULT_MAX_BODY_BYTES (64ul << 20)
 #define HTTP_MAX_WORKERS 256ul
+#define HTTP_MAX_DEADLINE_MS 3600000ul
 /* Seconds an idle connection is kept open. */
 #define HTTP_CONNECTION_TIMEOUT 60u
 
@@ -46,6 +48,7 @@ static const char npy_magic[] = "\x93NUMPY";
 typedef struct http_function {
   function_session_pool sessions;
   size_t max_body_bytes;
+  uint64_t run_time_limit_ns; /* 0: none */
 } http_function;
 
 /* One request's body, collected as libmicrohttpd hands it over in pieces. */
@@ -103,6 +106,7 @@ static unsigned int http_status_of(function_fault fault) {
     case FUNCTION_OK: return MHD_HTTP_OK;
     case FUNCTION_BAD_BODY: return MHD_HTTP_BAD_REQUEST;
     case FUNCTION_WRONG_INPUT: return MHD_HTTP_UNPROCESSABLE_CONTENT;
+    case FUNCTION_TIMED_OUT: return MHD_HTTP_GATEWAY_TIMEOUT;
     case FUNCTION_FAILED: break;
   }
   return MHD_HTTP_INTERNAL_SERVER_ERROR;
@@ -190,7 +194,10 @@ static enum MHD_Result infer(http_function *function, struct MHD_Connection *con
   function_fault fault = is_npy ? read_npy_input(session, body, &error)
                                 : function_read_json_inputs(session, body->bytes, body->length,
                                                             &error);
-  if (fault == FUNCTION_OK) fault = function_run(session, &error);
+  if (fault == FUNCTION_OK) {
+    const uint64_t limit = function->run_time_limit_ns;
+    fault = function_run(session, limit != 0 ? thaw_monotonic_ns() + limit : 0, &error);
+  }
   enum MHD_Result result;
   if (fault != FUNCTION_OK)
     result = respond_error(connection, http_status_of(fault), error.message);
@@ -318,12 +325,13 @@ static bool environment_count(const char *name, unsigned long minimum, unsigned 
 
 int main(void) {
   long online_cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  unsigned long port, workers, max_body_bytes;
+  unsigned long port, workers, max_body_bytes, deadline_ms;
   if (!environment_count("PORT", 1, 65535, HTTP_DEFAULT_PORT, &port) ||
       !environment_count("THAW_WORKERS", 1, HTTP_MAX_WORKERS,
                          online_cpus > 0 ? (unsigned long)online_cpus : 1, &workers) ||
       !environment_count("THAW_MAX_BODY_BYTES", 1, SIZE_MAX, HTTP_DEFAULT_MAX_BODY_BYTES,
-                         &max_body_bytes))
+                         &max_body_bytes) ||
+      !environment_count("THAW_DEADLINE_MS", 0, HTTP_MAX_DEADLINE_MS, 0, &deadline_ms))
     return 2;
   struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
                                 .sin_addr.s_addr = htonl(INADDR_ANY)};
@@ -339,7 +347,8 @@ int main(void) {
     fprintf(stderr, "http-function: %s: %s\n", thaw_status_str(error.status), error.message);
     return 1;
   }
-  http_function function = {.max_body_bytes = max_body_bytes};
+  http_function function = {.max_body_bytes = max_body_bytes,
+                            .run_time_limit_ns = (uint64_t)deadline_ms * 1000000u};
   if (function_session_pool_create(model, workers, &function.sessions, &error) != THAW_OK) {
     fprintf(stderr, "http-function: %s\n", error.message);
     thaw_model_close(model);

@@ -11,7 +11,9 @@
  *   POST /2018-06-01/runtime/invocation/{id}/error      {"errorMessage", "errorType"}
  *
  * The event is {"inputs": {...}} (examples/common/function.h). errorType is InvalidInput for
- * an event that does not fit the model, InferenceError for a failed run. An environment
+ * an event that does not fit the model, InferenceError for a failed run, DeadlineExceeded for a
+ * run stopped THAW_DEADLINE_MARGIN_MS (default 200) before the invocation's deadline, so the
+ * error still reaches the Runtime API before Lambda ends the invocation. An environment
  * serves one invocation at a time, so one session is enough. The request id and the time left
  * before the deadline (Lambda-Runtime-Deadline-Ms) are logged for each invocation.
  */
@@ -191,6 +193,29 @@ static bool next_invocation(runtime_client *client, invocation *next) {
   return true;
 }
 
+static const char *error_type_of(function_fault fault) {
+  switch (fault) {
+    case FUNCTION_TIMED_OUT: return "DeadlineExceeded";
+    case FUNCTION_FAILED: return "InferenceError";
+    case FUNCTION_OK:
+    case FUNCTION_BAD_BODY:
+    case FUNCTION_WRONG_INPUT: break;
+  }
+  return "InvalidInput";
+}
+
+/* The invocation's deadline (Unix time) less the margin, on the run's monotonic clock; 0 when
+ * the Runtime API sent none. */
+static uint64_t run_deadline_ns(const invocation *next) {
+  if (next->deadline_ms <= 0) return 0;
+  const char *margin_text = getenv("THAW_DEADLINE_MARGIN_MS");
+  const double margin_ms = margin_text != NULL ? strtod(margin_text, NULL) : 200.0;
+  const double left_ms = (double)next->deadline_ms - margin_ms - now_unix_ms();
+  const uint64_t now = thaw_monotonic_ns();
+  /* Already past: a deadline of "now" makes the run stop before its first node. */
+  return left_ms <= 0 ? now : now + (uint64_t)(left_ms * 1e6);
+}
+
 /* Handle one event; false when the Runtime API can no longer be reached. */
 static bool serve_invocation(runtime_client *client, thaw_session *session, invocation *next) {
   double started_ms = now_unix_ms();
@@ -205,10 +230,9 @@ static bool serve_invocation(runtime_client *client, thaw_session *session, invo
   function_error error;
   function_fault fault = function_read_json_inputs(session, next->event != NULL ? next->event : "",
                                                    next->event_length, &error);
-  if (fault == FUNCTION_OK) fault = function_run(session, &error);
+  if (fault == FUNCTION_OK) fault = function_run(session, run_deadline_ns(next), &error);
   if (fault != FUNCTION_OK)
-    return post_error(client, path, fault == FUNCTION_FAILED ? "InferenceError" : "InvalidInput",
-                      "%s", error.message);
+    return post_error(client, path, error_type_of(fault), "%s", error.message);
 
   char *body = NULL;
   size_t length = 0;
@@ -255,7 +279,7 @@ int main(void) {
   thaw_error error;
   if (function_open_model(model_path(path_buffer, sizeof path_buffer), &model, &error) !=
           THAW_OK ||
-      thaw_session_create(model, &session, &error) != THAW_OK) {
+      thaw_session_create(model, NULL, &session, &error) != THAW_OK) {
     post_error(&client, "/init/error", "Runtime.InitError", "%s: %s",
                thaw_status_str(error.status), error.message);
     thaw_model_close(model);

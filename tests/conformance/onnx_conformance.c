@@ -262,7 +262,7 @@ static char *run_data_set(const char *set_dir, const graph_signature *signature,
     if (message != NULL) return message;
   }
   thaw_error error;
-  if (thaw_session_run(session, &error) != THAW_OK) {
+  if (thaw_session_run(session, NULL, &error) != THAW_OK) {
     return format_string("run failed: %s", error.message);
   }
   for (size_t i = 0; i < signature->output_count; i++) {
@@ -295,7 +295,7 @@ static char *run_converted(const char *case_dir, const graph_signature *signatur
       THAW_OK) {
     return format_string("the converted model does not open: %s", error.message);
   }
-  if (thaw_session_create(model, &session, &error) != THAW_OK) {
+  if (thaw_session_create(model, NULL, &session, &error) != THAW_OK) {
     thaw_model_close(model);
     return format_string("no session: %s", error.message);
   }

@@ -45,7 +45,7 @@ int main(int argc, char **argv) {
   if (thaw_model_open_memory(thaw_embedded_model, thaw_embedded_model_size, 0, &model,
                              &error) != THAW_OK)
     return fail("open", &error);
-  if (thaw_session_create(model, &session, &error) != THAW_OK) return fail("session", &error);
+  if (thaw_session_create(model, NULL, &session, &error) != THAW_OK) return fail("session", &error);
   thaw_tensor input, output;
   thaw_session_input(session, 0, &input);
   if (input.size_bytes != image.size_bytes || input.dtype != image.dtype) {
@@ -54,7 +54,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   memcpy(input.data, image.data, image.size_bytes);
-  if (thaw_session_run(session, &error) != THAW_OK) return fail("run", &error);
+  if (thaw_session_run(session, NULL, &error) != THAW_OK) return fail("run", &error);
   thaw_session_output(session, 0, &output);
   if (output.element_count != expected.element_count || expected.dtype != THAW_DTYPE_F32) {
     fprintf(stderr, "embedded_digits: %zu outputs, %s holds %zu f32 values\n",

@@ -9,8 +9,9 @@ on 127.0.0.1) that follows AWS's documented endpoints and headers:
   POST /2018-06-01/runtime/init/error                → 202
 
 It drives a good invocation, failing ones (an event that does not fit the model, an event that
-is not JSON), a good one after them (the loop survives failures), and an init error (a missing
-model), then checks what the server received.
+is not JSON, an event whose deadline is closer than the bootstrap's margin), a good one after
+them (the loop survives failures), and an init error (a missing model), then checks what the
+server received.
 
 Usage: test_lambda_bootstrap.py BOOTSTRAP DIGITS.thaw tests/models/digits
        test_lambda_bootstrap.py --check-zip PACKAGE.zip DIGITS.thaw
@@ -38,7 +39,7 @@ class RuntimeApi(http.server.ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), RuntimeApiHandler)
         self.events = queue.Queue()
         for event in events:
-            self.events.put(event)
+            self.events.put(event if len(event) == 3 else event + (3000,))
         self.received = []  # (path, headers, body) of every POST
         self.all_answered = threading.Event()
         self.expected_answers = len(events)
@@ -66,8 +67,8 @@ class RuntimeApiHandler(http.server.BaseHTTPRequestHandler):
         if self.path != PREFIX + "/invocation/next":
             return self.reply(404)
         # Like Lambda, block until there is an event; the test ends the bootstrap meanwhile.
-        request_id, body = self.server.events.get()
-        deadline_ms = int(time.time() * 1000) + 3000
+        request_id, body, time_left_ms = self.server.events.get()
+        deadline_ms = int(time.time() * 1000) + time_left_ms
         self.reply(200, body, [
             ("Lambda-Runtime-Aws-Request-Id", request_id),
             ("Lambda-Runtime-Deadline-Ms", str(deadline_ms)),
@@ -122,6 +123,8 @@ def check_invocations(bootstrap, model, digits):
         ("good-7", json.dumps({"inputs": {"image": image["good-7"].tolist()}}).encode()),
         ("bad-shape", b'{"inputs": {"image": [[1, 2]]}}'),
         ("not-json", b"hello"),
+        # Inside the default 200 ms margin: the run stops before its first node.
+        ("too-late", json.dumps({"inputs": {"image": image["good-7"].tolist()}}).encode(), 50),
         ("good-3", json.dumps({"inputs": {"image": image["good-3"].tolist()},
                                "requestContext": {"note": "skipped"}}).encode()),
     ]
@@ -130,6 +133,7 @@ def check_invocations(bootstrap, model, digits):
     assert paths == [PREFIX + "/invocation/good-7/response",
                      PREFIX + "/invocation/bad-shape/error",
                      PREFIX + "/invocation/not-json/error",
+                     PREFIX + "/invocation/too-late/error",
                      PREFIX + "/invocation/good-3/response"], paths
     for path, headers, body in received:
         request_id = path.split("/")[-2]
@@ -140,8 +144,11 @@ def check_invocations(bootstrap, model, digits):
             check_close(request_id, answer["outputs"]["probabilities"], expected)
             print(f"ok   {request_id}: response matches ONNX Runtime")
         else:
-            assert answer["errorType"] == "InvalidInput", answer
-            assert headers.get("Lambda-Runtime-Function-Error-Type") == "InvalidInput", headers
+            expected_type = "DeadlineExceeded" if request_id == "too-late" else "InvalidInput"
+            assert answer["errorType"] == expected_type, answer
+            assert headers.get("Lambda-Runtime-Function-Error-Type") == expected_type, headers
+            if request_id == "too-late":
+                assert "stopped before node 0" in answer["errorMessage"], answer
             print(f"ok   {request_id}: error {answer['errorType']}: {answer['errorMessage']}")
     assert "before the deadline" in log and "good-7" in log, log
     print("ok   the log names each request and its time to the deadline")

@@ -57,8 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (thaw_model_open_memory(bytes, size, 0, &model, NULL) == THAW_OK) {
     thaw_session *session = NULL;
     if (thaw_model_session_bytes(model) <= kMaxSessionBytes &&
-        thaw_session_create(model, &session, NULL) == THAW_OK) {
-      thaw_session_run(session, NULL);
+        thaw_session_create(model, NULL, &session, NULL) == THAW_OK) {
+      thaw_session_run(session, NULL, NULL);
       thaw_session_destroy(session);
     }
     thaw_model_close(model);

@@ -126,12 +126,12 @@ static void compute_reference(const converted_model *converted,
                               outputs reference[THREADS][INPUT_SETS_PER_THREAD]) {
   thaw_session *session;
   thaw_error error;
-  assert_int_equal(thaw_session_create(converted->model, &session, &error), THAW_OK);
+  assert_int_equal(thaw_session_create(converted->model, NULL, &session, &error), THAW_OK);
   size_t size = output_bytes(converted->model);
   for (size_t t = 0; t < THREADS; ++t)
     for (size_t s = 0; s < INPUT_SETS_PER_THREAD; ++s) {
       assert_true(fill_inputs(converted->model, session, input_seed(t, s)));
-      if (thaw_session_run(session, &error) != THAW_OK)
+      if (thaw_session_run(session, NULL, &error) != THAW_OK)
         fail_msg("%s: reference run failed: %s", converted->name, error.message);
       reference[t][s].size = size;
       reference[t][s].bytes = malloc(size);
@@ -169,7 +169,7 @@ static void *run_shared_model(void *argument) {
   pthread_barrier_wait(self->start);
   thaw_session *session;
   thaw_error error;
-  if (thaw_session_create(model, &session, &error) != THAW_OK) {
+  if (thaw_session_create(model, NULL, &session, &error) != THAW_OK) {
     snprintf(self->problem, sizeof(self->problem), "session: %s", error.message);
     return NULL;
   }
@@ -181,7 +181,7 @@ static void *run_shared_model(void *argument) {
       snprintf(self->problem, sizeof(self->problem), "run %zu: cannot fill the inputs", run);
       break;
     }
-    if (thaw_session_run(session, &error) != THAW_OK ||
+    if (thaw_session_run(session, NULL, &error) != THAW_OK ||
         collect_outputs(model, session, actual) != THAW_OK) {
       snprintf(self->problem, sizeof(self->problem), "run %zu: %s", run, error.message);
       break;
@@ -273,10 +273,10 @@ static void *open_run_close(void *argument) {
       snprintf(self->problem, sizeof(self->problem), "open %zu: %s", i, error.message);
       break;
     }
-    status = thaw_session_create(model, &session, &error);
+    status = thaw_session_create(model, NULL, &session, &error);
     if (status == THAW_OK) {
       if (fill_inputs(model, session, input_seed(0, 0))) {
-        status = thaw_session_run(session, &error);
+        status = thaw_session_run(session, NULL, &error);
       } else {
         status = THAW_STATUS_INVALID_ARGUMENT;
         snprintf(error.message, sizeof(error.message), "cannot fill the inputs");

@@ -243,12 +243,12 @@ static inline void run_model(const uint8_t *bytes, uint64_t size, const float *i
   thaw_session *session;
   thaw_error error;
   assert_int_equal(thaw_model_open_memory(bytes, size, 0, &model, &error), THAW_OK);
-  assert_int_equal(thaw_session_create(model, &session, &error), THAW_OK);
+  assert_int_equal(thaw_session_create(model, NULL, &session, &error), THAW_OK);
   thaw_tensor tensor;
   assert_int_equal(thaw_session_input(session, 0, &tensor), THAW_OK);
   assert_int_equal(tensor.element_count, input_count);
   memcpy(tensor.data, input, input_count * sizeof(float));
-  assert_int_equal(thaw_session_run(session, &error), THAW_OK);
+  assert_int_equal(thaw_session_run(session, NULL, &error), THAW_OK);
   assert_int_equal(thaw_session_output(session, 0, &tensor), THAW_OK);
   assert_int_equal(tensor.element_count, output_count);
   memcpy(output, tensor.data, output_count * sizeof(float));

@@ -396,7 +396,7 @@ static void test_model_case(void **state) {
       THAW_OK) {
     fail_msg("%s: the converted model does not open: %s", test_case->name, error.message);
   }
-  if (thaw_session_create(model, &session, &error) != THAW_OK) {
+  if (thaw_session_create(model, NULL, &session, &error) != THAW_OK) {
     fail_msg("%s: no session: %s", test_case->name, error.message);
   }
   const json_value *sets = json_member(&meta, "sets", JSON_ARRAY, true, meta_path);
@@ -404,7 +404,7 @@ static void test_model_case(void **state) {
     if (sets->items[s].kind != JSON_STRING) fail_msg("%s: set %zu is not a string", meta_path, s);
     const char *set = sets->items[s].string;
     load_inputs(test_case, &meta, set, session, model);
-    if (thaw_session_run(session, &error) != THAW_OK) {
+    if (thaw_session_run(session, NULL, &error) != THAW_OK) {
       fail_msg("%s set %s: run failed: %s", test_case->name, set, error.message);
     }
     check_outputs(test_case, &meta, set, s, session, model);

@@ -213,8 +213,8 @@ static void test_api_misuse(void **state) {
   assert_int_equal(thaw_model_output_count(NULL), 0);
   assert_int_equal(thaw_model_session_bytes(NULL), 0);
   assert_int_equal(thaw_model_input(NULL, 0, &tensor), THAW_STATUS_INVALID_ARGUMENT);
-  assert_int_equal(thaw_session_create(NULL, &session, &error), THAW_STATUS_INVALID_ARGUMENT);
-  assert_int_equal(thaw_session_run(NULL, &error), THAW_STATUS_INVALID_ARGUMENT);
+  assert_int_equal(thaw_session_create(NULL, NULL, &session, &error), THAW_STATUS_INVALID_ARGUMENT);
+  assert_int_equal(thaw_session_run(NULL, NULL, &error), THAW_STATUS_INVALID_ARGUMENT);
   thaw_model_close(NULL);
   thaw_session_destroy(NULL);
 
@@ -227,8 +227,8 @@ static void test_api_misuse(void **state) {
   assert_int_equal(thaw_model_find_output(model, "x", &index), THAW_STATUS_NOT_FOUND);
   assert_int_equal(thaw_model_find_input(model, "x", &index), THAW_OK);
   assert_int_equal(index, 0);
-  assert_int_equal(thaw_session_create(model, NULL, &error), THAW_STATUS_INVALID_ARGUMENT);
-  assert_int_equal(thaw_session_create(model, &session, &error), THAW_OK);
+  assert_int_equal(thaw_session_create(model, NULL, NULL, &error), THAW_STATUS_INVALID_ARGUMENT);
+  assert_int_equal(thaw_session_create(model, NULL, &session, &error), THAW_OK);
   assert_int_equal(thaw_session_input(session, 1, &tensor), THAW_STATUS_INVALID_ARGUMENT);
   assert_int_equal(thaw_session_output(session, 1, &tensor), THAW_STATUS_INVALID_ARGUMENT);
   assert_int_equal(thaw_session_output(session, 0, NULL), THAW_STATUS_INVALID_ARGUMENT);

@@ -142,9 +142,9 @@ static void make_cnn_weights(cnn_weights *weights, thaw_test_rng *rng) {
 static void run_and_check_cnn(thaw_model *model, const cnn_weights *weights, const float *x) {
   thaw_session *session = NULL;
   thaw_error error = {0};
-  assert_int_equal(thaw_session_create(model, &session, &error), THAW_OK);
+  assert_int_equal(thaw_session_create(model, NULL, &session, &error), THAW_OK);
   test_set_input(session, 0, x);
-  assert_int_equal(thaw_session_run(session, &error), THAW_OK);
+  assert_int_equal(thaw_session_run(session, NULL, &error), THAW_OK);
   double expected[CNN_OUT];
   reference_cnn(weights, x, expected);
   thaw_test_assert_close("cnn logits", test_output(session, 0), expected, CNN_OUT, 1e-4, 1e-5);
@@ -199,17 +199,17 @@ static void test_input_buffer_unchanged_by_run(void **state) {
   test_model_bytes bytes = build_cnn(&weights);
   thaw_model *model = test_open(&bytes);
   thaw_session *session = NULL;
-  assert_int_equal(thaw_session_create(model, &session, NULL), THAW_OK);
+  assert_int_equal(thaw_session_create(model, NULL, &session, NULL), THAW_OK);
   test_set_input(session, 0, x);
   thaw_tensor input;
   assert_int_equal(thaw_session_input(session, 0, &input), THAW_OK);
   assert_int_equal((uintptr_t)input.data % 64, 0);
-  assert_int_equal(thaw_session_run(session, NULL), THAW_OK);
+  assert_int_equal(thaw_session_run(session, NULL, NULL), THAW_OK);
   assert_memory_equal(input.data, x, sizeof x);
   /* A second run on the untouched input gives the same result. */
   float first[CNN_OUT];
   memcpy(first, test_output(session, 0), sizeof first);
-  assert_int_equal(thaw_session_run(session, NULL), THAW_OK);
+  assert_int_equal(thaw_session_run(session, NULL, NULL), THAW_OK);
   assert_memory_equal(test_output(session, 0), first, sizeof first);
   thaw_session_destroy(session);
   thaw_model_close(model);
@@ -226,13 +226,13 @@ typedef struct thread_job {
 static void *run_job(void *argument) {
   thread_job *job = argument;
   thaw_session *session = NULL;
-  job->status = thaw_session_create(job->model, &session, NULL);
+  job->status = thaw_session_create(job->model, NULL, &session, NULL);
   if (job->status != THAW_OK) return NULL;
   thaw_tensor tensor;
   thaw_session_input(session, 0, &tensor);
   memcpy(tensor.data, job->x, tensor.size_bytes);
   for (int run = 0; run < 20 && job->status == THAW_OK; run++) {
-    job->status = thaw_session_run(session, NULL);
+    job->status = thaw_session_run(session, NULL, NULL);
   }
   thaw_session_output(session, 0, &tensor);
   memcpy(job->y, tensor.data, sizeof job->y);
@@ -390,10 +390,10 @@ static void test_attention_block(void **state) {
   test_model_bytes bytes = build_attention(&weights);
   thaw_model *model = test_open(&bytes);
   thaw_session *session = NULL;
-  assert_int_equal(thaw_session_create(model, &session, NULL), THAW_OK);
+  assert_int_equal(thaw_session_create(model, NULL, &session, NULL), THAW_OK);
   test_set_input(session, 0, x);
   thaw_error error = {0};
-  assert_int_equal(thaw_session_run(session, &error), THAW_OK);
+  assert_int_equal(thaw_session_run(session, NULL, &error), THAW_OK);
   double expected[BATCH * SEQ * DIM];
   reference_attention(&weights, x, expected);
   thaw_test_assert_close("attention", test_output(session, 0), expected, BATCH * SEQ * DIM, 1e-4,
@@ -449,11 +449,11 @@ static void test_broadcasting(void **state) {
 
   thaw_model *model = test_open(&bytes);
   thaw_session *session = NULL;
-  assert_int_equal(thaw_session_create(model, &session, NULL), THAW_OK);
+  assert_int_equal(thaw_session_create(model, NULL, &session, NULL), THAW_OK);
   test_set_input(session, 0, a);
   test_set_input(session, 1, b);
   test_set_input(session, 2, condition);
-  assert_int_equal(thaw_session_run(session, NULL), THAW_OK);
+  assert_int_equal(thaw_session_run(session, NULL, NULL), THAW_OK);
 
   double expected[7][24];
   for (size_t i = 0; i < 2; i++) {
@@ -541,10 +541,10 @@ static void test_data_movement(void **state) {
 
   thaw_model *model = test_open(&bytes);
   thaw_session *session = NULL;
-  assert_int_equal(thaw_session_create(model, &session, NULL), THAW_OK);
+  assert_int_equal(thaw_session_create(model, NULL, &session, NULL), THAW_OK);
   test_set_input(session, 0, x);
   test_set_input(session, 1, image);
-  assert_int_equal(thaw_session_run(session, NULL), THAW_OK);
+  assert_int_equal(thaw_session_run(session, NULL, NULL), THAW_OK);
 
 #define X(i, j, k) ((double)x[((i)*3 + (j)) * 4 + (k)])
   double expected_head[8], expected_tail[24], expected_sliced[12], expected_gathered[16];
@@ -607,18 +607,18 @@ static void test_gather_bad_index_fails_the_run(void **state) {
   test_model_bytes bytes = test_finish(w);
   thaw_model *model = test_open(&bytes);
   thaw_session *session = NULL;
-  assert_int_equal(thaw_session_create(model, &session, NULL), THAW_OK);
+  assert_int_equal(thaw_session_create(model, NULL, &session, NULL), THAW_OK);
 
   test_set_input(session, 0, (const int32_t[]){-3, 2});
   thaw_error error = {0};
-  assert_int_equal(thaw_session_run(session, &error), THAW_OK);
+  assert_int_equal(thaw_session_run(session, NULL, &error), THAW_OK);
   thaw_test_assert_close("gather", test_output(session, 0), (const double[]){1, 2, 5, 6}, 4, 0, 0);
 
   const int32_t bad[][2] = {{0, 3}, {-4, 1}};
   const char *fragments[] = {"index 3", "index -4"};
   for (size_t i = 0; i < 2; i++) {
     test_set_input(session, 0, bad[i]);
-    assert_int_equal(thaw_session_run(session, &error), THAW_STATUS_INVALID_ARGUMENT);
+    assert_int_equal(thaw_session_run(session, NULL, &error), THAW_STATUS_INVALID_ARGUMENT);
     assert_int_equal(error.status, THAW_STATUS_INVALID_ARGUMENT);
     assert_non_null(strstr(error.message, "\"lookup\""));
     assert_non_null(strstr(error.message, fragments[i]));
@@ -676,10 +676,10 @@ static void check_fully_connected(uint32_t layout, uint32_t x_rank, const int64_
 
   thaw_model *model = test_open(&bytes);
   thaw_session *session = NULL;
-  assert_int_equal(thaw_session_create(model, &session, NULL), THAW_OK);
+  assert_int_equal(thaw_session_create(model, NULL, &session, NULL), THAW_OK);
   test_set_input(session, 0, x_data);
   thaw_error error = {0};
-  assert_int_equal(thaw_session_run(session, &error), THAW_OK);
+  assert_int_equal(thaw_session_run(session, NULL, &error), THAW_OK);
   double x_wide[4 * 3 * FC_K], expected[4 * 3 * FC_N];
   for (size_t i = 0; i < rows * FC_K; i++) x_wide[i] = x_data[i];
   reference_matmul(x_wide, w_data, bias_data, rows, FC_K, FC_N, expected);
@@ -725,11 +725,11 @@ static void test_batched_matmul_broadcasts_b(void **state) {
   test_model_bytes bytes = test_finish(w);
   thaw_model *model = test_open(&bytes);
   thaw_session *session = NULL;
-  assert_int_equal(thaw_session_create(model, &session, NULL), THAW_OK);
+  assert_int_equal(thaw_session_create(model, NULL, &session, NULL), THAW_OK);
   test_set_input(session, 0, a_data);
   test_set_input(session, 1, b_data);
   thaw_error error = {0};
-  assert_int_equal(thaw_session_run(session, &error), THAW_OK);
+  assert_int_equal(thaw_session_run(session, NULL, &error), THAW_OK);
   double expected[2 * 3 * M * N];
   for (size_t outer = 0; outer < 2; outer++) {
     for (size_t head = 0; head < 3; head++) {
@@ -760,15 +760,15 @@ static void test_profile_report(void **state) {
   assert_true(dup2(fileno(captured), STDERR_FILENO) >= 0);
 
   thaw_session *session = NULL;
-  assert_int_equal(thaw_session_create(model, &session, NULL), THAW_OK);
-  assert_int_equal(thaw_session_run(session, NULL), THAW_OK);
+  assert_int_equal(thaw_session_create(model, NULL, &session, NULL), THAW_OK);
+  assert_int_equal(thaw_session_run(session, NULL, NULL), THAW_OK);
   thaw_session_destroy(session);
   fflush(stderr);
   const long quiet_size = ftell(captured);
   assert_int_equal(setenv("THAW_PROFILE", "1", 1), 0);
-  assert_int_equal(thaw_session_create(model, &session, NULL), THAW_OK);
+  assert_int_equal(thaw_session_create(model, NULL, &session, NULL), THAW_OK);
   assert_int_equal(unsetenv("THAW_PROFILE"), 0);
-  for (int run = 0; run < 3; run++) assert_int_equal(thaw_session_run(session, NULL), THAW_OK);
+  for (int run = 0; run < 3; run++) assert_int_equal(thaw_session_run(session, NULL, NULL), THAW_OK);
   thaw_session_destroy(session);
   fflush(stderr);
 

@@ -14,7 +14,7 @@
 
 static const char run_help[] =
     "Usage: thaw run MODEL.thaw [--input NAME=FILE.npy|NAME=random]... [--output-dir DIR]\n"
-    "                [--repeat N] [--threads N] [--json]\n"
+    "                [--repeat N] [--threads N] [--deadline-ms N] [--max-session-mb N] [--json]\n"
     "\n"
     "Open the model, create a session, fill the inputs (every model input must be given),\n"
     "run once (first run) and N-1 more times (median run), then print the outputs and the\n"
@@ -30,12 +30,17 @@ static const char run_help[] =
     "                         created if missing\n"
     "  --repeat N             run N times in all (default 1)\n"
     "  --threads N            threads per run; only 1 is supported in this version\n"
+    "  --deadline-ms N        stop any run still going N ms after it started (exit 1, the\n"
+    "                         message names the node it stopped before)\n"
+    "  --max-session-mb N     refuse a model whose session needs more than N MiB\n"
     "  --json                 print one JSON object: model, open_ms, session_ms,\n"
     "                         first_run_ms, median_run_ms (null when N is 1), runs, threads,\n"
     "                         peak_rss_kb, outputs [{name, shape, dtype, file}]\n"
     "  -h, --help             this text\n";
 
 #define RUN_MAX_REPEAT 1000000ul
+#define RUN_MAX_DEADLINE_MS 86400000ul /* a day */
+#define RUN_MAX_SESSION_MB (1ul << 30) /* so the byte count cannot overflow */
 #define RUN_RANDOM_SEED 0x7468617772756e00ull
 /* Outputs with at most this many elements have their values printed. */
 #define RUN_PRINTED_VALUES 10
@@ -48,6 +53,8 @@ typedef struct run_options {
   size_t input_spec_count;
   const char *output_dir; /* NULL: write no files */
   unsigned long repeat;
+  unsigned long deadline_ms; /* 0: none */
+  unsigned long max_session_mb; /* 0: no limit */
   bool json;
   bool help; /* print the usage and do nothing else */
 } run_options;
@@ -203,7 +210,11 @@ static int compare_doubles(const void *a, const void *b) {
 static bool timed_run(const run_options *options, thaw_session *session, double *elapsed_ms) {
   thaw_error error;
   double start = thaw_cli_now_ms();
-  thaw_status status = thaw_session_run(session, &error);
+  const thaw_run_options run_options = {
+      .deadline_ns = options->deadline_ms == 0
+                         ? 0
+                         : thaw_monotonic_ns() + (uint64_t)options->deadline_ms * 1000000u};
+  thaw_status status = thaw_session_run(session, &run_options, &error);
   *elapsed_ms = thaw_cli_now_ms() - start;
   if (status != THAW_OK) thaw_cli_file_error("run", options->model_path, &error);
   return status == THAW_OK;
@@ -426,7 +437,8 @@ static int run_model(const run_options *options) {
   }
   thaw_session *session;
   start = thaw_cli_now_ms();
-  status = thaw_session_create(model, &session, &error);
+  const thaw_session_options session_options = {.max_bytes = options->max_session_mb << 20};
+  status = thaw_session_create(model, &session_options, &session, &error);
   timings.session_ms = thaw_cli_now_ms() - start;
   int exit_status;
   if (status != THAW_OK) {
@@ -446,6 +458,8 @@ static int parse_run_options(int argc, char **argv, run_options *options) {
       {"input", required_argument, NULL, 'i'},  {"output-dir", required_argument, NULL, 'o'},
       {"repeat", required_argument, NULL, 'r'}, {"threads", required_argument, NULL, 't'},
       {"json", no_argument, NULL, 'j'},         {"help", no_argument, NULL, 'h'},
+      {"deadline-ms", required_argument, NULL, 'd'},
+      {"max-session-mb", required_argument, NULL, 'm'},
       {NULL, 0, NULL, 0},
   };
   *options = (run_options){.repeat = 1};
@@ -473,6 +487,16 @@ static int parse_run_options(int argc, char **argv, run_options *options) {
           return thaw_cli_usage_error("run", "--threads %lu: only 1 thread is supported in this "
                                       "version (multi-threaded execution is not implemented yet)",
                                       threads);
+        break;
+      case 'd':
+        if (!thaw_cli_parse_count("run", "--deadline-ms", optarg, 1, RUN_MAX_DEADLINE_MS,
+                                  &options->deadline_ms))
+          return THAW_EXIT_USAGE;
+        break;
+      case 'm':
+        if (!thaw_cli_parse_count("run", "--max-session-mb", optarg, 1, RUN_MAX_SESSION_MB,
+                                  &options->max_session_mb))
+          return THAW_EXIT_USAGE;
         break;
       case 'j': options->json = true; break;
       case 'h': options->help = true; return THAW_EXIT_OK;

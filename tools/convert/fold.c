@@ -14,7 +14,7 @@ static thaw_status run_single_node(cv_graph *graph, const cv_node *node, const u
   thaw_model *model = NULL;
   thaw_session *session = NULL;
   thaw_status status = thaw_model_open_memory(bytes, (size_t)size, 0, &model, error);
-  if (status == THAW_OK) status = thaw_session_create(model, &session, error);
+  if (status == THAW_OK) status = thaw_session_create(model, NULL, &session, error);
   for (uint32_t i = 0; status == THAW_OK && i < input_count; ++i) {
     thaw_tensor tensor;
     status = thaw_session_input(session, i, &tensor);
@@ -23,7 +23,7 @@ static thaw_status run_single_node(cv_graph *graph, const cv_node *node, const u
       memcpy(tensor.data, value->data, (size_t)cv_value_bytes(value));
     }
   }
-  if (status == THAW_OK) status = thaw_session_run(session, error);
+  if (status == THAW_OK) status = thaw_session_run(session, NULL, error);
   for (uint32_t i = 0; status == THAW_OK && i < node->output_count; ++i) {
     thaw_tensor tensor;
     status = thaw_session_output(session, i, &tensor);

@@ -1,0 +1,212 @@
+/* What a caller controls around a run: the session's memory limit, a run's deadline and its
+ * cancel flag, and that outputs of a run that stopped early are never handed out as results. */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
+#include <pthread.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "test_runtime_builder.h"
+
+/* A chain of CHAIN_LENGTH products with the identity, so every node takes the same time and
+ * the output equals the input exactly: long enough to be stopped in the middle. */
+enum { CHAIN_SIZE = 192, CHAIN_LENGTH = 48 };
+
+static test_model_bytes build_identity_chain(void) {
+  float *identity = calloc(CHAIN_SIZE * CHAIN_SIZE, sizeof(float));
+  assert_non_null(identity);
+  for (size_t i = 0; i < CHAIN_SIZE; i++) identity[i * CHAIN_SIZE + i] = 1.0f;
+  thaw_writer *w = thaw_writer_create();
+  const uint32_t weight = test_packed_constant(w, "identity", CHAIN_SIZE, CHAIN_SIZE, identity);
+  free(identity);
+  const thaw_matmul_attrs plain = {{THAW_UNARY_IDENTITY, 0, 0}};
+  uint32_t value = test_activation(w, "x", THAW_DTYPE_F32, DIMS(CHAIN_SIZE, CHAIN_SIZE));
+  thaw_writer_add_input(w, value);
+  for (int n = 0; n < CHAIN_LENGTH; n++) {
+    char name[32];
+    snprintf(name, sizeof name, "h%d", n);
+    const uint32_t next = test_activation(w, name, THAW_DTYPE_F32, DIMS(CHAIN_SIZE, CHAIN_SIZE));
+    snprintf(name, sizeof name, "product%d", n);
+    test_node(w, THAW_OP_MATMUL, name, &plain, 2, (uint32_t[]){value, weight}, next);
+    value = next;
+  }
+  thaw_writer_add_output(w, value);
+  return test_finish(w);
+}
+
+typedef struct chain_fixture {
+  test_model_bytes bytes;
+  thaw_model *model;
+  thaw_session *session;
+  float *input;
+} chain_fixture;
+
+static int chain_setup(void **state) {
+  chain_fixture *f = calloc(1, sizeof *f);
+  f->bytes = build_identity_chain();
+  f->model = test_open(&f->bytes);
+  thaw_error error = {0};
+  if (thaw_session_create(f->model, NULL, &f->session, &error) != THAW_OK) {
+    fail_msg("session: %s", error.message);
+  }
+  f->input = malloc(CHAIN_SIZE * CHAIN_SIZE * sizeof(float));
+  thaw_test_rng rng = {7};
+  thaw_test_fill_uniform(&rng, f->input, CHAIN_SIZE * CHAIN_SIZE, -1.0f, 1.0f);
+  test_set_input(f->session, 0, f->input);
+  *state = f;
+  return 0;
+}
+
+static int chain_teardown(void **state) {
+  chain_fixture *f = *state;
+  thaw_session_destroy(f->session);
+  thaw_model_close(f->model);
+  free(f->bytes.bytes);
+  free(f->input);
+  free(f);
+  return 0;
+}
+
+/* A run with `options` must finish and give back the input unchanged. */
+static void assert_run_succeeds(chain_fixture *f, const thaw_run_options *options) {
+  thaw_error error = {0};
+  if (thaw_session_run(f->session, options, &error) != THAW_OK) fail_msg("run: %s", error.message);
+  const float *output = test_output(f->session, 0);
+  assert_memory_equal(output, f->input, CHAIN_SIZE * CHAIN_SIZE * sizeof(float));
+}
+
+/* The run stopped with `status` somewhere inside the chain, not before its first node. */
+static void assert_stopped_inside(chain_fixture *f, thaw_status status, const thaw_error *error) {
+  assert_int_equal(error->status, status);
+  unsigned stopped_before = 0, node_count = 0;
+  if (sscanf(error->message, "the run stopped before node %u of %u", &stopped_before,
+             &node_count) != 2) {
+    fail_msg("unexpected message: %s", error->message);
+  }
+  assert_int_equal(node_count, CHAIN_LENGTH);
+  assert_true(stopped_before > 0 && stopped_before < CHAIN_LENGTH);
+  thaw_tensor output;
+  assert_int_equal(thaw_session_output(f->session, 0, &output), THAW_STATUS_NO_RESULT);
+}
+
+static void test_deadline_already_passed(void **state) {
+  chain_fixture *f = *state;
+  const thaw_run_options options = {.deadline_ns = thaw_monotonic_ns()};
+  thaw_error error = {0};
+  assert_int_equal(thaw_session_run(f->session, &options, &error), THAW_STATUS_DEADLINE);
+  assert_non_null(strstr(error.message, "stopped before node 0 of 48 (\"product0\")"));
+  assert_non_null(strstr(error.message, "deadline passed"));
+  thaw_tensor output;
+  assert_int_equal(thaw_session_output(f->session, 0, &output), THAW_STATUS_NO_RESULT);
+  assert_run_succeeds(f, NULL);
+}
+
+/* A deadline half-way through an unhindered run cuts it inside the chain, and the status comes
+ * back soon after the deadline: within a few nodes' time (generous, for a busy machine). */
+static void test_deadline_in_the_middle(void **state) {
+  chain_fixture *f = *state;
+  uint64_t start = thaw_monotonic_ns();
+  assert_run_succeeds(f, NULL);
+  const uint64_t run_ns = thaw_monotonic_ns() - start;
+  const uint64_t node_ns = run_ns / CHAIN_LENGTH;
+
+  start = thaw_monotonic_ns();
+  const thaw_run_options options = {.deadline_ns = start + run_ns / 2};
+  thaw_error error = {0};
+  assert_int_equal(thaw_session_run(f->session, &options, &error), THAW_STATUS_DEADLINE);
+  const uint64_t returned = thaw_monotonic_ns();
+  assert_stopped_inside(f, THAW_STATUS_DEADLINE, &error);
+  assert_true(returned >= options.deadline_ns);
+  if (returned - options.deadline_ns > 8 * node_ns + 20000000u) {
+    fail_msg("returned %.3f ms after the deadline; one node takes %.3f ms",
+             1e-6 * (double)(returned - options.deadline_ns), 1e-6 * (double)node_ns);
+  }
+  /* A generous deadline does not get in the way, and the session is reusable. */
+  const thaw_run_options later = {.deadline_ns = thaw_monotonic_ns() + 1000000000000u};
+  assert_run_succeeds(f, &later);
+}
+
+typedef struct canceller {
+  int *flag;
+  uint64_t delay_ns;
+} canceller;
+
+static void *cancel_later(void *argument) {
+  const canceller *c = argument;
+  const struct timespec delay = {(time_t)(c->delay_ns / 1000000000u),
+                                 (long)(c->delay_ns % 1000000000u)};
+  nanosleep(&delay, NULL);
+  __atomic_store_n(c->flag, 1, __ATOMIC_RELAXED);
+  return NULL;
+}
+
+static void test_cancel_from_another_thread(void **state) {
+  chain_fixture *f = *state;
+  int cancel = 1;
+  const thaw_run_options options = {.cancel_flag = &cancel};
+  thaw_error error = {0};
+  assert_int_equal(thaw_session_run(f->session, &options, &error), THAW_STATUS_CANCELLED);
+  assert_non_null(strstr(error.message, "stopped before node 0 of 48"));
+  assert_non_null(strstr(error.message, "cancel flag was set"));
+
+  /* Cancel a third of the way into a run, from another thread. */
+  cancel = 0;
+  uint64_t start = thaw_monotonic_ns();
+  assert_run_succeeds(f, &options);
+  const uint64_t run_ns = thaw_monotonic_ns() - start;
+  canceller c = {&cancel, run_ns / 3};
+  pthread_t thread;
+  assert_int_equal(pthread_create(&thread, NULL, cancel_later, &c), 0);
+  const thaw_status status = thaw_session_run(f->session, &options, &error);
+  assert_int_equal(pthread_join(thread, NULL), 0);
+  /* On a machine too busy to start the thread within the run, the run ends first. */
+  if (status == THAW_OK) {
+    skip();
+  }
+  assert_int_equal(status, THAW_STATUS_CANCELLED);
+  assert_stopped_inside(f, THAW_STATUS_CANCELLED, &error);
+  __atomic_store_n(&cancel, 0, __ATOMIC_RELAXED);
+  assert_run_succeeds(f, &options);
+}
+
+static void test_memory_limit(void **state) {
+  chain_fixture *f = *state;
+  const size_t needed = thaw_model_session_bytes(f->model);
+  assert_true(needed > 2 * CHAIN_SIZE * CHAIN_SIZE * sizeof(float));
+  thaw_session *session = NULL;
+  thaw_error error = {0};
+  const thaw_session_options tight = {.max_bytes = needed - 1};
+  assert_int_equal(thaw_session_create(f->model, &tight, &session, &error), THAW_STATUS_LIMIT);
+  assert_null(session);
+  char expected[96];
+  snprintf(expected, sizeof expected, "a session needs %zu bytes", needed);
+  assert_non_null(strstr(error.message, expected));
+  snprintf(expected, sizeof expected, "over the limit of %zu", needed - 1);
+  assert_non_null(strstr(error.message, expected));
+
+  const thaw_session_options exact = {.max_bytes = needed};
+  assert_int_equal(thaw_session_create(f->model, &exact, &session, &error), THAW_OK);
+  thaw_session_destroy(session);
+}
+
+static void test_every_status_has_a_name(void **state) {
+  (void)state;
+  for (int s = 0; s < THAW_STATUS_COUNT; s++) {
+    const char *name = thaw_status_str((thaw_status)s);
+    assert_non_null(name);
+    assert_true(strcmp(name, "unknown status") != 0);
+    for (int t = 0; t < s; t++) assert_string_not_equal(name, thaw_status_str((thaw_status)t));
+  }
+  assert_string_equal(thaw_status_str(THAW_STATUS_COUNT), "unknown status");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_deadline_already_passed, chain_setup, chain_teardown),
+      cmocka_unit_test_setup_teardown(test_deadline_in_the_middle, chain_setup, chain_teardown),
+      cmocka_unit_test_setup_teardown(test_cancel_from_another_thread, chain_setup,
+                                      chain_teardown),
+      cmocka_unit_test_setup_teardown(test_memory_limit, chain_setup, chain_teardown),
+      cmocka_unit_test(test_every_status_has_a_name),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
