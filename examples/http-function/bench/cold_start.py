@@ -4,12 +4,18 @@ POST /infer, for thaw's http_function and the same function on onnxruntime-node
 first). Then wrk for 3 s at 1 and 2 connections against each, on loopback.
 
   /usr/bin/python3 cold_start.py HTTP_FUNCTION MODEL.thaw MODEL.onnx INPUT.npy [--runs N]
+  /usr/bin/python3 cold_start.py HTTP_FUNCTION MODEL.thaw MODEL.onnx NAME=INPUT.npy... [--runs N]
+
+One INPUT.npy is sent as a .npy body; NAME=INPUT.npy pairs (a model with several inputs, such
+as an encoder's input_ids and attention_mask) as one JSON body {"inputs": {NAME: ...}}, which
+both functions answer with every output as JSON.
 
 onnxruntime-node comes from NODE_PATH (default ~/.cache/thaw-node/node_modules). Medians of N
 runs (default 9) are printed; the machine is shared, so repeat before quoting a figure.
 """
 import argparse
 import http.client
+import json
 import os
 import re
 import signal
@@ -28,12 +34,16 @@ def free_loopback_port():
         return probe.getsockname()[1]
 
 
+def content_type(body):
+    return "application/x-npy" if body.startswith(b"\x93NUMPY") else "application/json"
+
+
 def request(port, method, path, body=None):
     """HTTP status, or None while nothing listens yet."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
         connection.request(method, path, body=body,
-                           headers={"Content-Type": "application/x-npy"} if body else {})
+                           headers={"Content-Type": content_type(body)} if body else {})
         response = connection.getresponse()
         response.read()
         return response.status
@@ -78,16 +88,19 @@ def cold_start(command, environment, body):
     return (ready - started) * 1e3, (inferred - started) * 1e3
 
 
-def throughput(command, environment, body_path, connections):
+def throughput(command, environment, body, connections):
     port = free_loopback_port()
     process = start(command, dict(environment, PORT=str(port)))
     try:
         while request(port, "GET", "/_/ready") != 200:
             time.sleep(0.001)
-        with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        with tempfile.NamedTemporaryFile("wb") as body_file, \
+                tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+            body_file.write(body)
+            body_file.flush()
             script.write('wrk.method = "POST"\n'
-                         'wrk.headers["Content-Type"] = "application/x-npy"\n'
-                         f'wrk.body = io.open("{body_path}", "rb"):read("*a")\n')
+                         f'wrk.headers["Content-Type"] = "{content_type(body)}"\n'
+                         f'wrk.body = io.open("{body_file.name}", "rb"):read("*a")\n')
             script.flush()
             output = subprocess.run(
                 ["wrk", f"-t{connections}", f"-c{connections}", "-d3s", "--latency",
@@ -100,16 +113,25 @@ def throughput(command, environment, body_path, connections):
     return requests, p99
 
 
+def request_body(inputs):
+    if len(inputs) == 1 and "=" not in inputs[0]:
+        with open(inputs[0], "rb") as source:
+            return source.read()
+    import numpy as np
+    named = dict(spec.split("=", 1) for spec in inputs)
+    return json.dumps({"inputs": {name: np.load(path).tolist()
+                                  for name, path in named.items()}}).encode()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("http_function")
     parser.add_argument("thaw_model")
     parser.add_argument("onnx_model")
-    parser.add_argument("input_npy")
+    parser.add_argument("inputs", nargs="+", metavar="INPUT.npy | NAME=INPUT.npy")
     parser.add_argument("--runs", type=int, default=9)
     options = parser.parse_args()
-    with open(options.input_npy, "rb") as source:
-        body = source.read()
+    body = request_body(options.inputs)
 
     node_path = os.environ.get("NODE_PATH",
                                os.path.expanduser("~/.cache/thaw-node/node_modules"))
@@ -142,7 +164,7 @@ def main():
     for connections in (1, 2):
         for name, (command, environment) in functions.items():
             requests, p99 = throughput(command, dict(environment, THAW_WORKERS=str(connections)),
-                                       options.input_npy, connections)
+                                       body, connections)
             print(f"wrk 3 s, {connections} connection(s), {name}: {requests:.1f} requests/s, "
                   f"p99 {p99}")
 
