@@ -11,10 +11,12 @@ jobs=$(nproc)
 
 scripts/install-deps.sh --bench
 scripts/fetch_paddleocr.sh
+# For the fully static HTTP function (and its test that it is static).
+static_microhttpd=$(scripts/build-static-microhttpd.sh)
 
 echo "== release build and tests"
 cmake -S . -B "$root/release" -DCMAKE_BUILD_TYPE=Release -DTHAW_BUILD_EXAMPLES=ON \
-  -DTHAW_BUILD_BENCH=ON >/dev/null
+  -DTHAW_BUILD_BENCH=ON -DTHAW_STATIC_MICROHTTPD="$static_microhttpd" >/dev/null
 cmake --build "$root/release" -j"$jobs"
 ctest --test-dir "$root/release" -j"$jobs" --output-on-failure
 
