@@ -23,6 +23,8 @@ void thaw_f32_dwconv2d_ukernel_generic__avx2(const thaw_dwconv2d_geometry *g,
 void thaw_f32_conv2d__avx2(const thaw_conv2d_params *p, const float *x, const float *w,
                            const float *bias, float *y, void *scratch);
 size_t thaw_f32_conv2d_scratch_size__avx2(const thaw_conv2d_params *p);
+void thaw_f32_conv_transpose2d__avx2(const thaw_conv2d_params *p, const float *x,
+                                     const float *w, const float *bias, float *y);
 
 /* Pooling (kernels/pool/). */
 void thaw_f32_max_pool2d__avx2(const thaw_pool2d_params *p, const float *x, float *y);

@@ -1,9 +1,9 @@
 #!/bin/sh
 # Installs, from Debian's packages, what building and testing thaw needs (the examples' HTTP and
 # Lambda libraries included). Options add more: --bench what the benchmarks compare against
-# (Google Benchmark, OpenBLAS, BLIS); --models what regenerating the committed models and their
-# references needs (scripts/make_references.sh). Idempotent: packages already present are left
-# alone, so a second run costs one dpkg query per package.
+# (Google Benchmark, OpenBLAS, BLIS, XNNPACK); --models what regenerating the committed models
+# and their references needs (scripts/make_references.sh). Idempotent: packages already present
+# are left alone, so a second run costs one dpkg query per package.
 set -eu
 packages="build-essential cmake pkg-config git
 libcmocka-dev libsleef-dev
@@ -15,7 +15,8 @@ libmicrohttpd-dev libcurl4-openssl-dev curl wrk zip"
 command -v npm >/dev/null 2>&1 || packages="$packages nodejs npm"
 for option in "$@"; do
   case "$option" in
-    --bench) packages="$packages libbenchmark-dev libopenblas-dev libblis-dev" ;;
+    --bench) packages="$packages libbenchmark-dev libopenblas-dev libblis-dev
+libxnnpack-dev libpthreadpool-dev" ;;
     --models) packages="$packages python3-torch python3-torchvision python3-onnx python3-sklearn
 python3-numpy python3-matplotlib" ;;
     *) echo "usage: $0 [--bench] [--models]" >&2; exit 2 ;;

@@ -1,8 +1,11 @@
-// GEMM throughput of thaw's kernels next to OpenBLAS and BLIS, one thread, in one run.
+// GEMM throughput of thaw's kernels next to OpenBLAS, BLIS and (where it is installed)
+// XNNPACK, one thread, in one run.
 //
 // Shapes: every (M; N, K) of ../shared/FIGURES.md plus three squares. thaw multiplies by a B
-// packed offline (as the converter stores weights), the libraries by a plain row-major B they
-// pack themselves, which is how each is used for inference. M = 1 goes to the libraries' GEMV.
+// packed offline (as the converter stores weights), OpenBLAS and BLIS by a plain row-major B
+// they pack themselves, which is how each is used for inference. M = 1 goes to their GEMV.
+// XNNPACK runs its fully-connected operator (y = x W, W of k x n), which packs the weights
+// once when it is created, outside the timed loop, as an inference engine does.
 // Each result reports GFLOP/s and the percentage of the FMA peak that this program measures
 // first (12 independent ymm FMA chains).
 //
@@ -17,6 +20,12 @@
 
 #include <time.h>
 
+#ifdef THAW_BENCH_XNNPACK
+#include <xnnpack.h>
+#endif
+
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -153,6 +162,28 @@ void BM_blis(benchmark::State& state) {
   report(state, o);
 }
 
+#ifdef THAW_BENCH_XNNPACK
+void BM_xnnpack(benchmark::State& state) {
+  Operands o(state.range(0), state.range(1), state.range(2));
+  xnn_operator_t op = nullptr;
+  if (xnn_create_fully_connected_nc_f32(o.k, o.n, o.k, o.n, o.b.data(), nullptr, -INFINITY,
+                                        INFINITY, XNN_FLAG_TRANSPOSE_WEIGHTS,
+                                        &op) != xnn_status_success ||
+      xnn_setup_fully_connected_nc_f32(op, o.m, o.a.data(), o.c.data(), nullptr) !=
+          xnn_status_success) {
+    xnn_delete_operator(op);
+    state.SkipWithError("XNNPACK refused the fully-connected operator");
+    return;
+  }
+  for (auto _ : state) {
+    xnn_run_operator(op, nullptr);  // no thread pool: the calling thread only
+    benchmark::ClobberMemory();
+  }
+  xnn_delete_operator(op);
+  report(state, o);
+}
+#endif
+
 // FIGURES.md's (N, K) pairs: transformer projections and FFN, a classifier, a 3x3 conv.
 const int64_t kNkPairs[][2] = {{384, 384}, {1536, 384}, {384, 1536}, {1000, 1280}, {64, 576}};
 const int64_t kMs[] = {1, 8, 64, 128, 196, 3136};
@@ -179,6 +210,9 @@ BENCHMARK(BM_fma_peak)->Iterations(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_thaw_avx2)->Apply(library_shapes)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_openblas)->Apply(library_shapes)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_blis)->Apply(library_shapes)->Unit(benchmark::kMicrosecond);
+#ifdef THAW_BENCH_XNNPACK
+BENCHMARK(BM_xnnpack)->Apply(library_shapes)->Unit(benchmark::kMicrosecond);
+#endif
 BENCHMARK(BM_thaw_scalar)->Apply(scalar_shapes)->Unit(benchmark::kMicrosecond);
 
 int main(int argc, char** argv) {
@@ -191,6 +225,13 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("fma_peak_GFLOP/s", std::to_string(fma_peak_flops / 1e9));
   benchmark::AddCustomContext("openblas", openblas_get_config());
   benchmark::AddCustomContext("blis", bli_info_get_version_str());
+#ifdef THAW_BENCH_XNNPACK
+  if (xnn_initialize(nullptr) != xnn_status_success) {
+    std::fprintf(stderr, "bench_gemm: xnn_initialize failed\n");
+    return 1;
+  }
+  benchmark::AddCustomContext("xnnpack", "Debian libxnnpack-dev, fully-connected f32");
+#endif
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -3,6 +3,11 @@
  * shape as constants, and always_inline lets the compiler unroll the taps and keep the filter in
  * registers; the general microkernel passes the geometry's values. Include only from *-avx2.c
  * files.
+ *
+ * Outputs are computed in blocks of several rows by 8 columns. Every input row of a block's
+ * windows is loaded once per tap column and feeds all the output rows whose windows contain
+ * it: at 3x3 stride 1, four output rows read six input rows (18 loads for 36 FMAs instead of
+ * 36 for 36), and the four accumulators are independent FMA chains.
  */
 #ifndef THAW_KERNELS_CONV_F32_DWCONV2D_PLANE_AVX2_H
 #define THAW_KERNELS_CONV_F32_DWCONV2D_PLANE_AVX2_H
@@ -10,58 +15,107 @@
 #include <immintrin.h>
 
 #include "kernels/conv/f32-dwconv2d.h"
+#include "kernels/math/x32-tail-mask-avx2.h"
 
 /* Windows of up to this many taps (5x5) keep their broadcast weights in a local array. */
 #define THAW_DWCONV2D_HOISTED_TAPS 25
+/* Output rows per block in the microkernels with a constant window. */
+#define THAW_DWCONV2D_BLOCK_ROWS 4
 
-/* Lanes [0, count) set: a mask for the last, partial step of a row. */
-static inline __m256i thaw_dwconv2d_tail_mask_avx2(size_t count) {
-  static const int32_t mask_table[2 * THAW_DWCONV2D_TILE] = {-1, -1, -1, -1, -1, -1, -1, -1,
-                                                             0,  0,  0,  0,  0,  0,  0,  0};
-  return _mm256_loadu_si256((const __m256i *)&mask_table[THAW_DWCONV2D_TILE - count]);
+/* The sums of block_rows output rows (starting at the window top `input`) by 8 columns, bias
+ * included: input row r of the block's windows serves output row o when r - o * stride_h is a
+ * multiple of dilation_h below kernel_height * dilation_h. */
+static inline __attribute__((always_inline)) void thaw_f32_dwconv2d_block_avx2(
+    const thaw_dwconv2d_geometry *g, const float *restrict input, const __m256 *weights,
+    const float *restrict filter, __m256 bias, __m256 *sums, size_t block_rows,
+    size_t kernel_height, size_t kernel_width, size_t stride_h, size_t stride_w,
+    size_t dilation_h, size_t dilation_w) {
+  const size_t taps = kernel_height * kernel_width;
+  const bool hoisted = taps <= THAW_DWCONV2D_HOISTED_TAPS;
+#pragma GCC unroll 4
+  for (size_t o = 0; o < block_rows; o++) sums[o] = bias;
+  const size_t input_rows = (block_rows - 1) * stride_h + (kernel_height - 1) * dilation_h + 1;
+#pragma GCC unroll 16
+  for (size_t r = 0; r < input_rows; r++) {
+    const float *row = input + r * g->row_stride;
+#pragma GCC unroll 8
+    for (size_t kw = 0; kw < kernel_width; kw++) {
+      const size_t column = kw * dilation_w;
+      const __m256 values =
+          _mm256_loadu_ps(row + (column % stride_w) * g->phase_width + column / stride_w);
+#pragma GCC unroll 4
+      for (size_t o = 0; o < block_rows; o++) {
+        if (r < o * stride_h) continue;
+        const size_t offset = r - o * stride_h;
+        if (offset % dilation_h != 0 || offset / dilation_h >= kernel_height) continue;
+        const size_t t = offset / dilation_h * kernel_width + kw;
+        const __m256 weight = hoisted ? weights[t] : _mm256_broadcast_ss(&filter[t]);
+        sums[o] = _mm256_fmadd_ps(values, weight, sums[o]);
+      }
+    }
+  }
 }
 
-static inline __attribute__((always_inline)) void thaw_f32_dwconv2d_plane_avx2(
-    const thaw_dwconv2d_geometry *g, const float *restrict input, const float *restrict filter,
-    float bias, float *restrict output, size_t kernel_height, size_t kernel_width, size_t stride_h,
+/* block_rows output rows from output row `oh`: full 8-column steps with plain stores, then the
+ * row's last partial step with masked ones. The padded plane makes every load in bounds. */
+static inline __attribute__((always_inline)) void thaw_f32_dwconv2d_rows_avx2(
+    const thaw_dwconv2d_geometry *g, const float *restrict input, const __m256 *weights,
+    const float *restrict filter, __m256 bias, float *restrict output, size_t oh,
+    size_t block_rows, size_t kernel_height, size_t kernel_width, size_t stride_h,
     size_t stride_w, size_t dilation_h, size_t dilation_w) {
-  const size_t out_width = g->out_width, row_stride = g->row_stride;
-  const size_t full_width = out_width - out_width % THAW_DWCONV2D_TILE;
-  const __m256i tail_mask = thaw_dwconv2d_tail_mask_avx2(out_width % THAW_DWCONV2D_TILE);
-  const __m256 bias_vector = _mm256_set1_ps(bias);
+  const size_t out_width = g->out_width;
+  const float *window_top = input + oh * stride_h * g->row_stride;
+  float *output_row = output + oh * out_width;
+  /* max_ps and min_ps return their second operand when either is NaN. */
   const __m256 output_min = _mm256_set1_ps(g->output_min);
   const __m256 output_max = _mm256_set1_ps(g->output_max);
+  __m256 sums[THAW_DWCONV2D_BLOCK_ROWS];
+  size_t ow = 0;
+  for (; ow + THAW_DWCONV2D_TILE <= out_width; ow += THAW_DWCONV2D_TILE) {
+    thaw_f32_dwconv2d_block_avx2(g, window_top + ow, weights, filter, bias, sums, block_rows,
+                                 kernel_height, kernel_width, stride_h, stride_w, dilation_h,
+                                 dilation_w);
+#pragma GCC unroll 4
+    for (size_t o = 0; o < block_rows; o++)
+      _mm256_storeu_ps(output_row + o * out_width + ow,
+                       _mm256_min_ps(output_max, _mm256_max_ps(output_min, sums[o])));
+  }
+  if (ow < out_width) {
+    const __m256i tail_mask = thaw_tail_mask__avx2(out_width - ow);
+    thaw_f32_dwconv2d_block_avx2(g, window_top + ow, weights, filter, bias, sums, block_rows,
+                                 kernel_height, kernel_width, stride_h, stride_w, dilation_h,
+                                 dilation_w);
+#pragma GCC unroll 4
+    for (size_t o = 0; o < block_rows; o++)
+      _mm256_maskstore_ps(output_row + o * out_width + ow, tail_mask,
+                          _mm256_min_ps(output_max, _mm256_max_ps(output_min, sums[o])));
+  }
+}
+
+/* The whole plane: blocks of block_rows output rows, then the rows left over one at a time. */
+static inline __attribute__((always_inline)) void thaw_f32_dwconv2d_plane_avx2(
+    const thaw_dwconv2d_geometry *g, const float *restrict input, const float *restrict filter,
+    float bias, float *restrict output, size_t block_rows, size_t kernel_height,
+    size_t kernel_width, size_t stride_h, size_t stride_w, size_t dilation_h,
+    size_t dilation_w) {
+  const __m256 bias_vector = _mm256_set1_ps(bias);
   /* Broadcast once per plane. With a constant window of up to 9 taps they all stay in registers;
    * the output stores would otherwise make the compiler reload them (it cannot tell that output
    * does not alias filter). */
   const size_t taps = kernel_height * kernel_width;
-  const bool hoisted = taps <= THAW_DWCONV2D_HOISTED_TAPS;
   __m256 weights[THAW_DWCONV2D_HOISTED_TAPS];
-  for (size_t t = 0; hoisted && t < taps; t++) weights[t] = _mm256_broadcast_ss(&filter[t]);
+  for (size_t t = 0; taps <= THAW_DWCONV2D_HOISTED_TAPS && t < taps; t++)
+    weights[t] = _mm256_broadcast_ss(&filter[t]);
 
-  for (size_t oh = 0; oh < g->out_height; oh++) {
-    const float *window_top = input + oh * stride_h * row_stride;
-    float *output_row = output + oh * out_width;
-    for (size_t ow = 0; ow < out_width; ow += THAW_DWCONV2D_TILE) {
-      __m256 sum = bias_vector;
-      for (size_t kh = 0; kh < kernel_height; kh++) {
-        const float *row = window_top + kh * dilation_h * row_stride + ow;
-        for (size_t kw = 0; kw < kernel_width; kw++) {
-          const size_t column = kw * dilation_w;
-          const float *row_taps = row + (column % stride_w) * g->phase_width + column / stride_w;
-          const size_t t = kh * kernel_width + kw;
-          const __m256 weight = hoisted ? weights[t] : _mm256_broadcast_ss(&filter[t]);
-          sum = _mm256_fmadd_ps(_mm256_loadu_ps(row_taps), weight, sum);
-        }
-      }
-      /* max_ps and min_ps return their second operand when either is NaN. */
-      sum = _mm256_min_ps(output_max, _mm256_max_ps(output_min, sum));
-      if (ow < full_width)
-        _mm256_storeu_ps(output_row + ow, sum);
-      else
-        _mm256_maskstore_ps(output_row + ow, tail_mask, sum);
-    }
-  }
+  size_t oh = 0;
+  for (; oh + block_rows <= g->out_height; oh += block_rows)
+    thaw_f32_dwconv2d_rows_avx2(g, input, weights, filter, bias_vector, output, oh, block_rows,
+                                kernel_height, kernel_width, stride_h, stride_w, dilation_h,
+                                dilation_w);
+  for (; oh < g->out_height; oh++)
+    thaw_f32_dwconv2d_rows_avx2(g, input, weights, filter, bias_vector, output, oh, 1,
+                                kernel_height, kernel_width, stride_h, stride_w, dilation_h,
+                                dilation_w);
 }
 
 #endif /* THAW_KERNELS_CONV_F32_DWCONV2D_PLANE_AVX2_H */

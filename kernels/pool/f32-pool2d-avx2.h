@@ -30,25 +30,29 @@ static inline thaw_pool_tap_range thaw_pool_taps_inside(ptrdiff_t origin, size_t
 }
 
 /* Input columns ow*stride + offset for ow in [0, 8): stride 1 is one load, stride 2 two loads
- * de-interleaved (reading one float past the last column used), any other stride a gather. */
+ * de-interleaved, any other stride a gather. The stride-2 loads cover columns 0-7 and 7-14, whose
+ * even and odd lanes hold columns 0, 2, 4, 6 and 8, 10, 12, 14: nothing past the last column used
+ * is read. */
 static inline __m256 thaw_pool_load_columns_avx2(const float *row, size_t stride,
                                                  __m256i gather_offsets) {
   if (stride == 1) return _mm256_loadu_ps(row);
   if (stride == 2) {
-    const __m256 low = _mm256_loadu_ps(row), high = _mm256_loadu_ps(row + 8);
-    const __m256 evens = _mm256_shuffle_ps(low, high, _MM_SHUFFLE(2, 0, 2, 0));
+    const __m256 low = _mm256_loadu_ps(row), high = _mm256_loadu_ps(row + 7);
+    /* Per 128-bit half: low's lanes 0 and 2, high's lanes 1 and 3, giving columns
+     * 0, 2, 8, 10 | 4, 6, 12, 14; the permute puts the quarters in column order. */
+    const __m256 columns = _mm256_shuffle_ps(low, high, _MM_SHUFFLE(3, 1, 2, 0));
     return _mm256_castpd_ps(
-        _mm256_permute4x64_pd(_mm256_castps_pd(evens), _MM_SHUFFLE(3, 1, 2, 0)));
+        _mm256_permute4x64_pd(_mm256_castps_pd(columns), _MM_SHUFFLE(3, 1, 2, 0)));
   }
   return _mm256_i32gather_ps(row, gather_offsets, sizeof(float));
 }
 
-/* Whether outputs [ow, ow + 8) of a row can be one vector step: every column their windows read,
- * including the extra one of the stride-2 load, is inside the input. */
+/* Whether outputs [ow, ow + 8) of a row can be one vector step: every column their windows read
+ * is inside the input. */
 static inline bool thaw_pool_vector_step_fits(const thaw_pool2d_params *p, size_t ow) {
   if (ow + 8 > p->out_width || ow * p->stride_w < p->pad_left) return false;
   if (p->stride_w > INT32_MAX / 8) return false; /* gather offsets are int32 */
-  const size_t reach = (p->kernel_width - 1) * p->dilation_w + (p->stride_w == 2 ? 1 : 0);
+  const size_t reach = (p->kernel_width - 1) * p->dilation_w;
   return (ow + 7) * p->stride_w + reach < p->in_width + p->pad_left;
 }
 

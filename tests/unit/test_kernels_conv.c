@@ -185,20 +185,23 @@ static const thaw_unary_params every_activation[] = {
 #define ACTIVATION_COUNT (sizeof(every_activation) / sizeof(every_activation[0]))
 
 /* Every dedicated depthwise shape (3x3 and 5x5 at stride 1 and 2) at widths around the
- * 8-output step and an odd number of output rows, with unequal padding on every side, cycling
- * through the activations. */
+ * 8-output step and heights that leave every remainder of the 4-row blocks, with unequal
+ * padding on every side, cycling through the activations. */
 static void test_conv2d_depthwise_widths(void **state) {
   (void)state;
   static const size_t widths[] = {1, 3, 7, 9, 15, 17, 33};
+  static const size_t heights[] = {1, 4, 7, 10, 13, 16};
   thaw_test_rng rng = {5};
   size_t activation = 0;
   for (size_t kernel = 3; kernel <= 5; kernel += 2) {
     for (size_t stride = 1; stride <= 2; stride++) {
       for (size_t i = 0; i < sizeof(widths) / sizeof(widths[0]); i++) {
-        conv_case c = {1, 3, 7, widths[i], 3, kernel, kernel, 3, stride, stride, 1, 1,
-                       kernel / 2 - 1, kernel / 2 + 1, kernel / 2 + 1, kernel / 2 - 1,
-                       0, 0, i % 2 == 0, every_activation[activation++ % ACTIVATION_COUNT]};
-        run_case(&c, false, &rng);
+        for (size_t h = 0; h < sizeof(heights) / sizeof(heights[0]); h++) {
+          conv_case c = {1, 3, heights[h], widths[i], 3, kernel, kernel, 3, stride, stride, 1, 1,
+                         kernel / 2 - 1, kernel / 2 + 1, kernel / 2 + 1, kernel / 2 - 1,
+                         0, 0, i % 2 == 0, every_activation[activation++ % ACTIVATION_COUNT]};
+          run_case(&c, false, &rng);
+        }
       }
     }
   }
@@ -262,13 +265,29 @@ static void test_conv2d_scratch_is_bounded(void **state) {
   }
 }
 
+/* Strides 1 to 3 (every output column phase), pads, dilations, groups, output padding and
+ * channel multipliers; output channel counts around the vector kernel's block of 4, and rows
+ * of a phase shorter than, equal to and longer than its 8-output step, with borders where
+ * only some lanes of a step reach the input. */
 static void test_conv_transpose2d(void **state) {
   (void)state;
   static const conv_case cases[] = {
+      /* batch C H W M  kh kw g  sh sw dh dw  pt pl pb pr  oph opw  bias activation */
       {1, 3, 5, 4, 2, 3, 3, 1, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, true, identity},
       {2, 4, 3, 5, 6, 2, 3, 2, 3, 1, 1, 2, 0, 1, 2, 0, 0, 0, true, relu},
       {1, 5, 4, 4, 5, 3, 3, 5, 2, 2, 1, 1, 1, 0, 0, 1, 1, 0, false, silu},
       {1, 3, 6, 5, 7, 4, 4, 1, 2, 3, 1, 1, 1, 2, 1, 0, 0, 2, true, gelu},
+      /* stride 1: a plain full convolution, wide rows */
+      {1, 6, 7, 21, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, true, relu6},
+      /* 2x upsampling (k 2, s 2) and (k 4, s 2, p 1), 8 and 5 output channels */
+      {1, 7, 6, 19, 8, 2, 2, 1, 2, 2, 1, 1, 0, 0, 0, 0, 0, 0, true, identity},
+      {1, 4, 5, 17, 5, 4, 4, 1, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0, true, hard_swish},
+      /* k 3 s 2 p 1 with output padding 1, grouped with 4 + 1 output channels per group */
+      {2, 6, 4, 11, 10, 3, 3, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, false, relu},
+      /* stride 3, dilation 2, pads wider than the dilated window on one side */
+      {1, 2, 3, 13, 4, 3, 2, 1, 3, 3, 2, 2, 5, 4, 1, 0, 2, 1, true, identity},
+      /* depthwise-like: one channel per group */
+      {1, 5, 9, 9, 5, 3, 3, 5, 1, 2, 1, 1, 0, 2, 0, 2, 0, 1, true, silu},
   };
   thaw_test_rng rng = {4};
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) run_case(&cases[i], true, &rng);

@@ -204,7 +204,7 @@ static void test_gemm_ukernel_edges(void **state) {
   float a[6 * KC_MAX], b[KC_MAX * 16], bias[16], c_start[C_ROWS * C_STRIDE];
   float c_reference[C_ROWS * C_STRIDE], c_actual[C_ROWS * C_STRIDE];
   double expected[C_ROWS * C_STRIDE];
-  static const size_t kcs[] = {0, 1, 3, KC_MAX};
+  static const size_t kcs[] = {0, 1, 3, 8, KC_MAX};
   for (size_t kci = 0; kci < sizeof(kcs) / sizeof(kcs[0]); kci++)
     for (size_t mr = 1; mr <= 6; mr++)
       for (size_t nr = 1; nr <= 16; nr++)

@@ -124,7 +124,7 @@ static void test_pools(void **state) {
  * border and vector outputs meet at many positions. */
 static void test_pools_widths(void **state) {
   (void)state;
-  static const size_t widths[] = {1, 3, 7, 9, 15, 17, 33, 64};
+  static const size_t widths[] = {1, 3, 7, 9, 15, 17, 33, 64, 111};
   thaw_test_rng rng = {9};
   for (size_t i = 0; i < sizeof(widths) / sizeof(widths[0]); i++) {
     for (size_t stride = 1; stride <= 3; stride++) {
