@@ -19,7 +19,7 @@
 #define THAW_FORMAT_MAGIC_SIZE 8
 #define THAW_FORMAT_MAJOR 1
 /* The newest minor version this reader knows; writers stamp the lowest one a file needs. */
-#define THAW_FORMAT_MINOR 1
+#define THAW_FORMAT_MINOR 2
 
 #define THAW_FORMAT_HEADER_SIZE 64
 #define THAW_FORMAT_SECTION_ENTRY_SIZE 24
@@ -57,12 +57,18 @@ typedef enum thaw_tensor_kind {
  * PLAIN is row-major in the logical shape. F32_GEMM_PANEL16 (format 1.1) is a rank-2 f32
  * constant [K, N], the B operand of a MATMUL, stored as ceil(N/16) panels of 16 columns: panel
  * p holds, for k = 0..K-1 in order, the 16 floats B(k, 16p .. 16p+15), zero past column N.
- * It is ISA-neutral (16 floats are two AVX2 or four NEON registers). */
+ * It is ISA-neutral (16 floats are two AVX2 or four NEON registers).
+ * QS8_GEMM_PANEL16 (format 1.2) is an i8 constant holding quantized weights with their column
+ * scales and sums: a rank-2 [K, N] B operand of a QS8_MATMUL, or a rank-4 [M, C, KH, KW] weight
+ * of a QS8_CONV, which is the B operand [C*KH*KW, M]. With N16 = N rounded up to 16 and K4 = K
+ * rounded up to 4 it holds N16 f32 column scales, N16 i32 column sums, then N16/16 panels of
+ * K4*16 bytes, each 16 columns in groups of 4 consecutive k (FORMAT.md). */
 typedef enum thaw_layout {
   THAW_LAYOUT_PLAIN = 0,
   THAW_LAYOUT_F32_GEMM_PANEL16 = 1,
+  THAW_LAYOUT_QS8_GEMM_PANEL16 = 2,
 } thaw_layout;
-#define THAW_LAYOUT_MAX 1
+#define THAW_LAYOUT_MAX 2
 #define THAW_LAYOUT_PANEL16_WIDTH 16
 
 /* "plain", "f32_gemm_panel16", or NULL for an unknown layout code. */
@@ -70,6 +76,11 @@ const char *thaw_layout_name(uint32_t layout);
 /* Bytes of a [k, n] f32 matrix in THAW_LAYOUT_F32_GEMM_PANEL16: ceil(n/16)*16*k*4; false when
  * that overflows 64 bits. */
 bool thaw_layout_panel16_size(uint64_t k, uint64_t n, uint64_t *size);
+/* The GEMM shape [k, n] of a tensor in THAW_LAYOUT_QS8_GEMM_PANEL16 (rank 2 [K, N] or rank 4
+ * [M, C, KH, KW]) and its bytes, N16 * (K4 + 8); false for another rank or when a size
+ * overflows 64 bits. */
+bool thaw_layout_qs8_panel16_size(uint32_t rank, const int64_t *shape, uint64_t *k, uint64_t *n,
+                                  uint64_t *size);
 
 /* ---- The op contract. Shapes are static: every tensor's shape is in the directory. ---- */
 
@@ -97,8 +108,12 @@ typedef enum thaw_op {
   THAW_OP_WHERE = 21,          /* cond(bool) X Y -> Z, NumPy broadcasting          none */
   THAW_OP_CHANNEL_AFFINE = 22, /* X[N,C,...] scale[C] shift[C] -> Y (inference BatchNorm) none */
   THAW_OP_EXPAND = 23,         /* X -> Y, NumPy broadcasting of X to Y's shape     none */
+  /* Quantized products (format 1.2): f32 in and out, int8 inside; W is an i8 constant in
+   * THAW_LAYOUT_QS8_GEMM_PANEL16. */
+  THAW_OP_QS8_MATMUL = 24,     /* A[...,K] W[K,N] [B[N]] -> Y[...,N]              qs8_matmul */
+  THAW_OP_QS8_CONV = 25,       /* X[N,C,H,W] W[M,C,KH,KW] [B[M]] -> Y[N,M,OH,OW]  qs8_conv */
 } thaw_op;
-#define THAW_OP_MAX 23
+#define THAW_OP_MAX 25
 
 /* Elementwise functions, standalone (UNARY) or fused into CONV/MATMUL outputs. */
 typedef enum thaw_unary_func {
@@ -152,6 +167,28 @@ typedef struct thaw_conv_attrs {
 typedef struct thaw_matmul_attrs {
   thaw_unary_attrs activation;
 } thaw_matmul_attrs;
+
+/* How a quantized op turns its f32 input into int8 (kernels.h, thaw_qs8_input). */
+typedef enum thaw_qs8_input_mode {
+  THAW_QS8_INPUT_DYNAMIC = 0, /* per row, from the row's range; scale and zero_point are 0 */
+  THAW_QS8_INPUT_STATIC = 1,  /* scale finite and > 0, zero_point in [-128, 127] */
+} thaw_qs8_input_mode;
+
+typedef struct thaw_qs8_input_attrs {
+  uint32_t mode; /* thaw_qs8_input_mode */
+  float scale;
+  int32_t zero_point;
+} thaw_qs8_input_attrs;
+
+typedef struct thaw_qs8_matmul_attrs {
+  thaw_qs8_input_attrs input;
+  thaw_unary_attrs activation;
+} thaw_qs8_matmul_attrs;
+
+typedef struct thaw_qs8_conv_attrs {
+  thaw_conv_attrs conv; /* groups 1, output_padding 0 */
+  thaw_qs8_input_attrs input;
+} thaw_qs8_conv_attrs;
 
 typedef struct thaw_binary_attrs {
   uint32_t func; /* thaw_binary_func */

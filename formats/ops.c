@@ -22,6 +22,8 @@ _Static_assert(sizeof(thaw_transpose_attrs) == THAW_MAX_RANK * 4, "transpose att
 _Static_assert(sizeof(thaw_resize_attrs) == (3 + THAW_MAX_RANK) * 4, "resize attrs");
 _Static_assert(sizeof(thaw_pad_attrs) == (2 + THAW_MAX_RANK) * 4, "pad attrs");
 _Static_assert(sizeof(thaw_reduce_attrs) == 2 * 4, "reduce attrs are 2 words");
+_Static_assert(sizeof(thaw_qs8_matmul_attrs) == 6 * 4, "qs8 matmul attrs are 6 words");
+_Static_assert(sizeof(thaw_qs8_conv_attrs) == 17 * 4, "qs8 conv attrs are 17 words");
 
 /* What an attribute check knows about the node it is checking. */
 typedef struct node_context {
@@ -264,6 +266,53 @@ static thaw_status check_reduce(const node_context *node, const uint8_t *blob) {
   return THAW_OK;
 }
 
+/* How a quantized op quantizes its input: a dynamic mode carries no numbers, a static one a
+ * usable scale and an int8 zero point. */
+static thaw_status check_qs8_input(const node_context *node, const thaw_qs8_input_attrs *input) {
+  switch (input->mode) {
+    case THAW_QS8_INPUT_DYNAMIC:
+      if (input->scale != 0.0f || input->zero_point != 0) {
+        return corrupt(node, "dynamic input quantization must have scale 0 and zero_point 0");
+      }
+      return THAW_OK;
+    case THAW_QS8_INPUT_STATIC:
+      if (!isfinite(input->scale) || !(input->scale > 0.0f) ||
+          !isfinite(1.0f / input->scale)) {
+        return corrupt(node, "static input scale must be finite and > 0, with a finite inverse");
+      }
+      if (input->zero_point < -128 || input->zero_point > 127) {
+        return thaw_error_set(node->error, THAW_STATUS_CORRUPT,
+                              "node '%s' (%s): input zero_point %d is outside [-128, 127]",
+                              node->name, node->op_name, input->zero_point);
+      }
+      return THAW_OK;
+  }
+  return unsupported_code(node, "input quantization mode", input->mode);
+}
+
+static thaw_status check_qs8_matmul(const node_context *node, const uint8_t *blob) {
+  thaw_qs8_matmul_attrs attrs;
+  thaw_op_attrs_decode(node->op, blob, &attrs);
+  thaw_status status = check_qs8_input(node, &attrs.input);
+  return status != THAW_OK ? status : check_unary_func(node, &attrs.activation);
+}
+
+/* A quantized Conv: the Conv rules on its first 14 words, and one group. */
+static thaw_status check_qs8_conv(const node_context *node, const uint8_t *blob) {
+  thaw_qs8_conv_attrs attrs;
+  thaw_op_attrs_decode(node->op, blob, &attrs);
+  const node_context as_conv = {node->name, node->op_name, THAW_OP_CONV, node->input_rank,
+                                node->error};
+  thaw_status status = check_conv(&as_conv, blob);
+  if (status != THAW_OK) return status;
+  if (attrs.conv.groups != 1) {
+    return thaw_error_set(node->error, THAW_STATUS_UNSUPPORTED,
+                          "node '%s' (%s): groups is %u; quantized convolution takes 1",
+                          node->name, node->op_name, attrs.conv.groups);
+  }
+  return check_qs8_input(node, &attrs.input);
+}
+
 static const op_contract kContracts[THAW_OP_MAX + 1] = {
     [THAW_OP_CONV] = {"Conv", sizeof(thaw_conv_attrs), 2, 3, 1, 1, check_conv},
     [THAW_OP_CONV_TRANSPOSE] = {"ConvTranspose", sizeof(thaw_conv_attrs), 2, 3, 1, 1, check_conv},
@@ -290,6 +339,9 @@ static const op_contract kContracts[THAW_OP_MAX + 1] = {
     [THAW_OP_WHERE] = {"Where", 0, 3, 3, 1, 1, NULL},
     [THAW_OP_CHANNEL_AFFINE] = {"ChannelAffine", 0, 3, 3, 1, 1, NULL},
     [THAW_OP_EXPAND] = {"Expand", 0, 1, 1, 1, 1, NULL},
+    [THAW_OP_QS8_MATMUL] = {"QS8MatMul", sizeof(thaw_qs8_matmul_attrs), 2, 3, 1, 1,
+                            check_qs8_matmul},
+    [THAW_OP_QS8_CONV] = {"QS8Conv", sizeof(thaw_qs8_conv_attrs), 2, 3, 1, 1, check_qs8_conv},
 };
 
 static const op_contract *find_contract(uint32_t op) {

@@ -269,6 +269,32 @@ static thaw_status check_panel16_tensor(const validation *v, const tensor_record
   return THAW_OK;
 }
 
+/* Quantized weights: an i8 constant of rank 2 or 4 whose blob holds scales, sums and panels. */
+static thaw_status check_qs8_panel16_tensor(const validation *v, const tensor_record *t,
+                                            const char *name) {
+  if (t->kind != THAW_TENSOR_CONSTANT || t->dtype != THAW_DTYPE_I8 ||
+      (t->rank != 2 && t->rank != 4)) {
+    return thaw_error_set(v->error, THAW_STATUS_CORRUPT,
+                          "tensor '%s': layout qs8_gemm_panel16 is for rank-2 or rank-4 i8 "
+                          "constants, not a rank-%u %s %s",
+                          name, t->rank, thaw_dtype_name((thaw_dtype)t->dtype),
+                          t->kind == THAW_TENSOR_CONSTANT ? "constant" : "activation");
+  }
+  uint64_t k, n, packed_size;
+  if (!thaw_layout_qs8_panel16_size(t->rank, t->dims, &k, &n, &packed_size)) {
+    return thaw_error_set(v->error, THAW_STATUS_CORRUPT,
+                          "tensor '%s': qs8_gemm_panel16 size overflows 64 bits", name);
+  }
+  if (t->size != packed_size) {
+    return thaw_error_set(v->error, THAW_STATUS_CORRUPT,
+                          "tensor '%s': size is %llu bytes, qs8_gemm_panel16 of K=%llu N=%llu "
+                          "needs %llu",
+                          name, (unsigned long long)t->size, (unsigned long long)k,
+                          (unsigned long long)n, (unsigned long long)packed_size);
+  }
+  return THAW_OK;
+}
+
 static thaw_status check_tensor(validation *v, uint32_t index, uint32_t *constant_count) {
   thaw_format_view *view = v->view;
   tensor_record t;
@@ -323,6 +349,9 @@ static thaw_status check_tensor(validation *v, uint32_t index, uint32_t *constan
   }
   if (t.layout == THAW_LAYOUT_F32_GEMM_PANEL16) {
     thaw_status status = check_panel16_tensor(v, &t, name);
+    if (status != THAW_OK) return status;
+  } else if (t.layout == THAW_LAYOUT_QS8_GEMM_PANEL16) {
+    thaw_status status = check_qs8_panel16_tensor(v, &t, name);
     if (status != THAW_OK) return status;
   } else if (t.size != byte_size) {
     return thaw_error_set(v->error, THAW_STATUS_CORRUPT,

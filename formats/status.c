@@ -53,6 +53,7 @@ const char *thaw_layout_name(uint32_t layout) {
   switch (layout) {
     case THAW_LAYOUT_PLAIN: return "plain";
     case THAW_LAYOUT_F32_GEMM_PANEL16: return "f32_gemm_panel16";
+    case THAW_LAYOUT_QS8_GEMM_PANEL16: return "qs8_gemm_panel16";
   }
   return NULL;
 }
@@ -62,6 +63,25 @@ bool thaw_layout_panel16_size(uint64_t k, uint64_t n, uint64_t *size) {
   const uint64_t panels = n / THAW_LAYOUT_PANEL16_WIDTH + (n % THAW_LAYOUT_PANEL16_WIDTH != 0);
   return !__builtin_mul_overflow(panels, k, size) &&
          !__builtin_mul_overflow(*size, panel_bytes, size);
+}
+
+bool thaw_layout_qs8_panel16_size(uint32_t rank, const int64_t *shape, uint64_t *k, uint64_t *n,
+                                  uint64_t *size) {
+  if (rank == 2) {
+    *k = (uint64_t)shape[0];
+    *n = (uint64_t)shape[1];
+  } else if (rank == 4) {
+    *n = (uint64_t)shape[0];
+    if (__builtin_mul_overflow((uint64_t)shape[1], (uint64_t)shape[2], k) ||
+        __builtin_mul_overflow(*k, (uint64_t)shape[3], k)) {
+      return false;
+    }
+  } else {
+    return false;
+  }
+  /* Dims are below 2^63, so rounding up cannot wrap. */
+  const uint64_t n16 = (*n + 15) / 16 * 16, k4 = (*k + 3) / 4 * 4;
+  return !__builtin_add_overflow(k4, 8, size) && !__builtin_mul_overflow(n16, *size, size);
 }
 
 thaw_status thaw_error_set(thaw_error *error, thaw_status status, const char *format, ...) {

@@ -12,8 +12,9 @@
 #include "formats/format_internal.h"
 
 #define CONVERTER_STRING "thaw " THAW_VERSION_STRING
-#define MAX_ATTRS_SIZE 64 /* the largest attribute blob (thaw_slice_attrs) */
-_Static_assert(sizeof(thaw_slice_attrs) == MAX_ATTRS_SIZE, "largest attribute blob");
+#define MAX_ATTRS_SIZE 68 /* the largest attribute blob (thaw_qs8_conv_attrs) */
+_Static_assert(sizeof(thaw_qs8_conv_attrs) == MAX_ATTRS_SIZE, "largest attribute blob");
+_Static_assert(sizeof(thaw_slice_attrs) <= MAX_ATTRS_SIZE, "slice attributes fit");
 
 typedef struct writer_tensor {
   char *name;
@@ -172,6 +173,23 @@ static bool panel16_byte_size(thaw_writer *writer, const char *name, uint32_t ki
   return true;
 }
 
+/* The blob size of quantized weights, which only a rank-2 or rank-4 i8 constant may hold; false
+ * after recording an error. */
+static bool qs8_panel16_byte_size(thaw_writer *writer, const char *name, uint32_t kind,
+                                  thaw_dtype dtype, uint32_t rank, const int64_t *shape,
+                                  uint64_t *byte_size) {
+  uint64_t k, n;
+  if (kind != THAW_TENSOR_CONSTANT || dtype != THAW_DTYPE_I8 ||
+      !thaw_layout_qs8_panel16_size(rank, shape, &k, &n, byte_size)) {
+    thaw_error_set(error_slot(writer), THAW_STATUS_INVALID_ARGUMENT,
+                   "tensor '%s': layout qs8_gemm_panel16 is for rank-2 or rank-4 i8 constants "
+                   "whose size fits in 64 bits",
+                   name);
+    return false;
+  }
+  return true;
+}
+
 uint32_t thaw_writer_add_tensor(thaw_writer *writer, const char *name, uint32_t kind,
                                 thaw_dtype dtype, uint32_t rank, const int64_t *shape,
                                 uint32_t layout, const void *data, uint64_t size) {
@@ -189,6 +207,10 @@ uint32_t thaw_writer_add_tensor(thaw_writer *writer, const char *name, uint32_t 
   if (!tensor_byte_size(writer, name, dtype, rank, shape, &byte_size)) return UINT32_MAX;
   if (layout == THAW_LAYOUT_F32_GEMM_PANEL16 &&
       !panel16_byte_size(writer, name, kind, dtype, rank, shape, &byte_size)) {
+    return UINT32_MAX;
+  }
+  if (layout == THAW_LAYOUT_QS8_GEMM_PANEL16 &&
+      !qs8_panel16_byte_size(writer, name, kind, dtype, rank, shape, &byte_size)) {
     return UINT32_MAX;
   }
   if (kind == THAW_TENSOR_CONSTANT) {
@@ -513,12 +535,18 @@ static void write_section_entry(uint8_t *entry, uint32_t kind, uint64_t offset, 
 }
 
 /* Files that use nothing newer than 1.0 stay readable by 1.0 readers; the GEMM-packed
- * layout came with 1.1. */
+ * layout came with 1.1, the quantized ops and their layout with 1.2. */
 static uint16_t minimum_minor_version(const thaw_writer *writer) {
+  uint16_t minor = 0;
   for (uint32_t t = 0; t < writer->tensors.count; t++) {
-    if (tensor_at(writer, t)->layout == THAW_LAYOUT_F32_GEMM_PANEL16) return 1;
+    if (tensor_at(writer, t)->layout == THAW_LAYOUT_QS8_GEMM_PANEL16) return 2;
+    if (tensor_at(writer, t)->layout == THAW_LAYOUT_F32_GEMM_PANEL16) minor = 1;
   }
-  return 0;
+  for (uint32_t n = 0; n < writer->nodes.count; n++) {
+    const uint32_t op = node_at(writer, n)->op;
+    if (op == THAW_OP_QS8_MATMUL || op == THAW_OP_QS8_CONV) return 2;
+  }
+  return minor;
 }
 
 static void write_file(const thaw_writer *writer, const file_layout *layout, uint32_t flags,

@@ -6,6 +6,7 @@
 #include "kernels/conv/f32-dwconv2d.h"
 #include "kernels/gemm/gemm-ukernel.h"
 #include "kernels/kernels.h"
+#include "kernels/qgemm/qs8-gemm-ukernel.h"
 
 /* Convolution (kernels/conv/): depthwise microkernels for the shared driver, and the entry
  * points, which choose depthwise, 1x1-as-GEMM or im2col + GEMM by shape. */
@@ -58,5 +59,19 @@ void thaw_f32_reduce_mean__avx2(size_t outer, size_t reduce, size_t inner, const
                                 float *y);
 void thaw_f32_channel_affine__avx2(size_t outer, size_t channels, size_t inner, const float *x,
                                    const float *scale, const float *shift, float *y);
+
+/* Quantized GEMM and convolution (kernels/qgemm/): the microkernel and row quantizer for the
+ * shared qs8 drivers, and the entry points binding them. */
+void thaw_qs8_gemm_ukernel_4x16c4__avx2(size_t mr, size_t nr, size_t k4, const int8_t *a,
+                                        size_t a_row_stride, const int8_t *packed_b, float *c,
+                                        ptrdiff_t c_row_stride, const thaw_qs8_tile_args *args);
+void thaw_qs8_quantize_rows__avx2(size_t rows, size_t k, const float *x, ptrdiff_t x_row_stride,
+                                  const thaw_qs8_input *input, int8_t *y, size_t y_row_stride,
+                                  thaw_qs8_row_quantization *quantization);
+void thaw_qs8_gemm__avx2(const thaw_qs8_gemm_params *p, const float *a, const void *packed_b,
+                         const float *bias, float *c, void *scratch);
+void thaw_qs8_conv2d__avx2(const thaw_conv2d_params *p, const thaw_qs8_input *input,
+                           const float *x, const void *packed_w, const float *bias, float *y,
+                           void *scratch);
 
 #endif /* THAW_KERNELS_AVX2_H */

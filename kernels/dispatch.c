@@ -28,6 +28,8 @@ static const thaw_kernels scalar_kernels = {
     .gather = thaw_x_gather__scalar,
     .cast = thaw_x_cast__scalar,
     .where = thaw_x_where__scalar,
+    .qs8_gemm = thaw_qs8_gemm__scalar,
+    .qs8_conv2d = thaw_qs8_conv2d__scalar,
 };
 
 #if defined(__x86_64__)
@@ -58,6 +60,8 @@ static const thaw_kernels avx2_kernels = {
     .gather = thaw_x_gather__scalar,
     .cast = thaw_x_cast__scalar,
     .where = thaw_x_where__scalar,
+    .qs8_gemm = thaw_qs8_gemm__avx2,
+    .qs8_conv2d = thaw_qs8_conv2d__avx2,
 };
 #endif
 

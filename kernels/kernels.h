@@ -140,6 +140,63 @@ size_t thaw_f32_gemm_packed_b_size(size_t k, size_t n); /* bytes */
 void thaw_f32_gemm_pack_b(size_t k, size_t n, const float *b, ptrdiff_t b_row_stride,
                           ptrdiff_t b_column_stride, float *packed);
 
+/* Quantized GEMM (qs8): C(i, j) = act(sa_i * sb_j * sum_k (qa(i, k) - za_i) * qb(k, j) + bias[j]),
+ * int32 accumulation, fp32 requantization. B is a weight matrix quantized symmetrically per
+ * column (per output channel, qb in [-127, 127], scale sb_j), packed offline by
+ * thaw_qs8_gemm_pack_b. A is f32 and is quantized to int8 while the product runs, each row i
+ * with its own scale sa_i and zero point za_i (thaw_qs8_input). A convolution is the same
+ * product with A the im2col patches of the input, one row per output pixel, and B the weights
+ * [C*kh*kw, M].
+ *
+ * Packed B, the same on every ISA (THAW_LAYOUT_QS8_GEMM_PANEL16 in the file format): with
+ * n16 = n rounded up to 16 and k4 = k rounded up to 4, n16 f32 column scales, then n16 int32
+ * column sums (sum over k of qb(k, j), for the zero point of A), then n16/16 panels of
+ * k4*16 bytes; panel p holds, for each group g of 4 rows in order, the 16 columns 16p..16p+15
+ * as 4 bytes each: qb(4g, j), qb(4g+1, j), qb(4g+2, j), qb(4g+3, j). Everything past row k or
+ * column n is zero. Four consecutive k per column is what AVX2's vpmaddubsw/vpmaddwd and
+ * NEON's sdot consume; 16 columns are two ymm or four NEON registers. */
+#define THAW_QS8_GEMM_NR 16
+#define THAW_QS8_GEMM_KR 4
+
+/* How A becomes int8. DYNAMIC quantizes each row over its own range as ONNX's
+ * DynamicQuantizeLinear does, shifted to int8: with lo = min(0, min x) and hi = max(0, max x),
+ * scale = (hi - lo) / 255 and zero point = clamp(round(-lo / scale), 0, 255) - 128 (a row of
+ * zeros gets scale 1 and zero point -128). STATIC uses the given scale and zero point for every
+ * row, as a QuantizeLinear of the model states them. Either way q = clamp(round(x / scale) +
+ * zero point, -128, 127), rounding half to even, and NaN quantizes to -128. */
+typedef enum thaw_qs8_quantization {
+  THAW_QS8_DYNAMIC,
+  THAW_QS8_STATIC,
+} thaw_qs8_quantization;
+
+typedef struct thaw_qs8_input {
+  thaw_qs8_quantization mode;
+  float scale;        /* STATIC: finite and > 0 */
+  int32_t zero_point; /* STATIC: in [-128, 127] */
+} thaw_qs8_input;
+
+/* k is at most THAW_QS8_GEMM_MAX_K, which keeps |sum_k (qa - za) * qb| below 2^31. */
+#define THAW_QS8_GEMM_MAX_K 65536
+typedef struct thaw_qs8_gemm_params {
+  size_t m, n, k;
+  ptrdiff_t a_row_stride; /* A(i, k) is a[i * a_row_stride + k] */
+  ptrdiff_t c_row_stride;
+  thaw_qs8_input input;
+  bool has_bias; /* bias[j] per column */
+  thaw_unary_params activation;
+} thaw_qs8_gemm_params;
+
+/* Bytes of the packed B; SIZE_MAX when that does not fit in size_t. */
+size_t thaw_qs8_gemm_packed_b_size(size_t k, size_t n);
+/* Pack int8 weights B(k, j) = b[k * b_row_stride + j * b_column_stride], each in [-127, 127],
+ * with their column scales, computing the column sums. */
+void thaw_qs8_gemm_pack_b(size_t k, size_t n, const int8_t *b, ptrdiff_t b_row_stride,
+                          ptrdiff_t b_column_stride, const float *scales, void *packed);
+/* Scratch of the qs8 drivers, the same for every ISA (bytes). The convolution takes groups ==
+ * 1 and weights packed as B [in_channels*kh*kw, out_channels]. */
+size_t thaw_qs8_gemm_scratch_size(const thaw_qs8_gemm_params *p);
+size_t thaw_qs8_conv2d_scratch_size(const thaw_conv2d_params *p);
+
 typedef struct thaw_kernels {
   const char *isa; /* "scalar", ... */
 
@@ -186,6 +243,11 @@ typedef struct thaw_kernels {
   /* z = cond ? x : y with broadcasting (strides[0] cond, [1] x, [2] y). */
   void (*where)(size_t element_size, const thaw_broadcast *iter, const uint8_t *cond,
                 const void *x, const void *y, void *z);
+  /* Quantized products (see thaw_qs8_gemm_params); bias may be NULL. */
+  void (*qs8_gemm)(const thaw_qs8_gemm_params *p, const float *a, const void *packed_b,
+                   const float *bias, float *c, void *scratch);
+  void (*qs8_conv2d)(const thaw_conv2d_params *p, const thaw_qs8_input *input, const float *x,
+                     const void *packed_w, const float *bias, float *y, void *scratch);
 } thaw_kernels;
 
 /* The best kernels for this CPU, chosen once (thread-safe). */

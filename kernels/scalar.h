@@ -7,6 +7,7 @@
 
 #include "kernels/gemm/gemm-ukernel.h"
 #include "kernels/kernels.h"
+#include "kernels/qgemm/qs8-gemm-ukernel.h"
 
 /* May run in place (x == y): the conv and GEMM epilogues apply their activation that way. */
 void thaw_f32_unary__scalar(const thaw_unary_params *p, size_t n, const float *x, float *y);
@@ -61,5 +62,18 @@ bool thaw_x_gather__scalar(const thaw_gather_params *p, const void *x, const voi
 void thaw_x_cast__scalar(thaw_dtype from, thaw_dtype to, size_t n, const void *x, void *y);
 void thaw_x_where__scalar(size_t element_size, const thaw_broadcast *iter, const uint8_t *cond,
                           const void *x, const void *y, void *z);
+
+/* Quantized GEMM and convolution (kernels/qgemm/); the scratch sizes are the drivers'. */
+void thaw_qs8_gemm_ukernel_4x16c4__scalar(size_t mr, size_t nr, size_t k4, const int8_t *a,
+                                          size_t a_row_stride, const int8_t *packed_b, float *c,
+                                          ptrdiff_t c_row_stride, const thaw_qs8_tile_args *args);
+void thaw_qs8_quantize_rows__scalar(size_t rows, size_t k, const float *x, ptrdiff_t x_row_stride,
+                                    const thaw_qs8_input *input, int8_t *y, size_t y_row_stride,
+                                    thaw_qs8_row_quantization *quantization);
+void thaw_qs8_gemm__scalar(const thaw_qs8_gemm_params *p, const float *a, const void *packed_b,
+                           const float *bias, float *c, void *scratch);
+void thaw_qs8_conv2d__scalar(const thaw_conv2d_params *p, const thaw_qs8_input *input,
+                             const float *x, const void *packed_w, const float *bias, float *y,
+                             void *scratch);
 
 #endif /* THAW_KERNELS_SCALAR_H */

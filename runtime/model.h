@@ -80,6 +80,11 @@ typedef struct thaw_prepared_node {
       thaw_dtype from, to;
       size_t count;
     } cast;
+    thaw_qs8_gemm_params qs8_matmul;
+    struct {
+      thaw_conv2d_params conv2d;
+      thaw_qs8_input input;
+    } qs8_conv;
   } u;
 } thaw_prepared_node;
 
@@ -102,6 +107,16 @@ struct thaw_model {
  * THAW_STATUS_UNSUPPORTED and a message naming the node. */
 thaw_status thaw_prepare_node(thaw_model *model, uint32_t index, size_t first_operand,
                               thaw_error *error);
+
+/* The kernels' form of an elementwise function of the file; UNSUPPORTED for an unknown one. */
+thaw_status thaw_map_unary_attrs(const thaw_unary_attrs *attrs, thaw_unary_params *params);
+
+/* thaw_prepare_node for the quantized ops (runtime/prepare_quant.c): the node's operands are
+ * already in model->operand_tensors; `attrs` is the node's attribute blob. */
+thaw_status thaw_prepare_qs8_matmul(thaw_model *model, thaw_prepared_node *node,
+                                    const uint8_t *attrs, thaw_error *error);
+thaw_status thaw_prepare_qs8_conv(thaw_model *model, thaw_prepared_node *node,
+                                  const uint8_t *attrs, thaw_error *error);
 
 /* The tensor behind model input (output false) or output `index`; INVALID_ARGUMENT when
  * `index` is out of range. */

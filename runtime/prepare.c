@@ -127,8 +127,7 @@ static thaw_status require_axis(const preparation *p, uint32_t axis,
                    format_shape(tensor).text);
 }
 
-static thaw_status map_unary(const preparation *p, const thaw_unary_attrs *attrs,
-                             thaw_unary_params *params) {
+thaw_status thaw_map_unary_attrs(const thaw_unary_attrs *attrs, thaw_unary_params *params) {
   static const thaw_kernel_unary kernel_funcs[THAW_UNARY_FUNC_MAX + 1] = {
       [THAW_UNARY_IDENTITY] = THAW_KERNEL_IDENTITY,
       [THAW_UNARY_RELU] = THAW_KERNEL_RELU,
@@ -148,14 +147,18 @@ static thaw_status map_unary(const preparation *p, const thaw_unary_attrs *attrs
       [THAW_UNARY_RECIPROCAL] = THAW_KERNEL_RECIPROCAL,
       [THAW_UNARY_LOG] = THAW_KERNEL_LOG,
   };
-  if (attrs->func > THAW_UNARY_FUNC_MAX) {
-    return node_fail(p, THAW_STATUS_UNSUPPORTED, "unknown elementwise function %" PRIu32,
-                     attrs->func);
-  }
+  if (attrs->func > THAW_UNARY_FUNC_MAX) return THAW_STATUS_UNSUPPORTED;
   params->func = kernel_funcs[attrs->func];
   params->alpha = attrs->alpha;
   params->beta = attrs->beta;
   return THAW_OK;
+}
+
+static thaw_status map_unary(const preparation *p, const thaw_unary_attrs *attrs,
+                             thaw_unary_params *params) {
+  if (thaw_map_unary_attrs(attrs, params) == THAW_OK) return THAW_OK;
+  return node_fail(p, THAW_STATUS_UNSUPPORTED, "unknown elementwise function %" PRIu32,
+                   attrs->func);
 }
 
 static thaw_status map_binary(const preparation *p, uint32_t func, thaw_kernel_binary *kernel) {
@@ -1024,12 +1027,21 @@ static thaw_status check_output_memory(const preparation *p) {
   return THAW_OK;
 }
 
-/* Only a MATMUL's B operand is read through the GEMM-packed layout; anywhere else a packed
- * constant would be read as if it were row-major. */
+/* Only a MATMUL's B operand is read through the GEMM-packed layout, and only the weights of a
+ * quantized op through the qs8 one; anywhere else a packed constant would be read as if it
+ * were row-major. */
 static thaw_status check_input_layouts(const preparation *p) {
   for (uint32_t i = 0; i < p->node->input_count; i++) {
     const thaw_format_tensor *input = input_tensor(p, i);
     if (input->layout == THAW_LAYOUT_PLAIN) continue;
+    if (input->layout == THAW_LAYOUT_QS8_GEMM_PANEL16) {
+      const uint32_t op = p->node->op;
+      if ((op == THAW_OP_QS8_MATMUL || op == THAW_OP_QS8_CONV) && i == 1) continue;
+      return node_fail(p, THAW_STATUS_CORRUPT,
+                       "input %" PRIu32 " \"%s\" is stored in layout %s, which only a quantized "
+                       "op's weights may use",
+                       i, input->name, thaw_layout_name(input->layout));
+    }
     if (p->node->op == THAW_OP_MATMUL && i == 1) continue;
     return node_fail(p, THAW_STATUS_CORRUPT,
                      "input %" PRIu32 " \"%s\" is stored in layout %s, which only a MatMul's B "
@@ -1132,6 +1144,12 @@ thaw_status thaw_prepare_node(thaw_model *model, uint32_t index, size_t first_op
       break;
     case THAW_OP_EXPAND:
       status = prepare_expand(&p);
+      break;
+    case THAW_OP_QS8_MATMUL:
+      status = thaw_prepare_qs8_matmul(model, node, format_node.attrs, error);
+      break;
+    case THAW_OP_QS8_CONV:
+      status = thaw_prepare_qs8_conv(model, node, format_node.attrs, error);
       break;
     default:
       return thaw_error_set(error, THAW_STATUS_UNSUPPORTED,

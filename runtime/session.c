@@ -190,6 +190,14 @@ static thaw_status run_node(const thaw_kernels *kernels, const thaw_prepared_nod
       run_matmul(kernels, &node->u.matmul, operand[0], operand[1],
                  node->input_count > 2 ? operand[2] : NULL, y, scratch);
       break;
+    case THAW_OP_QS8_MATMUL:
+      kernels->qs8_gemm(&node->u.qs8_matmul, operand[0], operand[1],
+                        node->input_count > 2 ? operand[2] : NULL, y, scratch);
+      break;
+    case THAW_OP_QS8_CONV:
+      kernels->qs8_conv2d(&node->u.qs8_conv.conv2d, &node->u.qs8_conv.input, operand[0],
+                          operand[1], node->input_count > 2 ? operand[2] : NULL, y, scratch);
+      break;
     case THAW_OP_BINARY:
       kernels->f32_binary(&node->u.binary, operand[0], operand[1], y);
       break;

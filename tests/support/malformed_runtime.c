@@ -1,9 +1,11 @@
 /* The runtime's table: one-node files that the format reader accepts but whose shapes, dtypes
  * or attributes contradict the node's op, so the runtime must refuse them at open with a
  * message naming the node and the mismatch. */
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "malformed_files.h"
 #include "test_support.h"
@@ -14,6 +16,11 @@ typedef struct tensor_spec {
   uint32_t rank;
   int64_t shape[THAW_MAX_RANK];
   bool constant; /* else a model input (inputs) or model output (outputs) */
+  /* Quantized weights (an i8 constant in qs8_gemm_panel16): zero weights, and every column's
+   * scale and sum set to these. */
+  bool qs8;
+  float qs8_scale;
+  int32_t qs8_sum;
 } tensor_spec;
 
 typedef struct malformed_case {
@@ -27,9 +34,11 @@ typedef struct malformed_case {
 } malformed_case;
 
 #define ACTIVATION(name, dtype, rank, ...) \
-  { name, dtype, rank, {__VA_ARGS__}, false }
+  { name, dtype, rank, {__VA_ARGS__}, false, false, 0, 0 }
 #define CONSTANT(name, dtype, rank, ...) \
-  { name, dtype, rank, {__VA_ARGS__}, true }
+  { name, dtype, rank, {__VA_ARGS__}, true, false, 0, 0 }
+#define QS8_WEIGHTS(name, scale, sum, rank, ...) \
+  { name, THAW_DTYPE_I8, rank, {__VA_ARGS__}, true, true, scale, sum }
 #define F32 THAW_DTYPE_F32
 #define I32 THAW_DTYPE_I32
 #define I64 THAW_DTYPE_I64
@@ -50,6 +59,9 @@ static const thaw_resize_attrs double_size = {
     THAW_RESIZE_NEAREST, THAW_RESIZE_ASYMMETRIC, THAW_RESIZE_FLOOR, {1, 1, 2, 2}};
 static const thaw_pad_attrs reflect3 = {THAW_PAD_REFLECT, 0, {3}};
 static const thaw_reduce_attrs reduce_axis1 = {1, 1};
+static const thaw_qs8_matmul_attrs qs8_matmul_dynamic = {{THAW_QS8_INPUT_DYNAMIC, 0, 0}, {0, 0, 0}};
+static const thaw_qs8_conv_attrs qs8_conv_dynamic = {
+    {1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, {0, 0, 0}}, {THAW_QS8_INPUT_DYNAMIC, 0, 0}};
 
 /* One line per field group reads better than clang-format's one field per line. */
 // clang-format off
@@ -200,12 +212,69 @@ static const malformed_case cases[] = {
     {"expand", THAW_OP_EXPAND, NULL, 1, 1, {ACTIVATION("x", F32, 2, 2, 3)},
      {ACTIVATION("y", F32, 2, 4, 3)},
      CORRUPT, "input shape [2,3] does not broadcast to output shape [4,3]"},
+    {"qs8 matmul scale NaN", THAW_OP_QS8_MATMUL, &qs8_matmul_dynamic, 2, 1,
+     {ACTIVATION("a", F32, 2, 2, 5), QS8_WEIGHTS("w", NAN, 0, 2, 5, 3)},
+     {ACTIVATION("y", F32, 2, 2, 3)}, CORRUPT, "column 0 has scale nan, must be finite and > 0"},
+    {"qs8 matmul scale 0", THAW_OP_QS8_MATMUL, &qs8_matmul_dynamic, 2, 1,
+     {ACTIVATION("a", F32, 2, 2, 5), QS8_WEIGHTS("w", 0.0f, 0, 2, 5, 3)},
+     {ACTIVATION("y", F32, 2, 2, 3)}, CORRUPT, "column 0 has scale 0, must be finite and > 0"},
+    {"qs8 matmul column sum", THAW_OP_QS8_MATMUL, &qs8_matmul_dynamic, 2, 1,
+     {ACTIVATION("a", F32, 2, 2, 5), QS8_WEIGHTS("w", 0.5f, 636, 2, 5, 3)},
+     {ACTIVATION("y", F32, 2, 2, 3)}, CORRUPT, "column 0 has sum 636, outside +-127*K = 635"},
+    {"qs8 matmul output", THAW_OP_QS8_MATMUL, &qs8_matmul_dynamic, 2, 1,
+     {ACTIVATION("a", F32, 3, 4, 2, 5), QS8_WEIGHTS("w", 0.5f, 0, 2, 5, 3)},
+     {ACTIVATION("y", F32, 3, 4, 3, 3)}, CORRUPT,
+     "input [4,2,5], weights [K=5,N=3] and output [4,3,3] do not match"},
+    {"qs8 matmul inner dim", THAW_OP_QS8_MATMUL, &qs8_matmul_dynamic, 2, 1,
+     {ACTIVATION("a", F32, 2, 2, 6), QS8_WEIGHTS("w", 0.5f, 0, 2, 5, 3)},
+     {ACTIVATION("y", F32, 2, 2, 3)}, CORRUPT, "input [2,6], weights [K=5,N=3]"},
+    {"qs8 matmul plain weights", THAW_OP_QS8_MATMUL, &qs8_matmul_dynamic, 2, 1,
+     {ACTIVATION("a", F32, 2, 2, 5), CONSTANT("w", THAW_DTYPE_I8, 2, 5, 3)},
+     {ACTIVATION("y", F32, 2, 2, 3)}, CORRUPT,
+     "weights \"w\" must be an i8 constant in layout qs8_gemm_panel16, not i8 [5,3] in layout plain"},
+    {"qs8 matmul bias", THAW_OP_QS8_MATMUL, &qs8_matmul_dynamic, 3, 1,
+     {ACTIVATION("a", F32, 2, 2, 5), QS8_WEIGHTS("w", 0.5f, 0, 2, 5, 3), CONSTANT("b", F32, 1, 4)},
+     {ACTIVATION("y", F32, 2, 2, 3)}, CORRUPT, "bias shape [4] does not match 3 columns"},
+    {"qs8 matmul K over the limit", THAW_OP_QS8_MATMUL, &qs8_matmul_dynamic, 2, 1,
+     {ACTIVATION("a", F32, 2, 1, 65537), QS8_WEIGHTS("w", 0.5f, 0, 2, 65537, 1)},
+     {ACTIVATION("y", F32, 2, 1, 1)}, UNSUPPORTED,
+     "K = 65537 exceeds the quantized kernels' limit 65536"},
+    {"qs8 weights in a float matmul", THAW_OP_MATMUL, &matmul_plain, 2, 1,
+     {ACTIVATION("a", F32, 2, 2, 5), QS8_WEIGHTS("w", 0.5f, 0, 2, 5, 3)},
+     {ACTIVATION("y", F32, 2, 2, 3)}, CORRUPT,
+     "is stored in layout qs8_gemm_panel16, which only a quantized op's weights may use"},
+    {"qs8 conv output", THAW_OP_QS8_CONV, &qs8_conv_dynamic, 2, 1,
+     {ACTIVATION("x", F32, 4, 1, 3, 8, 8), QS8_WEIGHTS("w", 0.5f, 0, 4, 8, 3, 3, 3)},
+     {ACTIVATION("y", F32, 4, 1, 8, 5, 5)}, CORRUPT,
+     "output [1,8,5,5] does not follow from input [1,3,8,8], weights [8,3,3,3]"},
+    {"qs8 conv channels", THAW_OP_QS8_CONV, &qs8_conv_dynamic, 2, 1,
+     {ACTIVATION("x", F32, 4, 1, 4, 8, 8), QS8_WEIGHTS("w", 0.5f, 0, 4, 8, 3, 3, 3)},
+     {ACTIVATION("y", F32, 4, 1, 8, 6, 6)}, CORRUPT,
+     "weights [8,3,3,3] do not fit input [1,4,8,8]"},
 };
 // clang-format on
 
 enum { CASE_COUNT = sizeof cases / sizeof cases[0] };
 
 size_t thaw_malformed_runtime_count(void) { return CASE_COUNT; }
+
+static uint32_t add_qs8_weights(thaw_writer *w, const tensor_spec *spec) {
+  uint64_t k, n, size;
+  if (!thaw_layout_qs8_panel16_size(spec->rank, spec->shape, &k, &n, &size))
+    fail_msg("bad qs8 shape for %s", spec->name);
+  uint8_t *blob = calloc(1, size);
+  if (blob == NULL) fail_msg("out of memory for constant %s", spec->name);
+  const uint64_t n16 = (n + 15) / 16 * 16;
+  for (uint64_t j = 0; j < n; j++) {
+    memcpy(blob + 4 * j, &spec->qs8_scale, 4);
+    memcpy(blob + 4 * (n16 + j), &spec->qs8_sum, 4);
+  }
+  const uint32_t id = thaw_writer_add_tensor(w, spec->name, THAW_TENSOR_CONSTANT, THAW_DTYPE_I8,
+                                             spec->rank, spec->shape,
+                                             THAW_LAYOUT_QS8_GEMM_PANEL16, blob, size);
+  free(blob);
+  return id;
+}
 
 void thaw_malformed_runtime_build(size_t index, thaw_malformed_file *file) {
   if (index >= CASE_COUNT) fail_msg("runtime case %zu of %d", index, (int)CASE_COUNT);
@@ -217,7 +286,9 @@ void thaw_malformed_runtime_build(size_t index, thaw_malformed_file *file) {
   uint32_t inputs[THAW_MALFORMED_MAX_INPUTS], outputs[2];
   for (uint32_t i = 0; i < c->input_count; i++) {
     const tensor_spec *spec = &c->inputs[i];
-    if (spec->constant) {
+    if (spec->qs8) {
+      inputs[i] = add_qs8_weights(w, spec);
+    } else if (spec->constant) {
       const size_t size =
           test_element_count(spec->rank, spec->shape) * thaw_dtype_size(spec->dtype);
       void *zeros = calloc(1, size);

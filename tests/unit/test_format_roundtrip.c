@@ -511,9 +511,15 @@ static void test_writer_reports_bad_input(void **state) {
                       "tensor 'w': layout f32_gemm_panel16 is for rank-2 f32 constants");
 
   writer = writer_with_two_activations(&a, &b);
-  thaw_writer_add_tensor(writer, "w", THAW_TENSOR_CONSTANT, THAW_DTYPE_F32, 2, matrix, 2, packed,
-                         sizeof packed);
-  expect_finish_error(writer, THAW_STATUS_UNSUPPORTED, "tensor 'w': unknown layout 2");
+  thaw_writer_add_tensor(writer, "w", THAW_TENSOR_CONSTANT, THAW_DTYPE_F32, 2, matrix,
+                         THAW_LAYOUT_MAX + 1, packed, sizeof packed);
+  expect_finish_error(writer, THAW_STATUS_UNSUPPORTED, "tensor 'w': unknown layout");
+
+  writer = writer_with_two_activations(&a, &b);
+  thaw_writer_add_tensor(writer, "w", THAW_TENSOR_CONSTANT, THAW_DTYPE_F32, 2, matrix,
+                         THAW_LAYOUT_QS8_GEMM_PANEL16, packed, sizeof packed);
+  expect_finish_error(writer, THAW_STATUS_INVALID_ARGUMENT,
+                      "tensor 'w': layout qs8_gemm_panel16 is for rank-2 or rank-4 i8 constants");
 
   writer = writer_with_two_activations(&a, &b);
   const int64_t zero_dim[2] = {3, 0};

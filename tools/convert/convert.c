@@ -42,6 +42,10 @@ bool cv_element_count(uint32_t rank, const int64_t *shape, uint64_t *count) {
 uint64_t cv_value_bytes(const cv_value *value) {
   if (value->layout == THAW_LAYOUT_F32_GEMM_PANEL16)
     return thaw_f32_gemm_packed_b_size((size_t)value->shape[0], (size_t)value->shape[1]);
+  uint64_t k, n, qs8_bytes;
+  if (value->layout == THAW_LAYOUT_QS8_GEMM_PANEL16 &&
+      thaw_layout_qs8_panel16_size(value->rank, value->shape, &k, &n, &qs8_bytes))
+    return qs8_bytes;
   return value->element_count * thaw_dtype_size(value->dtype);
 }
 
@@ -262,9 +266,12 @@ void thaw_convert_report_print(const thaw_convert_report *report, bool json, FIL
     fprintf(stream,
             ",\"weights_bytes\":%" PRIu64 ",\"packed_weights_bytes\":%" PRIu64
             ",\"arena_bytes\":%" PRIu64 ",\"activation_bytes\":%" PRIu64
-            ",\"file_bytes\":%" PRIu64 ",\"seconds\":%.6f}\n",
+            ",\"file_bytes\":%" PRIu64 ",\"quantized_ops\":%" PRIu32
+            ",\"quantized_f32_bytes\":%" PRIu64 ",\"quantized_int8_bytes\":%" PRIu64
+            ",\"seconds\":%.6f}\n",
             report->weights_bytes, report->packed_weights_bytes, report->arena_bytes,
-            report->activation_bytes, report->file_bytes, report->seconds);
+            report->activation_bytes, report->file_bytes, report->quantized_ops,
+            report->quantized_f32_bytes, report->quantized_int8_bytes, report->seconds);
     return;
   }
   fprintf(stream, "nodes: %" PRIu32 " ONNX -> %" PRIu32 " thaw ops\n", report->nodes_in,
@@ -274,6 +281,11 @@ void thaw_convert_report_print(const thaw_convert_report *report, bool json, FIL
       fprintf(stream, "  %-20s %" PRIu32 "\n", count_names[kind], report->counts[kind]);
   fprintf(stream, "weights: %" PRIu64 " bytes (%" PRIu64 " packed for GEMM)\n",
           report->weights_bytes, report->packed_weights_bytes);
+  if (report->quantized_ops)
+    fprintf(stream,
+            "int8: %" PRIu32 " ops quantized, their weights %" PRIu64 " -> %" PRIu64
+            " bytes\n",
+            report->quantized_ops, report->quantized_f32_bytes, report->quantized_int8_bytes);
   fprintf(stream, "arena: %" PRIu64 " bytes (activations without reuse: %" PRIu64 ")\n",
           report->arena_bytes, report->activation_bytes);
   fprintf(stream, "file: %" PRIu64 " bytes, converted in %.3f s\n", report->file_bytes,
@@ -346,6 +358,7 @@ static thaw_status convert(const void *onnx_bytes, size_t onnx_size, const char 
   if (status == THAW_OK) status = cv_lower(&graph, model->graph, model_dir, error);
   onnx__model_proto__free_unpacked(model, &allocator);
   if (status == THAW_OK) status = cv_fuse(&graph, error);
+  if (status == THAW_OK && options->quantize_int8) status = cv_quantize(&graph, options, error);
   if (status == THAW_OK)
     status = cv_emit(&graph, hash, options->writer_flags, thaw_bytes, thaw_size, error);
   cv_graph_free(&graph);

@@ -36,6 +36,12 @@ typedef struct thaw_convert_options {
   size_t input_shape_count;
   /* Flags for the writer, e.g. THAW_FORMAT_FLAG_WEIGHTS_CHECKSUM (formats/format.h). */
   uint32_t writer_flags;
+  /* --quantize int8: Conv (one group) and MatMul/Gemm weights known offline become symmetric
+   * per-output-channel int8, their inputs quantized per row at run time; nodes named in
+   * quantize_exclude (ONNX node names) stay f32, as does everything else. */
+  bool quantize_int8;
+  const char *const *quantize_exclude;
+  size_t quantize_exclude_count;
 } thaw_convert_options;
 
 /* What each pass did, counted in ONNX nodes (the report's `counts` is indexed by these). */
@@ -72,6 +78,9 @@ typedef struct thaw_convert_report {
   uint64_t arena_bytes;      /* planned arena, buffers reused by liveness */
   uint64_t activation_bytes; /* sum of all activation sizes, without reuse */
   uint64_t file_bytes;
+  /* --quantize int8: the ops made int8, and their weights' bytes as f32 and as packed int8. */
+  uint32_t quantized_ops;
+  uint64_t quantized_f32_bytes, quantized_int8_bytes;
   double seconds; /* wall time of the whole conversion */
   /* Filled when conversion fails with THAW_STATUS_UNSUPPORTED: every offending node at once. */
   thaw_convert_unsupported *unsupported;

@@ -1,4 +1,5 @@
-/* `thaw convert IN.onnx OUT.thaw [--input-shape NAME=D0,D1,...]... [--json] [--help]` */
+/* `thaw convert IN.onnx OUT.thaw [--input-shape NAME=D0,D1,...]... [--quantize int8
+ * [--quantize-exclude NODE,...]] [--json] [--help]` */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,12 +12,16 @@
 enum { EXIT_CONVERT_OK = 0, EXIT_CONVERT_FAILURE = 1, EXIT_CONVERT_USAGE = 2 };
 
 static const char usage_text[] =
-    "usage: thaw convert IN.onnx OUT.thaw [--input-shape NAME=D0,D1,...]... [--json]\n"
+    "usage: thaw convert IN.onnx OUT.thaw [--input-shape NAME=D0,D1,...]...\n"
+    "                    [--quantize int8 [--quantize-exclude NODE,...]] [--json]\n"
     "\n"
     "Convert an ONNX model (opsets 9-17) into a .thaw file: shapes inferred, constants and\n"
     "shape sub-graphs folded, BatchNorm/bias/activations fused, arena planned.\n"
     "\n"
     "  --input-shape NAME=D0,D1,...  pin the shape of input NAME (needed for dynamic dims)\n"
+    "  --quantize int8               int8 weights (per output channel) for Conv/Gemm/MatMul,\n"
+    "                                inputs quantized per row at run time\n"
+    "  --quantize-exclude NODE,...   keep these ONNX nodes in f32 (repeatable)\n"
     "  --json                        print the summary as one JSON object\n"
     "  --help                        show this help\n";
 
@@ -31,6 +36,8 @@ int thaw_cli_convert(int argc, char **argv) {
   static const struct option options[] = {
       {"input-shape", required_argument, NULL, 's'},
       {"json", no_argument, NULL, 'j'},
+      {"quantize", required_argument, NULL, 'q'},
+      {"quantize-exclude", required_argument, NULL, 'x'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
@@ -40,6 +47,18 @@ int thaw_cli_convert(int argc, char **argv) {
     return EXIT_CONVERT_FAILURE;
   }
   size_t shape_count = 0;
+  /* The excluded names point into argv, split at the commas in place; there are at most as
+   * many as argument bytes. */
+  size_t exclude_capacity = 0;
+  for (int i = 0; i < argc; i++) exclude_capacity += strlen(argv[i]) + 1;
+  const char **excluded = calloc(exclude_capacity + 1, sizeof(const char *));
+  size_t excluded_count = 0;
+  bool quantize_int8 = false;
+  if (!excluded) {
+    fprintf(stderr, "thaw convert: out of memory\n");
+    free(shapes);
+    return EXIT_CONVERT_FAILURE;
+  }
   bool json = false;
   int result = EXIT_CONVERT_OK;
   optind = 1;
@@ -57,9 +76,19 @@ int thaw_cli_convert(int argc, char **argv) {
       case 'j':
         json = true;
         break;
+      case 'q':
+        if (strcmp(optarg, "int8") != 0)
+          result = usage_error("--quantize takes int8, not \"%s\"", optarg);
+        quantize_int8 = true;
+        break;
+      case 'x':
+        for (char *name = strtok(optarg, ","); name != NULL; name = strtok(NULL, ","))
+          excluded[excluded_count++] = name;
+        break;
       case 'h':
         fputs(usage_text, stdout);
         free(shapes);
+        free(excluded);
         return EXIT_CONVERT_OK;
       case ':':
         result = usage_error("option %s needs a value", argv[optind - 1]);
@@ -71,14 +100,20 @@ int thaw_cli_convert(int argc, char **argv) {
   }
   if (result == EXIT_CONVERT_OK && argc - optind != 2)
     result = usage_error("%s", "expected IN.onnx and OUT.thaw");
+  if (result == EXIT_CONVERT_OK && excluded_count != 0 && !quantize_int8)
+    result = usage_error("%s", "--quantize-exclude needs --quantize int8");
   if (result != EXIT_CONVERT_OK) {
     free(shapes);
+    free(excluded);
     return result;
   }
   const char *onnx_path = argv[optind], *thaw_path = argv[optind + 1];
   thaw_convert_options convert_options = {.input_shapes = shapes,
                                           .input_shape_count = shape_count,
-                                          .writer_flags = THAW_FORMAT_FLAG_WEIGHTS_CHECKSUM};
+                                          .writer_flags = THAW_FORMAT_FLAG_WEIGHTS_CHECKSUM,
+                                          .quantize_int8 = quantize_int8,
+                                          .quantize_exclude = excluded,
+                                          .quantize_exclude_count = excluded_count};
   thaw_convert_report report;
   thaw_error error;
   thaw_status status =
@@ -99,5 +134,6 @@ int thaw_cli_convert(int argc, char **argv) {
   }
   thaw_convert_report_free(&report);
   free(shapes);
+  free(excluded);
   return result;
 }

@@ -45,6 +45,8 @@ typedef union cv_attrs {
   thaw_resize_attrs resize;
   thaw_pad_attrs pad;
   thaw_reduce_attrs reduce;
+  thaw_qs8_matmul_attrs qs8_matmul;
+  thaw_qs8_conv_attrs qs8_conv;
 } cv_attrs;
 
 typedef struct cv_node {
@@ -130,6 +132,11 @@ thaw_status cv_fold_node(cv_graph *graph, const cv_node *node, thaw_error *error
 
 /* ---- fuse.c ---- */
 thaw_status cv_fuse(cv_graph *graph, thaw_error *error);
+
+/* ---- quantize.c ---- */
+/* --quantize int8 (thaw_convert_options): replace Conv/MatMul nodes whose weights are constant
+ * by QS8_CONV/QS8_MATMUL reading packed int8 copies of them. */
+thaw_status cv_quantize(cv_graph *graph, const thaw_convert_options *options, thaw_error *error);
 
 /* ---- emit.c ---- */
 /* Give graph outputs their ONNX names and their own buffers, drop dead nodes, and write. */

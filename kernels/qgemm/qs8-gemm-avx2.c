@@ -1,0 +1,19 @@
+#include "kernels/avx2.h"
+
+static const thaw_qs8_gemm_isa avx2_qs8_gemm = {
+    .ukernel = thaw_qs8_gemm_ukernel_4x16c4__avx2,
+    .mr = 4,
+    .quantize_rows = thaw_qs8_quantize_rows__avx2,
+    .unary = thaw_f32_unary__avx2,
+};
+
+void thaw_qs8_gemm__avx2(const thaw_qs8_gemm_params *p, const float *a, const void *packed_b,
+                         const float *bias, float *c, void *scratch) {
+  thaw_qs8_gemm_drive(&avx2_qs8_gemm, p, a, packed_b, bias, c, scratch);
+}
+
+void thaw_qs8_conv2d__avx2(const thaw_conv2d_params *p, const thaw_qs8_input *input,
+                           const float *x, const void *packed_w, const float *bias, float *y,
+                           void *scratch) {
+  thaw_qs8_conv2d_drive(&avx2_qs8_gemm, p, input, x, packed_w, bias, y, scratch);
+}

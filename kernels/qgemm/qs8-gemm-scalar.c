@@ -1,0 +1,19 @@
+#include "kernels/scalar.h"
+
+static const thaw_qs8_gemm_isa scalar_qs8_gemm = {
+    .ukernel = thaw_qs8_gemm_ukernel_4x16c4__scalar,
+    .mr = 4,
+    .quantize_rows = thaw_qs8_quantize_rows__scalar,
+    .unary = thaw_f32_unary__scalar,
+};
+
+void thaw_qs8_gemm__scalar(const thaw_qs8_gemm_params *p, const float *a, const void *packed_b,
+                           const float *bias, float *c, void *scratch) {
+  thaw_qs8_gemm_drive(&scalar_qs8_gemm, p, a, packed_b, bias, c, scratch);
+}
+
+void thaw_qs8_conv2d__scalar(const thaw_conv2d_params *p, const thaw_qs8_input *input,
+                             const float *x, const void *packed_w, const float *bias, float *y,
+                             void *scratch) {
+  thaw_qs8_conv2d_drive(&scalar_qs8_gemm, p, input, x, packed_w, bias, y, scratch);
+}
