@@ -74,8 +74,12 @@ void *thaw_platform_aligned_alloc(size_t size) {
 
 void thaw_platform_free(void *pointer) { free(pointer); }
 
-uint64_t thaw_monotonic_ns(void) {
+static uint64_t clock_ns(clockid_t clock) {
   struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
+  clock_gettime(clock, &now);
   return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
+
+uint64_t thaw_monotonic_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
+
+uint64_t thaw_platform_thread_cpu_ns(void) { return clock_ns(CLOCK_THREAD_CPUTIME_ID); }

@@ -6,6 +6,7 @@
 #define THAW_RUNTIME_PLATFORM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "thaw.h"
 
@@ -27,5 +28,9 @@ void thaw_platform_prefetch(const void *address, size_t size);
 #define THAW_PLATFORM_ALIGNMENT 64
 void *thaw_platform_aligned_alloc(size_t size);
 void thaw_platform_free(void *pointer);
+
+/* CPU time the calling thread has used, in nanoseconds: what a measurement of its own work
+ * reads on a machine other processes share, for differences only. */
+uint64_t thaw_platform_thread_cpu_ns(void);
 
 #endif /* THAW_RUNTIME_PLATFORM_H */

@@ -1,15 +1,17 @@
-/* `thaw inspect MODEL.thaw [--verify] [--json]`: what a .thaw file holds and what it costs. */
+/* `thaw inspect MODEL.thaw [--verify] [--cost [--threads N]] [--json]`: what a .thaw file holds
+ * and what it costs. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "cost.h"
 #include "formats/format.h"
 #include "runtime/platform.h"
 
 static const char inspect_help[] =
-    "Usage: thaw inspect MODEL.thaw [--verify] [--json]\n"
+    "Usage: thaw inspect MODEL.thaw [--verify] [--cost [--threads N]] [--json]\n"
     "\n"
     "Describe a .thaw file: format version, flags, producer, converter, source model hash,\n"
     "file size, inputs and outputs (name, dtype, shape), node count and op counts, tensors\n"
@@ -19,7 +21,14 @@ static const char inspect_help[] =
     "Options:\n"
     "  --verify     also verify the checksum over all weights (reads every weight byte);\n"
     "               exit status 1 on a mismatch\n"
-    "  --json       print one JSON object instead of text\n"
+    "  --cost       also measure the kernels on this machine (a few hundred ms) and report,\n"
+    "               per node, the FLOPs (a multiply-add counts 2), the bytes read\n"
+    "               (activations, weights) and written, the kernel class and the predicted\n"
+    "               time; then totals per kernel class and for the model, with the arena,\n"
+    "               weight and session bytes and the predicted run time\n"
+    "  --threads N  predict for N threads (with --cost; default 1): GEMM and convolution\n"
+    "               classes are assumed to run min(N, cores) times faster, the rest not\n"
+    "  --json       print one JSON object instead of text (with --cost, under \"cost\")\n"
     "  -h, --help   this text\n";
 
 typedef struct op_count {
@@ -139,6 +148,7 @@ static void print_tensors_json(const char *key, const thaw_model *model, size_t 
   printf("]");
 }
 
+/* Without the closing brace: the cost report may follow. */
 static void print_json(const inspection *report) {
   const thaw_format_view *view = report->view;
   char hash[65];
@@ -161,13 +171,41 @@ static void print_json(const inspection *report) {
     printf("%s\"%s\": %" PRIu32, i == 0 ? "" : ", ", report->ops[i].name, report->ops[i].count);
   printf("}, \"tensor_count\": %" PRIu32 ", \"constant_count\": %" PRIu32
          ", \"constant_bytes\": %" PRIu64 ", \"arena_bytes\": %" PRIu64
-         ", \"session_bytes\": %zu, \"weights_checksum\": \"%s\"}\n",
+         ", \"session_bytes\": %zu, \"weights_checksum\": \"%s\"",
          view->tensor_count, report->constant_count, report->constant_bytes, view->arena_size,
          thaw_model_session_bytes(report->model), weights_check_names[report->weights]);
 }
 
-static int inspect_mapped_file(const char *path, const thaw_mapped_file *file, bool verify,
-                               bool json) {
+typedef struct inspect_options {
+  bool verify, cost, json;
+  unsigned long threads;
+} inspect_options;
+
+/* Calibrate, then print the cost report after the description. */
+static int print_cost(const thaw_model *model, const inspect_options *options) {
+  thaw_cost_rates rates;
+  thaw_error error;
+  thaw_cli_cost cost;
+  if (thaw_cost_calibrate(model->kernels, &rates, &error) != THAW_OK) {
+    thaw_cli_error("inspect", "%s", error.message);
+    return THAW_EXIT_FAILURE;
+  }
+  if (!thaw_cli_cost_compute(model, &rates, (uint32_t)options->threads, &cost)) {
+    thaw_cli_error("inspect", "out of memory");
+    return THAW_EXIT_FAILURE;
+  }
+  if (options->json) {
+    printf(", \"cost\": ");
+    thaw_cli_cost_print_json(model, &rates, &cost);
+  } else {
+    thaw_cli_cost_print_text(model, &rates, &cost);
+  }
+  thaw_cli_cost_free(&cost);
+  return THAW_EXIT_OK;
+}
+
+static int inspect_mapped_file(const char *path, const thaw_mapped_file *file,
+                               const inspect_options *options) {
   thaw_format_view view;
   thaw_error error;
   thaw_status status = thaw_format_open(file->address, file->size, &view, &error);
@@ -184,7 +222,7 @@ static int inspect_mapped_file(const char *path, const thaw_mapped_file *file, b
   inspection report = {.path = path, .view = &view, .model = model};
   count_ops_and_constants(&report);
   thaw_error verify_error;
-  if (verify) {
+  if (options->verify) {
     if (!(view.flags & THAW_FORMAT_FLAG_WEIGHTS_CHECKSUM))
       report.weights = WEIGHTS_ABSENT;
     else if (thaw_format_verify_weights(&view, &verify_error) == THAW_OK)
@@ -192,11 +230,14 @@ static int inspect_mapped_file(const char *path, const thaw_mapped_file *file, b
     else
       report.weights = WEIGHTS_MISMATCH;
   }
-  if (json)
+  if (options->json)
     print_json(&report);
   else
     print_text(&report);
+  int exit_status = options->cost ? print_cost(model, options) : THAW_EXIT_OK;
+  if (options->json) printf("}\n");
   thaw_model_close(model);
+  if (exit_status != THAW_EXIT_OK) return exit_status;
 
   if (report.weights == WEIGHTS_MISMATCH) {
     thaw_cli_file_error("inspect", path, &verify_error);
@@ -206,24 +247,35 @@ static int inspect_mapped_file(const char *path, const thaw_mapped_file *file, b
 }
 
 int thaw_cli_inspect(int argc, char **argv) {
-  static const struct option options[] = {
+  static const struct option long_options[] = {
       {"verify", no_argument, NULL, 'v'},
+      {"cost", no_argument, NULL, 'c'},
+      {"threads", required_argument, NULL, 't'},
       {"json", no_argument, NULL, 'j'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
-  bool verify = false, json = false;
+  inspect_options options = {.threads = 1};
+  bool threads_given = false;
   opterr = 0;
   for (;;) {
-    int option = getopt_long(argc, argv, ":h", options, NULL);
+    int option = getopt_long(argc, argv, ":h", long_options, NULL);
     if (option == -1) break;
     switch (option) {
-      case 'v': verify = true; break;
-      case 'j': json = true; break;
+      case 'v': options.verify = true; break;
+      case 'c': options.cost = true; break;
+      case 't':
+        if (!thaw_cli_parse_count("inspect", "--threads", optarg, 1, 1024, &options.threads))
+          return THAW_EXIT_USAGE;
+        threads_given = true;
+        break;
+      case 'j': options.json = true; break;
       case 'h': fputs(inspect_help, stdout); return THAW_EXIT_OK;
       default: return thaw_cli_option_error("inspect", option, argv);
     }
   }
+  if (threads_given && !options.cost)
+    return thaw_cli_usage_error("inspect", "--threads applies to --cost only");
   if (argc == optind) return thaw_cli_usage_error("inspect", "missing MODEL.thaw");
   if (argc - optind > 1)
     return thaw_cli_usage_error("inspect", "expected one MODEL.thaw, got %d files",
@@ -236,7 +288,7 @@ int thaw_cli_inspect(int argc, char **argv) {
     thaw_cli_file_error("inspect", path, &error);
     return THAW_EXIT_FAILURE;
   }
-  int exit_status = inspect_mapped_file(path, &file, verify, json);
+  int exit_status = inspect_mapped_file(path, &file, &options);
   thaw_platform_unmap_file(&file);
   return exit_status;
 }

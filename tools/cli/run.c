@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "cli.h"
 #include "formats/format.h"
@@ -34,8 +35,10 @@ static const char run_help[] =
     "                         message names the node it stopped before)\n"
     "  --max-session-mb N     refuse a model whose session needs more than N MiB\n"
     "  --json                 print one JSON object: model, open_ms, session_ms,\n"
-    "                         first_run_ms, median_run_ms (null when N is 1), runs, threads,\n"
-    "                         peak_rss_kb, outputs [{name, shape, dtype, file}]\n"
+    "                         first_run_ms, median_run_ms and median_run_cpu_ms (the\n"
+    "                         process's CPU time per run; both null when N is 1), runs,\n"
+    "                         threads, session_bytes, peak_rss_kb,\n"
+    "                         outputs [{name, shape, dtype, file}]\n"
     "  -h, --help             this text\n";
 
 #define RUN_MAX_REPEAT 1000000ul
@@ -60,7 +63,8 @@ typedef struct run_options {
 } run_options;
 
 typedef struct run_timings {
-  double open_ms, session_ms, first_run_ms, median_run_ms; /* median < 0: no warm runs */
+  double open_ms, session_ms, first_run_ms;
+  double median_run_ms, median_run_cpu_ms; /* < 0: no warm runs */
 } run_timings;
 
 /* ---- Inputs ---- */
@@ -206,9 +210,20 @@ static int compare_doubles(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* One run, timed; false (after the error is reported) when it fails. */
-static bool timed_run(const run_options *options, thaw_session *session, double *elapsed_ms) {
+/* CPU time of the whole process: on a machine other work shares, a run's own cost, which is what
+ * `thaw inspect --cost` predicts (its calibration reads CPU time too). */
+static double process_cpu_ms(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return 1e3 * (double)now.tv_sec + 1e-6 * (double)now.tv_nsec;
+}
+
+/* One run, timed by the wall clock and, when cpu_ms is not NULL, in CPU time; false (after the
+ * error is reported) when it fails. */
+static bool timed_run(const run_options *options, thaw_session *session, double *elapsed_ms,
+                      double *cpu_ms) {
   thaw_error error;
+  const double cpu_start = process_cpu_ms();
   double start = thaw_cli_now_ms();
   const thaw_run_options run_options = {
       .deadline_ns = options->deadline_ms == 0
@@ -216,26 +231,35 @@ static bool timed_run(const run_options *options, thaw_session *session, double 
                          : thaw_monotonic_ns() + (uint64_t)options->deadline_ms * 1000000u};
   thaw_status status = thaw_session_run(session, &run_options, &error);
   *elapsed_ms = thaw_cli_now_ms() - start;
+  if (cpu_ms != NULL) *cpu_ms = process_cpu_ms() - cpu_start;
   if (status != THAW_OK) thaw_cli_file_error("run", options->model_path, &error);
   return status == THAW_OK;
+}
+
+/* The median of `count` values, sorting them in place. */
+static double median(double *values, size_t count) {
+  qsort(values, count, sizeof *values, compare_doubles);
+  return count % 2 == 1 ? values[count / 2] : (values[count / 2 - 1] + values[count / 2]) / 2;
 }
 
 static int run_repeatedly(const run_options *options, thaw_session *session,
                           run_timings *timings) {
   size_t warm_runs = options->repeat - 1;
-  double *warm_ms = malloc((warm_runs + 1) * sizeof *warm_ms);
+  /* Wall-clock times, then CPU times. */
+  double *warm_ms = malloc((2 * warm_runs + 1) * sizeof *warm_ms);
   if (warm_ms == NULL) {
     thaw_cli_error("run", "out of memory");
     return THAW_EXIT_FAILURE;
   }
-  bool ok = timed_run(options, session, &timings->first_run_ms);
-  for (size_t run = 0; ok && run < warm_runs; run++) ok = timed_run(options, session, &warm_ms[run]);
+  double *warm_cpu_ms = warm_ms + warm_runs;
+  bool ok = timed_run(options, session, &timings->first_run_ms, NULL);
+  for (size_t run = 0; ok && run < warm_runs; run++)
+    ok = timed_run(options, session, &warm_ms[run], &warm_cpu_ms[run]);
   timings->median_run_ms = -1.0;
+  timings->median_run_cpu_ms = -1.0;
   if (ok && warm_runs != 0) {
-    qsort(warm_ms, warm_runs, sizeof *warm_ms, compare_doubles);
-    timings->median_run_ms = warm_runs % 2 == 1
-                                 ? warm_ms[warm_runs / 2]
-                                 : (warm_ms[warm_runs / 2 - 1] + warm_ms[warm_runs / 2]) / 2;
+    timings->median_run_ms = median(warm_ms, warm_runs);
+    timings->median_run_cpu_ms = median(warm_cpu_ms, warm_runs);
   }
   free(warm_ms);
   return ok ? THAW_EXIT_OK : THAW_EXIT_FAILURE;
@@ -361,7 +385,8 @@ static void print_summary_text(const run_options *options, const run_timings *ti
   }
 }
 
-static void print_summary_json(const run_options *options, const run_timings *timings,
+static void print_summary_json(const run_options *options, const thaw_model *model,
+                               const run_timings *timings,
                                long peak_rss_kb, thaw_session *session, size_t output_count,
                                char *const *paths) {
   printf("{\"model\": ");
@@ -369,11 +394,13 @@ static void print_summary_json(const run_options *options, const run_timings *ti
   printf(", \"open_ms\": %.4f, \"session_ms\": %.4f, \"first_run_ms\": %.4f", timings->open_ms,
          timings->session_ms, timings->first_run_ms);
   if (timings->median_run_ms >= 0)
-    printf(", \"median_run_ms\": %.4f", timings->median_run_ms);
+    printf(", \"median_run_ms\": %.4f, \"median_run_cpu_ms\": %.4f", timings->median_run_ms,
+           timings->median_run_cpu_ms);
   else
-    printf(", \"median_run_ms\": null");
-  printf(", \"runs\": %lu, \"threads\": 1, \"peak_rss_kb\": %ld, \"outputs\": [", options->repeat,
-         peak_rss_kb);
+    printf(", \"median_run_ms\": null, \"median_run_cpu_ms\": null");
+  printf(", \"runs\": %lu, \"threads\": 1, \"session_bytes\": %zu, \"peak_rss_kb\": %ld"
+         ", \"outputs\": [",
+         options->repeat, thaw_model_session_bytes(model), peak_rss_kb);
   for (size_t i = 0; i < output_count; i++) {
     thaw_tensor output;
     thaw_session_output(session, i, &output);
@@ -415,7 +442,7 @@ static int run_session(const run_options *options, const thaw_model *model,
     struct rusage usage;
     long peak_rss_kb = getrusage(RUSAGE_SELF, &usage) == 0 ? usage.ru_maxrss : -1;
     if (options->json)
-      print_summary_json(options, timings, peak_rss_kb, session, output_count, paths);
+      print_summary_json(options, model, timings, peak_rss_kb, session, output_count, paths);
     else
       print_summary_text(options, timings, peak_rss_kb, session, output_count, paths);
   }
