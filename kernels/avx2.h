@@ -57,4 +57,18 @@ void thaw_f32_reduce_mean__avx2(size_t outer, size_t reduce, size_t inner, const
 void thaw_f32_channel_affine__avx2(size_t outer, size_t channels, size_t inner, const float *x,
                                    const float *scale, const float *shift, float *y);
 
+/* LSTM and GRU (kernels/rnn/): gate kernels on the vector sigmoid and tanh, bound to the shared
+ * driver with the AVX2 GEMM. */
+void thaw_f32_lstm_gates__avx2(size_t rows, size_t hidden_size, const float *projected,
+                               size_t projected_stride, const float *recurrent,
+                               size_t recurrent_stride, float *cell, float *hidden);
+void thaw_f32_gru_reset__avx2(size_t rows, size_t hidden_size, const float *projected,
+                              size_t projected_stride, const float *recurrent,
+                              size_t recurrent_stride, const float *hidden, float *reset_hidden);
+void thaw_f32_gru_gates__avx2(size_t rows, size_t hidden_size, size_t candidate_column,
+                              bool linear_before_reset, const float *projected,
+                              size_t projected_stride, const float *recurrent,
+                              size_t recurrent_stride, float *hidden);
+void thaw_f32_rnn__avx2(const thaw_rnn_params *p, const thaw_rnn_tensors *t, void *scratch);
+
 #endif /* THAW_KERNELS_AVX2_H */

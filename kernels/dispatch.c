@@ -28,6 +28,8 @@ static const thaw_kernels scalar_kernels = {
     .gather = thaw_x_gather__scalar,
     .cast = thaw_x_cast__scalar,
     .where = thaw_x_where__scalar,
+    .f32_rnn = thaw_f32_rnn__scalar,
+    .f32_rnn_scratch_size = thaw_f32_rnn_scratch_size,
 };
 
 #if defined(__x86_64__)
@@ -58,6 +60,8 @@ static const thaw_kernels avx2_kernels = {
     .gather = thaw_x_gather__scalar,
     .cast = thaw_x_cast__scalar,
     .where = thaw_x_where__scalar,
+    .f32_rnn = thaw_f32_rnn__avx2,
+    .f32_rnn_scratch_size = thaw_f32_rnn_scratch_size,
 };
 #endif
 

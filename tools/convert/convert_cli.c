@@ -1,4 +1,5 @@
-/* `thaw convert IN.onnx OUT.thaw [--input-shape NAME=D0,D1,...]... [--json] [--help]` */
+/* `thaw convert IN.onnx OUT.thaw [--input-shape NAME=D0,D1,...]... [--state OUT=IN,...]...
+ * [--json] [--help]` */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,12 +12,15 @@
 enum { EXIT_CONVERT_OK = 0, EXIT_CONVERT_FAILURE = 1, EXIT_CONVERT_USAGE = 2 };
 
 static const char usage_text[] =
-    "usage: thaw convert IN.onnx OUT.thaw [--input-shape NAME=D0,D1,...]... [--json]\n"
+    "usage: thaw convert IN.onnx OUT.thaw [--input-shape NAME=D0,D1,...]...\n"
+    "                    [--state OUTPUT=INPUT,...]... [--json]\n"
     "\n"
     "Convert an ONNX model (opsets 9-17) into a .thaw file: shapes inferred, constants and\n"
     "shape sub-graphs folded, BatchNorm/bias/activations fused, arena planned.\n"
     "\n"
     "  --input-shape NAME=D0,D1,...  pin the shape of input NAME (needed for dynamic dims)\n"
+    "  --state OUTPUT=INPUT,...      carry graph output OUTPUT into graph input INPUT after\n"
+    "                                every run (recurrent and streaming state)\n"
     "  --json                        print the summary as one JSON object\n"
     "  --help                        show this help\n";
 
@@ -30,16 +34,24 @@ static int usage_error(const char *format, const char *detail) {
 int thaw_cli_convert(int argc, char **argv) {
   static const struct option options[] = {
       {"input-shape", required_argument, NULL, 's'},
+      {"state", required_argument, NULL, 'p'},
       {"json", no_argument, NULL, 'j'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
   thaw_input_shape *shapes = calloc((size_t)argc + 1, sizeof(thaw_input_shape));
-  if (!shapes) {
+  /* Every state pair has its own '=' somewhere on the command line. */
+  size_t state_capacity = 1;
+  for (int i = 0; i < argc; ++i)
+    for (const char *c = argv[i]; *c; ++c) state_capacity += *c == '=';
+  thaw_state_pair *states = calloc(state_capacity, sizeof(thaw_state_pair));
+  if (!shapes || !states) {
     fprintf(stderr, "thaw convert: out of memory\n");
+    free(shapes);
+    free(states);
     return EXIT_CONVERT_FAILURE;
   }
-  size_t shape_count = 0;
+  size_t shape_count = 0, state_count = 0;
   bool json = false;
   int result = EXIT_CONVERT_OK;
   optind = 1;
@@ -54,12 +66,20 @@ int thaw_cli_convert(int argc, char **argv) {
           shape_count++;
         break;
       }
+      case 'p': {
+        thaw_error error;
+        if (thaw_convert_parse_states(optarg, states, state_capacity, &state_count, &error) !=
+            THAW_OK)
+          result = usage_error("%s", error.message);
+        break;
+      }
       case 'j':
         json = true;
         break;
       case 'h':
         fputs(usage_text, stdout);
         free(shapes);
+        free(states);
         return EXIT_CONVERT_OK;
       case ':':
         result = usage_error("option %s needs a value", argv[optind - 1]);
@@ -73,11 +93,14 @@ int thaw_cli_convert(int argc, char **argv) {
     result = usage_error("%s", "expected IN.onnx and OUT.thaw");
   if (result != EXIT_CONVERT_OK) {
     free(shapes);
+    free(states);
     return result;
   }
   const char *onnx_path = argv[optind], *thaw_path = argv[optind + 1];
   thaw_convert_options convert_options = {.input_shapes = shapes,
                                           .input_shape_count = shape_count,
+                                          .states = states,
+                                          .state_count = state_count,
                                           .writer_flags = THAW_FORMAT_FLAG_WEIGHTS_CHECKSUM};
   thaw_convert_report report;
   thaw_error error;
@@ -99,5 +122,6 @@ int thaw_cli_convert(int argc, char **argv) {
   }
   thaw_convert_report_free(&report);
   free(shapes);
+  free(states);
   return result;
 }
