@@ -46,6 +46,7 @@ typedef enum thaw_section_kind {
   THAW_SECTION_PLAN = 4,
   THAW_SECTION_META = 5,
   THAW_SECTION_WEIGHTS = 6,
+  THAW_SECTION_STATE = 7, /* format 1.2, optional: state pairs (FORMAT.md, "STATE") */
 } thaw_section_kind;
 
 typedef enum thaw_tensor_kind {
@@ -112,8 +113,10 @@ typedef enum thaw_op {
    * THAW_LAYOUT_QS8_GEMM_PANEL16. */
   THAW_OP_QS8_MATMUL = 24,     /* A[...,K] W[K,N] [B[N]] -> Y[...,N]              qs8_matmul */
   THAW_OP_QS8_CONV = 25,       /* X[N,C,H,W] W[M,C,KH,KW] [B[M]] -> Y[N,M,OH,OW]  qs8_conv */
+  THAW_OP_LSTM = 30,           /* X W R [B H0 C0] -> [Y Y_h Y_c] (format 1.2)      recurrent */
+  THAW_OP_GRU = 31,            /* X W R [B H0 RB] -> [Y Y_h] (format 1.2)          recurrent */
 } thaw_op;
-#define THAW_OP_MAX 25
+#define THAW_OP_MAX 31
 
 /* Elementwise functions, standalone (UNARY) or fused into CONV/MATMUL outputs. */
 typedef enum thaw_unary_func {
@@ -264,6 +267,47 @@ typedef struct thaw_reduce_attrs {
   uint32_t axis_count;
 } thaw_reduce_attrs;
 
+/* LSTM and GRU (FORMAT.md, "Recurrent ops"). Weights are stored for the GEMM: W [I, D*S] and
+ * R [H, D*S] hold, for direction d, the transposed ONNX gate blocks in the S columns from d*S,
+ * each gate's H columns at thaw_recurrent_gate_column; B [D*S] is the input projection's bias
+ * in the same columns. S = thaw_recurrent_direction_columns(op, H) keeps every direction (and
+ * the GRU candidate gate) on a 16-column panel boundary, so a packed R splits into directions
+ * and gates without a copy. */
+typedef enum thaw_recurrent_direction {
+  THAW_RECURRENT_FORWARD = 0,
+  THAW_RECURRENT_REVERSE = 1,
+  THAW_RECURRENT_BIDIRECTIONAL = 2,
+} thaw_recurrent_direction;
+
+/* Optional inputs the node lists after X W R, in this order. */
+enum {
+  THAW_RECURRENT_INPUT_BIAS = 1u << 0,           /* B [D*S] */
+  THAW_RECURRENT_INPUT_INITIAL_H = 1u << 1,      /* H0, shaped like Y_h */
+  THAW_RECURRENT_INPUT_INITIAL_C = 1u << 2,      /* C0 (LSTM), shaped like Y_h */
+  THAW_RECURRENT_INPUT_CANDIDATE_BIAS = 1u << 3, /* RB [D, H] (GRU, linear_before_reset 1) */
+};
+/* Outputs the node lists, in this order. */
+enum {
+  THAW_RECURRENT_OUTPUT_Y = 1u << 0,   /* [T, D, N, H], or [N, T, D, H] in layout 1 */
+  THAW_RECURRENT_OUTPUT_Y_H = 1u << 1, /* [D, N, H], or [N, D, H] in layout 1 */
+  THAW_RECURRENT_OUTPUT_Y_C = 1u << 2, /* LSTM only, shaped like Y_h */
+};
+
+typedef struct thaw_recurrent_attrs {
+  uint32_t direction;           /* thaw_recurrent_direction */
+  uint32_t hidden_size;         /* H >= 1 */
+  uint32_t layout;              /* 0: X [T, N, I]; 1: X [N, T, I] (batch first) */
+  uint32_t inputs;              /* THAW_RECURRENT_INPUT_* bits */
+  uint32_t outputs;             /* THAW_RECURRENT_OUTPUT_* bits, at least one */
+  uint32_t linear_before_reset; /* GRU: 0 or 1; LSTM: 0 */
+} thaw_recurrent_attrs;
+
+/* S: the columns of W, R and B per direction: LSTM 4H, GRU 2H then H, each part rounded up to
+ * 16; 0 for another op. */
+uint64_t thaw_recurrent_direction_columns(uint32_t op, uint32_t hidden_size);
+/* The first column of `gate` (ONNX order: LSTM i o f c, GRU z r h) within a direction. */
+uint64_t thaw_recurrent_gate_column(uint32_t op, uint32_t hidden_size, uint32_t gate);
+
 /* Size of the attribute blob each op requires (0 for ops without attributes); 0 also for an
  * unknown op, so check thaw_op_name first. */
 size_t thaw_op_attrs_size(uint32_t op);
@@ -325,6 +369,9 @@ typedef struct thaw_format_view {
   const uint8_t *input_ids, *output_ids;
   const char *strings;
   uint64_t strings_size, ref_count, attr_size;
+  /* STATE (format 1.2): state_count pairs; 0 when the file has no STATE section. */
+  uint32_t state_count;
+  const uint8_t *state_pairs;
 } thaw_format_view;
 
 /* Validate every structural rule of FORMAT.md (everything but the weight bytes): O(tensors +
@@ -343,6 +390,10 @@ uint32_t thaw_format_node_input(const thaw_format_node *node, uint32_t i);
 uint32_t thaw_format_node_output(const thaw_format_node *node, uint32_t i);
 uint32_t thaw_format_model_input(const thaw_format_view *view, uint32_t i);
 uint32_t thaw_format_model_output(const thaw_format_view *view, uint32_t i);
+/* State pair i (below view->state_count): after a run, model output `output_index` is carried
+ * into model input `input_index` (indices into the model's input and output lists). */
+void thaw_format_get_state(const thaw_format_view *view, uint32_t i, uint32_t *input_index,
+                           uint32_t *output_index);
 
 /* The 64-bit hash both checksums use (FORMAT.md, "Checksums"). */
 uint64_t thaw_hash64(const void *data, size_t size, uint64_t seed);
@@ -370,6 +421,10 @@ void thaw_writer_add_node(thaw_writer *writer, uint32_t op, const char *name, co
                           uint32_t output_count);
 void thaw_writer_add_input(thaw_writer *writer, uint32_t tensor);
 void thaw_writer_add_output(thaw_writer *writer, uint32_t tensor);
+/* Declare a state pair (format 1.2): after each run, model output tensor `output` is copied
+ * into model input tensor `input`. Both must be added as model input/output before
+ * thaw_writer_finish, with the same dtype and shape. */
+void thaw_writer_add_state(thaw_writer *writer, uint32_t output, uint32_t input);
 void thaw_writer_set_producer(thaw_writer *writer, const char *producer);
 void thaw_writer_set_source_hash(thaw_writer *writer, const uint8_t hash[32]);
 
@@ -390,6 +445,54 @@ thaw_status thaw_writer_finish(thaw_writer *writer, uint32_t flags, uint8_t **by
  * write never leaves a partial file behind. */
 thaw_status thaw_writer_write_file(thaw_writer *writer, const char *path, uint32_t flags,
                                    thaw_writer_stats *stats, thaw_error *error);
+
+/* ---- State blobs (FORMAT.md, "State blobs") ----
+ *
+ * What thaw_session_state_save writes: a header naming the model, one record per state
+ * (name, dtype, shape, bytes) and a checksum over everything before it. Written and read
+ * record by record, so neither side needs memory beyond the blob. */
+
+#define THAW_STATE_BLOB_MAGIC "\x89THST\r\n\x1a"
+#define THAW_STATE_BLOB_MAJOR 1
+#define THAW_STATE_BLOB_MINOR 0
+#define THAW_STATE_BLOB_HEADER_SIZE 32
+#define THAW_STATE_BLOB_CHECKSUM_SIZE 8
+
+/* One state as a blob record describes it. */
+typedef struct thaw_state_entry {
+  const char *name;
+  thaw_dtype dtype;
+  uint32_t rank;
+  const int64_t *shape;
+  uint64_t size; /* bytes of data */
+} thaw_state_entry;
+
+/* Bytes of the record for `entry`; false when that overflows 64 bits. */
+bool thaw_state_record_size(const thaw_state_entry *entry, uint64_t *size);
+/* Writing: the header at blob[0, 32), then each record where the previous one ended, then the
+ * checksum once `end` (where the last record ended) is known. `blob` holds the whole size. */
+uint8_t *thaw_state_blob_write_header(uint8_t *blob, uint64_t model_identity, uint32_t count,
+                                      uint64_t size);
+uint8_t *thaw_state_blob_write_record(uint8_t *cursor, const thaw_state_entry *entry,
+                                      const void *data);
+void thaw_state_blob_write_checksum(uint8_t *blob, uint8_t *end);
+
+/* Reading: open checks the header (magic, version, size, checksum, model identity, state
+ * count); each read_record then checks the record at *cursor against what the model expects
+ * and returns its data; finish checks that the records end where the checksum begins. */
+typedef struct thaw_state_blob_view {
+  const uint8_t *bytes;
+  uint64_t records_end; /* where the checksum starts */
+} thaw_state_blob_view;
+
+thaw_status thaw_state_blob_open(const void *bytes, uint64_t size, uint64_t model_identity,
+                                 uint32_t expected_count, thaw_state_blob_view *view,
+                                 uint64_t *cursor, thaw_error *error);
+thaw_status thaw_state_blob_read_record(const thaw_state_blob_view *view, uint64_t *cursor,
+                                        uint32_t index, const thaw_state_entry *expected,
+                                        const void **data, thaw_error *error);
+thaw_status thaw_state_blob_finish(const thaw_state_blob_view *view, uint64_t cursor,
+                                   thaw_error *error);
 
 /* ---- Output files ---- */
 

@@ -24,6 +24,7 @@ _Static_assert(sizeof(thaw_pad_attrs) == (2 + THAW_MAX_RANK) * 4, "pad attrs");
 _Static_assert(sizeof(thaw_reduce_attrs) == 2 * 4, "reduce attrs are 2 words");
 _Static_assert(sizeof(thaw_qs8_matmul_attrs) == 6 * 4, "qs8 matmul attrs are 6 words");
 _Static_assert(sizeof(thaw_qs8_conv_attrs) == 17 * 4, "qs8 conv attrs are 17 words");
+_Static_assert(sizeof(thaw_recurrent_attrs) == 6 * 4, "recurrent attrs are 6 words");
 
 /* What an attribute check knows about the node it is checking. */
 typedef struct node_context {
@@ -31,6 +32,7 @@ typedef struct node_context {
   const char *op_name;
   uint32_t op;
   uint32_t input_rank;
+  uint32_t input_count, output_count;
   thaw_error *error;
 } node_context;
 
@@ -301,8 +303,8 @@ static thaw_status check_qs8_matmul(const node_context *node, const uint8_t *blo
 static thaw_status check_qs8_conv(const node_context *node, const uint8_t *blob) {
   thaw_qs8_conv_attrs attrs;
   thaw_op_attrs_decode(node->op, blob, &attrs);
-  const node_context as_conv = {node->name, node->op_name, THAW_OP_CONV, node->input_rank,
-                                node->error};
+  node_context as_conv = *node;
+  as_conv.op = THAW_OP_CONV;
   thaw_status status = check_conv(&as_conv, blob);
   if (status != THAW_OK) return status;
   if (attrs.conv.groups != 1) {
@@ -311,6 +313,71 @@ static thaw_status check_qs8_conv(const node_context *node, const uint8_t *blob)
                           node->name, node->op_name, attrs.conv.groups);
   }
   return check_qs8_input(node, &attrs.input);
+}
+
+/* hidden_size is a u32, so no product or sum below overflows 64 bits. */
+uint64_t thaw_recurrent_direction_columns(uint32_t op, uint32_t hidden_size) {
+  const uint64_t h = hidden_size;
+  switch (op) {
+    case THAW_OP_LSTM:
+      return thaw_align_up(4 * h, THAW_LAYOUT_PANEL16_WIDTH);
+    case THAW_OP_GRU:
+      /* z and r come from one product of h, the candidate from another (of r * h in the
+       * default form), so the candidate starts on a panel of its own. */
+      return thaw_align_up(2 * h, THAW_LAYOUT_PANEL16_WIDTH) +
+             thaw_align_up(h, THAW_LAYOUT_PANEL16_WIDTH);
+  }
+  return 0;
+}
+
+uint64_t thaw_recurrent_gate_column(uint32_t op, uint32_t hidden_size, uint32_t gate) {
+  if (op == THAW_OP_GRU && gate == 2) {
+    return thaw_align_up(2 * (uint64_t)hidden_size, THAW_LAYOUT_PANEL16_WIDTH);
+  }
+  return (uint64_t)gate * hidden_size;
+}
+
+static thaw_status check_recurrent(const node_context *node, const uint8_t *blob) {
+  thaw_recurrent_attrs attrs;
+  thaw_op_attrs_decode(node->op, blob, &attrs);
+  const bool lstm = node->op == THAW_OP_LSTM;
+  if (attrs.direction > THAW_RECURRENT_BIDIRECTIONAL) {
+    return unsupported_code(node, "direction", attrs.direction);
+  }
+  if (attrs.layout > 1) return unsupported_code(node, "layout", attrs.layout);
+  thaw_status status = require_at_least_one(node, "hidden_size", attrs.hidden_size);
+  if (status == THAW_OK) status = require_flag(node, "linear_before_reset", attrs.linear_before_reset);
+  if (status != THAW_OK) return status;
+  if (lstm && attrs.linear_before_reset != 0) {
+    return corrupt(node, "linear_before_reset is a GRU attribute");
+  }
+  const uint32_t allowed_inputs =
+      THAW_RECURRENT_INPUT_BIAS | THAW_RECURRENT_INPUT_INITIAL_H |
+      (lstm ? THAW_RECURRENT_INPUT_INITIAL_C
+            : attrs.linear_before_reset ? THAW_RECURRENT_INPUT_CANDIDATE_BIAS : 0);
+  const uint32_t allowed_outputs = THAW_RECURRENT_OUTPUT_Y | THAW_RECURRENT_OUTPUT_Y_H |
+                                   (lstm ? THAW_RECURRENT_OUTPUT_Y_C : 0);
+  if ((attrs.inputs & ~allowed_inputs) != 0) {
+    return thaw_error_set(node->error, THAW_STATUS_CORRUPT,
+                          "node '%s' (%s): optional inputs 0x%x, this op allows only 0x%x",
+                          node->name, node->op_name, attrs.inputs, allowed_inputs);
+  }
+  if (attrs.outputs == 0 || (attrs.outputs & ~allowed_outputs) != 0) {
+    return thaw_error_set(node->error, THAW_STATUS_CORRUPT,
+                          "node '%s' (%s): outputs 0x%x, must be a non-empty subset of 0x%x",
+                          node->name, node->op_name, attrs.outputs, allowed_outputs);
+  }
+  /* The bits say which operands the node lists, so the counts follow from them. */
+  const uint32_t inputs = 3 + (uint32_t)__builtin_popcount(attrs.inputs);
+  const uint32_t outputs = (uint32_t)__builtin_popcount(attrs.outputs);
+  if (node->input_count != inputs || node->output_count != outputs) {
+    return thaw_error_set(node->error, THAW_STATUS_CORRUPT,
+                          "node '%s' (%s): lists %u inputs and %u outputs, its attributes say "
+                          "%u and %u",
+                          node->name, node->op_name, node->input_count, node->output_count,
+                          inputs, outputs);
+  }
+  return THAW_OK;
 }
 
 static const op_contract kContracts[THAW_OP_MAX + 1] = {
@@ -342,6 +409,8 @@ static const op_contract kContracts[THAW_OP_MAX + 1] = {
     [THAW_OP_QS8_MATMUL] = {"QS8MatMul", sizeof(thaw_qs8_matmul_attrs), 2, 3, 1, 1,
                             check_qs8_matmul},
     [THAW_OP_QS8_CONV] = {"QS8Conv", sizeof(thaw_qs8_conv_attrs), 2, 3, 1, 1, check_qs8_conv},
+    [THAW_OP_LSTM] = {"LSTM", sizeof(thaw_recurrent_attrs), 3, 6, 1, 3, check_recurrent},
+    [THAW_OP_GRU] = {"GRU", sizeof(thaw_recurrent_attrs), 3, 6, 1, 2, check_recurrent},
 };
 
 static const op_contract *find_contract(uint32_t op) {
@@ -421,7 +490,8 @@ thaw_status thaw_op_check(uint32_t op, const char *node_name, uint32_t input_cou
     return thaw_error_set(error, THAW_STATUS_UNSUPPORTED, "node '%s': unknown op %u", node_name,
                           op);
   }
-  node_context node = {node_name, contract->name, op, input_rank, error};
+  node_context node = {node_name, contract->name, op, input_rank, input_count, output_count,
+                       error};
   thaw_status status =
       check_count(&node, "inputs", input_count, contract->min_inputs, contract->max_inputs);
   if (status != THAW_OK) return status;

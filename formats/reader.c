@@ -21,9 +21,11 @@ enum {
   GRAPH_HEADER_SIZE = 16,
   PLAN_HEADER_SIZE = 8,
   META_FIXED_SIZE = 56,
+  STATE_HEADER_SIZE = 8,
+  STATE_PAIR_SIZE = 8,
 };
 
-#define SECTION_KIND_COUNT 7 /* kinds 1..6, indexed directly */
+#define SECTION_KIND_COUNT 8 /* kinds 1..7, indexed directly */
 
 typedef struct section_entry {
   uint32_t kind;
@@ -50,6 +52,8 @@ enum {
   TENSOR_MODEL_INPUT = 1u << 0,
   TENSOR_MODEL_OUTPUT = 1u << 1,
   TENSOR_PRODUCED = 1u << 2,
+  TENSOR_STATE_INPUT = 1u << 3,
+  TENSOR_STATE_OUTPUT = 1u << 4,
 };
 
 /* A byte range owned by one tensor (a constant blob or an activation's arena bytes). */
@@ -77,6 +81,7 @@ static const char *section_name(uint32_t kind) {
     case THAW_SECTION_PLAN: return "PLAN";
     case THAW_SECTION_META: return "META";
     case THAW_SECTION_WEIGHTS: return "WEIGHTS";
+    case THAW_SECTION_STATE: return "STATE";
   }
   return "unknown";
 }
@@ -210,7 +215,7 @@ static thaw_status check_section_table(const uint8_t *bytes, uint64_t size,
                             (unsigned long long)previous_end);
     }
     previous_end = section.offset + section.size;
-    bool known = section.kind >= THAW_SECTION_STRINGS && section.kind <= THAW_SECTION_WEIGHTS;
+    bool known = section.kind >= THAW_SECTION_STRINGS && section.kind <= THAW_SECTION_STATE;
     if (!known) continue; /* a later minor version's section */
     if (seen[section.kind]) {
       return thaw_error_set(error, THAW_STATUS_CORRUPT, "section %s appears twice", name);
@@ -234,6 +239,7 @@ static thaw_status check_section_table(const uint8_t *bytes, uint64_t size,
                             (unsigned long long)section.offset);
     }
   }
+  /* STATE is optional: absent, its entry keeps kind 0. */
   for (uint32_t kind = THAW_SECTION_STRINGS; kind <= THAW_SECTION_WEIGHTS; kind++) {
     if (!seen[kind]) {
       return thaw_error_set(error, THAW_STATUS_CORRUPT, "missing section %s", section_name(kind));
@@ -516,6 +522,67 @@ static thaw_status check_meta(validation *v, const section_entry *section) {
   return check_model_io(v, view->output_ids, view->output_count, "output", TENSOR_MODEL_OUTPUT);
 }
 
+/* State pairs name a model output carried into a model input of the same dtype and shape;
+ * each input and each output belongs to at most one pair. */
+static thaw_status check_state(validation *v, const section_entry *section) {
+  thaw_format_view *view = v->view;
+  if (section->kind != THAW_SECTION_STATE) return THAW_OK;
+  if (section->size < STATE_HEADER_SIZE) {
+    return thaw_error_set(v->error, THAW_STATUS_CORRUPT,
+                          "STATE section is %llu bytes, its header needs %d",
+                          (unsigned long long)section->size, STATE_HEADER_SIZE);
+  }
+  const uint8_t *base = v->bytes + section->offset;
+  const uint32_t count = thaw_load_u32(base);
+  if (thaw_load_u32(base + 4) != 0) {
+    return thaw_error_set(v->error, THAW_STATUS_CORRUPT, "STATE reserved field is not zero");
+  }
+  const uint64_t expected = STATE_HEADER_SIZE + STATE_PAIR_SIZE * (uint64_t)count;
+  if (section->size != expected) {
+    return thaw_error_set(v->error, THAW_STATUS_CORRUPT,
+                          "STATE section is %llu bytes, %u pairs need %llu",
+                          (unsigned long long)section->size, count,
+                          (unsigned long long)expected);
+  }
+  view->state_count = count;
+  view->state_pairs = base + STATE_HEADER_SIZE;
+  for (uint32_t i = 0; i < count; i++) {
+    uint32_t input_index, output_index;
+    thaw_format_get_state(view, i, &input_index, &output_index);
+    if (input_index >= view->input_count || output_index >= view->output_count) {
+      return thaw_error_set(v->error, THAW_STATUS_CORRUPT,
+                            "STATE pair %u names input %u and output %u; the model has %u "
+                            "inputs and %u outputs",
+                            i, input_index, output_index, view->input_count, view->output_count);
+    }
+    const uint32_t input = thaw_format_model_input(view, input_index);
+    const uint32_t output = thaw_format_model_output(view, output_index);
+    if (v->tensor_flags[input] & TENSOR_STATE_INPUT) {
+      return thaw_error_set(v->error, THAW_STATUS_CORRUPT,
+                            "STATE pair %u: input '%s' already receives another state", i,
+                            tensor_name(v, input));
+    }
+    if (v->tensor_flags[output] & TENSOR_STATE_OUTPUT) {
+      return thaw_error_set(v->error, THAW_STATUS_CORRUPT,
+                            "STATE pair %u: output '%s' already feeds another state", i,
+                            tensor_name(v, output));
+    }
+    v->tensor_flags[input] |= TENSOR_STATE_INPUT;
+    v->tensor_flags[output] |= TENSOR_STATE_OUTPUT;
+    thaw_format_tensor in, out;
+    thaw_format_get_tensor(view, input, &in);
+    thaw_format_get_tensor(view, output, &out);
+    bool same = in.dtype == out.dtype && in.rank == out.rank;
+    for (uint32_t d = 0; same && d < in.rank; d++) same = in.shape[d] == out.shape[d];
+    if (!same) {
+      return thaw_error_set(v->error, THAW_STATUS_CORRUPT,
+                            "STATE pair %u: output '%s' and input '%s' differ in dtype or shape",
+                            i, out.name, in.name);
+    }
+  }
+  return THAW_OK;
+}
+
 static thaw_status check_plan(validation *v, const section_entry *section) {
   thaw_format_view *view = v->view;
   uint64_t expected = PLAN_HEADER_SIZE + 8 * (uint64_t)view->tensor_count;
@@ -793,6 +860,7 @@ static thaw_status check_sections(validation *v, const section_entry sections[SE
   status = check_tensor_records(v);
   if (status == THAW_OK) status = check_plan(v, &sections[THAW_SECTION_PLAN]);
   if (status == THAW_OK) status = check_meta(v, &sections[THAW_SECTION_META]);
+  if (status == THAW_OK) status = check_state(v, &sections[THAW_SECTION_STATE]);
   if (status == THAW_OK) status = check_graph(v, &sections[THAW_SECTION_GRAPH]);
   if (status == THAW_OK) status = check_model_io_exclusive(v);
   return status;
@@ -809,7 +877,7 @@ thaw_status thaw_format_open(const void *bytes, uint64_t size, thaw_format_view 
   view->size = size;
   thaw_status status = check_header(bytes, size, view, error);
   if (status != THAW_OK) return status;
-  section_entry sections[SECTION_KIND_COUNT];
+  section_entry sections[SECTION_KIND_COUNT] = {{0}};
   status = check_section_table(bytes, size, sections, error);
   if (status != THAW_OK) return status;
 
@@ -888,4 +956,11 @@ uint32_t thaw_format_model_input(const thaw_format_view *view, uint32_t i) {
 
 uint32_t thaw_format_model_output(const thaw_format_view *view, uint32_t i) {
   return thaw_load_u32(view->output_ids + 4 * (uint64_t)i);
+}
+
+void thaw_format_get_state(const thaw_format_view *view, uint32_t i, uint32_t *input_index,
+                           uint32_t *output_index) {
+  const uint8_t *pair = view->state_pairs + (uint64_t)i * STATE_PAIR_SIZE;
+  *input_index = thaw_load_u32(pair);
+  *output_index = thaw_load_u32(pair + 4);
 }

@@ -46,6 +46,7 @@ struct thaw_writer {
   vector refs;    /* uint32_t */
   vector inputs;  /* uint32_t */
   vector outputs; /* uint32_t */
+  vector states;  /* uint32_t pairs: output tensor, input tensor */
   char *producer;
   uint8_t source_hash[32];
   thaw_error first_error; /* status THAW_OK until the first mistake */
@@ -119,6 +120,7 @@ void thaw_writer_destroy(thaw_writer *writer) {
   free(writer->refs.items);
   free(writer->inputs.items);
   free(writer->outputs.items);
+  free(writer->states.items);
   free(writer->producer);
   free(writer);
 }
@@ -350,6 +352,14 @@ void thaw_writer_add_output(thaw_writer *writer, uint32_t tensor) {
   if (writer != NULL) add_model_io(writer, &writer->outputs, "output", tensor);
 }
 
+void thaw_writer_add_state(thaw_writer *writer, uint32_t output, uint32_t input) {
+  if (writer == NULL || writer->first_error.status != THAW_OK) return;
+  uint32_t *slot = vector_push(writer, &writer->states, sizeof *slot, 2);
+  if (slot == NULL) return;
+  slot[0] = output;
+  slot[1] = input;
+}
+
 void thaw_writer_set_producer(thaw_writer *writer, const char *producer) {
   if (writer == NULL || writer->first_error.status != THAW_OK) return;
   char *copy = copy_string(writer, "producer", producer != NULL ? producer : "");
@@ -386,6 +396,31 @@ static thaw_status check_unique_names(const thaw_writer *writer, thaw_error *err
   return status;
 }
 
+/* The position of `tensor` in a model input or output list, or UINT32_MAX. */
+static uint32_t list_position(const vector *list, uint32_t tensor) {
+  for (uint32_t i = 0; i < list->count; i++) {
+    if (u32_items(list)[i] == tensor) return i;
+  }
+  return UINT32_MAX;
+}
+
+/* Every state pair joins a model output to a model input; the reader checks the rest. */
+static thaw_status check_states(const thaw_writer *writer, thaw_error *error) {
+  for (uint32_t i = 0; i + 1 < writer->states.count; i += 2) {
+    const uint32_t output = u32_items(&writer->states)[i];
+    const uint32_t input = u32_items(&writer->states)[i + 1];
+    if (output >= writer->tensors.count || list_position(&writer->outputs, output) == UINT32_MAX) {
+      return thaw_error_set(error, THAW_STATUS_INVALID_ARGUMENT,
+                            "state pair %u: tensor %u is not a model output", i / 2, output);
+    }
+    if (input >= writer->tensors.count || list_position(&writer->inputs, input) == UINT32_MAX) {
+      return thaw_error_set(error, THAW_STATUS_INVALID_ARGUMENT,
+                            "state pair %u: tensor %u is not a model input", i / 2, input);
+    }
+  }
+  return THAW_OK;
+}
+
 /* Where everything goes in the file. */
 typedef struct file_layout {
   uint64_t strings_offset, strings_size;
@@ -393,6 +428,7 @@ typedef struct file_layout {
   uint64_t graph_offset, graph_size;
   uint64_t plan_offset, plan_size;
   uint64_t meta_offset, meta_size;
+  uint64_t state_offset, state_size; /* size 0: no STATE section */
   uint64_t weights_offset, weights_size;
   uint64_t file_size;
   uint32_t attr_bytes;
@@ -510,7 +546,9 @@ static thaw_status compute_layout(const thaw_writer *writer, file_layout *layout
   order_weights(writer, layout, placed);
   free(placed);
 
-  uint64_t cursor = THAW_FORMAT_HEADER_SIZE + 6 * THAW_FORMAT_SECTION_ENTRY_SIZE;
+  const uint32_t state_count = writer->states.count / 2;
+  uint64_t cursor = THAW_FORMAT_HEADER_SIZE +
+                    (state_count > 0 ? 7 : 6) * THAW_FORMAT_SECTION_ENTRY_SIZE;
   layout->strings_size = strings_size;
   layout->strings_offset = place_section(&cursor, strings_size);
   layout->tensors_size = 8 + (uint64_t)tensor_count * THAW_FORMAT_TENSOR_RECORD_SIZE;
@@ -522,6 +560,10 @@ static thaw_status compute_layout(const thaw_writer *writer, file_layout *layout
   layout->plan_offset = place_section(&cursor, layout->plan_size);
   layout->meta_size = 56 + 4 * ((uint64_t)writer->inputs.count + writer->outputs.count);
   layout->meta_offset = place_section(&cursor, layout->meta_size);
+  if (state_count > 0) {
+    layout->state_size = 8 + 8 * (uint64_t)state_count;
+    layout->state_offset = place_section(&cursor, layout->state_size);
+  }
   layout->weights_offset = thaw_align_up(cursor, THAW_FORMAT_WEIGHTS_ALIGNMENT);
   layout->file_size = layout->weights_offset + layout->weights_size;
   return plan_activations(writer, layout, error);
@@ -535,8 +577,10 @@ static void write_section_entry(uint8_t *entry, uint32_t kind, uint64_t offset, 
 }
 
 /* Files that use nothing newer than 1.0 stay readable by 1.0 readers; the GEMM-packed
- * layout came with 1.1, the quantized ops and their layout with 1.2. */
+ * layout came with 1.1; the quantized ops and their layout, state pairs and the recurrent ops
+ * with 1.2. */
 static uint16_t minimum_minor_version(const thaw_writer *writer) {
+  if (writer->states.count > 0) return 2;
   uint16_t minor = 0;
   for (uint32_t t = 0; t < writer->tensors.count; t++) {
     if (tensor_at(writer, t)->layout == THAW_LAYOUT_QS8_GEMM_PANEL16) return 2;
@@ -544,7 +588,9 @@ static uint16_t minimum_minor_version(const thaw_writer *writer) {
   }
   for (uint32_t n = 0; n < writer->nodes.count; n++) {
     const uint32_t op = node_at(writer, n)->op;
-    if (op == THAW_OP_QS8_MATMUL || op == THAW_OP_QS8_CONV) return 2;
+    if (op == THAW_OP_QS8_MATMUL || op == THAW_OP_QS8_CONV || op == THAW_OP_LSTM ||
+        op == THAW_OP_GRU)
+      return 2;
   }
   return minor;
 }
@@ -634,13 +680,32 @@ static void write_file(const thaw_writer *writer, const file_layout *layout, uin
     thaw_store_u32(ids, u32_items(&writer->outputs)[i]);
   }
 
+  /* State pairs are stored as positions in the input and output lists. */
+  const uint32_t state_count = writer->states.count / 2;
+  if (state_count > 0) {
+    uint8_t *state = file + layout->state_offset;
+    thaw_store_u32(state, state_count);
+    for (uint32_t i = 0; i < state_count; i++) {
+      thaw_store_u32(state + 8 + 8 * (uint64_t)i,
+                     list_position(&writer->inputs, u32_items(&writer->states)[2 * i + 1]));
+      thaw_store_u32(state + 12 + 8 * (uint64_t)i,
+                     list_position(&writer->outputs, u32_items(&writer->states)[2 * i]));
+    }
+  }
+
   uint8_t *table = file + THAW_FORMAT_HEADER_SIZE;
   write_section_entry(table + 0 * 24, THAW_SECTION_STRINGS, layout->strings_offset, layout->strings_size);
   write_section_entry(table + 1 * 24, THAW_SECTION_TENSORS, layout->tensors_offset, layout->tensors_size);
   write_section_entry(table + 2 * 24, THAW_SECTION_GRAPH, layout->graph_offset, layout->graph_size);
   write_section_entry(table + 3 * 24, THAW_SECTION_PLAN, layout->plan_offset, layout->plan_size);
   write_section_entry(table + 4 * 24, THAW_SECTION_META, layout->meta_offset, layout->meta_size);
-  write_section_entry(table + 5 * 24, THAW_SECTION_WEIGHTS, layout->weights_offset, layout->weights_size);
+  const uint32_t section_count = state_count > 0 ? 7 : 6;
+  if (state_count > 0) {
+    write_section_entry(table + 5 * 24, THAW_SECTION_STATE, layout->state_offset,
+                        layout->state_size);
+  }
+  write_section_entry(table + (section_count - 1) * 24, THAW_SECTION_WEIGHTS,
+                      layout->weights_offset, layout->weights_size);
 
   memcpy(file, THAW_FORMAT_MAGIC, THAW_FORMAT_MAGIC_SIZE);
   thaw_store_u16(file + THAW_HEADER_MAJOR, THAW_FORMAT_MAJOR);
@@ -651,7 +716,7 @@ static void write_file(const thaw_writer *writer, const file_layout *layout, uin
     thaw_store_u64(file + THAW_HEADER_WEIGHTS_CHECKSUM,
                    thaw_hash64(file + layout->weights_offset, layout->weights_size, 0));
   }
-  thaw_store_u32(file + THAW_HEADER_SECTION_COUNT, 6);
+  thaw_store_u32(file + THAW_HEADER_SECTION_COUNT, section_count);
   thaw_store_u32(file + THAW_HEADER_HEADER_SIZE, THAW_FORMAT_HEADER_SIZE);
   thaw_store_u64(file + THAW_HEADER_HEADER_CHECKSUM,
                  thaw_format_header_checksum(file, layout->weights_offset));
@@ -673,6 +738,7 @@ thaw_status thaw_writer_finish(thaw_writer *writer, uint32_t flags, uint8_t **by
     return thaw_error_set(error, THAW_STATUS_INVALID_ARGUMENT, "unknown writer flags 0x%x", flags);
   }
   thaw_status status = check_unique_names(writer, error);
+  if (status == THAW_OK) status = check_states(writer, error);
   if (status != THAW_OK) return status;
 
   uint64_t count = writer->tensors.count > 0 ? writer->tensors.count : 1;

@@ -150,8 +150,9 @@ THAW_API thaw_status thaw_session_create(const thaw_model *model,
 THAW_API void thaw_session_destroy(thaw_session *session);
 
 /* Describe input/output `index` with `data` pointing at its buffer in the arena; the buffers
- * stay where they are for the session's life. Input buffers are never overwritten by a run, so
- * inputs written once stay valid for later runs. Output buffers hold results only after a run
+ * stay where they are for the session's life. A run never writes an input buffer (only a state
+ * input, after a successful run: see "State" below), so inputs written once stay valid for later
+ * runs. Output buffers hold results only after a run
  * returned THAW_OK: while the last run stopped early (an error, a deadline, a cancel),
  * thaw_session_output refuses with THAW_STATUS_NO_RESULT until a run succeeds. */
 THAW_API thaw_status thaw_session_input(thaw_session *session, size_t index, thaw_tensor *tensor);
@@ -176,6 +177,44 @@ typedef struct thaw_run_options {
  * inside long kernels; a run that stops leaves the session ready for the next one. */
 THAW_API thaw_status thaw_session_run(thaw_session *session, const thaw_run_options *options,
                                       thaw_error *error);
+
+/* ---- State that outlives a run, and a function instance ----
+ *
+ * A recurrent or streaming model carries state from one run to the next: LSTM/GRU hidden and
+ * cell states, or the explicit state inputs/outputs of a streaming export. The model names its
+ * state pairs (`thaw convert --state OUT=IN,...` stores them in the file): after every run that
+ * returns THAW_OK, the session copies each state output into its state input, so the next run
+ * continues from there. A run that stops early (error, deadline, cancel) leaves the state
+ * inputs as they were. A new session starts with every state input zero.
+ *
+ * To park the state between invocations of a stateless function, save it into a buffer of
+ * thaw_session_state_size bytes, keep it in any store, and load it into a fresh session later.
+ * The blob is versioned and checksummed and names the model it came from; loading validates
+ * all of it (wrong model, truncation, checksum, names, dtypes, shapes) before changing any
+ * byte of the session's state. */
+
+/* The number of state pairs the model declares. */
+THAW_API size_t thaw_model_state_count(const thaw_model *model);
+/* State pair `index`: model input `*input_index` receives model output `*output_index`. */
+THAW_API thaw_status thaw_model_state(const thaw_model *model, size_t index, size_t *input_index,
+                                      size_t *output_index);
+
+/* Set every state input to zero: the start of a new stream. */
+THAW_API thaw_status thaw_session_state_reset(thaw_session *session);
+/* Bytes thaw_session_state_save writes for this session's model (0 for a NULL session). */
+THAW_API size_t thaw_session_state_size(const thaw_session *session);
+/* Serialise the state inputs (what the next run starts from) into `buffer`. With `capacity`
+ * below thaw_session_state_size, nothing is written and THAW_STATUS_LIMIT is returned;
+ * `*written` receives the size needed in either case. */
+THAW_API thaw_status thaw_session_state_save(thaw_session *session, void *buffer, size_t capacity,
+                                             size_t *written, thaw_error *error);
+/* Replace the state inputs with a blob saved from a session of the same model (the same .thaw
+ * file, identified by its header checksum). A blob that is not one (CORRUPT), was written by a
+ * newer version (VERSION), fails its checksum (CHECKSUM), comes from another model
+ * (INVALID_ARGUMENT) or does not match the model's states (CORRUPT) is refused and the state
+ * is left as it was. */
+THAW_API thaw_status thaw_session_state_load(thaw_session *session, const void *bytes,
+                                             size_t size, thaw_error *error);
 
 #ifdef __cplusplus
 }

@@ -73,5 +73,18 @@ void thaw_qs8_gemm__avx2(const thaw_qs8_gemm_params *p, const float *a, const vo
 void thaw_qs8_conv2d__avx2(const thaw_conv2d_params *p, const thaw_qs8_input *input,
                            const float *x, const void *packed_w, const float *bias, float *y,
                            void *scratch);
+/* LSTM and GRU (kernels/rnn/): gate kernels on the vector sigmoid and tanh, bound to the shared
+ * driver with the AVX2 GEMM. */
+void thaw_f32_lstm_gates__avx2(size_t rows, size_t hidden_size, const float *projected,
+                               size_t projected_stride, const float *recurrent,
+                               size_t recurrent_stride, float *cell, float *hidden);
+void thaw_f32_gru_reset__avx2(size_t rows, size_t hidden_size, const float *projected,
+                              size_t projected_stride, const float *recurrent,
+                              size_t recurrent_stride, const float *hidden, float *reset_hidden);
+void thaw_f32_gru_gates__avx2(size_t rows, size_t hidden_size, size_t candidate_column,
+                              bool linear_before_reset, const float *projected,
+                              size_t projected_stride, const float *recurrent,
+                              size_t recurrent_stride, float *hidden);
+void thaw_f32_rnn__avx2(const thaw_rnn_params *p, const thaw_rnn_tensors *t, void *scratch);
 
 #endif /* THAW_KERNELS_AVX2_H */

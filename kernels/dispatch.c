@@ -30,6 +30,8 @@ static const thaw_kernels scalar_kernels = {
     .where = thaw_x_where__scalar,
     .qs8_gemm = thaw_qs8_gemm__scalar,
     .qs8_conv2d = thaw_qs8_conv2d__scalar,
+    .f32_rnn = thaw_f32_rnn__scalar,
+    .f32_rnn_scratch_size = thaw_f32_rnn_scratch_size,
 };
 
 #if defined(__x86_64__)
@@ -62,6 +64,8 @@ static const thaw_kernels avx2_kernels = {
     .where = thaw_x_where__scalar,
     .qs8_gemm = thaw_qs8_gemm__avx2,
     .qs8_conv2d = thaw_qs8_conv2d__avx2,
+    .f32_rnn = thaw_f32_rnn__avx2,
+    .f32_rnn_scratch_size = thaw_f32_rnn_scratch_size,
 };
 #endif
 

@@ -196,6 +196,44 @@ void thaw_qs8_gemm_pack_b(size_t k, size_t n, const int8_t *b, ptrdiff_t b_row_s
  * 1 and weights packed as B [in_channels*kh*kw, out_channels]. */
 size_t thaw_qs8_gemm_scratch_size(const thaw_qs8_gemm_params *p);
 size_t thaw_qs8_conv2d_scratch_size(const thaw_conv2d_params *p);
+/* LSTM and GRU over a whole sequence, ONNX semantics with the default activations (sigmoid,
+ * tanh, tanh). W [input_size, directions * direction_columns] and R [hidden_size, directions *
+ * direction_columns] are GEMM B operands (THAW_GEMM_PANEL16 when *_packed, else row-major):
+ * direction d owns the direction_columns columns from d * direction_columns, holding the gates
+ * in ONNX order (LSTM i o f c, H columns each from 0; GRU z r from 0, the candidate from
+ * candidate_column), the transposed ONNX gate blocks. bias [directions * direction_columns]
+ * (same columns, may be NULL) is added to the input projection X * W. The GRU candidate_bias
+ * [directions, hidden] (linear_before_reset only, may be NULL) is added to h * R_candidate
+ * before the reset gate scales it.
+ *
+ * Sequence layouts are described by strides counted in rows (of input_size floats for X, of
+ * hidden_size floats for the others): row (t, b) of X is t * x_step_stride + b *
+ * x_batch_stride; Y's row (t, d, b) is t * y_step_stride + d * y_direction_stride + b *
+ * y_batch_stride; the states (initial_h, initial_c, y_h, y_c) hold row (d, b) at d *
+ * state_direction_stride + b * state_batch_stride. */
+typedef enum thaw_rnn_cell {
+  THAW_RNN_LSTM,
+  THAW_RNN_GRU,
+} thaw_rnn_cell;
+
+typedef struct thaw_rnn_params {
+  thaw_rnn_cell cell;
+  size_t steps, batch, input_size, hidden_size, directions;
+  bool reverse;             /* a single direction that walks the sequence from its end */
+  bool linear_before_reset; /* GRU */
+  bool w_packed, r_packed;
+  size_t direction_columns, candidate_column;
+  size_t x_step_stride, x_batch_stride;
+  size_t y_step_stride, y_direction_stride, y_batch_stride;
+  size_t state_direction_stride, state_batch_stride;
+} thaw_rnn_params;
+
+/* The operands of one recurrent node; optional inputs and unwanted outputs are NULL. An absent
+ * initial_h or initial_c starts from zeros. */
+typedef struct thaw_rnn_tensors {
+  const float *x, *w, *r, *bias, *candidate_bias, *initial_h, *initial_c;
+  float *y, *y_h, *y_c;
+} thaw_rnn_tensors;
 
 typedef struct thaw_kernels {
   const char *isa; /* "scalar", ... */
@@ -248,6 +286,10 @@ typedef struct thaw_kernels {
                    const float *bias, float *c, void *scratch);
   void (*qs8_conv2d)(const thaw_conv2d_params *p, const thaw_qs8_input *input, const float *x,
                      const void *packed_w, const float *bias, float *y, void *scratch);
+  /* LSTM or GRU (p->cell) through this table's f32_gemm and its own gate kernels; scratch
+   * holds f32_rnn_scratch_size(p) bytes, 64-byte aligned (SIZE_MAX: too large to exist). */
+  void (*f32_rnn)(const thaw_rnn_params *p, const thaw_rnn_tensors *t, void *scratch);
+  size_t (*f32_rnn_scratch_size)(const thaw_rnn_params *p);
 } thaw_kernels;
 
 /* The best kernels for this CPU, chosen once (thread-safe). */

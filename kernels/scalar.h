@@ -75,5 +75,20 @@ void thaw_qs8_gemm__scalar(const thaw_qs8_gemm_params *p, const float *a, const 
 void thaw_qs8_conv2d__scalar(const thaw_conv2d_params *p, const thaw_qs8_input *input,
                              const float *x, const void *packed_w, const float *bias, float *y,
                              void *scratch);
+/* LSTM and GRU (kernels/rnn/): the gate kernels of rnn-driver.h and the entry point binding
+ * them to the shared driver; the scratch size is the driver's, the same for every ISA. */
+void thaw_f32_lstm_gates__scalar(size_t rows, size_t hidden_size, const float *projected,
+                                 size_t projected_stride, const float *recurrent,
+                                 size_t recurrent_stride, float *cell, float *hidden);
+void thaw_f32_gru_reset__scalar(size_t rows, size_t hidden_size, const float *projected,
+                                size_t projected_stride, const float *recurrent,
+                                size_t recurrent_stride, const float *hidden,
+                                float *reset_hidden);
+void thaw_f32_gru_gates__scalar(size_t rows, size_t hidden_size, size_t candidate_column,
+                                bool linear_before_reset, const float *projected,
+                                size_t projected_stride, const float *recurrent,
+                                size_t recurrent_stride, float *hidden);
+void thaw_f32_rnn__scalar(const thaw_rnn_params *p, const thaw_rnn_tensors *t, void *scratch);
+size_t thaw_f32_rnn_scratch_size(const thaw_rnn_params *p);
 
 #endif /* THAW_KERNELS_SCALAR_H */

@@ -23,6 +23,7 @@ static const char *const class_names[THAW_COST_CLASS_COUNT] = {
     [THAW_COST_DATA_MOVEMENT] = "data movement",
     [THAW_COST_VIEW] = "view",
     [THAW_COST_INT8] = "int8",
+    [THAW_COST_RECURRENT] = "recurrent",
 };
 
 const char *thaw_cost_class_name(thaw_cost_class kernel_class) {
@@ -179,6 +180,24 @@ static void int8_facts(const thaw_prepared_node *node, thaw_cost_node *facts) {
            p->kernel_width, p->stride_h, p->in_channels, p->out_channels);
 }
 
+/* The products of every step, counted as one GEMM of the steps' rows by the gate columns over
+ * the input and hidden widths: the projection is that GEMM, and each step's recurrent product
+ * reads R from cache, so the packed-GEMM rate at that shape is the closest measured one. The
+ * gate math (a few elementwise functions per gate value) is left in the epilogue-free rate. */
+static void recurrent_facts(const thaw_prepared_node *node, thaw_cost_node *facts) {
+  const thaw_rnn_params *p = &node->u.recurrent.params;
+  const uint64_t gates = p->cell == THAW_RNN_LSTM ? 4 : 3;
+  facts->kernel_class = THAW_COST_RECURRENT;
+  facts->rate = THAW_RATE_GEMM_PACKED;
+  facts->gemm_m = PRODUCT(p->steps, p->batch);
+  facts->gemm_n = PRODUCT(p->directions, gates, p->hidden_size);
+  facts->gemm_k = saturating_add(p->input_size, p->hidden_size);
+  facts->flops = PRODUCT(2, facts->gemm_m, facts->gemm_n, facts->gemm_k);
+  snprintf(facts->detail, sizeof facts->detail, "%s T%zu N%zu I%zu H%zu D%zu",
+           p->cell == THAW_RNN_LSTM ? "lstm" : "gru", p->steps, p->batch, p->input_size,
+           p->hidden_size, p->directions);
+}
+
 static void pool_facts(const thaw_prepared_node *node, thaw_cost_node *facts) {
   const thaw_pool2d_params *p = &node->u.pool2d;
   const uint64_t outputs = PRODUCT(p->batch_channels, p->out_height, p->out_width);
@@ -212,6 +231,8 @@ void thaw_cost_node_facts(const thaw_model *model, uint32_t index, thaw_cost_nod
     case THAW_OP_MATMUL: matmul_facts(node, facts); break;
     case THAW_OP_QS8_MATMUL:
     case THAW_OP_QS8_CONV: int8_facts(node, facts); break;
+    case THAW_OP_LSTM:
+    case THAW_OP_GRU: recurrent_facts(node, facts); break;
     case THAW_OP_UNARY:
       set_class(facts, THAW_COST_ELEMENTWISE, THAW_RATE_UNARY, elements);
       facts->unary = node->u.unary.params.func;

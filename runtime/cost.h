@@ -42,8 +42,9 @@ typedef enum thaw_cost_class {
                                a Reshape that copies */
   THAW_COST_VIEW,           /* a Reshape planned in place: no work at all */
   THAW_COST_INT8,           /* QS8MatMul, QS8Conv: the int8 GEMM, activations quantized */
+  THAW_COST_RECURRENT,      /* LSTM, GRU: one projection GEMM, then a small product per step */
 } thaw_cost_class;
-#define THAW_COST_CLASS_COUNT 12
+#define THAW_COST_CLASS_COUNT 13
 
 /* "gemm", "gemv", "conv", "conv 1x1", "depthwise", ... */
 const char *thaw_cost_class_name(thaw_cost_class kernel_class);

@@ -85,6 +85,10 @@ typedef struct thaw_prepared_node {
       thaw_conv2d_params conv2d;
       thaw_qs8_input input;
     } qs8_conv;
+    struct {
+      thaw_rnn_params params;
+      uint32_t inputs, outputs; /* THAW_RECURRENT_INPUT_* and _OUTPUT_* bits */
+    } recurrent; /* LSTM, GRU */
   } u;
 } thaw_prepared_node;
 
@@ -117,6 +121,20 @@ thaw_status thaw_prepare_qs8_matmul(thaw_model *model, thaw_prepared_node *node,
                                     const uint8_t *attrs, thaw_error *error);
 thaw_status thaw_prepare_qs8_conv(thaw_model *model, thaw_prepared_node *node,
                                   const uint8_t *attrs, thaw_error *error);
+/* LSTM and GRU (runtime/recurrent.c): check the node's operands against the recurrent op
+ * contract (FORMAT.md, "Recurrent ops") and fill node->u.recurrent and node->scratch_bytes. The
+ * node's operands are already in model->operand_tensors. */
+thaw_status thaw_prepare_recurrent(const thaw_model *model, thaw_prepared_node *node,
+                                   const uint8_t *attrs, thaw_error *error);
+/* Run a prepared LSTM or GRU node over its operands (inputs, then outputs). */
+void thaw_run_recurrent(const thaw_kernels *kernels, const thaw_prepared_node *node,
+                        void *const *operand, void *scratch);
+
+/* The model a session runs. */
+const thaw_model *thaw_session_model(const thaw_session *session);
+/* After a run that returned THAW_OK: copy every state output into its state input
+ * (runtime/state.c). */
+void thaw_session_carry_state(thaw_session *session);
 
 /* The tensor behind model input (output false) or output `index`; INVALID_ARGUMENT when
  * `index` is out of range. */

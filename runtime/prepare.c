@@ -1043,9 +1043,11 @@ static thaw_status check_input_layouts(const preparation *p) {
                        i, input->name, thaw_layout_name(input->layout));
     }
     if (p->node->op == THAW_OP_MATMUL && i == 1) continue;
+    const bool recurrent = p->node->op == THAW_OP_LSTM || p->node->op == THAW_OP_GRU;
+    if (recurrent && (i == 1 || i == 2)) continue;
     return node_fail(p, THAW_STATUS_CORRUPT,
                      "input %" PRIu32 " \"%s\" is stored in layout %s, which only a MatMul's B "
-                     "operand may use",
+                     "operand may use, or an LSTM's or GRU's W and R",
                      i, input->name, thaw_layout_name(input->layout));
   }
   return THAW_OK;
@@ -1150,6 +1152,10 @@ thaw_status thaw_prepare_node(thaw_model *model, uint32_t index, size_t first_op
       break;
     case THAW_OP_QS8_CONV:
       status = thaw_prepare_qs8_conv(model, node, format_node.attrs, error);
+      break;
+    case THAW_OP_LSTM:
+    case THAW_OP_GRU:
+      status = thaw_prepare_recurrent(model, node, format_node.attrs, error);
       break;
     default:
       return thaw_error_set(error, THAW_STATUS_UNSUPPORTED,

@@ -105,6 +105,7 @@ thaw_status thaw_session_create(const thaw_model *model, const thaw_session_opti
   for (size_t i = 0; i < model->operand_count; i++) {
     result->operands[i] = tensor_data(result, model->operand_tensors[i]);
   }
+  thaw_session_state_reset(result);
   *session = result;
   return THAW_OK;
 }
@@ -131,6 +132,8 @@ void thaw_session_destroy(thaw_session *session) {
   if (session != NULL && session->profile != NULL) print_profile(session);
   thaw_platform_free(session);
 }
+
+const thaw_model *thaw_session_model(const thaw_session *session) { return session->model; }
 
 static thaw_status describe_io(thaw_session *session, bool output, size_t index,
                                thaw_tensor *tensor) {
@@ -272,6 +275,10 @@ static thaw_status run_node(const thaw_kernels *kernels, const thaw_prepared_nod
       kernels->f32_channel_affine(node->u.axis.outer, node->u.axis.axis_size, node->u.axis.inner,
                                   operand[0], operand[1], operand[2], y);
       break;
+    case THAW_OP_LSTM:
+    case THAW_OP_GRU:
+      thaw_run_recurrent(kernels, node, operand, scratch);
+      break;
   }
   return THAW_OK;
 }
@@ -318,5 +325,6 @@ thaw_status thaw_session_run(thaw_session *session, const thaw_run_options *opti
   }
   if (profile != NULL) session->profiled_runs++;
   session->outputs_are_results = true;
+  thaw_session_carry_state(session);
   return THAW_OK;
 }

@@ -8,8 +8,12 @@ inputs under inputs/<set>/ and meta.json; ort_reference.js then adds ONNX Runtim
 
   small  what the test suite commits (a few MB in all): an MLP 784-512-512-10, two reduced CNNs
          (ResNet-ish and MobileNet-ish, 1x3x32x32), a 2-layer BERT-style encoder at opsets 13
-         and 17, and the quick-start sample: a small CNN trained here on scikit-learn's bundled
-         8x8 digits to >95 % test accuracy.
+         and 17, the quick-start sample: a small CNN trained here on scikit-learn's bundled
+         8x8 digits to >95 % test accuracy, and the recurrent cases below.
+  recurrent  only the recurrent cases (a few KB each): streaming LSTM and GRU cells with
+         explicit state inputs and outputs (the sequence axis dynamic, so the tests convert
+         them whole and one step at a time), and 2-layer bidirectional batch-first LSTM and
+         GRU classifiers.
   all    small, plus torchvision SqueezeNet 1.1, MobileNetV2, ResNet-18 (224x224) and a
          MiniLM-L6-shaped encoder at opsets 13 and 17, for the benchmarks (not committed).
 
@@ -196,6 +200,31 @@ class DigitsClassifier(nn.Module):
         return torch.softmax(self.classifier(self.features(image / 16.0)), dim=1)
 
 
+class StreamingCell(nn.Module):
+    """One recurrent layer with its state as explicit inputs and outputs, as streaming exports
+    (voice activity detection, keyword spotting) have it."""
+
+    def __init__(self, cell):
+        super().__init__()
+        self.cell = cell
+
+    def forward(self, x, *state):
+        y, state = self.cell(x, state if isinstance(self.cell, nn.LSTM) else state[0])
+        return (y, *state) if isinstance(state, tuple) else (y, state)
+
+
+class SequenceClassifier(nn.Module):
+    """A 2-layer bidirectional batch-first recurrent encoder and a linear head on every step."""
+
+    def __init__(self, cell_type):
+        super().__init__()
+        self.encoder = cell_type(10, 8, num_layers=2, bidirectional=True, batch_first=True)
+        self.head = nn.Linear(16, 4)
+
+    def forward(self, x):
+        return self.head(self.encoder(x)[0])
+
+
 def preserve_variance(module, generator):
     """PyTorch's default init shrinks activations layer after layer, so the outputs of a random
     network barely depend on its input and a wrong early layer could go unnoticed. He init
@@ -307,6 +336,30 @@ def export_encoder(encoder, out_dir, name, opset, sequence, vocab, rng):
            ["last_hidden_state", "pooler_output"], dynamic_axes=axes)
 
 
+def export_recurrent(out_dir):
+    """Seeded on their own, so `--set recurrent` regenerates exactly what `--set small` does."""
+    torch.manual_seed(SEED)
+    rng = np.random.default_rng(SEED)
+
+    def state(*shape):
+        return rng.uniform(-0.5, 0.5, shape).astype(np.float32)
+
+    def sequence(*shape):
+        return rng.standard_normal(shape).astype(np.float32)
+
+    steps = {0: "steps"}
+    lstm_sets = {str(i): {"x": sequence(6, 1, 12), "h0": state(1, 1, 20), "c0": state(1, 1, 20)}
+                 for i in range(2)}
+    export(StreamingCell(nn.LSTM(12, 20)), out_dir, "lstm_stream", 13, lstm_sets,
+           ["y", "hn", "cn"], dynamic_axes={"x": steps, "y": steps})
+    gru_sets = {str(i): {"x": sequence(6, 1, 12), "h0": state(1, 1, 16)} for i in range(2)}
+    export(StreamingCell(nn.GRU(12, 16)), out_dir, "gru_stream", 13, gru_sets, ["y", "hn"],
+           dynamic_axes={"x": steps, "y": steps})
+    for name, cell_type in (("lstm_bidirectional", nn.LSTM), ("gru_bidirectional", nn.GRU)):
+        sets = {str(i): {"x": sequence(3, 7, 10)} for i in range(2)}
+        export(SequenceClassifier(cell_type), out_dir, name, 14, sets, ["scores"])
+
+
 def export_small(out_dir, generator, rng):
     torch.manual_seed(SEED)
     mlp = MultiLayerPerceptron()
@@ -321,6 +374,7 @@ def export_small(out_dir, generator, rng):
     for opset in (13, 17):
         export_encoder(encoder, out_dir, f"encoder_tiny_opset{opset}", opset, 16, 1000, rng)
     export_digits(out_dir, generator)
+    export_recurrent(out_dir)
 
 
 def export_large(out_dir, generator, rng):
@@ -340,11 +394,14 @@ def export_large(out_dir, generator, rng):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True, help="folder to write the case folders into")
-    parser.add_argument("--set", choices=("small", "all"), default="small")
+    parser.add_argument("--set", choices=("small", "all", "recurrent"), default="small")
     arguments = parser.parse_args()
     torch.set_num_threads(2)
     generator = torch.Generator().manual_seed(SEED)
     rng = np.random.default_rng(SEED)
+    if arguments.set == "recurrent":
+        export_recurrent(arguments.out)
+        return
     export_small(arguments.out, generator, rng)
     if arguments.set == "all":
         export_large(arguments.out, generator, rng)

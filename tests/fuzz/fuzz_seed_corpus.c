@@ -1,12 +1,14 @@
 /*
  * Writes a few small valid models, one per family of ops, into the folder given as argv[1]:
- * the fuzzer's starting corpus. Every seed uses the writer, so seeds follow the format as it
- * is today.
+ * the model fuzzer's starting corpus; and a state blob saved from the state fuzzer's model into
+ * the folder given as argv[2]. Every seed uses the writer and the runtime, so seeds follow the
+ * formats as they are today.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "formats/format.h"
+#include "state_model.h"
 
 static const float kWeights[64] = {0.5f, -1.0f, 2.0f, 0.25f};
 
@@ -110,9 +112,35 @@ static void spatial_model(thaw_writer *writer) {
   thaw_writer_add_output(writer, y);
 }
 
+/* The state of a fresh session of the state fuzzer's model (all zeros, but every record). */
+static int write_state_seed(const char *folder) {
+  uint8_t *bytes = NULL;
+  uint64_t size;
+  thaw_model *model = NULL;
+  thaw_session *session = NULL;
+  thaw_error error = {0};
+  thaw_status status = fuzz_state_model(&bytes, &size);
+  if (status == THAW_OK) status = thaw_model_open_memory(bytes, (size_t)size, 0, &model, &error);
+  if (status == THAW_OK) status = thaw_session_create(model, NULL, &session, &error);
+  const size_t blob_size = status == THAW_OK ? thaw_session_state_size(session) : 0;
+  uint8_t *blob = status == THAW_OK ? malloc(blob_size) : NULL;
+  size_t written;
+  if (status == THAW_OK)
+    status = thaw_session_state_save(session, blob, blob_size, &written, &error);
+  char path[4096];
+  snprintf(path, sizeof path, "%s/state.blob", folder);
+  if (status == THAW_OK) status = thaw_output_file_write(path, blob, written, &error);
+  if (status != THAW_OK) fprintf(stderr, "%s: %s\n", path, error.message);
+  free(blob);
+  thaw_session_destroy(session);
+  thaw_model_close(model);
+  free(bytes);
+  return status == THAW_OK ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: %s OUTPUT_DIR\n", argv[0]);
+  if (argc != 3) {
+    fprintf(stderr, "usage: %s MODEL_SEED_DIR STATE_SEED_DIR\n", argv[0]);
     return 2;
   }
   static const struct {
@@ -140,5 +168,5 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
-  return 0;
+  return write_state_seed(argv[2]);
 }

@@ -2,8 +2,8 @@
 # Usage: tests/fuzz/run.sh BUILD_DIR SECONDS
 # Configures BUILD_DIR with clang and THAW_BUILD_FUZZ=ON, seeds the corpora and runs
 # every fuzz target for SECONDS each: the .thaw loader (seeds from the writer), the .npy reader
-# (seeds: the committed .npy files) and the ONNX converter (seeds: the committed models and
-# ONNX's per-operator test models). Corpora grow in BUILD_DIR/fuzz-corpus/<target>; crashes
+# (seeds: the committed .npy files), the ONNX converter (seeds: the committed models and
+# ONNX's per-operator test models) and the state-blob loader (a seed saved by a session). Corpora grow in BUILD_DIR/fuzz-corpus/<target>; crashes
 # are left in BUILD_DIR/fuzz-artifacts/<target>.
 # Exits non-zero when any target found a crash, after all of them ran.
 # Extra libFuzzer flags go in THAW_FUZZ_FLAGS. A run of hours that keeps going past crashes
@@ -23,12 +23,13 @@ fuzz_dir="$source_dir/tests/fuzz"
 CC=clang cmake -S "$source_dir" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DTHAW_BUILD_FUZZ=ON -DTHAW_BUILD_TOOLS=ON -DTHAW_BUILD_TESTS=OFF >/dev/null
 cmake --build "$build_dir" -j2 --target fuzz_model_load fuzz_npy fuzz_onnx_convert \
-  fuzz_seed_corpus
+  fuzz_state_load fuzz_seed_corpus
 
-for target in fuzz_model_load fuzz_npy fuzz_onnx_convert; do
+for target in fuzz_model_load fuzz_npy fuzz_onnx_convert fuzz_state_load; do
   mkdir -p "$build_dir/fuzz-corpus/$target" "$build_dir/fuzz-artifacts/$target"
 done
-"$build_dir/tests/fuzz/fuzz_seed_corpus" "$build_dir/fuzz-corpus/fuzz_model_load"
+"$build_dir/tests/fuzz/fuzz_seed_corpus" "$build_dir/fuzz-corpus/fuzz_model_load" \
+  "$build_dir/fuzz-corpus/fuzz_state_load"
 # Seeds are named after their path so models with the same file name do not collide.
 seed() {
   find "$source_dir/tests/models" -name "$1" | while read -r path; do
@@ -59,5 +60,6 @@ done <<TARGETS
 fuzz_model_load thaw.dict 65536
 fuzz_npy npy.dict 65536
 fuzz_onnx_convert onnx.dict 1048576
+fuzz_state_load state.dict 4096
 TARGETS
 exit $failed

@@ -319,6 +319,24 @@ thaw_status thaw_convert_parse_input_shape(char *text, thaw_input_shape *shape,
   return THAW_OK;
 }
 
+thaw_status thaw_convert_parse_states(char *text, thaw_state_pair *pairs, size_t capacity,
+                                      size_t *count, thaw_error *error) {
+  for (char *item = text, *next; item; item = next) {
+    next = strchr(item, ',');
+    if (next) *next++ = '\0';
+    char *equals = strchr(item, '=');
+    if (!equals || equals == item || !equals[1] || strchr(equals + 1, '='))
+      return thaw_error_set(error, THAW_STATUS_INVALID_ARGUMENT,
+                            "state pair \"%s\" is not OUTPUT=INPUT", item);
+    if (*count == capacity)
+      return thaw_error_set(error, THAW_STATUS_INVALID_ARGUMENT, "more than %zu state pairs",
+                            capacity);
+    *equals = '\0';
+    pairs[(*count)++] = (thaw_state_pair){.output = item, .input = equals + 1};
+  }
+  return THAW_OK;
+}
+
 /* ---- Entry points ---- */
 
 static double now_seconds(void) {
@@ -360,7 +378,7 @@ static thaw_status convert(const void *onnx_bytes, size_t onnx_size, const char 
   if (status == THAW_OK) status = cv_fuse(&graph, error);
   if (status == THAW_OK && options->quantize_int8) status = cv_quantize(&graph, options, error);
   if (status == THAW_OK)
-    status = cv_emit(&graph, hash, options->writer_flags, thaw_bytes, thaw_size, error);
+    status = cv_emit(&graph, hash, options, thaw_bytes, thaw_size, error);
   cv_graph_free(&graph);
   report->seconds = now_seconds() - start;
   return status;

@@ -31,9 +31,18 @@ typedef struct thaw_input_shape {
   int64_t dims[THAW_MAX_RANK];
 } thaw_input_shape;
 
+/* A state pair (`--state OUTPUT=INPUT`): after every run, graph output `output` is carried into
+ * graph input `input` (see thaw.h, "State that outlives a run"). The names are the ONNX graph's;
+ * both tensors must have the same dtype and shape. */
+typedef struct thaw_state_pair {
+  const char *output, *input;
+} thaw_state_pair;
+
 typedef struct thaw_convert_options {
   const thaw_input_shape *input_shapes; /* may be NULL when input_shape_count is 0 */
   size_t input_shape_count;
+  const thaw_state_pair *states; /* may be NULL when state_count is 0 */
+  size_t state_count;
   /* Flags for the writer, e.g. THAW_FORMAT_FLAG_WEIGHTS_CHECKSUM (formats/format.h). */
   uint32_t writer_flags;
   /* --quantize int8: Conv (one group) and MatMul/Gemm weights known offline become symmetric
@@ -118,5 +127,10 @@ void thaw_convert_report_print(const thaw_convert_report *report, bool json, FIL
  * becomes a NUL and shape->name points into `text`, which must outlive the shape. */
 thaw_status thaw_convert_parse_input_shape(char *text, thaw_input_shape *shape,
                                            thaw_error *error);
+
+/* Parse "OUT=IN[,OUT=IN]..." (the --state syntax) into up to `capacity` pairs, appended at
+ * pairs[*count]. `text` is modified in place and must outlive the pairs. */
+thaw_status thaw_convert_parse_states(char *text, thaw_state_pair *pairs, size_t capacity,
+                                      size_t *count, thaw_error *error);
 
 #endif /* THAW_CONVERT_H */

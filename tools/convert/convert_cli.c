@@ -1,5 +1,5 @@
-/* `thaw convert IN.onnx OUT.thaw [--input-shape NAME=D0,D1,...]... [--quantize int8
- * [--quantize-exclude NODE,...]] [--json] [--help]` */
+/* `thaw convert IN.onnx OUT.thaw [--input-shape NAME=D0,D1,...]... [--state OUT=IN,...]...
+ * [--quantize int8 [--quantize-exclude NODE,...]] [--json] [--help]` */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,12 +13,15 @@ enum { EXIT_CONVERT_OK = 0, EXIT_CONVERT_FAILURE = 1, EXIT_CONVERT_USAGE = 2 };
 
 static const char usage_text[] =
     "usage: thaw convert IN.onnx OUT.thaw [--input-shape NAME=D0,D1,...]...\n"
+    "                    [--state OUTPUT=INPUT,...]...\n"
     "                    [--quantize int8 [--quantize-exclude NODE,...]] [--json]\n"
     "\n"
     "Convert an ONNX model (opsets 9-17) into a .thaw file: shapes inferred, constants and\n"
     "shape sub-graphs folded, BatchNorm/bias/activations fused, arena planned.\n"
     "\n"
     "  --input-shape NAME=D0,D1,...  pin the shape of input NAME (needed for dynamic dims)\n"
+    "  --state OUTPUT=INPUT,...      carry graph output OUTPUT into graph input INPUT after\n"
+    "                                every run (recurrent and streaming state)\n"
     "  --quantize int8               int8 weights (per output channel) for Conv/Gemm/MatMul,\n"
     "                                inputs quantized per row at run time\n"
     "  --quantize-exclude NODE,...   keep these ONNX nodes in f32 (repeatable)\n"
@@ -35,6 +38,7 @@ static int usage_error(const char *format, const char *detail) {
 int thaw_cli_convert(int argc, char **argv) {
   static const struct option options[] = {
       {"input-shape", required_argument, NULL, 's'},
+      {"state", required_argument, NULL, 'p'},
       {"json", no_argument, NULL, 'j'},
       {"quantize", required_argument, NULL, 'q'},
       {"quantize-exclude", required_argument, NULL, 'x'},
@@ -42,11 +46,18 @@ int thaw_cli_convert(int argc, char **argv) {
       {NULL, 0, NULL, 0},
   };
   thaw_input_shape *shapes = calloc((size_t)argc + 1, sizeof(thaw_input_shape));
-  if (!shapes) {
+  /* Every state pair has its own '=' somewhere on the command line. */
+  size_t state_capacity = 1;
+  for (int i = 0; i < argc; ++i)
+    for (const char *c = argv[i]; *c; ++c) state_capacity += *c == '=';
+  thaw_state_pair *states = calloc(state_capacity, sizeof(thaw_state_pair));
+  if (!shapes || !states) {
     fprintf(stderr, "thaw convert: out of memory\n");
+    free(shapes);
+    free(states);
     return EXIT_CONVERT_FAILURE;
   }
-  size_t shape_count = 0;
+  size_t shape_count = 0, state_count = 0;
   /* The excluded names point into argv, split at the commas in place; there are at most as
    * many as argument bytes. */
   size_t exclude_capacity = 0;
@@ -57,6 +68,7 @@ int thaw_cli_convert(int argc, char **argv) {
   if (!excluded) {
     fprintf(stderr, "thaw convert: out of memory\n");
     free(shapes);
+    free(states);
     return EXIT_CONVERT_FAILURE;
   }
   bool json = false;
@@ -71,6 +83,13 @@ int thaw_cli_convert(int argc, char **argv) {
           result = usage_error("%s", error.message);
         else
           shape_count++;
+        break;
+      }
+      case 'p': {
+        thaw_error error;
+        if (thaw_convert_parse_states(optarg, states, state_capacity, &state_count, &error) !=
+            THAW_OK)
+          result = usage_error("%s", error.message);
         break;
       }
       case 'j':
@@ -89,6 +108,7 @@ int thaw_cli_convert(int argc, char **argv) {
         fputs(usage_text, stdout);
         free(shapes);
         free(excluded);
+        free(states);
         return EXIT_CONVERT_OK;
       case ':':
         result = usage_error("option %s needs a value", argv[optind - 1]);
@@ -105,11 +125,14 @@ int thaw_cli_convert(int argc, char **argv) {
   if (result != EXIT_CONVERT_OK) {
     free(shapes);
     free(excluded);
+    free(states);
     return result;
   }
   const char *onnx_path = argv[optind], *thaw_path = argv[optind + 1];
   thaw_convert_options convert_options = {.input_shapes = shapes,
                                           .input_shape_count = shape_count,
+                                          .states = states,
+                                          .state_count = state_count,
                                           .writer_flags = THAW_FORMAT_FLAG_WEIGHTS_CHECKSUM,
                                           .quantize_int8 = quantize_int8,
                                           .quantize_exclude = excluded,
@@ -135,5 +158,6 @@ int thaw_cli_convert(int argc, char **argv) {
   thaw_convert_report_free(&report);
   free(shapes);
   free(excluded);
+  free(states);
   return result;
 }

@@ -47,6 +47,7 @@ typedef union cv_attrs {
   thaw_reduce_attrs reduce;
   thaw_qs8_matmul_attrs qs8_matmul;
   thaw_qs8_conv_attrs qs8_conv;
+  thaw_recurrent_attrs recurrent;
 } cv_attrs;
 
 typedef struct cv_node {
@@ -139,9 +140,11 @@ thaw_status cv_fuse(cv_graph *graph, thaw_error *error);
 thaw_status cv_quantize(cv_graph *graph, const thaw_convert_options *options, thaw_error *error);
 
 /* ---- emit.c ---- */
-/* Give graph outputs their ONNX names and their own buffers, drop dead nodes, and write. */
-thaw_status cv_emit(cv_graph *graph, const uint8_t source_hash[32], uint32_t writer_flags,
-                    uint8_t **bytes, uint64_t *size, thaw_error *error);
+/* Give graph outputs their ONNX names and their own buffers, drop dead nodes, and write with
+ * the options' writer flags and state pairs. */
+thaw_status cv_emit(cv_graph *graph, const uint8_t source_hash[32],
+                    const thaw_convert_options *options, uint8_t **bytes, uint64_t *size,
+                    thaw_error *error);
 
 /* Add a value to a writer (an ONNX scalar becomes shape [1]; CONSTANT values carry their data). */
 uint32_t cv_writer_add_value(thaw_writer *writer, const cv_value *value, uint32_t kind);

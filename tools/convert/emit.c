@@ -25,8 +25,14 @@ static bool is_packable_weight(const cv_value *value) {
          value->layout == THAW_LAYOUT_PLAIN;
 }
 
-static bool reads_packable_weight(const cv_graph *graph, const cv_node *node) {
-  return node->op == THAW_OP_MATMUL && is_packable_weight(&graph->values[node->inputs[1]]);
+/* Whether input `i` of `node` is a GEMM B operand: a MatMul's B, an LSTM's or GRU's W and R. */
+static bool is_gemm_weight_input(const cv_node *node, uint32_t i) {
+  if (node->op == THAW_OP_MATMUL) return i == 1;
+  return (node->op == THAW_OP_LSTM || node->op == THAW_OP_GRU) && (i == 1 || i == 2);
+}
+
+static bool reads_packable_weight(const cv_graph *graph, const cv_node *node, uint32_t i) {
+  return is_gemm_weight_input(node, i) && is_packable_weight(&graph->values[node->inputs[i]]);
 }
 
 /* Store the row-major [K, N] f32 matrix of `source` into `target` (the same value, or a fresh
@@ -48,9 +54,9 @@ static thaw_status pack_weight(cv_graph *graph, uint32_t source, uint32_t target
   return THAW_OK;
 }
 
-/* Pack every live MatMul's constant B offline (DESIGN.md §1), so the GEMM reads it in place.
- * A matrix that other ops also read keeps its row-major bytes, and the MatMuls read a packed
- * copy of it (one per matrix). */
+/* Pack every live GEMM weight (a MatMul's constant B, an LSTM's or GRU's W and R) offline
+ * (DESIGN.md §1), so the GEMM reads it in place. A matrix that other ops also read keeps its
+ * row-major bytes, and the GEMMs read a packed copy of it (one per matrix). */
 static thaw_status pack_matmul_weights(cv_graph *graph, const bool *live, thaw_error *error) {
   const uint32_t value_count = graph->value_count;
   bool *read_plain = calloc(value_count + 1, sizeof(bool));
@@ -63,32 +69,34 @@ static thaw_status pack_matmul_weights(cv_graph *graph, const bool *live, thaw_e
   for (uint32_t n = 0; n < graph->node_count; ++n) {
     const cv_node *node = &graph->nodes[n];
     if (!node->op || !live[n]) continue;
-    const bool packs_b = reads_packable_weight(graph, node);
     for (uint32_t i = 0; i < node->input_count; ++i)
-      if (node->inputs[i] != CV_NONE && !(packs_b && i == 1)) read_plain[node->inputs[i]] = true;
+      if (node->inputs[i] != CV_NONE && !reads_packable_weight(graph, node, i))
+        read_plain[node->inputs[i]] = true;
   }
   memset(packed_of, 0xff, (value_count + 1) * sizeof(uint32_t));
   thaw_status status = THAW_OK;
   for (uint32_t n = 0; status == THAW_OK && n < graph->node_count; ++n) {
-    if (!graph->nodes[n].op || !live[n] || !reads_packable_weight(graph, &graph->nodes[n]))
-      continue;
-    const uint32_t weight = graph->nodes[n].inputs[1];
-    if (packed_of[weight] == CV_NONE) {
-      uint32_t packed = weight;
-      if (read_plain[weight]) {
-        /* Copied out: adding a value may move graph->values. */
-        const cv_value source = graph->values[weight];
-        packed = cv_add_derived_value(graph, source.name, "packed", source.dtype, source.rank,
-                                      source.shape);
-        if (packed == CV_NONE) {
-          status = thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
-          break;
+    if (!graph->nodes[n].op || !live[n]) continue;
+    for (uint32_t i = 0; status == THAW_OK && i < graph->nodes[n].input_count; ++i) {
+      if (!reads_packable_weight(graph, &graph->nodes[n], i)) continue;
+      const uint32_t weight = graph->nodes[n].inputs[i];
+      if (packed_of[weight] == CV_NONE) {
+        uint32_t packed = weight;
+        if (read_plain[weight]) {
+          /* Copied out: adding a value may move graph->values. */
+          const cv_value source = graph->values[weight];
+          packed = cv_add_derived_value(graph, source.name, "packed", source.dtype, source.rank,
+                                        source.shape);
+          if (packed == CV_NONE) {
+            status = thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
+            break;
+          }
         }
+        status = pack_weight(graph, weight, packed, error);
+        packed_of[weight] = packed;
       }
-      status = pack_weight(graph, weight, packed, error);
-      packed_of[weight] = packed;
+      graph->nodes[n].inputs[i] = packed_of[weight];
     }
-    graph->nodes[n].inputs[1] = packed_of[weight];
   }
   free(read_plain);
   free(packed_of);
@@ -191,8 +199,26 @@ static uint32_t writer_id(thaw_writer *writer, const cv_graph *graph, uint32_t *
   return ids[value];
 }
 
-thaw_status cv_emit(cv_graph *graph, const uint8_t source_hash[32], uint32_t writer_flags,
-                    uint8_t **bytes, uint64_t *size, thaw_error *error) {
+/* The writer id of the graph input or output (by ONNX name) a --state pair names. */
+static thaw_status state_tensor(const cv_graph *graph, const uint32_t *ids, bool output,
+                                const char *name, uint32_t *id, thaw_error *error) {
+  const uint32_t count = output ? graph->output_count : graph->input_count;
+  for (uint32_t i = 0; i < count; ++i) {
+    const uint32_t value = output ? graph->outputs[i] : graph->inputs[i];
+    const char *value_name = output ? graph->output_names[i] : graph->values[value].name;
+    if (strcmp(value_name, name) == 0) {
+      *id = ids[value];
+      return THAW_OK;
+    }
+  }
+  thaw_error_set(error, THAW_STATUS_INVALID_ARGUMENT, "state pair: \"%s\" is not a graph %s",
+                 name, output ? "output" : "input");
+  return THAW_STATUS_INVALID_ARGUMENT; /* a literal, so callers see *id is set on THAW_OK */
+}
+
+thaw_status cv_emit(cv_graph *graph, const uint8_t source_hash[32],
+                    const thaw_convert_options *options, uint8_t **bytes, uint64_t *size,
+                    thaw_error *error) {
   thaw_status status = name_outputs(graph, error);
   if (status != THAW_OK) return status;
   bool *live = mark_live_nodes(graph);
@@ -231,10 +257,18 @@ thaw_status cv_emit(cv_graph *graph, const uint8_t source_hash[32], uint32_t wri
   }
   for (uint32_t i = 0; i < graph->output_count; ++i)
     thaw_writer_add_output(writer, writer_id(writer, graph, ids, graph->outputs[i]));
+  for (size_t i = 0; i < options->state_count; ++i) {
+    uint32_t output, input;
+    status = state_tensor(graph, ids, true, options->states[i].output, &output, error);
+    if (status == THAW_OK)
+      status = state_tensor(graph, ids, false, options->states[i].input, &input, error);
+    if (status != THAW_OK) goto done;
+    thaw_writer_add_state(writer, output, input);
+  }
   thaw_writer_set_producer(writer, graph->producer ? graph->producer : "");
   thaw_writer_set_source_hash(writer, source_hash);
   thaw_writer_stats stats = {0};
-  status = thaw_writer_finish(writer, writer_flags, bytes, size, &stats, error);
+  status = thaw_writer_finish(writer, options->writer_flags, bytes, size, &stats, error);
   if (status == THAW_OK) {
     graph->report->ops_out = ops_out;
     graph->report->weights_bytes = stats.weights_bytes;

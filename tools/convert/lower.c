@@ -1698,6 +1698,217 @@ static thaw_status lower_gemm(lowering *l) {
   return emit1(l, THAW_OP_BINARY, &add, operands, 2, output);
 }
 
+/* ---- Recurrent ops ---- */
+
+/* The activations attribute may only spell out the defaults (LSTM Sigmoid Tanh Tanh, GRU
+ * Sigmoid Tanh, once per direction): the kernels compute exactly those. */
+static thaw_status check_default_activations(lowering *l, bool gru, uint32_t directions) {
+  static const char *const kDefaults[3] = {"Sigmoid", "Tanh", "Tanh"};
+  const size_t per_direction = gru ? 2 : 3;
+  const Onnx__AttributeProto *a =
+      typed_attribute(l, "activations", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS);
+  if (a == NULL) return THAW_OK;
+  bool defaults = a->n_strings == per_direction * directions;
+  for (size_t i = 0; defaults && i < a->n_strings; ++i) {
+    const char *expected = kDefaults[i % per_direction];
+    defaults = a->strings[i].len == strlen(expected) &&
+               memcmp(a->strings[i].data, expected, a->strings[i].len) == 0;
+  }
+  if (defaults) return THAW_OK;
+  return refuse(l, "activations other than the defaults (%s) are not supported",
+                gru ? "Sigmoid, Tanh" : "Sigmoid, Tanh, Tanh");
+}
+
+/* An optional ONNX input that must be a constant of exactly `rank` dims `dims`. */
+static thaw_status require_shape(lowering *l, uint32_t id, const char *role, uint32_t rank,
+                                 const int64_t *dims) {
+  const cv_value *v = val(l, id);
+  bool same = v->rank == rank;
+  for (uint32_t d = 0; same && d < rank; ++d) same = v->shape[d] == dims[d];
+  if (same) return THAW_OK;
+  return corrupt(l, "%s \"%s\" does not have the shape the op's other inputs imply", role,
+                 v->name);
+}
+
+/* ONNX LSTM and GRU (opsets 7-17) -> THAW_OP_LSTM / THAW_OP_GRU. W and R become the
+ * transposed gate columns of FORMAT.md's "Recurrent ops" (packed for the GEMM by emit), the
+ * two ONNX biases one projection bias, except GRU's candidate recurrent bias when the reset
+ * gate scales it (linear_before_reset). */
+static thaw_status lower_recurrent(lowering *l, bool gru) {
+  const uint32_t op = gru ? THAW_OP_GRU : THAW_OP_LSTM, gates = gru ? 3 : 4;
+  thaw_status status = require_input(l, 1);
+  if (status == THAW_OK) status = require_input(l, 2);
+  for (uint32_t i = 0; status == THAW_OK && i < 3; ++i)
+    status = require_f32(l, l->in[i], i == 0 ? "X" : i == 1 ? "W" : "R");
+  if (status == THAW_OK) status = require_constant(l, l->in[1], "W");
+  if (status == THAW_OK) status = require_constant(l, l->in[2], "R");
+  if (status != THAW_OK) return status;
+  if (attribute(l, "clip")) return refuse(l, "attribute clip is not supported");
+  if (attribute(l, "activation_alpha") || attribute(l, "activation_beta"))
+    return refuse(l, "attributes activation_alpha/activation_beta are not supported");
+  if (!gru && attr_int(l, "input_forget", 0) != 0)
+    return refuse(l, "input_forget=1 (coupled input and forget gates) is not supported");
+  char buffer[64];
+  const char *direction_name = attr_string(l, "direction", "forward", buffer);
+  uint32_t direction;
+  if (strcmp(direction_name, "forward") == 0) direction = THAW_RECURRENT_FORWARD;
+  else if (strcmp(direction_name, "reverse") == 0) direction = THAW_RECURRENT_REVERSE;
+  else if (strcmp(direction_name, "bidirectional") == 0) direction = THAW_RECURRENT_BIDIRECTIONAL;
+  else return corrupt(l, "unknown direction \"%s\"", direction_name);
+  const uint32_t directions = direction == THAW_RECURRENT_BIDIRECTIONAL ? 2 : 1;
+  status = check_default_activations(l, gru, directions);
+  if (status != THAW_OK) return status;
+  const int64_t layout = attr_int(l, "layout", 0);
+  const int64_t linear_before_reset = gru ? attr_int(l, "linear_before_reset", 0) : 0;
+  if (layout != 0 && layout != 1) return corrupt(l, "layout %" PRId64 " is not 0 or 1", layout);
+
+  const cv_value *x = val(l, l->in[0]), *w = val(l, l->in[1]), *r = val(l, l->in[2]);
+  if (x->rank != 3 || w->rank != 3 || r->rank != 3)
+    return corrupt(l, "X, W and R must have rank 3");
+  const int64_t hidden = r->shape[2], steps = x->shape[layout ? 1 : 0];
+  const int64_t batch = x->shape[layout ? 0 : 1], input_size = x->shape[2];
+  if (hidden < 1 || hidden > UINT32_MAX || attr_int(l, "hidden_size", hidden) != hidden)
+    return corrupt(l, "hidden_size does not match R's last dim %" PRId64, hidden);
+  const int64_t w_dims[3] = {directions, gates * hidden, input_size};
+  const int64_t r_dims[3] = {directions, gates * hidden, hidden};
+  const int64_t bias_dims[2] = {directions, 2 * gates * hidden};
+  const int64_t state_dims[3] = {layout ? batch : directions, layout ? directions : batch, hidden};
+  status = require_shape(l, l->in[1], "W", 3, w_dims);
+  if (status == THAW_OK) status = require_shape(l, l->in[2], "R", 3, r_dims);
+  if (status != THAW_OK) return status;
+
+  const uint32_t onnx_bias = l->in_count > 3 ? l->in[3] : CV_NONE;
+  const uint32_t lengths = l->in_count > 4 ? l->in[4] : CV_NONE;
+  const uint32_t initial_h = l->in_count > 5 ? l->in[5] : CV_NONE;
+  const uint32_t initial_c = !gru && l->in_count > 6 ? l->in[6] : CV_NONE;
+  const uint32_t peepholes = !gru && l->in_count > 7 ? l->in[7] : CV_NONE;
+  if (onnx_bias != CV_NONE) {
+    status = require_constant(l, onnx_bias, "B");
+    if (status == THAW_OK) status = require_f32(l, onnx_bias, "B");
+    if (status == THAW_OK) status = require_shape(l, onnx_bias, "B", 2, bias_dims);
+    if (status != THAW_OK) return status;
+  }
+  if (lengths != CV_NONE) {
+    /* Every sequence the full length is the only case the kernels run. */
+    if (!is_constant(l, lengths))
+      return refuse(l, "sequence_lens is computed at run time; only constant, uniform "
+                       "sequence lengths are supported");
+    const cv_value *v = val(l, lengths);
+    for (uint64_t i = 0; i < v->element_count; ++i)
+      if (element_i64(v, i) != steps)
+        return refuse(l, "sequence_lens holds %" PRId64 " where the sequence has %" PRId64
+                         " steps; sequences of different lengths are not supported",
+                      element_i64(v, i), steps);
+  }
+  if (peepholes != CV_NONE) {
+    if (!is_constant(l, peepholes))
+      return refuse(l, "peephole weights P are computed at run time; peepholes are not "
+                       "supported");
+    const cv_value *v = val(l, peepholes);
+    for (uint64_t i = 0; i < v->element_count; ++i)
+      if (element_f64(v, i) != 0.0)
+        return refuse(l, "peephole weights P are not zero; peepholes are not supported");
+  }
+  const uint32_t initial[2] = {initial_h, initial_c};
+  for (uint32_t i = 0; i < 2; ++i) {
+    if (initial[i] == CV_NONE) continue;
+    const char *role = i == 0 ? "initial_h" : "initial_c";
+    status = require_f32(l, initial[i], role);
+    if (status == THAW_OK) status = require_shape(l, initial[i], role, 3, state_dims);
+    if (status != THAW_OK) return status;
+  }
+
+  /* Each direction's gates, transposed into the columns the kernels read. */
+  const uint64_t per_direction = thaw_recurrent_direction_columns(op, (uint32_t)hidden);
+  const int64_t columns = (int64_t)(directions * per_direction);
+  const int64_t sources[2] = {input_size, hidden};
+  uint32_t matrices[2];
+  for (uint32_t m = 0; m < 2; ++m) {
+    const cv_value *onnx = val(l, l->in[1 + m]);
+    const int64_t k = sources[m];
+    float *matrix = calloc((size_t)(k * columns), sizeof(float));
+    if (!matrix) return out_of_memory(l);
+    for (uint32_t d = 0; d < directions; ++d)
+      for (uint32_t g = 0; g < gates; ++g) {
+        const int64_t first =
+            (int64_t)(d * per_direction + thaw_recurrent_gate_column(op, (uint32_t)hidden, g));
+        for (int64_t j = 0; j < hidden; ++j)
+          for (int64_t kk = 0; kk < k; ++kk)
+            matrix[kk * columns + first + j] =
+                (float)element_f64(onnx, (uint64_t)(((d * gates + g) * hidden + j) * k + kk));
+      }
+    const int64_t shape[2] = {k, columns};
+    matrices[m] = cv_add_constant(l->graph, onnx->name, THAW_DTYPE_F32, 2, shape, matrix);
+    free(matrix);
+    if (matrices[m] == CV_NONE) return out_of_memory(l);
+  }
+  uint32_t inputs[6] = {l->in[0], matrices[0], matrices[1]}, input_count = 3;
+  uint32_t candidate_bias_input = CV_NONE;
+  cv_attrs attrs = {.recurrent = {.direction = direction,
+                                  .hidden_size = (uint32_t)hidden,
+                                  .layout = (uint32_t)layout,
+                                  .linear_before_reset = linear_before_reset != 0}};
+  if (onnx_bias != CV_NONE) {
+    const cv_value *b = val(l, onnx_bias);
+    const bool split_candidate = gru && linear_before_reset != 0;
+    float *bias = calloc((size_t)columns, sizeof(float));
+    float *candidate_bias = calloc((size_t)(directions * hidden), sizeof(float));
+    if (!bias || !candidate_bias) {
+      free(bias);
+      free(candidate_bias);
+      return out_of_memory(l);
+    }
+    for (uint32_t d = 0; d < directions; ++d)
+      for (uint32_t g = 0; g < gates; ++g)
+        for (int64_t j = 0; j < hidden; ++j) {
+          const uint64_t wb = (uint64_t)((d * 2 * gates + g) * hidden + j);
+          const uint64_t rb = wb + (uint64_t)(gates * hidden);
+          const bool scaled_by_reset = split_candidate && g == 2;
+          bias[d * per_direction + thaw_recurrent_gate_column(op, (uint32_t)hidden, g) + j] =
+              (float)(element_f64(b, wb) + (scaled_by_reset ? 0.0 : element_f64(b, rb)));
+          if (scaled_by_reset) candidate_bias[d * hidden + j] = (float)element_f64(b, rb);
+        }
+    const int64_t candidate_dims[2] = {directions, hidden};
+    const uint32_t bias_id = cv_add_constant(l->graph, b->name, THAW_DTYPE_F32, 1, &columns, bias);
+    const uint32_t candidate_id =
+        split_candidate ? cv_add_constant(l->graph, b->name, THAW_DTYPE_F32, 2, candidate_dims,
+                                          candidate_bias)
+                        : CV_NONE;
+    free(bias);
+    free(candidate_bias);
+    if (bias_id == CV_NONE || (split_candidate && candidate_id == CV_NONE))
+      return out_of_memory(l);
+    inputs[input_count++] = bias_id;
+    attrs.recurrent.inputs |= THAW_RECURRENT_INPUT_BIAS;
+    if (split_candidate) candidate_bias_input = candidate_id;
+  }
+  if (initial_h != CV_NONE) {
+    inputs[input_count++] = initial_h;
+    attrs.recurrent.inputs |= THAW_RECURRENT_INPUT_INITIAL_H;
+  }
+  if (initial_c != CV_NONE) {
+    inputs[input_count++] = initial_c;
+    attrs.recurrent.inputs |= THAW_RECURRENT_INPUT_INITIAL_C;
+  }
+  if (candidate_bias_input != CV_NONE) {
+    inputs[input_count++] = candidate_bias_input;
+    attrs.recurrent.inputs |= THAW_RECURRENT_INPUT_CANDIDATE_BIAS;
+  }
+
+  const int64_t y_dims[4] = {layout ? batch : steps, layout ? steps : directions,
+                             layout ? directions : batch, hidden};
+  uint32_t outputs[3], output_count = 0;
+  for (uint32_t o = 0; o < (gru ? 2u : 3u); ++o) {
+    if (o >= l->node->n_output || !l->node->output[o] || !l->node->output[o][0]) continue;
+    status = new_output(l, o, THAW_DTYPE_F32, o == 0 ? 4 : 3, o == 0 ? y_dims : state_dims,
+                        &outputs[output_count++]);
+    if (status != THAW_OK) return status;
+    attrs.recurrent.outputs |= 1u << o;
+  }
+  if (output_count == 0) return THAW_OK; /* nothing reads it */
+  return emit(l, op, &attrs, inputs, input_count, outputs, output_count);
+}
+
 /* ---- Dispatch ---- */
 
 static thaw_status lower_identity(lowering *l) {
@@ -1800,7 +2011,9 @@ static thaw_status lower_dropout(lowering *l) {
   X("GlobalAveragePool", lower_global_pool(l, false)) \
   X("GlobalMaxPool", lower_global_pool(l, true)) \
   X("MatMul", lower_matmul(l)) \
-  X("Gemm", lower_gemm(l))
+  X("Gemm", lower_gemm(l)) \
+  X("LSTM", lower_recurrent(l, false)) \
+  X("GRU", lower_recurrent(l, true))
 
 static bool is_supported_op(const char *op) {
 #define CV_OP_NAME(name, call) strcmp(op, name) == 0 ||
