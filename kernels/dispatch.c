@@ -69,9 +69,49 @@ static const thaw_kernels avx2_kernels = {
 };
 #endif
 
+#if defined(__aarch64__)
+#include <sys/auxv.h>
+
+#include "kernels/neon.h"
+
+/* Advanced SIMD (every AArch64 CPU that Linux runs on, Graviton 1 and later). Entries without a
+ * NEON variant use the reference. */
+static const thaw_kernels neon_kernels = {
+    .isa = "neon",
+    .f32_unary = thaw_f32_unary__neon,
+    .f32_binary = thaw_f32_binary__neon,
+    .f32_conv2d = thaw_f32_conv2d__neon,
+    .f32_conv2d_scratch_size = thaw_f32_conv2d_scratch_size__neon,
+    .f32_conv_transpose2d = thaw_f32_conv_transpose2d__scalar,
+    .f32_gemm = thaw_f32_gemm__neon,
+    .f32_gemm_scratch_size = thaw_f32_gemm_scratch_size,
+    .f32_max_pool2d = thaw_f32_max_pool2d__neon,
+    .f32_average_pool2d = thaw_f32_average_pool2d__neon,
+    .f32_global_average_pool = thaw_f32_global_average_pool__neon,
+    .f32_softmax = thaw_f32_softmax__neon,
+    .f32_layer_norm = thaw_f32_layer_norm__neon,
+    .f32_reduce_mean = thaw_f32_reduce_mean__neon,
+    .f32_channel_affine = thaw_f32_channel_affine__neon,
+    .f32_pad = thaw_f32_pad__scalar,
+    .f32_resize = thaw_f32_resize__scalar,
+    .strided_copy = thaw_x_strided_copy__scalar,
+    .concat = thaw_x_concat__scalar,
+    .split = thaw_x_split__scalar,
+    .gather = thaw_x_gather__scalar,
+    .cast = thaw_x_cast__scalar,
+    .where = thaw_x_where__scalar,
+    /* The int8 and recurrent kernels have no NEON variants yet (issue 6 brings sdot). */
+    .qs8_gemm = thaw_qs8_gemm__scalar,
+    .qs8_conv2d = thaw_qs8_conv2d__scalar,
+    .f32_rnn = thaw_f32_rnn__scalar,
+    .f32_rnn_scratch_size = thaw_f32_rnn_scratch_size,
+};
+#endif
+
 /* CPU features a kernel table may require. */
 enum {
   CPU_X86_AVX2_FMA = 1u << 0,
+  CPU_ARM_ASIMD = 1u << 1,
 };
 
 /* Every table built into this binary, the reference first and then from slowest to fastest;
@@ -84,6 +124,9 @@ static const struct {
 #if defined(__x86_64__)
     {&avx2_kernels, CPU_X86_AVX2_FMA},
 #endif
+#if defined(__aarch64__)
+    {&neon_kernels, CPU_ARM_ASIMD},
+#endif
 };
 #define VARIANT_COUNT (sizeof(all_variants) / sizeof(all_variants[0]))
 
@@ -93,6 +136,9 @@ static uint32_t read_cpu_features(void) {
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
     features |= CPU_X86_AVX2_FMA;
+#endif
+#if defined(__aarch64__)
+  if (getauxval(AT_HWCAP) & HWCAP_ASIMD) features |= CPU_ARM_ASIMD;
 #endif
   return features;
 }

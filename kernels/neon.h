@@ -1,0 +1,61 @@
+/* The AArch64 Advanced SIMD kernels (files named *-neon.c, built only for aarch64, where NEON is
+ * part of the base architecture; kernels/dispatch.c picks them when getauxval(AT_HWCAP) reports
+ * ASIMD). Same signatures as their scalar references. */
+#ifndef THAW_KERNELS_NEON_H
+#define THAW_KERNELS_NEON_H
+
+#include "kernels/conv/f32-dwconv2d.h"
+#include "kernels/gemm/gemm-ukernel.h"
+#include "kernels/kernels.h"
+
+/* Convolution (kernels/conv/): depthwise microkernels for the shared driver, and the entry
+ * points, which choose depthwise, 1x1-as-GEMM or im2col + GEMM by shape. */
+void thaw_f32_dwconv2d_ukernel_3x3s1__neon(const thaw_dwconv2d_geometry *g, const float *input,
+                                           const float *filter, float bias, float *output);
+void thaw_f32_dwconv2d_ukernel_3x3s2__neon(const thaw_dwconv2d_geometry *g, const float *input,
+                                           const float *filter, float bias, float *output);
+void thaw_f32_dwconv2d_ukernel_5x5s1__neon(const thaw_dwconv2d_geometry *g, const float *input,
+                                           const float *filter, float bias, float *output);
+void thaw_f32_dwconv2d_ukernel_5x5s2__neon(const thaw_dwconv2d_geometry *g, const float *input,
+                                           const float *filter, float bias, float *output);
+void thaw_f32_dwconv2d_ukernel_generic__neon(const thaw_dwconv2d_geometry *g,
+                                             const float *input, const float *filter, float bias,
+                                             float *output);
+void thaw_f32_conv2d__neon(const thaw_conv2d_params *p, const float *x, const float *w,
+                           const float *bias, float *y, void *scratch);
+size_t thaw_f32_conv2d_scratch_size__neon(const thaw_conv2d_params *p);
+
+/* Pooling (kernels/pool/). */
+void thaw_f32_max_pool2d__neon(const thaw_pool2d_params *p, const float *x, float *y);
+void thaw_f32_average_pool2d__neon(const thaw_pool2d_params *p, const float *x, float *y);
+void thaw_f32_global_average_pool__neon(size_t channels, size_t spatial, const float *x,
+                                        float *y);
+
+/* GEMM (kernels/gemm/): the microkernels and the entry point binding them to the shared
+ * driver; the scratch size is the driver's, thaw_f32_gemm_scratch_size. */
+void thaw_f32_gemm_ukernel_6x16__neon(size_t mr, size_t nr, size_t kc, const float *a,
+                                      ptrdiff_t a_row_stride, ptrdiff_t a_k_stride,
+                                      const float *packed_b, float *c, ptrdiff_t c_row_stride,
+                                      const thaw_gemm_tile_args *args);
+void thaw_f32_gemv_ukernel_4x16__neon(size_t m, size_t n, size_t k, const float *a,
+                                      ptrdiff_t a_row_stride, ptrdiff_t a_k_stride,
+                                      const float *packed_b, float *c, ptrdiff_t c_row_stride,
+                                      const thaw_gemm_tile_args *args);
+void thaw_f32_gemm__neon(const thaw_gemm_params *p, const float *a, const float *b,
+                         const float *bias, float *c, void *scratch);
+
+/* Elementwise and normalisation (kernels/elementwise/, kernels/normalization/), built on the
+ * vector math of kernels/math/f32-vmath-neon.h. */
+void thaw_f32_unary__neon(const thaw_unary_params *p, size_t n, const float *x, float *y);
+void thaw_f32_binary__neon(const thaw_binary_params *p, const float *a, const float *b,
+                           float *y);
+void thaw_f32_softmax__neon(size_t outer, size_t axis_size, size_t inner, const float *x,
+                            float *y);
+void thaw_f32_layer_norm__neon(size_t rows, size_t cols, float epsilon, const float *x,
+                               const float *scale, const float *bias, float *y);
+void thaw_f32_reduce_mean__neon(size_t outer, size_t reduce, size_t inner, const float *x,
+                                float *y);
+void thaw_f32_channel_affine__neon(size_t outer, size_t channels, size_t inner, const float *x,
+                                   const float *scale, const float *shift, float *y);
+
+#endif /* THAW_KERNELS_NEON_H */
