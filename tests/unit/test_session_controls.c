@@ -100,27 +100,42 @@ static void test_deadline_already_passed(void **state) {
   assert_run_succeeds(f, NULL);
 }
 
-/* A deadline half-way through an unhindered run cuts it inside the chain, and the status comes
- * back soon after the deadline: within a few nodes' time (generous, for a busy machine). */
+/* One attempt at cutting a run half-way: the deadline is half of `run_ns` (an unhindered run's
+ * time) from the start. False when the machine's load got in the way: the run ended before the
+ * deadline, or the process was not scheduled for a while after it passed. */
+static bool cut_in_the_middle(chain_fixture *f, uint64_t run_ns) {
+  const uint64_t node_ns = run_ns / CHAIN_LENGTH;
+  const thaw_run_options options = {.deadline_ns = thaw_monotonic_ns() + run_ns / 2};
+  thaw_error error = {0};
+  const thaw_status status = thaw_session_run(f->session, &options, &error);
+  const uint64_t returned = thaw_monotonic_ns();
+  if (status == THAW_OK) return false;
+  assert_int_equal(status, THAW_STATUS_DEADLINE);
+  assert_true(returned >= options.deadline_ns);
+  unsigned stopped_before = 0;
+  if (sscanf(error.message, "the run stopped before node %u", &stopped_before) == 1 &&
+      stopped_before == 0)
+    return false; /* not scheduled at all before the deadline */
+  assert_stopped_inside(f, THAW_STATUS_DEADLINE, &error);
+  /* Within a few nodes' time of the deadline (generous, for a busy machine). */
+  return returned - options.deadline_ns <= 8 * node_ns + 20000000u;
+}
+
+/* A deadline half-way through a run cuts it inside the chain, the status comes back soon after
+ * the deadline, and the session is reusable. On a loaded machine one attempt may be disturbed,
+ * so the property must hold in one of several. */
 static void test_deadline_in_the_middle(void **state) {
   chain_fixture *f = *state;
-  uint64_t start = thaw_monotonic_ns();
-  assert_run_succeeds(f, NULL);
-  const uint64_t run_ns = thaw_monotonic_ns() - start;
-  const uint64_t node_ns = run_ns / CHAIN_LENGTH;
-
-  start = thaw_monotonic_ns();
-  const thaw_run_options options = {.deadline_ns = start + run_ns / 2};
-  thaw_error error = {0};
-  assert_int_equal(thaw_session_run(f->session, &options, &error), THAW_STATUS_DEADLINE);
-  const uint64_t returned = thaw_monotonic_ns();
-  assert_stopped_inside(f, THAW_STATUS_DEADLINE, &error);
-  assert_true(returned >= options.deadline_ns);
-  if (returned - options.deadline_ns > 8 * node_ns + 20000000u) {
-    fail_msg("returned %.3f ms after the deadline; one node takes %.3f ms",
-             1e-6 * (double)(returned - options.deadline_ns), 1e-6 * (double)node_ns);
+  uint64_t run_ns = UINT64_MAX;
+  for (int run = 0; run < 3; run++) {
+    const uint64_t start = thaw_monotonic_ns();
+    assert_run_succeeds(f, NULL);
+    const uint64_t elapsed = thaw_monotonic_ns() - start;
+    if (elapsed < run_ns) run_ns = elapsed;
   }
-  /* A generous deadline does not get in the way, and the session is reusable. */
+  bool cut = false;
+  for (int attempt = 0; attempt < 8 && !cut; attempt++) cut = cut_in_the_middle(f, run_ns);
+  if (!cut) fail_msg("no run out of 8 was cut near a deadline half-way through it");
   const thaw_run_options later = {.deadline_ns = thaw_monotonic_ns() + 1000000000000u};
   assert_run_succeeds(f, &later);
 }
