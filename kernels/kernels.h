@@ -145,8 +145,8 @@ void thaw_f32_gemm_pack_b(size_t k, size_t n, const float *b, ptrdiff_t b_row_st
  * column (per output channel, qb in [-127, 127], scale sb_j), packed offline by
  * thaw_qs8_gemm_pack_b. A is f32 and is quantized to int8 while the product runs, each row i
  * with its own scale sa_i and zero point za_i (thaw_qs8_input). A convolution is the same
- * product with A the im2col patches of the input, one row per output pixel, and B the weights
- * [C*kh*kw, M].
+ * product with A the im2col patches of the input, one row per output pixel (all with the
+ * image's quantization), and B the weights [C*kh*kw, M].
  *
  * Packed B, the same on every ISA (THAW_LAYOUT_QS8_GEMM_PANEL16 in the file format): with
  * n16 = n rounded up to 16 and k4 = k rounded up to 4, n16 f32 column scales, then n16 int32
@@ -158,12 +158,14 @@ void thaw_f32_gemm_pack_b(size_t k, size_t n, const float *b, ptrdiff_t b_row_st
 #define THAW_QS8_GEMM_NR 16
 #define THAW_QS8_GEMM_KR 4
 
-/* How A becomes int8. DYNAMIC quantizes each row over its own range as ONNX's
- * DynamicQuantizeLinear does, shifted to int8: with lo = min(0, min x) and hi = max(0, max x),
- * scale = (hi - lo) / 255 and zero point = clamp(round(-lo / scale), 0, 255) - 128 (a row of
- * zeros gets scale 1 and zero point -128). STATIC uses the given scale and zero point for every
- * row, as a QuantizeLinear of the model states them. Either way q = clamp(round(x / scale) +
- * zero point, -128, 127), rounding half to even, and NaN quantizes to -128. */
+/* How A becomes int8. DYNAMIC quantizes at run time to 7 bits, each GEMM row (each convolution
+ * input image) over its own range: with lo = min(0, min x) and hi = max(0, max x), scale =
+ * (hi - lo) / 127 and zero point = clamp(round(-lo / scale), 0, 127) (all zeros get scale 1 and
+ * zero point 0), and q = clamp(round(x / scale) + zero point, 0, 127). The 7 bits let AVX2's
+ * vpmaddubsw take q as its unsigned operand without saturating (about 1.5x the speed of the
+ * sign trick that full int8 needs). STATIC uses the given scale and zero point for every row, as a
+ * QuantizeLinear of the model states them, with q = clamp(round(x / scale) + zero point, -128,
+ * 127). Either way rounding is half to even, and NaN quantizes to the lowest value. */
 typedef enum thaw_qs8_quantization {
   THAW_QS8_DYNAMIC,
   THAW_QS8_STATIC,

@@ -67,9 +67,14 @@ void thaw_x_where__scalar(size_t element_size, const thaw_broadcast *iter, const
 void thaw_qs8_gemm_ukernel_4x16c4__scalar(size_t mr, size_t nr, size_t k4, const int8_t *a,
                                           size_t a_row_stride, const int8_t *packed_b, float *c,
                                           ptrdiff_t c_row_stride, const thaw_qs8_tile_args *args);
-void thaw_qs8_quantize_rows__scalar(size_t rows, size_t k, const float *x, ptrdiff_t x_row_stride,
-                                    const thaw_qs8_input *input, int8_t *y, size_t y_row_stride,
-                                    thaw_qs8_row_quantization *quantization);
+void thaw_qs8_conv_ukernel_8x16c4__scalar(size_t mr, size_t nr, size_t k4, const int8_t *w,
+                                          const int8_t *panel, float *c, size_t c_row_stride,
+                                          const thaw_qs8_conv_tile_args *args);
+void thaw_qs8_range__scalar(size_t n, const float *x, float *min, float *max);
+void thaw_qs8_quantize__scalar(size_t n, const float *x, const thaw_qs8_row_quantization *q,
+                               float lowest, int8_t *y);
+void thaw_qs8_pack_panel__scalar(size_t channels, size_t taps, const int8_t *x,
+                                 size_t channel_stride, const ptrdiff_t *tap_offsets, int8_t *panel);
 void thaw_qs8_gemm__scalar(const thaw_qs8_gemm_params *p, const float *a, const void *packed_b,
                            const float *bias, float *c, void *scratch);
 void thaw_qs8_conv2d__scalar(const thaw_conv2d_params *p, const thaw_qs8_input *input,

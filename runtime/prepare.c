@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "runtime/model.h"
+#include "runtime/prepare_internal.h"
 
 typedef struct preparation {
   thaw_model *model;
@@ -30,21 +31,23 @@ static const thaw_format_tensor *output_tensor(const preparation *p, uint32_t i)
 static thaw_status node_fail(const preparation *p, thaw_status status, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
 
-static thaw_status node_fail(const preparation *p, thaw_status status, const char *format, ...) {
+thaw_status thaw_node_vfail(const thaw_prepared_node *node, thaw_error *error, thaw_status status,
+                            const char *format, va_list arguments) {
   char detail[sizeof(((thaw_error *)0)->message)];
-  va_list arguments;
-  va_start(arguments, format);
   vsnprintf(detail, sizeof detail, format, arguments);
-  va_end(arguments);
-  return thaw_error_set(p->error, status, "node \"%s\" (%s): %s", p->node->name,
-                        thaw_op_name(p->node->op), detail);
+  return thaw_error_set(error, status, "node \"%s\" (%s): %s", node->name,
+                        thaw_op_name(node->op), detail);
 }
 
-/* "[1,3,224,224]", for messages. C11 keeps the returned array alive for the whole call
- * expression the result is used in. */
-typedef struct shape_text {
-  char text[THAW_DIMS_TEXT_SIZE];
-} shape_text;
+static thaw_status node_fail(const preparation *p, thaw_status status, const char *format, ...) {
+  va_list arguments;
+  va_start(arguments, format);
+  const thaw_status result = thaw_node_vfail(p->node, p->error, status, format, arguments);
+  va_end(arguments);
+  return result;
+}
+
+typedef thaw_shape_text shape_text;
 
 static shape_text format_dims(uint32_t rank, const int64_t *dims) {
   shape_text result;
@@ -54,6 +57,10 @@ static shape_text format_dims(uint32_t rank, const int64_t *dims) {
 
 static shape_text format_shape(const thaw_format_tensor *tensor) {
   return format_dims(tensor->rank, tensor->shape);
+}
+
+thaw_shape_text thaw_tensor_shape_text(const thaw_format_tensor *tensor) {
+  return format_shape(tensor);
 }
 
 static bool dims_equal(uint32_t rank_a, const int64_t *a, uint32_t rank_b, const int64_t *b) {
@@ -322,12 +329,9 @@ static thaw_status prepare_expand(const preparation *p) {
   return THAW_OK;
 }
 
-/* Length of a window of `kernel` taps `dilation` apart sliding by `stride` over `input` padded
- * by `pad_begin` and `pad_end`; false when the window does not fit once or a value overflows.
- * With ceil_mode a last partial step counts, unless that window would start in the end pad. */
-static bool sliding_output_size(uint64_t input, uint64_t pad_begin, uint64_t pad_end,
-                                uint64_t kernel, uint64_t stride, uint64_t dilation, bool ceil_mode,
-                                uint64_t *output) {
+bool thaw_sliding_output_size(uint64_t input, uint64_t pad_begin, uint64_t pad_end,
+                              uint64_t kernel, uint64_t stride, uint64_t dilation, bool ceil_mode,
+                              uint64_t *output) {
   uint64_t span, padded;
   if (kernel == 0 || stride == 0 || dilation == 0) return false;
   if (__builtin_mul_overflow(dilation, kernel - 1, &span) ||
@@ -404,10 +408,10 @@ static thaw_status prepare_conv(const preparation *p) {
         transposed_output_size((uint64_t)x->shape[3], attrs.pad_left, attrs.pad_right, kernel_w,
                                attrs.stride_w, attrs.dilation_w, attrs.output_padding_w, &out_w);
   } else {
-    fits = sliding_output_size((uint64_t)x->shape[2], attrs.pad_top, attrs.pad_bottom, kernel_h,
-                               attrs.stride_h, attrs.dilation_h, false, &out_h) &&
-           sliding_output_size((uint64_t)x->shape[3], attrs.pad_left, attrs.pad_right, kernel_w,
-                               attrs.stride_w, attrs.dilation_w, false, &out_w);
+    fits = thaw_sliding_output_size((uint64_t)x->shape[2], attrs.pad_top, attrs.pad_bottom,
+                                    kernel_h, attrs.stride_h, attrs.dilation_h, false, &out_h) &&
+           thaw_sliding_output_size((uint64_t)x->shape[3], attrs.pad_left, attrs.pad_right,
+                                    kernel_w, attrs.stride_w, attrs.dilation_w, false, &out_w);
   }
   if (!fits) {
     return node_fail(p, THAW_STATUS_CORRUPT,
@@ -608,10 +612,12 @@ static thaw_status prepare_pool(const preparation *p) {
   if (status == THAW_OK) status = require_rank(p, x, "input", 4);
   if (status != THAW_OK) return status;
   uint64_t out_h, out_w;
-  if (!sliding_output_size((uint64_t)x->shape[2], attrs.pad_top, attrs.pad_bottom, attrs.kernel_h,
-                           attrs.stride_h, attrs.dilation_h, attrs.ceil_mode != 0, &out_h) ||
-      !sliding_output_size((uint64_t)x->shape[3], attrs.pad_left, attrs.pad_right, attrs.kernel_w,
-                           attrs.stride_w, attrs.dilation_w, attrs.ceil_mode != 0, &out_w)) {
+  if (!thaw_sliding_output_size((uint64_t)x->shape[2], attrs.pad_top, attrs.pad_bottom,
+                                attrs.kernel_h, attrs.stride_h, attrs.dilation_h,
+                                attrs.ceil_mode != 0, &out_h) ||
+      !thaw_sliding_output_size((uint64_t)x->shape[3], attrs.pad_left, attrs.pad_right,
+                                attrs.kernel_w, attrs.stride_w, attrs.dilation_w,
+                                attrs.ceil_mode != 0, &out_w)) {
     return node_fail(p, THAW_STATUS_CORRUPT, "window %" PRIu32 "x%" PRIu32 " does not fit input %s",
                      attrs.kernel_h, attrs.kernel_w, format_shape(x).text);
   }

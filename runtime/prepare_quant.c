@@ -8,10 +8,10 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "runtime/model.h"
+#include "runtime/prepare_internal.h"
 
 typedef struct quant_node {
   const thaw_model *model;
@@ -27,22 +27,10 @@ static thaw_status node_fail(const quant_node *q, thaw_status status, const char
     __attribute__((format(printf, 3, 4)));
 
 static thaw_status node_fail(const quant_node *q, thaw_status status, const char *format, ...) {
-  char detail[sizeof(((thaw_error *)0)->message)];
   va_list arguments;
   va_start(arguments, format);
-  vsnprintf(detail, sizeof detail, format, arguments);
+  const thaw_status result = thaw_node_vfail(q->node, q->error, status, format, arguments);
   va_end(arguments);
-  return thaw_error_set(q->error, status, "node \"%s\" (%s): %s", q->node->name,
-                        thaw_op_name(q->node->op), detail);
-}
-
-typedef struct dims_text {
-  char text[THAW_DIMS_TEXT_SIZE];
-} dims_text;
-
-static dims_text shape_of(const thaw_format_tensor *tensor) {
-  dims_text result;
-  thaw_dims_text(result.text, sizeof result.text, tensor->rank, tensor->shape);
   return result;
 }
 
@@ -61,7 +49,7 @@ static thaw_status require_bias(const quant_node *q, uint64_t n) {
   if (status != THAW_OK) return status;
   if (bias->rank == 1 && (uint64_t)bias->shape[0] == n) return THAW_OK;
   return node_fail(q, THAW_STATUS_CORRUPT, "bias shape %s does not match %" PRIu64 " columns",
-                   shape_of(bias).text, n);
+                   thaw_tensor_shape_text(bias).text, n);
 }
 
 /* The weights: an i8 constant in the qs8 layout, k within the kernels' limit, every real
@@ -76,7 +64,7 @@ static thaw_status check_weights(const quant_node *q, const thaw_format_tensor *
     return node_fail(q, THAW_STATUS_CORRUPT,
                      "weights \"%s\" must be an i8 constant in layout qs8_gemm_panel16, not %s %s "
                      "in layout %s",
-                     w->name, thaw_dtype_name(w->dtype), shape_of(w).text,
+                     w->name, thaw_dtype_name(w->dtype), thaw_tensor_shape_text(w).text,
                      thaw_layout_name(w->layout));
   }
   if (*k > THAW_QS8_GEMM_MAX_K) {
@@ -132,7 +120,7 @@ thaw_status thaw_prepare_qs8_matmul(thaw_model *model, thaw_prepared_node *node,
   if (status != THAW_OK) return status;
   if (w->rank != 2) {
     return node_fail(&q, THAW_STATUS_CORRUPT, "weights \"%s\" have shape %s, expected [K,N]",
-                     w->name, shape_of(w).text);
+                     w->name, thaw_tensor_shape_text(w).text);
   }
   bool output_fits = y->rank == a->rank && (uint64_t)a->shape[a->rank - 1] == k &&
                      (uint64_t)y->shape[y->rank - 1] == n;
@@ -140,7 +128,7 @@ thaw_status thaw_prepare_qs8_matmul(thaw_model *model, thaw_prepared_node *node,
   if (!output_fits) {
     return node_fail(&q, THAW_STATUS_CORRUPT,
                      "input %s, weights [K=%" PRIu64 ",N=%" PRIu64 "] and output %s do not match",
-                     shape_of(a).text, k, n, shape_of(y).text);
+                     thaw_tensor_shape_text(a).text, k, n, thaw_tensor_shape_text(y).text);
   }
   /* Both element counts were bounded by the reader, so m * k and m * n fit. */
   const size_t m = (size_t)(a->element_count / k);
@@ -162,17 +150,6 @@ thaw_status thaw_prepare_qs8_matmul(thaw_model *model, thaw_prepared_node *node,
   return THAW_OK;
 }
 
-/* Output size of a sliding window, false when the window does not fit the padded input. */
-static bool window_output_size(uint64_t input, uint64_t pad_begin, uint64_t pad_end,
-                               uint64_t kernel, uint64_t stride, uint64_t dilation,
-                               uint64_t *output) {
-  const uint64_t span = dilation * (kernel - 1) + 1; /* both at most 2^32: no overflow */
-  const uint64_t padded = input + pad_begin + pad_end;
-  if (padded < span) return false;
-  *output = (padded - span) / stride + 1;
-  return true;
-}
-
 /* X[N,C,H,W] W[M,C,KH,KW] -> Y[N,M,OH,OW], one group. */
 thaw_status thaw_prepare_qs8_conv(thaw_model *model, thaw_prepared_node *node,
                                   const uint8_t *attrs_blob, thaw_error *error) {
@@ -189,17 +166,16 @@ thaw_status thaw_prepare_qs8_conv(thaw_model *model, thaw_prepared_node *node,
   if (status != THAW_OK) return status;
   if (x->rank != 4 || w->rank != 4 || w->shape[1] != x->shape[1]) {
     return node_fail(&q, THAW_STATUS_CORRUPT, "weights %s do not fit input %s",
-                     shape_of(w).text, shape_of(x).text);
+                     thaw_tensor_shape_text(w).text, thaw_tensor_shape_text(x).text);
   }
   const thaw_conv_attrs *conv = &attrs.conv;
   const uint64_t kernel_h = (uint64_t)w->shape[2], kernel_w = (uint64_t)w->shape[3];
   uint64_t out_h, out_w;
-  /* Kernel dims are below 2^32 here: k = C*KH*KW <= THAW_QS8_GEMM_MAX_K. */
   const bool window_fits =
-      window_output_size((uint64_t)x->shape[2], conv->pad_top, conv->pad_bottom, kernel_h,
-                         conv->stride_h, conv->dilation_h, &out_h) &&
-      window_output_size((uint64_t)x->shape[3], conv->pad_left, conv->pad_right, kernel_w,
-                         conv->stride_w, conv->dilation_w, &out_w);
+      thaw_sliding_output_size((uint64_t)x->shape[2], conv->pad_top, conv->pad_bottom, kernel_h,
+                               conv->stride_h, conv->dilation_h, false, &out_h) &&
+      thaw_sliding_output_size((uint64_t)x->shape[3], conv->pad_left, conv->pad_right, kernel_w,
+                               conv->stride_w, conv->dilation_w, false, &out_w);
   const int64_t expected[4] = {x->shape[0], (int64_t)n, (int64_t)out_h, (int64_t)out_w};
   bool output_fits = window_fits && y->rank == 4;
   for (uint32_t d = 0; output_fits && d < 4; d++) output_fits = y->shape[d] == expected[d];
@@ -208,9 +184,10 @@ thaw_status thaw_prepare_qs8_conv(thaw_model *model, thaw_prepared_node *node,
                      "output %s does not follow from input %s, weights %s, stride %" PRIu32
                      "x%" PRIu32 ", dilation %" PRIu32 "x%" PRIu32 ", pads %" PRIu32 ",%" PRIu32
                      ",%" PRIu32 ",%" PRIu32,
-                     shape_of(y).text, shape_of(x).text, shape_of(w).text, conv->stride_h,
-                     conv->stride_w, conv->dilation_h, conv->dilation_w, conv->pad_top,
-                     conv->pad_left, conv->pad_bottom, conv->pad_right);
+                     thaw_tensor_shape_text(y).text, thaw_tensor_shape_text(x).text,
+                     thaw_tensor_shape_text(w).text, conv->stride_h, conv->stride_w,
+                     conv->dilation_h, conv->dilation_w, conv->pad_top, conv->pad_left,
+                     conv->pad_bottom, conv->pad_right);
   }
   thaw_conv2d_params *params = &node->u.qs8_conv.conv2d;
   *params = (thaw_conv2d_params){

@@ -1,117 +1,263 @@
 /*
- * The qs8 convolution driver shared by every ISA (groups == 1): the output pixels of an image in
- * blocks of THAW_QS8_GEMM_BLOCK_ROWS; per block, the pixels' input patches are gathered as f32
- * rows (im2row), quantized one row per pixel, multiplied by the packed weights into a
- * [pixels x out_channels] block, and written back transposed into the NCHW output. Blocks are
- * independent, so a thread pool can split them without changing a result.
+ * The qs8 convolution driver shared by every ISA (groups == 1), one image at a time:
+ *  1. the image is quantized once (DYNAMIC: over its whole range, to [0, 127]) into an int8 copy
+ *     framed by its padding, which holds the zero point (the quantized 0.0), so that every tap of
+ *     every window reads inside the copy without a bounds check. With a horizontal stride s,
+ *     each padded row is stored as s phases (columns s*i + phase, for phase = 0 .. s-1), so that
+ *     the taps of consecutive output pixels are consecutive bytes whatever the stride;
+ *  2. the output pixels, in raster order, are taken 16 at a time: their patches are packed into
+ *     one panel (k4 x 16 bytes, the packed-B layout), reading 16 consecutive bytes of the copy
+ *     per k when the pixels are consecutive there, else one run per output row they span;
+ *  3. the weights, read as rows of 8 output channels, multiply a block of panels (up to
+ *     BLOCK_BYTES of them), and each tile lands in the NCHW output as it is: 8 channels by 16
+ *     consecutive pixels. Per block, each tile of weights stays in L1 while it meets every panel,
+ *     and each output channel is written in runs of up to 16 panels rather than 64 bytes.
+ * Blocks are independent of each other, so a thread pool can split them without changing a
+ * result.
  */
+#include <string.h>
+
+#include "kernels/elementwise/unary-clamp.h"
 #include "kernels/qgemm/qs8-gemm-ukernel.h"
 
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 static size_t align64(size_t bytes) { return (bytes + 63) / 64 * 64; }
 
-/* Where each part of the scratch lies. */
-typedef struct conv_scratch {
-  float *patches;                      /* block x k f32 */
-  int8_t *quantized;                   /* block x k4 */
-  thaw_qs8_row_quantization *rows;     /* block */
-  float *products;                     /* block x out_channels */
-} conv_scratch;
+/* The padded copy of one image: `height` rows of `pitch` bytes per channel; a row is `phases`
+ * (the horizontal stride) runs of `phase_width` bytes. */
+typedef struct padded_image {
+  size_t height, width, phases, phase_width, pitch, channel_bytes;
+} padded_image;
+
+/* The padded extent along one axis: the input and its leading pad, and as much trailing pad as
+ * the last window needs. */
+static size_t padded_extent(size_t input, size_t pad_begin, size_t output, size_t kernel,
+                            size_t stride, size_t dilation) {
+  const size_t needed = (output - 1) * stride + (kernel - 1) * dilation + 1;
+  return needed > pad_begin + input ? needed : pad_begin + input;
+}
+
+/* For parameters whose window geometry was checked (the output size follows from the padded
+ * input), so that the extents fit; the products are checked by scratch_offsets. */
+static padded_image padded_geometry(const thaw_conv2d_params *p) {
+  padded_image image;
+  image.height = padded_extent(p->in_height, p->pad_top, p->out_height, p->kernel_height,
+                               p->stride_h, p->dilation_h);
+  image.width = padded_extent(p->in_width, p->pad_left, p->out_width, p->kernel_width,
+                              p->stride_w, p->dilation_w);
+  image.phases = p->stride_w;
+  image.phase_width = (image.width + p->stride_w - 1) / p->stride_w;
+  image.pitch = image.phases * image.phase_width;
+  image.channel_bytes = image.height * image.pitch;
+  return image;
+}
+
+/* Where a padded column lies inside its row of the copy. */
+static size_t column_offset(const padded_image *image, size_t column) {
+  return column % image->phases * image->phase_width + column / image->phases;
+}
 
 static size_t patch_length(const thaw_conv2d_params *p) {
   return p->in_channels * p->kernel_height * p->kernel_width;
 }
 
+/* Panels packed per block: as many as fit in BLOCK_BYTES (at least one), at most
+ * BLOCK_MAX_PANELS. */
+enum { BLOCK_BYTES = 64 * 1024, BLOCK_MAX_PANELS = 16 };
+
+static size_t panel_bytes(const thaw_conv2d_params *p) {
+  return thaw_qs8_round_k(patch_length(p)) * THAW_QS8_GEMM_NR;
+}
+
+static size_t block_panels(const thaw_conv2d_params *p) {
+  const size_t fitting = BLOCK_BYTES / panel_bytes(p);
+  return fitting == 0 ? 1 : min_size(fitting, BLOCK_MAX_PANELS);
+}
+
+/* Where each part of the scratch lies. */
+typedef struct conv_scratch {
+  int8_t *image;   /* in_channels x channel_bytes, then THAW_QS8_GEMM_NR slack bytes */
+  int8_t *row;     /* one quantized input row, before its phases are split */
+  int8_t *runs;    /* k rows of 16 bytes (and 16 slack) gathered for a panel */
+  int8_t *panels; /* block_panels() panels of k4 x 16 */
+  ptrdiff_t *tap_offsets, *run_offsets; /* kernel_height x kernel_width each */
+} conv_scratch;
+
+enum { SCRATCH_PARTS = 6 };
+
 /* Byte offsets of the parts and the total, for a patch length of at most THAW_QS8_GEMM_MAX_K
- * (which keeps the offsets small); false when the products block does not fit in size_t. */
-static bool scratch_offsets(const thaw_conv2d_params *p, size_t offsets[4], size_t *total) {
-  const size_t k = patch_length(p);
-  offsets[0] = 0;
-  offsets[1] = align64(THAW_QS8_GEMM_BLOCK_ROWS * k * sizeof(float));
-  offsets[2] = offsets[1] + align64(THAW_QS8_GEMM_BLOCK_ROWS * thaw_qs8_round_k(k));
-  offsets[3] = offsets[2] + align64(THAW_QS8_GEMM_BLOCK_ROWS * sizeof(thaw_qs8_row_quantization));
-  size_t products;
-  return !__builtin_mul_overflow(p->out_channels, THAW_QS8_GEMM_BLOCK_ROWS * sizeof(float),
-                                 &products) &&
-         !__builtin_add_overflow(offsets[3], products, total);
+ * (which keeps all but the image small); false when they do not fit in size_t. The panel reads
+ * up to 15 bytes past the last pixel it packs: the slack keeps those inside the scratch. */
+static bool scratch_offsets(const thaw_conv2d_params *p, size_t offsets[SCRATCH_PARTS],
+                            size_t *total) {
+  const padded_image image = padded_geometry(p);
+  size_t image_bytes;
+  if (__builtin_mul_overflow(image.height, image.pitch, &image_bytes) ||
+      __builtin_mul_overflow(image_bytes, p->in_channels, &image_bytes) ||
+      image_bytes > SIZE_MAX / 2) {
+    return false;
+  }
+  const size_t k = patch_length(p), taps_bytes = p->kernel_height * p->kernel_width * 8;
+  const size_t sizes[SCRATCH_PARTS] = {
+      image_bytes + THAW_QS8_GEMM_NR, p->in_width,
+      (k + 1) * THAW_QS8_GEMM_NR,     block_panels(p) * panel_bytes(p),
+      taps_bytes,                     taps_bytes,
+  };
+  size_t offset = 0;
+  for (size_t part = 0; part < SCRATCH_PARTS; part++) {
+    offsets[part] = offset;
+    if (__builtin_add_overflow(offset, align64(sizes[part]), &offset)) return false;
+  }
+  *total = offset;
+  return true;
 }
 
 size_t thaw_qs8_conv2d_scratch_size(const thaw_conv2d_params *p) {
-  size_t offsets[4], total;
-  const bool patch_fits = p->kernel_height != 0 && p->kernel_width != 0 &&
-                          p->in_channels <= THAW_QS8_GEMM_MAX_K / p->kernel_height / p->kernel_width;
-  return patch_fits && scratch_offsets(p, offsets, &total) ? total : SIZE_MAX;
+  size_t offsets[SCRATCH_PARTS], total;
+  const bool patch_fits =
+      p->kernel_height != 0 && p->kernel_width != 0 &&
+      p->in_channels <= THAW_QS8_GEMM_MAX_K / p->kernel_height / p->kernel_width;
+  return patch_fits && p->out_height != 0 && p->out_width != 0 && p->in_width <= SIZE_MAX / 2 &&
+                 scratch_offsets(p, offsets, &total)
+             ? total
+             : SIZE_MAX;
 }
 
-/* The patch of each of `rows` output pixels from first_pixel on, in the weights' order
- * (channel, kernel row, kernel column), with zeros where the window reaches into the padding. */
-static void gather_patches(const thaw_conv2d_params *p, const float *x, size_t first_pixel,
-                           size_t rows, float *patches) {
-  const ptrdiff_t height = (ptrdiff_t)p->in_height, width = (ptrdiff_t)p->in_width;
-  for (size_t r = 0; r < rows; r++) {
-    const size_t pixel = first_pixel + r;
-    const ptrdiff_t top = (ptrdiff_t)(pixel / p->out_width * p->stride_h) - (ptrdiff_t)p->pad_top;
-    const ptrdiff_t left =
-        (ptrdiff_t)(pixel % p->out_width * p->stride_w) - (ptrdiff_t)p->pad_left;
-    float *patch = patches + r * patch_length(p);
-    const ptrdiff_t bottom = top + (ptrdiff_t)((p->kernel_height - 1) * p->dilation_h);
-    const ptrdiff_t right = left + (ptrdiff_t)((p->kernel_width - 1) * p->dilation_w);
-    if (top >= 0 && left >= 0 && bottom < height && right < width) {
-      /* The whole window inside the image (most pixels): no bounds to check. */
-      for (size_t c = 0; c < p->in_channels; c++) {
-        const float *window = x + ((ptrdiff_t)c * height + top) * width + left;
-        for (size_t kh = 0; kh < p->kernel_height; kh++) {
-          const float *window_row = window + (ptrdiff_t)(kh * p->dilation_h) * width;
-          for (size_t kw = 0; kw < p->kernel_width; kw++) *patch++ = window_row[kw * p->dilation_w];
-        }
+/* Step 1: the quantization of the image and its padded, phase-split int8 copy. */
+static thaw_qs8_row_quantization quantize_image(const thaw_qs8_gemm_isa *isa,
+                                                const thaw_conv2d_params *p,
+                                                const thaw_qs8_input *input,
+                                                const padded_image *image, const float *x,
+                                                const conv_scratch *parts) {
+  const size_t plane = p->in_height * p->in_width, values = p->in_channels * plane;
+  thaw_qs8_row_quantization q = {input->scale, input->zero_point};
+  if (input->mode == THAW_QS8_DYNAMIC) {
+    float min, max;
+    isa->range(values, x, &min, &max);
+    q = thaw_qs8_dynamic_quantization(min, max);
+  }
+  const float lowest = thaw_qs8_lowest(input->mode);
+  int8_t *copy = parts->image;
+  memset(copy + p->in_channels * image->channel_bytes, 0, THAW_QS8_GEMM_NR);
+  if (image->height == p->in_height && image->pitch == p->in_width && image->phases == 1) {
+    isa->quantize(values, x, &q, lowest, copy);
+    return q;
+  }
+  memset(copy, (int)q.zero_point, p->in_channels * image->channel_bytes);
+  for (size_t c = 0; c < p->in_channels; c++) {
+    for (size_t h = 0; h < p->in_height; h++) {
+      int8_t *row = copy + c * image->channel_bytes + (p->pad_top + h) * image->pitch;
+      const float *x_row = x + c * plane + h * p->in_width;
+      if (image->phases == 1) {
+        isa->quantize(p->in_width, x_row, &q, lowest, row + p->pad_left);
+        continue;
       }
-      continue;
+      isa->quantize(p->in_width, x_row, &q, lowest, parts->row);
+      for (size_t w = 0; w < p->in_width; w++)
+        row[column_offset(image, p->pad_left + w)] = parts->row[w];
     }
-    for (size_t c = 0; c < p->in_channels; c++) {
-      const float *plane = x + (ptrdiff_t)c * height * width;
-      for (size_t kh = 0; kh < p->kernel_height; kh++) {
-        const ptrdiff_t ih = top + (ptrdiff_t)(kh * p->dilation_h);
-        const bool row_inside = ih >= 0 && ih < height;
-        for (size_t kw = 0; kw < p->kernel_width; kw++) {
-          const ptrdiff_t iw = left + (ptrdiff_t)(kw * p->dilation_w);
-          *patch++ = row_inside && iw >= 0 && iw < width ? plane[ih * width + iw] : 0.0f;
-        }
+  }
+  return q;
+}
+
+/* Step 2 for 16 pixels that are not consecutive in the copy (they span output rows): each
+ * k's 16 bytes gathered as one 16-byte copy per output row, later runs overwriting the tail of
+ * earlier ones, then packed like consecutive pixels. */
+static void gather_panel(const thaw_qs8_gemm_isa *isa, const thaw_conv2d_params *p,
+                         const padded_image *image, const conv_scratch *parts,
+                         size_t first_pixel, size_t pixels, int8_t *panel) {
+  size_t run_starts[THAW_QS8_GEMM_NR], run_sources[THAW_QS8_GEMM_NR], runs = 0;
+  for (size_t j = 0; j < pixels; runs++) {
+    const size_t oh = (first_pixel + j) / p->out_width, ow = (first_pixel + j) % p->out_width;
+    run_starts[runs] = j;
+    run_sources[runs] = oh * p->stride_h * image->pitch + ow;
+    j += p->out_width - ow;
+  }
+  const size_t taps = p->kernel_height * p->kernel_width;
+  int8_t *gathered = parts->runs;
+  for (size_t c = 0; c < p->in_channels; c++) {
+    const int8_t *channel = parts->image + c * image->channel_bytes;
+    for (size_t t = 0; t < taps; t++, gathered += THAW_QS8_GEMM_NR) {
+      for (size_t r = 0; r < runs; r++) {
+        memcpy(gathered + run_starts[r], channel + parts->tap_offsets[t] + run_sources[r],
+               THAW_QS8_GEMM_NR);
       }
     }
   }
+  isa->pack_panel(p->in_channels, taps, parts->runs, taps * THAW_QS8_GEMM_NR, parts->run_offsets,
+                  panel);
 }
 
 void thaw_qs8_conv2d_drive(const thaw_qs8_gemm_isa *isa, const thaw_conv2d_params *p,
                            const thaw_qs8_input *input, const float *x, const void *packed_w,
                            const float *bias, float *y, void *scratch) {
-  size_t offsets[4], total;
+  size_t offsets[SCRATCH_PARTS], total;
   scratch_offsets(p, offsets, &total); /* checked when the scratch was sized */
   uint8_t *base = scratch;
   const conv_scratch parts = {
-      .patches = (float *)(base + offsets[0]),
-      .quantized = (int8_t *)(base + offsets[1]),
-      .rows = (thaw_qs8_row_quantization *)(base + offsets[2]),
-      .products = (float *)(base + offsets[3]),
+      .image = (int8_t *)(base + offsets[0]),
+      .row = (int8_t *)(base + offsets[1]),
+      .runs = (int8_t *)(base + offsets[2]),
+      .panels = (int8_t *)(base + offsets[3]),
+      .tap_offsets = (ptrdiff_t *)(base + offsets[4]),
+      .run_offsets = (ptrdiff_t *)(base + offsets[5]),
   };
-  const size_t k = patch_length(p), channels = p->out_channels;
+  const padded_image image = padded_geometry(p);
+  const size_t taps = p->kernel_height * p->kernel_width;
+  for (size_t kh = 0; kh < p->kernel_height; kh++) {
+    for (size_t kw = 0; kw < p->kernel_width; kw++) {
+      const size_t t = kh * p->kernel_width + kw;
+      parts.tap_offsets[t] =
+          (ptrdiff_t)(kh * p->dilation_h * image.pitch + column_offset(&image, kw * p->dilation_w));
+      parts.run_offsets[t] = (ptrdiff_t)(t * THAW_QS8_GEMM_NR);
+    }
+  }
+  const size_t k4 = thaw_qs8_round_k(patch_length(p)), channels = p->out_channels;
   const size_t pixels = p->out_height * p->out_width;
+  const size_t block_pixels = block_panels(p) * THAW_QS8_GEMM_NR, panel_step = panel_bytes(p);
+  /* Rows of pixels follow each other in the copy when the output is as wide as a row of it
+   * (a 1x1 convolution with stride 1 and no padding). */
+  const bool rows_consecutive = p->stride_h * image.pitch == p->out_width;
   thaw_qs8_packed_b weights;
-  thaw_qs8_packed_b_parts(k, channels, packed_w, &weights);
-  for (size_t image = 0; image < p->batch; image++) {
-    const float *x_image = x + image * p->in_channels * p->in_height * p->in_width;
-    float *y_image = y + image * channels * pixels;
-    for (size_t first = 0; first < pixels; first += THAW_QS8_GEMM_BLOCK_ROWS) {
-      const size_t rows = min_size(THAW_QS8_GEMM_BLOCK_ROWS, pixels - first);
-      gather_patches(p, x_image, first, rows, parts.patches);
-      isa->quantize_rows(rows, k, parts.patches, (ptrdiff_t)k, input, parts.quantized,
-                         thaw_qs8_round_k(k), parts.rows);
-      thaw_qs8_gemm_multiply_block(isa, rows, channels, k, parts.quantized, parts.rows,
-                                   &weights, bias, &p->activation, parts.products,
-                                   (ptrdiff_t)channels);
-      for (size_t channel = 0; channel < channels; channel++) {
-        float *y_row = y_image + channel * pixels + first;
-        for (size_t r = 0; r < rows; r++) y_row[r] = parts.products[r * channels + channel];
+  thaw_qs8_packed_b_parts(patch_length(p), channels, packed_w, &weights);
+  const thaw_qs8_conv_ukernel_fn ukernel =
+      input->mode == THAW_QS8_DYNAMIC ? isa->conv_unsigned7 : isa->conv_signed;
+  thaw_qs8_conv_tile_args args;
+  const bool fused = thaw_unary_as_clamp(&p->activation, &args.min, &args.max);
+  for (size_t n = 0; n < p->batch; n++) {
+    const float *x_image = x + n * p->in_channels * p->in_height * p->in_width;
+    float *y_image = y + n * channels * pixels;
+    args.input = quantize_image(isa, p, input, &image, x_image, &parts);
+    for (size_t block = 0; block < pixels; block += block_pixels) {
+      const size_t block_end = min_size(block + block_pixels, pixels);
+      int8_t *panel = parts.panels;
+      for (size_t first = block; first < block_end;
+           first += THAW_QS8_GEMM_NR, panel += panel_step) {
+        const size_t nr = min_size(THAW_QS8_GEMM_NR, pixels - first);
+        const size_t oh = first / p->out_width, ow = first % p->out_width;
+        if (rows_consecutive || ow + nr <= p->out_width) {
+          isa->pack_panel(p->in_channels, taps,
+                          parts.image + oh * p->stride_h * image.pitch + ow, image.channel_bytes,
+                          parts.tap_offsets, panel);
+        } else {
+          gather_panel(isa, p, &image, &parts, first, nr, panel);
+        }
+      }
+      for (size_t channel = 0; channel < channels; channel += THAW_QS8_CONV_MR) {
+        const int8_t *w = weights.panels + channel / THAW_QS8_GEMM_NR * weights.panel_bytes +
+                          channel % THAW_QS8_GEMM_NR * THAW_QS8_GEMM_KR;
+        args.channel_scales = weights.column_scales + channel;
+        args.channel_sums = weights.column_sums + channel;
+        args.bias = bias != NULL ? bias + channel : NULL;
+        const size_t mr = min_size(THAW_QS8_CONV_MR, channels - channel);
+        panel = parts.panels;
+        for (size_t first = block; first < block_end;
+             first += THAW_QS8_GEMM_NR, panel += panel_step) {
+          ukernel(mr, min_size(THAW_QS8_GEMM_NR, pixels - first), k4, w, panel,
+                  y_image + channel * pixels + first, pixels, &args);
+        }
       }
     }
+    if (!fused) isa->unary(&p->activation, channels * pixels, y_image, y_image);
   }
 }

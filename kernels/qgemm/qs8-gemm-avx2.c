@@ -1,9 +1,14 @@
 #include "kernels/avx2.h"
 
 static const thaw_qs8_gemm_isa avx2_qs8_gemm = {
-    .ukernel = thaw_qs8_gemm_ukernel_4x16c4__avx2,
+    .gemm_unsigned7 = thaw_qs8_gemm_ukernel_4x16c4_u7__avx2,
+    .gemm_signed = thaw_qs8_gemm_ukernel_4x16c4__avx2,
     .mr = 4,
-    .quantize_rows = thaw_qs8_quantize_rows__avx2,
+    .conv_unsigned7 = thaw_qs8_conv_ukernel_8x16c4_u7__avx2,
+    .conv_signed = thaw_qs8_conv_ukernel_8x16c4__avx2,
+    .range = thaw_qs8_range__avx2,
+    .quantize = thaw_qs8_quantize__avx2,
+    .pack_panel = thaw_qs8_pack_panel__avx2,
     .unary = thaw_f32_unary__avx2,
 };
 

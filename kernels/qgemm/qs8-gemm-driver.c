@@ -4,6 +4,8 @@
  * every row tile of the block (64 rows of k4 bytes, in L2). Blocks of rows are independent, so
  * a thread pool can split them without changing a result.
  */
+#include <string.h>
+
 #include "kernels/elementwise/unary-clamp.h"
 #include "kernels/qgemm/qs8-gemm-ukernel.h"
 
@@ -20,30 +22,52 @@ size_t thaw_qs8_gemm_scratch_size(const thaw_qs8_gemm_params *p) {
   return quantized_rows_bytes(p->k) + THAW_QS8_GEMM_BLOCK_ROWS * sizeof(thaw_qs8_row_quantization);
 }
 
-void thaw_qs8_gemm_multiply_block(const thaw_qs8_gemm_isa *isa, size_t rows, size_t n, size_t k,
-                                  const int8_t *qa, const thaw_qs8_row_quantization *rows_q,
-                                  const thaw_qs8_packed_b *b, const float *bias,
-                                  const thaw_unary_params *activation, float *c,
-                                  ptrdiff_t c_row_stride) {
-  const size_t k4 = thaw_qs8_round_k(k);
+/* Quantize `rows` rows of A into rows of k4 bytes, zeros from k on (they meet the zero rows of
+ * the packed B), each DYNAMIC row over its own range. */
+static void quantize_rows(const thaw_qs8_gemm_isa *isa, const thaw_qs8_gemm_params *p,
+                          size_t rows, const float *a, int8_t *qa,
+                          thaw_qs8_row_quantization *rows_q) {
+  const size_t k4 = thaw_qs8_round_k(p->k);
+  const float lowest = thaw_qs8_lowest(p->input.mode);
+  for (size_t r = 0; r < rows; r++) {
+    const float *row = a + (ptrdiff_t)r * p->a_row_stride;
+    thaw_qs8_row_quantization q = {p->input.scale, p->input.zero_point};
+    if (p->input.mode == THAW_QS8_DYNAMIC) {
+      float min, max;
+      isa->range(p->k, row, &min, &max);
+      q = thaw_qs8_dynamic_quantization(min, max);
+    }
+    isa->quantize(p->k, row, &q, lowest, qa + r * k4);
+    memset(qa + r * k4 + p->k, 0, k4 - p->k);
+    rows_q[r] = q;
+  }
+}
+
+/* Multiply `rows` quantized rows by the packed B into C, bias and activation included. */
+static void multiply_block(const thaw_qs8_gemm_isa *isa, const thaw_qs8_gemm_params *p,
+                           size_t rows, const int8_t *qa, const thaw_qs8_row_quantization *rows_q,
+                           const thaw_qs8_packed_b *b, const float *bias, float *c) {
+  const size_t k4 = thaw_qs8_round_k(p->k);
+  const thaw_qs8_gemm_ukernel_fn ukernel =
+      p->input.mode == THAW_QS8_DYNAMIC ? isa->gemm_unsigned7 : isa->gemm_signed;
   thaw_qs8_tile_args args;
-  const bool fused = thaw_unary_as_clamp(activation, &args.min, &args.max);
-  for (size_t j = 0; j < n; j += THAW_QS8_GEMM_NR) {
+  const bool fused = thaw_unary_as_clamp(&p->activation, &args.min, &args.max);
+  for (size_t j = 0; j < p->n; j += THAW_QS8_GEMM_NR) {
     const int8_t *panel = b->panels + j / THAW_QS8_GEMM_NR * b->panel_bytes;
     args.column_scales = b->column_scales + j;
     args.column_sums = b->column_sums + j;
     args.bias = bias != NULL ? bias + j : NULL;
-    const size_t nr = min_size(THAW_QS8_GEMM_NR, n - j);
+    const size_t nr = min_size(THAW_QS8_GEMM_NR, p->n - j);
     for (size_t i = 0; i < rows; i += isa->mr) {
       args.rows = rows_q + i;
-      isa->ukernel(min_size(isa->mr, rows - i), nr, k4, qa + i * k4, k4, panel,
-                   c + (ptrdiff_t)i * c_row_stride + (ptrdiff_t)j, c_row_stride, &args);
+      ukernel(min_size(isa->mr, rows - i), nr, k4, qa + i * k4, k4, panel,
+              c + (ptrdiff_t)i * p->c_row_stride + (ptrdiff_t)j, p->c_row_stride, &args);
     }
   }
   if (fused) return;
   for (size_t i = 0; i < rows; i++) {
-    float *row = c + (ptrdiff_t)i * c_row_stride;
-    isa->unary(activation, n, row, row);
+    float *row = c + (ptrdiff_t)i * p->c_row_stride;
+    isa->unary(&p->activation, p->n, row, row);
   }
 }
 
@@ -58,10 +82,8 @@ void thaw_qs8_gemm_drive(const thaw_qs8_gemm_isa *isa, const thaw_qs8_gemm_param
   thaw_qs8_packed_b_parts(p->k, p->n, packed_b, &b);
   for (size_t i = 0; i < p->m; i += THAW_QS8_GEMM_BLOCK_ROWS) {
     const size_t rows = min_size(THAW_QS8_GEMM_BLOCK_ROWS, p->m - i);
-    isa->quantize_rows(rows, p->k, a + (ptrdiff_t)i * p->a_row_stride, p->a_row_stride,
-                       &p->input, qa, thaw_qs8_round_k(p->k), rows_q);
-    thaw_qs8_gemm_multiply_block(isa, rows, p->n, p->k, qa, rows_q, &b,
-                                 p->has_bias ? bias : NULL, &p->activation,
-                                 c + (ptrdiff_t)i * p->c_row_stride, p->c_row_stride);
+    quantize_rows(isa, p, rows, a + (ptrdiff_t)i * p->a_row_stride, qa, rows_q);
+    multiply_block(isa, p, rows, qa, rows_q, &b, p->has_bias ? bias : NULL,
+                   c + (ptrdiff_t)i * p->c_row_stride);
   }
 }

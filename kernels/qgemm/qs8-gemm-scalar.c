@@ -1,9 +1,15 @@
 #include "kernels/scalar.h"
 
+/* The reference tiles are exact for any int8 input, so they serve both input modes. */
 static const thaw_qs8_gemm_isa scalar_qs8_gemm = {
-    .ukernel = thaw_qs8_gemm_ukernel_4x16c4__scalar,
+    .gemm_unsigned7 = thaw_qs8_gemm_ukernel_4x16c4__scalar,
+    .gemm_signed = thaw_qs8_gemm_ukernel_4x16c4__scalar,
     .mr = 4,
-    .quantize_rows = thaw_qs8_quantize_rows__scalar,
+    .conv_unsigned7 = thaw_qs8_conv_ukernel_8x16c4__scalar,
+    .conv_signed = thaw_qs8_conv_ukernel_8x16c4__scalar,
+    .range = thaw_qs8_range__scalar,
+    .quantize = thaw_qs8_quantize__scalar,
+    .pack_panel = thaw_qs8_pack_panel__scalar,
     .unary = thaw_f32_unary__scalar,
 };
 

@@ -1,11 +1,17 @@
 /* thaw convert --quantize int8 on small ONNX graphs built here: the int8 model is run and
  * compared with a naive double-precision f32 reference within the error its quantization steps
- * allow, and --quantize-exclude keeps a node in f32. */
+ * allow, and --quantize-exclude keeps a node in f32; --report's comparison of two models. */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "npy.h"
+#include "quantize_report.h"
 #include "test_convert_builder.h"
 #include "test_support.h"
 
@@ -19,14 +25,15 @@ static double quantization_bound(size_t k, const double *a, const double *w, dou
   return bound;
 }
 
-/* The step of a row quantized dynamically: its range, 0 included, over 255 levels. */
-static double row_step(size_t k, const double *row) {
+/* The step of values quantized dynamically (a MatMul row, a Conv input image): their range, 0
+ * included, over the 127 levels of DYNAMIC (kernels.h). */
+static double dynamic_step(size_t count, const float *values) {
   double lo = 0.0, hi = 0.0;
-  for (size_t t = 0; t < k; t++) {
-    lo = fmin(lo, row[t]);
-    hi = fmax(hi, row[t]);
+  for (size_t t = 0; t < count; t++) {
+    lo = fmin(lo, values[t]);
+    hi = fmax(hi, values[t]);
   }
-  return (hi - lo) / 255.0;
+  return (hi - lo) / 127.0;
 }
 
 /* The step of a channel quantized symmetrically: max |w| over 127 levels each side. */
@@ -76,6 +83,9 @@ static void test_quantized_conv_within_quantization_error(void **state) {
   run_model(bytes, size, x, X_COUNT, y, Y_COUNT);
   free(bytes);
 
+  const size_t image_count = X_COUNT / 2;
+  const double image_steps[2] = {dynamic_step(image_count, x),
+                                 dynamic_step(image_count, x + image_count)};
   size_t checked = 0, differing = 0;
   for (size_t n = 0; n < 2; n++)
     for (size_t m = 0; m < CONV_M; m++)
@@ -93,8 +103,9 @@ static void test_quantized_conv_within_quantization_error(void **state) {
                 weights[t] = w[m * CONV_K + t];
                 sum += patch[t] * weights[t];
               }
-          const double bound = quantization_bound(CONV_K, patch, weights, row_step(CONV_K, patch),
-                                                  channel_step(CONV_K, weights));
+          const double bound =
+              quantization_bound(CONV_K, patch, weights, image_steps[n],
+                                 channel_step(CONV_K, weights));
           const double expected = sum > 0 ? sum : 0;
           const double actual = y[((n * CONV_M + m) * CONV_H + oh) * CONV_W + ow];
           if (fabs(actual - expected) > bound + 1e-5)
@@ -107,24 +118,30 @@ static void test_quantized_conv_within_quantization_error(void **state) {
   assert_true(differing > Y_COUNT / 2); /* the int8 path did run */
 }
 
-/* x [5,37] -> MatMul w [37,19] -> Add b: the Gemm shape of a fully connected layer. */
+enum { M = 5, K = 37, N = 19 };
+
+/* x [5,37] -> MatMul w [37,19] -> Add b: the Gemm shape of a fully connected layer, and of a
+ * classifier's logits. */
+static void build_matmul(builder *b, float *w, float *bias) {
+  static int64_t x_dims[2] = {M, K}, w_dims[2] = {K, N}, b_dims[1] = {N};
+  builder_init(b, 13);
+  add_input(b, "x", 2, x_dims);
+  add_initializer(b, "w", 2, w_dims, w, K * N);
+  add_initializer(b, "b", 1, b_dims, bias, N);
+  add_node(b, "MatMul", "x", "w", NULL, "product");
+  add_node(b, "Add", "product", "b", NULL, "y");
+  add_output(b, "y");
+}
+
 static void test_quantized_matmul_within_quantization_error(void **state) {
   (void)state;
-  enum { M = 5, K = 37, N = 19 };
-  static int64_t x_dims[2] = {M, K}, w_dims[2] = {K, N}, b_dims[1] = {N};
   thaw_test_rng rng = {11};
   float x[M * K], w[K * N], bias[N], y[M * N];
   thaw_test_fill_uniform(&rng, x, M * K, -3.0f, 1.0f);
   thaw_test_fill_uniform(&rng, w, K * N, -0.1f, 0.3f);
   thaw_test_fill_uniform(&rng, bias, N, -1.0f, 1.0f);
   builder b;
-  builder_init(&b, 13);
-  add_input(&b, "x", 2, x_dims);
-  add_initializer(&b, "w", 2, w_dims, w, K * N);
-  add_initializer(&b, "b", 1, b_dims, bias, N);
-  add_node(&b, "MatMul", "x", "w", NULL, "product");
-  add_node(&b, "Add", "product", "b", NULL, "y");
-  add_output(&b, "y");
+  build_matmul(&b, w, bias);
   const thaw_convert_options options = {.quantize_int8 = true};
   uint8_t *bytes;
   uint64_t size;
@@ -144,7 +161,7 @@ static void test_quantized_matmul_within_quantization_error(void **state) {
         sum += row[t] * column[t];
       }
       const double bound =
-          quantization_bound(K, row, column, row_step(K, row), channel_step(K, column));
+          quantization_bound(K, row, column, dynamic_step(K, x + i * K), channel_step(K, column));
       if (fabs(y[i * N + j] - sum) > bound + 1e-5)
         fail_msg("y[%zu,%zu] = %.6f, f32 %.6f, beyond the quantization bound %.6f", i, j,
                  (double)y[i * N + j], sum, bound);
@@ -182,11 +199,132 @@ static void test_excluded_node_stays_f32(void **state) {
   assert_memory_equal(y_f32, y_excluded, sizeof y_f32);
 }
 
+/* ---- --report: thaw_compare_models ---- */
+
+static double expected_cosine(const float *a, const float *b, size_t count) {
+  double dot = 0, norm_a = 0, norm_b = 0;
+  for (size_t i = 0; i < count; i++) {
+    dot += (double)a[i] * b[i];
+    norm_a += (double)a[i] * a[i];
+    norm_b += (double)b[i] * b[i];
+  }
+  return dot / sqrt(norm_a * norm_b);
+}
+
+static size_t expected_top1_agreement(const float *a, const float *b) {
+  size_t agreeing = 0;
+  for (size_t i = 0; i < M; i++) {
+    size_t best_a = 0, best_b = 0;
+    for (size_t j = 1; j < N; j++) {
+      if (a[i * N + j] > a[i * N + best_a]) best_a = j;
+      if (b[i * N + j] > b[i * N + best_b]) best_b = j;
+    }
+    agreeing += best_a == best_b;
+  }
+  return agreeing;
+}
+
+/* Two samples (folders "0" and "1" holding x.npy) through the f32 and the int8 MatMul model:
+ * the report's cosines and top-1 counts against the ones computed here from both models'
+ * outputs; the f32 model against itself agrees exactly; a missing input and models with
+ * different outputs are refused. */
+static void test_compare_models(void **state) {
+  (void)state;
+  thaw_test_rng rng = {17};
+  float w[K * N], bias[N], x[2][M * K], y_f32[2][M * N], y_int8[2][M * N];
+  thaw_test_fill_uniform(&rng, w, K * N, -0.3f, 0.3f);
+  thaw_test_fill_uniform(&rng, bias, N, -0.1f, 0.1f);
+  char dir[] = "/tmp/thaw_test_compare_XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char path[2][256], file[2][300];
+  static const int64_t x_shape[2] = {M, K};
+  thaw_error error;
+  for (size_t s = 0; s < 2; s++) {
+    thaw_test_fill_uniform(&rng, x[s], M * K, -2.0f, 2.0f);
+    snprintf(path[s], sizeof path[s], "%s/%zu", dir, s);
+    snprintf(file[s], sizeof file[s], "%s/x.npy", path[s]);
+    assert_int_equal(mkdir(path[s], 0700), 0);
+    assert_int_equal(thaw_npy_write(file[s], THAW_DTYPE_F32, 2, x_shape, x[s], &error), THAW_OK);
+  }
+  uint8_t *bytes[2];
+  uint64_t sizes[2];
+  thaw_model *models[2];
+  for (size_t q = 0; q < 2; q++) {
+    builder b;
+    build_matmul(&b, w, bias);
+    const thaw_convert_options options = {.quantize_int8 = q == 1};
+    assert_int_equal(convert(&b, &options, &bytes[q], &sizes[q], NULL, &error), THAW_OK);
+    assert_int_equal(thaw_model_open_memory(bytes[q], sizes[q], 0, &models[q], &error), THAW_OK);
+  }
+  for (size_t s = 0; s < 2; s++) {
+    run_model(bytes[0], sizes[0], x[s], M * K, y_f32[s], M * N);
+    run_model(bytes[1], sizes[1], x[s], M * K, y_int8[s], M * N);
+  }
+  const double cosines[2] = {expected_cosine(y_f32[0], y_int8[0], M * N),
+                             expected_cosine(y_f32[1], y_int8[1], M * N)};
+
+  thaw_output_agreement *agreements;
+  size_t count, samples;
+  assert_int_equal(thaw_compare_models(models[0], models[1], dir, &agreements, &count, &samples,
+                                       &error),
+                   THAW_OK);
+  assert_int_equal(count, 1);
+  assert_int_equal(samples, 2);
+  assert_string_equal(agreements[0].name, "y");
+  assert_true(agreements[0].classifier);
+  assert_true(fabs(agreements[0].min_cosine - fmin(cosines[0], cosines[1])) < 1e-12);
+  assert_true(fabs(agreements[0].mean_cosine - (cosines[0] + cosines[1]) / 2) < 1e-12);
+  assert_true(agreements[0].min_cosine < 1.0 && agreements[0].min_cosine > 0.99);
+  assert_int_equal(agreements[0].top1_rows, 2 * M);
+  assert_int_equal(agreements[0].top1_agreeing, expected_top1_agreement(y_f32[0], y_int8[0]) +
+                                                     expected_top1_agreement(y_f32[1], y_int8[1]));
+  free(agreements);
+
+  assert_int_equal(thaw_compare_models(models[0], models[0], path[1], &agreements, &count,
+                                       &samples, &error),
+                   THAW_OK);
+  assert_int_equal(samples, 1); /* a folder of .npy files is the only sample */
+  assert_true(fabs(agreements[0].min_cosine - 1.0) < 1e-12);
+  assert_true(fabs(agreements[0].mean_cosine - 1.0) < 1e-12);
+  assert_int_equal(agreements[0].top1_agreeing, M);
+  free(agreements);
+
+  assert_int_equal(remove(file[1]), 0);
+  assert_int_not_equal(thaw_compare_models(models[0], models[1], dir, &agreements, &count,
+                                           &samples, &error),
+                       THAW_OK);
+  assert_non_null(strstr(error.message, "x.npy"));
+
+  builder b;
+  float conv_w[CONV_M * CONV_K] = {0}, conv_bias[CONV_M] = {0};
+  build_conv(&b, conv_w, conv_bias);
+  uint8_t *conv_bytes;
+  uint64_t conv_size;
+  thaw_model *conv_model;
+  assert_int_equal(convert(&b, NULL, &conv_bytes, &conv_size, NULL, &error), THAW_OK);
+  assert_int_equal(thaw_model_open_memory(conv_bytes, conv_size, 0, &conv_model, &error), THAW_OK);
+  assert_int_equal(thaw_compare_models(models[0], conv_model, dir, &agreements, &count, &samples,
+                                       &error),
+                   THAW_STATUS_INVALID_ARGUMENT);
+  thaw_model_close(conv_model);
+  free(conv_bytes);
+
+  for (size_t q = 0; q < 2; q++) {
+    thaw_model_close(models[q]);
+    free(bytes[q]);
+  }
+  assert_int_equal(remove(file[0]), 0);
+  assert_int_equal(rmdir(path[0]), 0);
+  assert_int_equal(rmdir(path[1]), 0);
+  assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_quantized_conv_within_quantization_error),
       cmocka_unit_test(test_quantized_matmul_within_quantization_error),
       cmocka_unit_test(test_excluded_node_stays_f32),
+      cmocka_unit_test(test_compare_models),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

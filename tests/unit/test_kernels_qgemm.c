@@ -69,25 +69,29 @@ typedef struct row_quantization {
   int32_t zero_point;
 } row_quantization;
 
-/* The documented formula (kernels.h, thaw_qs8_input), written from its text. */
-static row_quantization reference_row_quantization(const thaw_qs8_input *input, const float *row,
-                                                   size_t k) {
+/* The documented formula (kernels.h, thaw_qs8_input), written from its text: DYNAMIC maps the
+ * range of the values and 0 onto [0, 127]. */
+static row_quantization reference_quantization(const thaw_qs8_input *input, const float *x,
+                                               size_t count) {
   if (input->mode == THAW_QS8_STATIC) return (row_quantization){input->scale, input->zero_point};
   float lo = 0.0f, hi = 0.0f;
-  for (size_t i = 0; i < k; i++) {
-    if (row[i] < lo) lo = row[i];
-    if (row[i] > hi) hi = row[i];
+  for (size_t i = 0; i < count; i++) {
+    if (x[i] < lo) lo = x[i];
+    if (x[i] > hi) hi = x[i];
   }
-  if (hi == lo) return (row_quantization){1.0f, -128};
-  const float scale = (hi - lo) / 255.0f;
+  if (hi == lo) return (row_quantization){1.0f, 0};
+  const float scale = (hi - lo) / 127.0f;
   float zero = nearbyintf(-lo / scale);
-  zero = zero < 0.0f ? 0.0f : (zero > 255.0f ? 255.0f : zero);
-  return (row_quantization){scale, (int32_t)zero - 128};
+  zero = zero < 0.0f ? 0.0f : (zero > 127.0f ? 127.0f : zero);
+  return (row_quantization){scale, (int32_t)zero};
 }
 
-static int32_t reference_quantize(float x, row_quantization q) {
+/* q(x): rounded half to even, clamped to [0, 127] (DYNAMIC) or [-128, 127] (STATIC), NaN to the
+ * lowest value. */
+static int32_t reference_quantize(float x, row_quantization q, thaw_qs8_quantization mode) {
+  const int32_t lowest = mode == THAW_QS8_DYNAMIC ? 0 : -128;
   const float value = nearbyintf(x * (1.0f / q.scale)) + (float)q.zero_point;
-  if (isnan(value) || value < -128.0f) return -128;
+  if (isnan(value) || value < (float)lowest) return lowest;
   return value > 127.0f ? 127 : (int32_t)value;
 }
 
@@ -98,11 +102,13 @@ static void reference_gemm(size_t m, size_t n, size_t k, const float *a,
                            const float *bias, const thaw_unary_params *activation,
                            double *expected) {
   for (size_t i = 0; i < m; i++) {
-    const row_quantization q = reference_row_quantization(input, a + i * k, k);
+    const row_quantization q = reference_quantization(input, a + i * k, k);
     for (size_t j = 0; j < n; j++) {
       int64_t acc = 0;
-      for (size_t kk = 0; kk < k; kk++)
-        acc += (int64_t)(reference_quantize(a[i * k + kk], q) - q.zero_point) * b[kk * n + j];
+      for (size_t kk = 0; kk < k; kk++) {
+        acc += (int64_t)(reference_quantize(a[i * k + kk], q, input->mode) - q.zero_point) *
+               b[kk * n + j];
+      }
       const double value = (double)acc * q.scale * scales[j] + (bias != NULL ? bias[j] : 0.0);
       expected[i * n + j] = oracle_unary(activation, value);
     }
@@ -138,8 +144,8 @@ static void check_gemm(const thaw_qs8_gemm_params *shape, const float *a, const 
   free(actual);
 }
 
-/* A of integers x with x + zero_point in [-128, 127], static scale 1, B scales 1, no bias: the
- * quantization is exact and each output is the int32 accumulator minus the zero-point term,
+/* A of integers x with x + zero_point in [-128, 127], static scale 1 (or dynamic, below), B
+ * scales 1, no bias: the quantization is exact and each output is the int32 accumulator minus the zero-point term,
  * exactly representable in f32, so every variant must match to the last bit. */
 static void test_qs8_gemm_exact_accumulators(void **state) {
   (void)state;
@@ -154,9 +160,18 @@ static void test_qs8_gemm_exact_accumulators(void **state) {
       for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++, index++) {
         const size_t m = ms[mi], n = ns[ni], k = ks[ki];
         const int32_t zero_point = zero_points[index % 3];
+        /* Every fourth case DYNAMIC: integers in [0, 127] with 0 and 127 in every row (when k
+         * allows) quantize with scale 1 and zero point 0, i.e. to themselves. */
+        const bool dynamic = index % 4 == 3 && k >= 2;
         float *a = oracle_floats(m * k);
-        for (size_t e = 0; e < m * k; e++)
-          a[e] = (float)((int32_t)(thaw_test_rng_next(&rng) % 256) - 128 - zero_point);
+        for (size_t e = 0; e < m * k; e++) {
+          a[e] = dynamic ? (float)(thaw_test_rng_next(&rng) % 128)
+                         : (float)((int32_t)(thaw_test_rng_next(&rng) % 256) - 128 - zero_point);
+        }
+        for (size_t i = 0; dynamic && i < m; i++) {
+          a[i * k] = 0.0f;
+          a[i * k + k - 1] = 127.0f;
+        }
         int8_t *b = random_weights(&rng, k * n);
         float *scales = oracle_floats(n);
         for (size_t j = 0; j < n; j++) scales[j] = 1.0f;
@@ -168,8 +183,9 @@ static void test_qs8_gemm_exact_accumulators(void **state) {
             for (size_t kk = 0; kk < k; kk++) acc += (int64_t)a[i * k + kk] * b[kk * n + j];
             expected[i * n + j] = (double)acc;
           }
-        const thaw_qs8_gemm_params p = {.m = m, .n = n, .k = k,
-                                        .input = {THAW_QS8_STATIC, 1.0f, zero_point}};
+        const thaw_qs8_input input = dynamic ? (thaw_qs8_input){THAW_QS8_DYNAMIC, 0, 0}
+                                             : (thaw_qs8_input){THAW_QS8_STATIC, 1.0f, zero_point};
+        const thaw_qs8_gemm_params p = {.m = m, .n = n, .k = k, .input = input};
         check_gemm(&p, a, packed, NULL, expected, 0, 0);
         free(a);
         free(b);
@@ -179,27 +195,35 @@ static void test_qs8_gemm_exact_accumulators(void **state) {
       }
 }
 
-/* The largest products in every lane: -128 * 127 over k = 1000 must not saturate the 16-bit
- * pair sums (2 * 128 * 127 < 2^15) and stays exact in f32 (|sum| < 2^24). */
+/* The largest products in every lane: -128 * 127 (STATIC, the sign trick) and 127 * 127 (DYNAMIC,
+ * A as it is) over k = 1000 must not saturate the 16-bit pair sums (2 * 128 * 127 < 2^15) and
+ * stay exact in f32 (|sum| < 2^24). */
 static void test_qs8_gemm_extremes(void **state) {
   (void)state;
   enum { M = 5, N = 17, K = 1000 };
   float *a = oracle_floats(M * K);
   int8_t *b = random_weights(&(thaw_test_rng){5}, K * N);
   float scales[N];
-  for (size_t e = 0; e < M * K; e++) a[e] = e % 3 == 0 ? 127.0f : -128.0f;
   for (size_t e = 0; e < K * N; e++) b[e] = e % 2 == 0 ? 127 : -127;
   for (size_t j = 0; j < N; j++) scales[j] = 1.0f;
   void *packed = pack(K, N, b, scales);
-  double expected[M * N];
-  for (size_t i = 0; i < M; i++)
-    for (size_t j = 0; j < N; j++) {
-      int64_t acc = 0;
-      for (size_t kk = 0; kk < K; kk++) acc += (int64_t)a[i * K + kk] * b[kk * N + j];
-      expected[i * N + j] = (double)acc;
-    }
-  const thaw_qs8_gemm_params p = {.m = M, .n = N, .k = K, .input = {THAW_QS8_STATIC, 1.0f, 0}};
-  check_gemm(&p, a, packed, NULL, expected, 0, 0);
+  for (size_t mode = 0; mode < 2; mode++) {
+    const bool dynamic = mode == 1;
+    /* DYNAMIC rows hold 0 and 127 only: scale 1, zero point 0. */
+    for (size_t e = 0; e < M * K; e++)
+      a[e] = e % 3 == 0 ? 127.0f : (dynamic ? (e % 3 == 1 ? 0.0f : 127.0f) : -128.0f);
+    double expected[M * N];
+    for (size_t i = 0; i < M; i++)
+      for (size_t j = 0; j < N; j++) {
+        int64_t acc = 0;
+        for (size_t kk = 0; kk < K; kk++) acc += (int64_t)a[i * K + kk] * b[kk * N + j];
+        expected[i * N + j] = (double)acc;
+      }
+    const thaw_qs8_input input = dynamic ? (thaw_qs8_input){THAW_QS8_DYNAMIC, 0, 0}
+                                         : (thaw_qs8_input){THAW_QS8_STATIC, 1.0f, 0};
+    const thaw_qs8_gemm_params p = {.m = M, .n = N, .k = K, .input = input};
+    check_gemm(&p, a, packed, NULL, expected, 0, 0);
+  }
   free(a);
   free(b);
   free(packed);
@@ -273,10 +297,12 @@ static void test_qs8_quantize_corner_cases(void **state) {
                                            : (thaw_qs8_input){THAW_QS8_STATIC, 1.0f, -3};
     double expected[M * K];
     for (size_t i = 0; i < M; i++) {
-      const row_quantization q = reference_row_quantization(&input, a + i * K, K);
-      for (size_t kk = 0; kk < K; kk++)
+      const row_quantization q = reference_quantization(&input, a + i * K, K);
+      for (size_t kk = 0; kk < K; kk++) {
         expected[i * K + kk] =
-            (double)(float)(reference_quantize(a[i * K + kk], q) - q.zero_point) * q.scale;
+            (double)(float)(reference_quantize(a[i * K + kk], q, input.mode) - q.zero_point) *
+            q.scale;
+      }
     }
     const thaw_qs8_gemm_params p = {.m = M, .n = K, .k = K, .input = input};
     check_gemm(&p, a, packed, NULL, expected, 1e-6, 0);
@@ -290,10 +316,11 @@ typedef struct conv_case {
   size_t batch, channels, height, width, out_channels, kernel, stride, dilation, pad;
 } conv_case;
 
-/* Inputs that are multiples of 1/4 in [-8, 8) and static scale 1/4, zero point 3: quantization
- * is exact (padding quantizes to the zero point, i.e. 0), so the output is the double product of
- * the inputs and the dequantized weights up to f32 rounding. */
-static void run_conv_case(const conv_case *cc, thaw_test_rng *rng) {
+/* Inputs that are multiples of 1/4 in [-8, 8). STATIC with scale 1/4 and zero point 3 quantizes
+ * them exactly; DYNAMIC quantizes each image over its own range (kernels.h), and the reference
+ * takes the dequantized values. Padding quantizes to the zero point, i.e. 0. The output is the
+ * double product of those inputs and the dequantized weights up to f32 rounding. */
+static void run_conv_case(const conv_case *cc, const thaw_qs8_input *input, thaw_test_rng *rng) {
   const size_t out_h = (cc->height + 2 * cc->pad - cc->dilation * (cc->kernel - 1) - 1) / cc->stride + 1;
   const size_t out_w = (cc->width + 2 * cc->pad - cc->dilation * (cc->kernel - 1) - 1) / cc->stride + 1;
   const size_t k = cc->channels * cc->kernel * cc->kernel, n = cc->out_channels;
@@ -314,6 +341,13 @@ static void run_conv_case(const conv_case *cc, thaw_test_rng *rng) {
       .stride_h = cc->stride, .stride_w = cc->stride, .dilation_h = cc->dilation,
       .dilation_w = cc->dilation, .pad_top = cc->pad, .pad_left = cc->pad,
       .activation = {THAW_KERNEL_RELU, 0, 0}};
+  const size_t image_count = x_count / cc->batch;
+  double *dequantized = oracle_doubles(x_count);
+  for (size_t b = 0; b < cc->batch; b++) {
+    const row_quantization q = reference_quantization(input, x + b * image_count, image_count);
+    for (size_t e = b * image_count; e < (b + 1) * image_count; e++)
+      dequantized[e] = (double)(reference_quantize(x[e], q, input->mode) - q.zero_point) * q.scale;
+  }
   double *expected = oracle_doubles(y_count);
   for (size_t b = 0; b < cc->batch; b++)
     for (size_t m = 0; m < n; m++)
@@ -327,27 +361,27 @@ static void run_conv_case(const conv_case *cc, thaw_test_rng *rng) {
                 const ptrdiff_t iw = (ptrdiff_t)(ow * cc->stride + kw * cc->dilation) - (ptrdiff_t)cc->pad;
                 if (ih < 0 || iw < 0 || ih >= (ptrdiff_t)cc->height || iw >= (ptrdiff_t)cc->width)
                   continue;
-                const double xv = x[((b * cc->channels + c) * cc->height + (size_t)ih) * cc->width + (size_t)iw];
+                const double xv = dequantized[((b * cc->channels + c) * cc->height + (size_t)ih) * cc->width + (size_t)iw];
                 sum += xv * w[((m * cc->channels + c) * cc->kernel + kh) * cc->kernel + kw] * scales[m];
               }
           expected[((b * n + m) * out_h + oh) * out_w + ow] = sum < 0 ? 0 : sum;
         }
-  const thaw_qs8_input input = {THAW_QS8_STATIC, 0.25f, 3};
   for (size_t v = 0; v < variant_count; v++) {
     const size_t scratch_bytes = thaw_qs8_conv2d_scratch_size(&p);
     void *scratch = malloc(scratch_bytes);
     float *y = oracle_floats(y_count);
     assert_non_null(scratch);
-    variants[v]->qs8_conv2d(&p, &input, x, packed, bias, y, scratch);
+    variants[v]->qs8_conv2d(&p, input, x, packed, bias, y, scratch);
     char what[128];
-    snprintf(what, sizeof what, "%s qs8_conv2d c=%zu %zux%zu m=%zu k=%zu s=%zu d=%zu p=%zu",
-             variants[v]->isa, cc->channels, cc->height, cc->width, n, cc->kernel, cc->stride,
+    snprintf(what, sizeof what, "%s qs8_conv2d %s c=%zu %zux%zu m=%zu k=%zu s=%zu d=%zu p=%zu",
+             variants[v]->isa, input->mode == THAW_QS8_DYNAMIC ? "dynamic" : "static", cc->channels, cc->height, cc->width, n, cc->kernel, cc->stride,
              cc->dilation, cc->pad);
     thaw_test_assert_close(what, y, expected, y_count, 1e-5, 1e-5);
     free(scratch);
     free(y);
   }
   free(x);
+  free(dequantized);
   free(w);
   free(scales);
   free(bias);
@@ -360,9 +394,15 @@ static void test_qs8_conv2d(void **state) {
   static const conv_case cases[] = {
       {1, 3, 7, 9, 5, 3, 1, 1, 1},    {2, 4, 6, 5, 17, 1, 1, 1, 0},  {1, 5, 11, 10, 16, 3, 2, 1, 1},
       {1, 2, 9, 9, 3, 3, 1, 2, 2},    {1, 8, 10, 11, 33, 5, 2, 1, 2}, {1, 16, 12, 12, 20, 1, 2, 1, 0},
+      /* Output rows of 16 pixels and more: whole panels inside a row, and panels across rows. */
+      {1, 6, 5, 37, 9, 3, 1, 1, 1},   {1, 7, 4, 40, 18, 1, 1, 1, 0},  {2, 3, 6, 24, 6, 3, 1, 2, 2},
+      /* Several blocks of 16 small panels; one panel per block (k = 4140, 66 KiB a panel). */
+      {1, 2, 20, 31, 5, 1, 1, 1, 0},  {1, 460, 4, 5, 6, 3, 1, 1, 1},
   };
+  static const thaw_qs8_input inputs[] = {{THAW_QS8_STATIC, 0.25f, 3}, {THAW_QS8_DYNAMIC, 0, 0}};
   thaw_test_rng rng = {41};
-  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) run_conv_case(&cases[c], &rng);
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+    for (size_t i = 0; i < 2; i++) run_conv_case(&cases[c], &inputs[i], &rng);
 }
 
 int main(void) {

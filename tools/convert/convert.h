@@ -46,7 +46,7 @@ typedef struct thaw_convert_options {
   /* Flags for the writer, e.g. THAW_FORMAT_FLAG_WEIGHTS_CHECKSUM (formats/format.h). */
   uint32_t writer_flags;
   /* --quantize int8: Conv (one group) and MatMul/Gemm weights known offline become symmetric
-   * per-output-channel int8, their inputs quantized per row at run time; nodes named in
+   * per-output-channel int8, their inputs quantized at run time; nodes named in
    * quantize_exclude (ONNX node names) stay f32, as does everything else. */
   bool quantize_int8;
   const char *const *quantize_exclude;

@@ -1,5 +1,6 @@
 /* `thaw convert IN.onnx OUT.thaw [--input-shape NAME=D0,D1,...]... [--state OUT=IN,...]...
- * [--quantize int8 [--quantize-exclude NODE,...]] [--json] [--help]` */
+ * [--quantize int8 [--quantize-exclude NODE,...] [--report --report-inputs DIR]] [--json]
+ * [--help]` */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,13 +9,15 @@
 #include "convert.h"
 #include "convert_cli.h"
 #include "formats/format.h"
+#include "quantize_report.h"
 
 enum { EXIT_CONVERT_OK = 0, EXIT_CONVERT_FAILURE = 1, EXIT_CONVERT_USAGE = 2 };
 
 static const char usage_text[] =
     "usage: thaw convert IN.onnx OUT.thaw [--input-shape NAME=D0,D1,...]...\n"
     "                    [--state OUTPUT=INPUT,...]...\n"
-    "                    [--quantize int8 [--quantize-exclude NODE,...]] [--json]\n"
+    "                    [--quantize int8 [--quantize-exclude NODE,...]\n"
+    "                    [--report --report-inputs DIR]] [--json]\n"
     "\n"
     "Convert an ONNX model (opsets 9-17) into a .thaw file: shapes inferred, constants and\n"
     "shape sub-graphs folded, BatchNorm/bias/activations fused, arena planned.\n"
@@ -23,8 +26,13 @@ static const char usage_text[] =
     "  --state OUTPUT=INPUT,...      carry graph output OUTPUT into graph input INPUT after\n"
     "                                every run (recurrent and streaming state)\n"
     "  --quantize int8               int8 weights (per output channel) for Conv/Gemm/MatMul,\n"
-    "                                inputs quantized per row at run time\n"
+    "                                inputs quantized at run time\n"
     "  --quantize-exclude NODE,...   keep these ONNX nodes in f32 (repeatable)\n"
+    "  --report                      run the f32 and the int8 model on the inputs of\n"
+    "                                --report-inputs and print, per output, their cosine\n"
+    "                                similarity (and top-1 agreement for [N, classes])\n"
+    "  --report-inputs DIR           one subfolder per sample (or DIR itself), holding\n"
+    "                                NAME.npy for every model input NAME\n"
     "  --json                        print the summary as one JSON object\n"
     "  --help                        show this help\n";
 
@@ -35,6 +43,41 @@ static int usage_error(const char *format, const char *detail) {
   return EXIT_CONVERT_USAGE;
 }
 
+/* The f32 model converted again in memory next to the int8 one just written, both run on the
+ * samples of `inputs_dir`; the agreement goes to stdout, an error to stderr. */
+static thaw_status accuracy_report(const char *onnx_path, const char *thaw_path,
+                                   const thaw_convert_options *quantized,
+                                   const char *inputs_dir) {
+  thaw_convert_options f32_options = *quantized;
+  f32_options.quantize_int8 = false;
+  f32_options.quantize_exclude_count = 0;
+  uint8_t *f32_bytes = NULL;
+  uint64_t f32_size = 0;
+  thaw_model *models[2] = {NULL, NULL};
+  thaw_output_agreement *agreements = NULL;
+  size_t count = 0, samples = 0;
+  thaw_error error;
+  thaw_status status =
+      thaw_convert_onnx_file(onnx_path, &f32_options, &f32_bytes, &f32_size, NULL, &error);
+  if (status == THAW_OK && f32_size > SIZE_MAX)
+    status = thaw_error_set(&error, THAW_STATUS_LIMIT, "the f32 model does not fit in memory");
+  if (status == THAW_OK)
+    status = thaw_model_open_memory(f32_bytes, (size_t)f32_size, 0, &models[0], &error);
+  if (status == THAW_OK) status = thaw_model_open(thaw_path, 0, &models[1], &error);
+  if (status == THAW_OK)
+    status = thaw_compare_models(models[0], models[1], inputs_dir, &agreements, &count, &samples,
+                                 &error);
+  if (status == THAW_OK)
+    thaw_output_agreements_print(agreements, count, samples, stdout);
+  else
+    fprintf(stderr, "thaw convert: --report: %s: %s\n", thaw_status_str(status), error.message);
+  free(agreements);
+  thaw_model_close(models[0]);
+  thaw_model_close(models[1]);
+  free(f32_bytes);
+  return status;
+}
+
 int thaw_cli_convert(int argc, char **argv) {
   static const struct option options[] = {
       {"input-shape", required_argument, NULL, 's'},
@@ -42,6 +85,8 @@ int thaw_cli_convert(int argc, char **argv) {
       {"json", no_argument, NULL, 'j'},
       {"quantize", required_argument, NULL, 'q'},
       {"quantize-exclude", required_argument, NULL, 'x'},
+      {"report", no_argument, NULL, 'r'},
+      {"report-inputs", required_argument, NULL, 'i'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
@@ -71,7 +116,8 @@ int thaw_cli_convert(int argc, char **argv) {
     free(states);
     return EXIT_CONVERT_FAILURE;
   }
-  bool json = false;
+  bool json = false, report_accuracy = false;
+  const char *report_inputs = NULL;
   int result = EXIT_CONVERT_OK;
   optind = 1;
   opterr = 0;
@@ -104,6 +150,12 @@ int thaw_cli_convert(int argc, char **argv) {
         for (char *name = strtok(optarg, ","); name != NULL; name = strtok(NULL, ","))
           excluded[excluded_count++] = name;
         break;
+      case 'r':
+        report_accuracy = true;
+        break;
+      case 'i':
+        report_inputs = optarg;
+        break;
       case 'h':
         fputs(usage_text, stdout);
         free(shapes);
@@ -122,6 +174,10 @@ int thaw_cli_convert(int argc, char **argv) {
     result = usage_error("%s", "expected IN.onnx and OUT.thaw");
   if (result == EXIT_CONVERT_OK && excluded_count != 0 && !quantize_int8)
     result = usage_error("%s", "--quantize-exclude needs --quantize int8");
+  if (result == EXIT_CONVERT_OK && report_accuracy != (report_inputs != NULL))
+    result = usage_error("%s", "--report and --report-inputs DIR go together");
+  if (result == EXIT_CONVERT_OK && report_accuracy && (!quantize_int8 || json))
+    result = usage_error("%s", "--report needs --quantize int8, and prints text (no --json)");
   if (result != EXIT_CONVERT_OK) {
     free(shapes);
     free(excluded);
@@ -143,6 +199,10 @@ int thaw_cli_convert(int argc, char **argv) {
       thaw_convert_onnx_file_to_file(onnx_path, thaw_path, &convert_options, &report, &error);
   if (status == THAW_OK) {
     thaw_convert_report_print(&report, json, stdout);
+    if (report_accuracy &&
+        accuracy_report(onnx_path, thaw_path, &convert_options, report_inputs) != THAW_OK) {
+      result = EXIT_CONVERT_FAILURE;
+    }
   } else if (report.unsupported_count) {
     fprintf(stderr, "thaw convert: %s: %zu node%s cannot be converted:\n", onnx_path,
             report.unsupported_count, report.unsupported_count == 1 ? "" : "s");

@@ -2,9 +2,9 @@
  * --quantize int8 (DESIGN.md §5): the weights of every Conv with one group and every MatMul
  * (Gemm is lowered to it) whose weights are known offline become symmetric per-output-channel
  * int8 (scale = max |w| / 127 per channel), packed with their scales and column sums for the
- * qs8 kernels; the node becomes QS8_CONV or QS8_MATMUL, which quantizes its f32 input per row at
- * run time and requantizes its output to f32. Depthwise and grouped convolutions, excluded
- * nodes and everything else stay f32.
+ * qs8 kernels; the node becomes QS8_CONV or QS8_MATMUL, which quantizes its f32 input at run
+ * time (per row, per image for a convolution) and requantizes its output to f32. Depthwise and
+ * grouped convolutions, excluded nodes and everything else stay f32.
  */
 #include <math.h>
 #include <stdlib.h>
