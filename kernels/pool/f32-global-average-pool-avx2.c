@@ -1,10 +1,9 @@
+/* GlobalAveragePool on AVX2: the shared driver with this ISA's row sum. */
 #include "kernels/avx2.h"
-#include "kernels/math/f32-vmath-avx2.h"
+#include "kernels/pool/f32-pool2d-avx2.h"
+#include "kernels/pool/f32-pool2d-driver.h"
 
-/* Each channel's plane is one contiguous row: its mean is the row sum (32 lanes, masked tail,
- * nothing past the plane read) times 1/spatial. */
-void thaw_f32_global_average_pool__avx2(size_t channels, size_t spatial, const float *x, float *y) {
-  const float scale = 1.0f / (float)spatial;
-  for (size_t c = 0; c < channels; c++)
-    y[c] = thaw_row_sum_f32__avx2(spatial, x + c * spatial) * scale;
+void thaw_f32_global_average_pool__avx2(size_t channels, size_t spatial, const float *x,
+                                        float *y) {
+  thaw_f32_global_average_pool_drive(channels, spatial, x, y);
 }
