@@ -16,6 +16,7 @@ size_t thaw_f32_conv2d_scratch_size__avx2(const thaw_conv2d_params *p) {
 }
 
 void thaw_f32_conv2d__avx2(const thaw_conv2d_params *p, const float *x, const float *w,
-                           const float *bias, float *y, void *scratch) {
-  thaw_f32_conv2d_drive(&avx2_conv2d, p, x, w, bias, y, scratch);
+                           const float *bias, float *y, void *scratch,
+                           const thaw_parallel *parallel) {
+  thaw_f32_conv2d_drive(&avx2_conv2d, p, x, w, bias, y, scratch, parallel);
 }
