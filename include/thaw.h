@@ -130,7 +130,8 @@ THAW_API thaw_status thaw_model_find_input(const thaw_model *model, const char *
                                            size_t *index);
 THAW_API thaw_status thaw_model_find_output(const thaw_model *model, const char *name,
                                             size_t *index);
-/* Bytes one session allocates (arena plus kernel scratch). */
+/* Bytes one session on one thread allocates (arena plus kernel scratch); see
+ * thaw_session_options.threads for more threads. */
 THAW_API size_t thaw_model_session_bytes(const thaw_model *model);
 
 /* Options for thaw_session_create. Zero-initialise the struct and set what you need: every
@@ -140,6 +141,13 @@ typedef struct thaw_session_options {
    * (thaw_model_session_bytes); 0: no limit. A function host serving files it does not trust
    * sets it to what its memory size allows. */
   size_t max_bytes;
+  /* Threads per run: 0 or 1, the caller's thread only; N > 1 (at most 256), the caller's and
+   * N - 1 workers the session starts at its first run (never at create) and joins at destroy.
+   * They sleep between runs, burning no CPU. Large layers are split over output tiles, never
+   * over a sum, so results are bit-identical for any N. Each thread takes its own kernel
+   * scratch: the session allocates (N - 1) * (kernel scratch) more bytes than
+   * thaw_model_session_bytes, and max_bytes applies to that total. */
+  uint32_t threads;
 } thaw_session_options;
 
 /* Allocate the session's single arena; `options` may be NULL for the defaults. Nothing is

@@ -22,7 +22,8 @@ void thaw_f32_dwconv2d_ukernel_generic__avx2(const thaw_dwconv2d_geometry *g,
                                              const float *input, const float *filter, float bias,
                                              float *output);
 void thaw_f32_conv2d__avx2(const thaw_conv2d_params *p, const float *x, const float *w,
-                           const float *bias, float *y, void *scratch);
+                           const float *bias, float *y, void *scratch,
+                           const thaw_parallel *parallel);
 size_t thaw_f32_conv2d_scratch_size__avx2(const thaw_conv2d_params *p);
 void thaw_f32_conv_transpose2d__avx2(const thaw_conv2d_params *p, const float *x,
                                      const float *w, const float *bias, float *y);
@@ -44,7 +45,7 @@ void thaw_f32_gemv_ukernel_4x16__avx2(size_t m, size_t n, size_t k, const float 
                                       const float *packed_b, float *c, ptrdiff_t c_row_stride,
                                       const thaw_gemm_tile_args *args);
 void thaw_f32_gemm__avx2(const thaw_gemm_params *p, const float *a, const float *b,
-                         const float *bias, float *c, void *scratch);
+                         const float *bias, float *c, void *scratch, const thaw_parallel *parallel);
 
 /* Elementwise and normalisation (kernels/elementwise/, kernels/normalization/), built on the
  * vector math of kernels/math/f32-vmath-avx2.h. */

@@ -236,6 +236,37 @@ typedef struct thaw_rnn_tensors {
   const float *x, *w, *r, *bias, *candidate_bias, *initial_h, *initial_c;
   float *y, *y_h, *y_c;
 } thaw_rnn_tensors;
+/* Work split, for the kernels that parallelise. A kernel cuts its output into task_count
+ * independent pieces (tiles of C, output channels, rows: never the reduction dimension, so
+ * each output value is computed the same way whatever the split and the thread count) and
+ * hands them to run(), which calls task(context, thread_index, task_index) once for each task
+ * index, on any of thread_count threads, in any order, and returns when all are done. Kernels
+ * never see threads. A kernel with scratch receives one slice per thread, the slice of thread t
+ * at t * thaw_scratch_slice_bytes(bytes the kernel's scratch_size asks for): a task works in
+ * its thread's slice, and a kernel may also share one slice between all tasks of a run() (the
+ * convolution gathers a small image's columns that way). run() may also skip tasks (a run that
+ * passed its deadline): the output is then incomplete. */
+typedef void (*thaw_parallel_task)(void *context, size_t thread_index, size_t task_index);
+typedef struct thaw_parallel {
+  size_t thread_count; /* >= 1 */
+  void (*run)(const struct thaw_parallel *parallel, size_t task_count, thaw_parallel_task task,
+              void *context);
+} thaw_parallel;
+
+/* One thread: every task in order on the caller's thread. */
+extern const thaw_parallel thaw_parallel_serial;
+
+#define THAW_SCRATCH_ALIGNMENT 64
+/* The stride between per-thread scratch slices of `bytes` (a scratch size that fitted in a
+ * session, so the rounding cannot overflow). */
+static inline size_t thaw_scratch_slice_bytes(size_t bytes) {
+  return (bytes + THAW_SCRATCH_ALIGNMENT - 1) / THAW_SCRATCH_ALIGNMENT * THAW_SCRATCH_ALIGNMENT;
+}
+
+/* How many tasks to cut `units` equal units of work of `unit_flops` each into: one on one
+ * thread; otherwise a few per thread, so that threads finishing early take more (balance
+ * within one task), but none smaller than a hand-off to another thread is worth. */
+size_t thaw_parallel_task_count(const thaw_parallel *parallel, size_t units, double unit_flops);
 
 typedef struct thaw_kernels {
   const char *isa; /* "scalar", ... */
@@ -244,11 +275,11 @@ typedef struct thaw_kernels {
   void (*f32_binary)(const thaw_binary_params *p, const float *a, const float *b, float *y);
   /* w is [out_channels][in_channels/groups * kh * kw] row-major, as ONNX stores it. */
   void (*f32_conv2d)(const thaw_conv2d_params *p, const float *x, const float *w,
-                     const float *bias, float *y, void *scratch);
-  size_t (*f32_conv2d_scratch_size)(const thaw_conv2d_params *p); /* bytes */
+                     const float *bias, float *y, void *scratch, const thaw_parallel *parallel);
+  size_t (*f32_conv2d_scratch_size)(const thaw_conv2d_params *p); /* bytes per thread */
   void (*f32_gemm)(const thaw_gemm_params *p, const float *a, const float *b, const float *bias,
-                   float *c, void *scratch);
-  size_t (*f32_gemm_scratch_size)(const thaw_gemm_params *p); /* bytes */
+                   float *c, void *scratch, const thaw_parallel *parallel);
+  size_t (*f32_gemm_scratch_size)(const thaw_gemm_params *p); /* bytes per thread */
   /* w is [in_channels, out_channels/groups, kh, kw]. */
   void (*f32_conv_transpose2d)(const thaw_conv2d_params *p, const float *x, const float *w,
                                const float *bias, float *y);

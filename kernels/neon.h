@@ -42,7 +42,8 @@ void thaw_f32_gemv_ukernel_4x16__neon(size_t m, size_t n, size_t k, const float 
                                       const float *packed_b, float *c, ptrdiff_t c_row_stride,
                                       const thaw_gemm_tile_args *args);
 void thaw_f32_gemm__neon(const thaw_gemm_params *p, const float *a, const float *b,
-                         const float *bias, float *c, void *scratch);
+                         const float *bias, float *c, void *scratch,
+                         const thaw_parallel *parallel);
 
 /* Elementwise and normalisation (kernels/elementwise/, kernels/normalization/), built on the
  * vector math of kernels/math/f32-vmath-neon.h. */

@@ -15,14 +15,16 @@ void thaw_f32_binary__scalar(const thaw_binary_params *p, const float *a, const 
                              float *y);
 
 void thaw_f32_conv2d__scalar(const thaw_conv2d_params *p, const float *x, const float *w,
-                             const float *bias, float *y, void *scratch);
+                             const float *bias, float *y, void *scratch,
+                             const thaw_parallel *parallel);
 /* The direct reference convolution needs no scratch. */
 size_t thaw_f32_conv2d_scratch_size__scalar(const thaw_conv2d_params *p);
 void thaw_f32_conv_transpose2d__scalar(const thaw_conv2d_params *p, const float *x,
                                        const float *w, const float *bias, float *y);
 
 void thaw_f32_gemm__scalar(const thaw_gemm_params *p, const float *a, const float *b,
-                           const float *bias, float *c, void *scratch);
+                           const float *bias, float *c, void *scratch,
+                           const thaw_parallel *parallel);
 /* Scratch of the shared GEMM driver, the same for every ISA: KC x NC floats for packing a plain
  * B, none for a packed one. */
 size_t thaw_f32_gemm_scratch_size(const thaw_gemm_params *p);

@@ -99,9 +99,12 @@ static void call_probe(const thaw_kernels *k, const probe *p, const probe_buffer
   switch (p->call) {
     case CALL_GEMM:
       k->f32_gemm(&p->u.gemm, b->in0, p->u.gemm.b_packed ? b->packed : b->in1, b->bias, b->out,
-                  b->scratch);
+                  b->scratch, &thaw_parallel_serial);
       break;
-    case CALL_CONV: k->f32_conv2d(&p->u.conv, b->in0, b->in1, b->bias, b->out, b->scratch); break;
+    case CALL_CONV:
+      k->f32_conv2d(&p->u.conv, b->in0, b->in1, b->bias, b->out, b->scratch,
+                    &thaw_parallel_serial);
+      break;
     case CALL_CONV_TRANSPOSE:
       k->f32_conv_transpose2d(&p->u.conv, b->in0, b->in1, b->bias, b->out);
       break;
@@ -542,15 +545,19 @@ thaw_status thaw_cost_calibrate(const thaw_kernels *kernels, thaw_cost_rates *ra
 /* ---- Prediction ---- */
 
 double thaw_cost_thread_speedup(thaw_cost_class kernel_class, uint32_t threads) {
-  /* Until the thread pool lands this is the assumption: the GEMM and convolution kernels
-   * split their output evenly over the threads the cores can run at once, and nothing else
-   * is parallel. */
+  /* The executor splits these classes' output over the session's threads (runtime/session.c:
+   * products, convolutions, elementwise, normalization and pooling rows); the rest (int8,
+   * recurrent, transposed convolution, data movement that gathers) run on one thread. Ideal
+   * scaling up to the cores: a node too small to split is rare in the models that matter. */
   switch (kernel_class) {
     case THAW_COST_GEMM:
     case THAW_COST_GEMV:
     case THAW_COST_CONV:
     case THAW_COST_CONV_1X1:
-    case THAW_COST_DEPTHWISE: {
+    case THAW_COST_DEPTHWISE:
+    case THAW_COST_ELEMENTWISE:
+    case THAW_COST_NORMALIZATION:
+    case THAW_COST_POOL: {
       const long cores = sysconf(_SC_NPROCESSORS_ONLN);
       const uint32_t usable = cores < 1 ? 1 : (uint32_t)cores;
       return threads < 1 ? 1.0 : (double)(threads < usable ? threads : usable);

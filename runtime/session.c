@@ -5,6 +5,10 @@
 #include <string.h>
 
 #include "runtime/model.h"
+#include "runtime/threadpool.h"
+
+/* More threads than any machine a function runs on has cores; a bound on the session's size. */
+#define SESSION_MAX_THREADS 256
 
 /* THAW_PROFILE: where thaw_session_run spends its time, per op type. */
 typedef struct op_profile {
@@ -15,7 +19,12 @@ typedef struct op_profile {
 struct thaw_session {
   const thaw_model *model;
   uint8_t *arena;
-  void *scratch; /* model->scratch_bytes, shared by the nodes: each uses it only while it runs */
+  /* One slice of model->scratch_bytes per thread, scratch_stride bytes apart, shared by the
+   * nodes: each uses it only while it runs. */
+  void *scratch;
+  size_t scratch_stride;
+  size_t thread_count;
+  thaw_threadpool *pool; /* NULL on one thread; its workers start at the first run */
   /* The bytes behind every operand of every node, resolved once at creation. */
   void **operands;
   /* THAW_OP_MAX + 1 entries when THAW_PROFILE was set at creation, else NULL. */
@@ -27,7 +36,7 @@ struct thaw_session {
 
 /* Where each part lives inside the session's single allocation. */
 typedef struct session_layout {
-  size_t operands_at, arena_at, scratch_at, profile_at, total;
+  size_t operands_at, arena_at, scratch_at, pool_at, profile_at, total;
 } session_layout;
 
 /* Append `bytes` at the next `alignment` boundary after *end; false on overflow. */
@@ -39,23 +48,29 @@ static bool append_region(size_t *end, uint64_t bytes, size_t alignment, size_t 
 }
 
 /* False when the session would not fit in the address space. */
-static bool plan_session(const thaw_model *model, bool profiled, session_layout *layout) {
-  size_t operand_bytes;
+static bool plan_session(const thaw_model *model, size_t thread_count, bool profiled,
+                         session_layout *layout) {
+  size_t operand_bytes, scratch_bytes;
   layout->total = sizeof(struct thaw_session); /* the session itself comes first */
   return !__builtin_mul_overflow(model->operand_count, sizeof(void *), &operand_bytes) &&
+         model->scratch_bytes <= SIZE_MAX - THAW_SCRATCH_ALIGNMENT &&
+         !__builtin_mul_overflow(thaw_scratch_slice_bytes(model->scratch_bytes), thread_count,
+                                 &scratch_bytes) &&
          append_region(&layout->total, operand_bytes, THAW_PLATFORM_ALIGNMENT,
                        &layout->operands_at) &&
          append_region(&layout->total, model->view.arena_size, THAW_FORMAT_ARENA_ALIGNMENT,
                        &layout->arena_at) &&
-         append_region(&layout->total, model->scratch_bytes, THAW_PLATFORM_ALIGNMENT,
+         append_region(&layout->total, scratch_bytes, THAW_PLATFORM_ALIGNMENT,
                        &layout->scratch_at) &&
+         append_region(&layout->total, thread_count > 1 ? thaw_threadpool_bytes(thread_count) : 0,
+                       THAW_PLATFORM_ALIGNMENT, &layout->pool_at) &&
          append_region(&layout->total, profiled ? (THAW_OP_MAX + 1) * sizeof(op_profile) : 0,
                        THAW_PLATFORM_ALIGNMENT, &layout->profile_at);
 }
 
 size_t thaw_model_session_bytes(const thaw_model *model) {
   session_layout layout;
-  if (model == NULL || !plan_session(model, false, &layout)) return 0;
+  if (model == NULL || !plan_session(model, 1, false, &layout)) return 0;
   return layout.total;
 }
 
@@ -73,10 +88,16 @@ thaw_status thaw_session_create(const thaw_model *model, const thaw_session_opti
     return thaw_error_set(error, THAW_STATUS_INVALID_ARGUMENT,
                           "thaw_session_create: model and session must not be NULL");
   }
+  const size_t thread_count = options != NULL && options->threads > 1 ? options->threads : 1;
+  if (thread_count > SESSION_MAX_THREADS) {
+    return thaw_error_set(error, THAW_STATUS_INVALID_ARGUMENT,
+                          "thaw_session_create: %zu threads requested, at most %d are supported",
+                          thread_count, SESSION_MAX_THREADS);
+  }
   /* Read once per session, so a run never looks at the environment. */
   const bool profiled = getenv("THAW_PROFILE") != NULL;
   session_layout layout;
-  if (!plan_session(model, profiled, &layout)) {
+  if (!plan_session(model, thread_count, profiled, &layout)) {
     return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY,
                           "a session with a %" PRIu64 "-byte arena does not fit in memory",
                           model->view.arena_size);
@@ -84,9 +105,10 @@ thaw_status thaw_session_create(const thaw_model *model, const thaw_session_opti
   if (options != NULL && options->max_bytes != 0 && layout.total > options->max_bytes) {
     return thaw_error_set(error, THAW_STATUS_LIMIT,
                           "a session needs %zu bytes (a %" PRIu64 "-byte arena and %" PRIu64
-                          " bytes of kernel scratch), over the limit of %zu",
+                          " bytes of kernel scratch for each of %zu threads), over the limit of "
+                          "%zu",
                           layout.total, model->view.arena_size, (uint64_t)model->scratch_bytes,
-                          options->max_bytes);
+                          thread_count, options->max_bytes);
   }
   uint8_t *block = thaw_platform_aligned_alloc(layout.total);
   if (block == NULL) {
@@ -98,6 +120,10 @@ thaw_status thaw_session_create(const thaw_model *model, const thaw_session_opti
   result->operands = (void **)(block + layout.operands_at);
   result->arena = block + layout.arena_at;
   result->scratch = block + layout.scratch_at;
+  result->scratch_stride = thaw_scratch_slice_bytes(model->scratch_bytes);
+  result->thread_count = thread_count;
+  result->pool = thread_count > 1 ? thaw_threadpool_place(block + layout.pool_at, thread_count)
+                                  : NULL;
   result->profile = profiled ? (op_profile *)(block + layout.profile_at) : NULL;
   result->profiled_runs = 0;
   result->outputs_are_results = true;
@@ -129,7 +155,9 @@ static void print_profile(const thaw_session *session) {
 }
 
 void thaw_session_destroy(thaw_session *session) {
-  if (session != NULL && session->profile != NULL) print_profile(session);
+  if (session == NULL) return;
+  if (session->profile != NULL) print_profile(session);
+  if (session->pool != NULL) thaw_threadpool_release(session->pool);
   thaw_platform_free(session);
 }
 
@@ -155,15 +183,86 @@ thaw_status thaw_session_output(thaw_session *session, size_t index, thaw_tensor
   return describe_io(session, true, index, tensor);
 }
 
-/* One GEMM per batch index, walking the batch dims like an odometer so no index is divided
- * out at run time. */
-static void run_matmul(const thaw_kernels *kernels, const thaw_matmul_plan *plan, const float *a,
-                       const float *b, const float *bias, float *y, void *scratch) {
+/* Why the run must stop now, or THAW_OK. */
+static thaw_status stop_reason(const thaw_run_options *options) {
+  if (options->cancel_flag != NULL && __atomic_load_n(options->cancel_flag, __ATOMIC_RELAXED)) {
+    return THAW_STATUS_CANCELLED;
+  }
+  if (options->deadline_ns != 0 && thaw_monotonic_ns() >= options->deadline_ns) {
+    return THAW_STATUS_DEADLINE;
+  }
+  return THAW_OK;
+}
+
+/* What the kernels see of a run: a thaw_parallel (the first member, so run() finds the rest)
+ * whose tasks first check the run's stop condition and, once it is met, skip the remaining
+ * tasks of the node; the node then reports it. */
+typedef struct executor {
+  thaw_parallel parallel;
+  thaw_threadpool *pool; /* NULL on one thread */
+  const thaw_run_options *options;
+  int *stop; /* thaw_status, atomically; THAW_OK while the run goes on */
+  const thaw_kernels *kernels;
+  char *scratch;
+  size_t scratch_stride;
+} executor;
+
+typedef struct guarded_task {
+  const executor *e;
+  thaw_parallel_task task;
+  void *context;
+} guarded_task;
+
+/* A relaxed load per task, and a clock read (vDSO, tens of ns) only when the run has a
+ * deadline: a split task holds some 30 us of work or more (thaw_parallel_task_count), so the
+ * check costs nothing measurable and a stop is seen within about one task per thread. */
+static void run_guarded(void *context, size_t thread_index, size_t task_index) {
+  const guarded_task *guarded = context;
+  const executor *e = guarded->e;
+  if (__atomic_load_n(e->stop, __ATOMIC_RELAXED) != THAW_OK) return;
+  const thaw_status reason = stop_reason(e->options);
+  if (reason != THAW_OK) {
+    __atomic_store_n(e->stop, (int)reason, __ATOMIC_RELAXED);
+    return;
+  }
+  guarded->task(guarded->context, thread_index, task_index);
+}
+
+static void executor_run(const thaw_parallel *parallel, size_t task_count,
+                         thaw_parallel_task task, void *context) {
+  const executor *e = (const executor *)parallel;
+  guarded_task guarded = {e, task, context};
+  if (e->pool != NULL) {
+    thaw_threadpool_run(e->pool, task_count, run_guarded, &guarded);
+  } else {
+    for (size_t i = 0; i < task_count; i++) run_guarded(&guarded, 0, i);
+  }
+}
+
+static void *thread_scratch(const executor *e, size_t thread_index) {
+  return e->scratch + thread_index * e->scratch_stride;
+}
+
+static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+/* Batches [first, end) of a MATMUL, one GEMM each, walking the batch dims like an odometer
+ * from `first`, whose offsets are divided out once. */
+static void run_matmul_batches(const thaw_kernels *kernels, const thaw_matmul_plan *plan,
+                               size_t first, size_t end, const float *a, const float *b,
+                               const float *bias, float *y, void *scratch,
+                               const thaw_parallel *parallel) {
   size_t index[THAW_MAX_RANK] = {0};
   ptrdiff_t a_offset = 0, b_offset = 0;
-  for (size_t batch = 0; batch < plan->batch_count; batch++) {
+  size_t divided = first;
+  for (uint32_t d = plan->batch_rank; d-- > 0;) {
+    index[d] = divided % plan->batch_shape[d];
+    divided /= plan->batch_shape[d];
+    a_offset += plan->a_batch_stride[d] * (ptrdiff_t)index[d];
+    b_offset += plan->b_batch_stride[d] * (ptrdiff_t)index[d];
+  }
+  for (size_t batch = first; batch < end; batch++) {
     kernels->f32_gemm(&plan->gemm, a + a_offset, b + b_offset, bias,
-                      y + batch * plan->y_batch_stride, scratch);
+                      y + batch * plan->y_batch_stride, scratch, parallel);
     for (uint32_t d = plan->batch_rank; d-- > 0;) {
       a_offset += plan->a_batch_stride[d];
       b_offset += plan->b_batch_stride[d];
@@ -175,53 +274,243 @@ static void run_matmul(const thaw_kernels *kernels, const thaw_matmul_plan *plan
   }
 }
 
+typedef struct matmul_split {
+  const executor *e;
+  const thaw_matmul_plan *plan;
+  const float *a, *b, *bias;
+  float *y;
+  size_t batches_per_task;
+} matmul_split;
+
+static void matmul_task(void *context, size_t thread_index, size_t task_index) {
+  const matmul_split *m = context;
+  const size_t first = task_index * m->batches_per_task;
+  run_matmul_batches(m->e->kernels, m->plan, first,
+                     min_size(first + m->batches_per_task, m->plan->batch_count), m->a, m->b,
+                     m->bias, m->y, thread_scratch(m->e, thread_index), &thaw_parallel_serial);
+}
+
+/* With at least as many batches (attention heads, say) as threads, the threads take whole
+ * GEMMs; otherwise the GEMMs run one after another, each split over the threads. */
+static void run_matmul(const executor *e, const thaw_matmul_plan *plan, const float *a,
+                       const float *b, const float *bias, float *y) {
+  if (plan->batch_count < e->parallel.thread_count) {
+    run_matmul_batches(e->kernels, plan, 0, plan->batch_count, a, b, bias, y, e->scratch,
+                       &e->parallel);
+    return;
+  }
+  const thaw_gemm_params *g = &plan->gemm;
+  const size_t tasks = thaw_parallel_task_count(&e->parallel, plan->batch_count,
+                                                2.0 * (double)g->m * (double)g->n * (double)g->k);
+  matmul_split split = {e, plan, a, b, bias, y, (plan->batch_count + tasks - 1) / tasks};
+  e->parallel.run(&e->parallel, (plan->batch_count + split.batches_per_task - 1) /
+                                    split.batches_per_task,
+                  matmul_task, &split);
+}
+
+/* Ops whose kernels treat `rows` rows independently run as ranges of rows, one range per
+ * task: each row is computed exactly as in one call over all rows. */
+typedef struct row_split row_split;
+typedef void (*rows_fn)(const row_split *split, size_t first, size_t count);
+struct row_split {
+  const thaw_kernels *kernels;
+  const thaw_prepared_node *node;
+  void *const *operand;
+  rows_fn rows_function;
+  size_t rows, rows_per_task;
+};
+
+static void row_task(void *context, size_t thread_index, size_t task_index) {
+  (void)thread_index;
+  const row_split *split = context;
+  const size_t first = task_index * split->rows_per_task;
+  split->rows_function(split, first, min_size(split->rows_per_task, split->rows - first));
+}
+
+/* What one element costs, in the GEMM flops thaw_parallel_task_count weighs work in (a GEMM
+ * flop takes about 1/30 ns on one AVX2 core): these ops are bound by memory and by
+ * transcendentals, so a task needs some 64K elements of an Add, 16K of a softmax. */
+enum {
+  COST_ELEMENTWISE = 16,
+  COST_LAYER_NORM = 32,
+  COST_SOFTMAX = 64,
+  COST_POOL_TAP = 8,
+  COST_RESIZE = 64, /* the reference kernel resamples every output */
+};
+enum { UNARY_BLOCK = 256 }; /* elements per "row" of a unary op */
+
+static void run_rows(const executor *e, const thaw_prepared_node *node, void *const *operand,
+                     rows_fn function, size_t rows, double row_cost) {
+  if (rows == 0) return;
+  const size_t tasks = thaw_parallel_task_count(&e->parallel, rows, row_cost);
+  row_split split = {e->kernels, node, operand, function, rows, (rows + tasks - 1) / tasks};
+  e->parallel.run(&e->parallel, (rows + split.rows_per_task - 1) / split.rows_per_task,
+                  row_task, &split);
+}
+
+static const float *input_f32(const row_split *s, size_t i) { return s->operand[i]; }
+static float *output_f32(const row_split *s) { return s->operand[s->node->input_count]; }
+
+/* Unary: rows are blocks of UNARY_BLOCK elements, the last one short. */
+static void unary_rows(const row_split *s, size_t first, size_t count) {
+  const size_t begin = first * UNARY_BLOCK;
+  const size_t end = min_size((first + count) * UNARY_BLOCK, s->node->u.unary.count);
+  s->kernels->f32_unary(&s->node->u.unary.params, end - begin, input_f32(s, 0) + begin,
+                        output_f32(s) + begin);
+}
+
+/* Broadcast iterations (Binary, the strided copies) split along their first axis longer than
+ * one: every axis before it has a single index, so rows [first, first + count) of it are the
+ * iteration with that axis shortened to count, each operand advanced by `first` of its strides
+ * and the dense output by `first` rows. */
+static uint32_t broadcast_split_axis(const thaw_broadcast *iter) {
+  uint32_t axis = 0;
+  while (axis + 1 < iter->rank && iter->shape[axis] == 1) axis++;
+  return axis;
+}
+
+static size_t broadcast_row_elements(const thaw_broadcast *iter) {
+  size_t elements = 1;
+  for (uint32_t d = broadcast_split_axis(iter) + 1; d < iter->rank; d++)
+    elements *= iter->shape[d];
+  return elements;
+}
+
+static void binary_rows(const row_split *s, size_t first, size_t count) {
+  thaw_binary_params params = s->node->u.binary;
+  const uint32_t axis = broadcast_split_axis(&params.iter);
+  const size_t output_offset = first * broadcast_row_elements(&params.iter);
+  params.iter.shape[axis] = count;
+  const ptrdiff_t start = (ptrdiff_t)first;
+  s->kernels->f32_binary(&params, input_f32(s, 0) + start * params.iter.strides[0][axis],
+                         input_f32(s, 1) + start * params.iter.strides[1][axis],
+                         output_f32(s) + output_offset);
+}
+
+/* Slice, Transpose, Expand. */
+static void copy_rows(const row_split *s, size_t first, size_t count) {
+  thaw_strided_copy_params params = s->node->u.strided_copy.params;
+  const uint32_t axis = broadcast_split_axis(&params.iter);
+  const size_t output_offset = first * broadcast_row_elements(&params.iter);
+  params.iter.shape[axis] = count;
+  const uint8_t *x = (const uint8_t *)s->operand[0] + s->node->u.strided_copy.input_byte_offset;
+  s->kernels->strided_copy(
+      &params, x + (ptrdiff_t)first * params.iter.strides[0][axis] * (ptrdiff_t)params.element_size,
+      (uint8_t *)s->operand[s->node->input_count] + output_offset * params.element_size);
+}
+
+static void softmax_rows(const row_split *s, size_t first, size_t count) {
+  const size_t axis = s->node->u.axis.axis_size, inner = s->node->u.axis.inner;
+  s->kernels->f32_softmax(count, axis, inner, input_f32(s, 0) + first * axis * inner,
+                          output_f32(s) + first * axis * inner);
+}
+
+static void layer_norm_rows(const row_split *s, size_t first, size_t count) {
+  const size_t cols = s->node->u.layer_norm.cols;
+  s->kernels->f32_layer_norm(count, cols, s->node->u.layer_norm.epsilon,
+                             input_f32(s, 0) + first * cols, input_f32(s, 1),
+                             s->node->input_count > 2 ? input_f32(s, 2) : NULL,
+                             output_f32(s) + first * cols);
+}
+
+/* Resize: the leading axes that keep their size at scale 1 (N and C of an NCHW resize) map
+ * every index to itself in every coordinate mode, so ranges of them, merged into one axis,
+ * resize alone; rows are indices over those axes. */
+static uint32_t resize_kept_axes(const thaw_resize_params *p) {
+  uint32_t kept = 0;
+  while (kept + 1 < p->rank && p->in_shape[kept] == p->out_shape[kept] &&
+         p->scales[kept] == 1.0f)
+    kept++;
+  return kept;
+}
+
+static void resize_rows(const row_split *s, size_t first, size_t count) {
+  const thaw_resize_params *whole = &s->node->u.resize;
+  const uint32_t kept = resize_kept_axes(whole);
+  thaw_resize_params part = *whole;
+  part.rank = whole->rank - kept + 1;
+  part.in_shape[0] = part.out_shape[0] = count;
+  part.scales[0] = 1.0f;
+  size_t in_inner = 1, out_inner = 1;
+  for (uint32_t d = kept; d < whole->rank; d++) {
+    part.in_shape[d - kept + 1] = whole->in_shape[d];
+    part.out_shape[d - kept + 1] = whole->out_shape[d];
+    part.scales[d - kept + 1] = whole->scales[d];
+    in_inner *= whole->in_shape[d];
+    out_inner *= whole->out_shape[d];
+  }
+  s->kernels->f32_resize(&part, input_f32(s, 0) + first * in_inner,
+                         output_f32(s) + first * out_inner);
+}
+
+/* Pools: rows are (image, channel) planes. */
+static void pool_rows(const row_split *s, size_t first, size_t count) {
+  thaw_pool2d_params params = s->node->u.pool2d;
+  params.batch_channels = count;
+  const float *x = input_f32(s, 0) + first * params.in_height * params.in_width;
+  float *y = output_f32(s) + first * params.out_height * params.out_width;
+  if (s->node->op == THAW_OP_MAX_POOL) {
+    s->kernels->f32_max_pool2d(&params, x, y);
+  } else {
+    s->kernels->f32_average_pool2d(&params, x, y);
+  }
+}
+
 /* Run one node. It fails only on bad data the file could not rule out: a Gather index out
- * of range. */
-static thaw_status run_node(const thaw_kernels *kernels, const thaw_prepared_node *node,
-                            void *const *operand, void *scratch, thaw_error *error) {
+ * of range. A node whose tasks were skipped because the run must stop is left incomplete;
+ * the caller reports it. */
+static thaw_status run_node(const executor *e, const thaw_prepared_node *node,
+                            void *const *operand, thaw_error *error) {
+  const thaw_kernels *kernels = e->kernels;
   void *y = operand[node->input_count];
   switch ((thaw_op)node->op) {
     case THAW_OP_CONV:
       kernels->f32_conv2d(&node->u.conv2d, operand[0], operand[1],
-                          node->input_count > 2 ? operand[2] : NULL, y, scratch);
+                          node->input_count > 2 ? operand[2] : NULL, y, e->scratch, &e->parallel);
       break;
     case THAW_OP_CONV_TRANSPOSE:
       kernels->f32_conv_transpose2d(&node->u.conv2d, operand[0], operand[1],
                                     node->input_count > 2 ? operand[2] : NULL, y);
       break;
     case THAW_OP_MATMUL:
-      run_matmul(kernels, &node->u.matmul, operand[0], operand[1],
-                 node->input_count > 2 ? operand[2] : NULL, y, scratch);
+      run_matmul(e, &node->u.matmul, operand[0], operand[1],
+                 node->input_count > 2 ? operand[2] : NULL, y);
       break;
     case THAW_OP_QS8_MATMUL:
       kernels->qs8_gemm(&node->u.qs8_matmul, operand[0], operand[1],
-                        node->input_count > 2 ? operand[2] : NULL, y, scratch);
+                        node->input_count > 2 ? operand[2] : NULL, y, e->scratch);
       break;
     case THAW_OP_QS8_CONV:
       kernels->qs8_conv2d(&node->u.qs8_conv.conv2d, &node->u.qs8_conv.input, operand[0],
-                          operand[1], node->input_count > 2 ? operand[2] : NULL, y, scratch);
+                          operand[1], node->input_count > 2 ? operand[2] : NULL, y, e->scratch);
       break;
-    case THAW_OP_BINARY:
-      kernels->f32_binary(&node->u.binary, operand[0], operand[1], y);
+    case THAW_OP_BINARY: {
+      const thaw_broadcast *iter = &node->u.binary.iter;
+      run_rows(e, node, operand, binary_rows, iter->shape[broadcast_split_axis(iter)],
+               COST_ELEMENTWISE * (double)broadcast_row_elements(iter));
       break;
+    }
     case THAW_OP_UNARY:
-      kernels->f32_unary(&node->u.unary.params, node->u.unary.count, operand[0], y);
+      run_rows(e, node, operand, unary_rows,
+               (node->u.unary.count + UNARY_BLOCK - 1) / UNARY_BLOCK,
+               COST_ELEMENTWISE * UNARY_BLOCK);
       break;
     case THAW_OP_SOFTMAX:
-      kernels->f32_softmax(node->u.axis.outer, node->u.axis.axis_size, node->u.axis.inner,
-                           operand[0], y);
+      run_rows(e, node, operand, softmax_rows, node->u.axis.outer,
+               COST_SOFTMAX * (double)node->u.axis.axis_size * (double)node->u.axis.inner);
       break;
     case THAW_OP_LAYER_NORM:
-      kernels->f32_layer_norm(node->u.layer_norm.rows, node->u.layer_norm.cols,
-                              node->u.layer_norm.epsilon, operand[0], operand[1],
-                              node->input_count > 2 ? operand[2] : NULL, y);
+      run_rows(e, node, operand, layer_norm_rows, node->u.layer_norm.rows,
+               COST_LAYER_NORM * (double)node->u.layer_norm.cols);
       break;
     case THAW_OP_MAX_POOL:
-      kernels->f32_max_pool2d(&node->u.pool2d, operand[0], y);
+    case THAW_OP_AVERAGE_POOL: {
+      const thaw_pool2d_params *pool = &node->u.pool2d;
+      run_rows(e, node, operand, pool_rows, pool->batch_channels,
+               COST_POOL_TAP * (double)(pool->out_height * pool->out_width) *
+                   (double)(pool->kernel_height * pool->kernel_width));
       break;
-    case THAW_OP_AVERAGE_POOL:
-      kernels->f32_average_pool2d(&node->u.pool2d, operand[0], y);
-      break;
+    }
     case THAW_OP_GLOBAL_AVERAGE_POOL:
       kernels->f32_global_average_pool(node->u.global_pool.channels, node->u.global_pool.spatial,
                                        operand[0], y);
@@ -236,11 +525,12 @@ static thaw_status run_node(const thaw_kernels *kernels, const thaw_prepared_nod
       break;
     case THAW_OP_SLICE:
     case THAW_OP_TRANSPOSE:
-    case THAW_OP_EXPAND:
-      kernels->strided_copy(&node->u.strided_copy.params,
-                            (const uint8_t *)operand[0] + node->u.strided_copy.input_byte_offset,
-                            y);
+    case THAW_OP_EXPAND: {
+      const thaw_broadcast *iter = &node->u.strided_copy.params.iter;
+      run_rows(e, node, operand, copy_rows, iter->shape[broadcast_split_axis(iter)],
+               COST_ELEMENTWISE * (double)broadcast_row_elements(iter));
       break;
+    }
     case THAW_OP_RESHAPE:
       if (!node->u.reshape.is_view) memcpy(y, operand[0], node->u.reshape.size);
       break;
@@ -254,9 +544,19 @@ static thaw_status run_node(const thaw_kernels *kernels, const thaw_prepared_nod
       }
       break;
     }
-    case THAW_OP_RESIZE:
-      kernels->f32_resize(&node->u.resize, operand[0], y);
+    case THAW_OP_RESIZE: {
+      const thaw_resize_params *resize = &node->u.resize;
+      const uint32_t kept = resize_kept_axes(resize);
+      if (kept == 0) {
+        kernels->f32_resize(resize, operand[0], y);
+        break;
+      }
+      size_t rows = 1, row_outputs = 1;
+      for (uint32_t d = 0; d < kept; d++) rows *= resize->in_shape[d];
+      for (uint32_t d = kept; d < resize->rank; d++) row_outputs *= resize->out_shape[d];
+      run_rows(e, node, operand, resize_rows, rows, COST_RESIZE * (double)row_outputs);
       break;
+    }
     case THAW_OP_PAD:
       kernels->f32_pad(&node->u.pad, operand[0], y);
       break;
@@ -277,21 +577,18 @@ static thaw_status run_node(const thaw_kernels *kernels, const thaw_prepared_nod
       break;
     case THAW_OP_LSTM:
     case THAW_OP_GRU:
-      thaw_run_recurrent(kernels, node, operand, scratch);
+      thaw_run_recurrent(kernels, node, operand, e->scratch);
       break;
   }
   return THAW_OK;
 }
 
-/* Why the run must stop now, or THAW_OK. */
-static thaw_status stop_reason(const thaw_run_options *options) {
-  if (options->cancel_flag != NULL && __atomic_load_n(options->cancel_flag, __ATOMIC_RELAXED)) {
-    return THAW_STATUS_CANCELLED;
-  }
-  if (options->deadline_ns != 0 && thaw_monotonic_ns() >= options->deadline_ns) {
-    return THAW_STATUS_DEADLINE;
-  }
-  return THAW_OK;
+static thaw_status stopped(thaw_status status, const char *where, uint32_t n,
+                          const thaw_model *model, thaw_error *error) {
+  return thaw_error_set(error, status, "the run stopped %s node %" PRIu32 " of %" PRIu32
+                        " (\"%s\"): %s", where, n, model->view.node_count, model->nodes[n].name,
+                        status == THAW_STATUS_CANCELLED ? "its cancel flag was set"
+                                                        : "its deadline passed");
 }
 
 thaw_status thaw_session_run(thaw_session *session, const thaw_run_options *options,
@@ -305,19 +602,30 @@ thaw_status thaw_session_run(thaw_session *session, const thaw_run_options *opti
   const thaw_model *model = session->model;
   op_profile *const profile = session->profile;
   session->outputs_are_results = false;
+  if (session->pool != NULL) {
+    const thaw_status status = thaw_threadpool_start(session->pool, error);
+    if (status != THAW_OK) return status;
+  }
+  int stop = THAW_OK;
+  const executor e = {
+      .parallel = {.thread_count = session->thread_count, .run = executor_run},
+      .pool = session->pool,
+      .options = options,
+      .stop = &stop,
+      .kernels = model->kernels,
+      .scratch = session->scratch,
+      .scratch_stride = session->scratch_stride,
+  };
   for (uint32_t n = 0; n < model->view.node_count; n++) {
     const thaw_prepared_node *node = &model->nodes[n];
     thaw_status status = stop_reason(options);
-    if (status != THAW_OK) {
-      return thaw_error_set(error, status, "the run stopped before node %" PRIu32 " of %" PRIu32
-                            " (\"%s\"): %s", n, model->view.node_count, node->name,
-                            status == THAW_STATUS_CANCELLED ? "its cancel flag was set"
-                                                            : "its deadline passed");
-    }
+    if (status != THAW_OK) return stopped(status, "before", n, model, error);
     const uint64_t start = profile != NULL ? thaw_monotonic_ns() : 0;
-    status = run_node(model->kernels, node, &session->operands[node->first_operand],
-                      session->scratch, error);
+    status = run_node(&e, node, &session->operands[node->first_operand], error);
     if (status != THAW_OK) return status;
+    /* The workers are done with the node: run() returned after its last task. */
+    status = (thaw_status)__atomic_load_n(&stop, __ATOMIC_RELAXED);
+    if (status != THAW_OK) return stopped(status, "inside", n, model, error);
     if (profile != NULL) {
       profile[node->op].seconds += 1e-9 * (double)(thaw_monotonic_ns() - start);
       profile[node->op].nodes++;

@@ -97,11 +97,12 @@ class Programs:
         self.environment = dict(os.environ, NODE_PATH=NODE_MODULES, OPENBLAS_NUM_THREADS="1",
                                 OMP_NUM_THREADS="1")
 
-    def function(self, runtime, files, inputs, output, warmup=0, runs=0):
-        """The command that runs `runtime`'s function once (plus warmup and timed runs)."""
+    def function(self, runtime, files, inputs, output, warmup=0, runs=0, threads=1):
+        """The command that runs `runtime`'s function once (plus warmup and timed runs), on
+        `threads` threads (thaw and ORT)."""
         counts = ["--warmup", str(warmup), "--runs", str(runs), "--output", output]
         if runtime == "thaw":
-            return [self.thaw_function, files["thaw"]] + counts
+            return [self.thaw_function, files["thaw"], "--threads", str(threads)] + counts
         if runtime in ("ort", "ort_format"):
             command = ["node", os.path.join(SCRIPTS, "bench_ort.js")]
             if runtime == "ort_format":
@@ -110,7 +111,7 @@ class Programs:
                 command.append(files["onnx"])
             for name, dtype, shape in inputs:
                 command += ["--input", f"{name}={dtype}:{'x'.join(map(str, shape))}"]
-            return command + ["--threads", "1"] + counts
+            return command + ["--threads", str(threads)] + counts
         return ([sys.executable, os.path.join(SCRIPTS, "bench_torch.py"), files["torch_model"],
                  files["torch"], "--threads", "1"] + counts)
 
@@ -189,14 +190,18 @@ def steady_runs(settings, first_run_ms):
     return -(-total // settings["steady_rounds"])
 
 
-def measure_model(programs, settings, model):
+# The runtimes measured again on more threads, in the steady state.
+THREADED_RUNTIMES = ("thaw", "ort")
+
+
+def measure_model(programs, settings, model, threads):
     name, label, onnx_path, inputs, torch_model = model
     files, prepared = prepare_model(programs, name, onnx_path, inputs, torch_model)
     runtimes = ["thaw", "ort", "ort_format"] + (["torch"] if torch_model else [])
     outputs = {runtime: os.path.join(WORK, name, f"first_output_{runtime}.bin")
                for runtime in runtimes}
     result = dict(prepared, label=label, inputs=[list(i) for i in inputs], runtimes=runtimes,
-                  process=[], steady=[])
+                  process=[], steady=[], steady_threaded=[])
     # (2) fresh processes, warm then cold, runtimes interleaved round by round.
     for round_index in range(settings["process_rounds"]):
         for runtime in runtimes:
@@ -220,6 +225,14 @@ def measure_model(programs, settings, model):
                                                        warmup=warmup, runs=runs))
             record["round"] = round_index
             result["steady"].append(record)
+        # The same on `threads` threads, right after: both counts see the same machine load.
+        for runtime in (THREADED_RUNTIMES if threads > 1 else ()):
+            runs = steady_runs(settings, first_run[runtime])
+            record = programs.launch(programs.function(
+                runtime, files, inputs, "/dev/null", warmup=min(settings["warmup"], runs),
+                runs=runs, threads=threads))
+            record["round"] = round_index
+            result["steady_threaded"].append(record)
     return result
 
 
@@ -321,8 +334,13 @@ def main():
                         help="fewer repetitions and no 500 MB scaling model")
     parser.add_argument("--models", help="comma-separated subset of: " +
                         ",".join(model[0] for model in MODELS))
+    parser.add_argument("--threads", type=int, default=2,
+                        help="also measure thaw's and ORT's steady state on this many threads "
+                        "(default 2; 1: only the one-thread figures)")
     arguments = parser.parse_args()
     settings = SETTINGS["quick" if arguments.quick else "full"]
+    if arguments.threads < 1:
+        parser.error("--threads must be at least 1")
     programs = Programs(os.path.abspath(arguments.build_dir))
     chosen = set(arguments.models.split(",")) if arguments.models else None
     started = time.monotonic()
@@ -333,6 +351,7 @@ def main():
                  else "full", "settings": settings,
                  "thaw_isa": os.environ.get("THAW_ISA", "default (best the CPU supports)"),
                  "thaw_threads": 1, "ort_threads": 1, "torch_threads": 1,
+                 "threaded_steady_threads": arguments.threads,
                  "node": run_quietly(["node", "--version"]).strip(),
                  "commit": source_version()},
         "binary_sizes": binary_sizes(programs), "models": {}, "failures": {}}
@@ -346,7 +365,7 @@ def main():
             continue
         log(f"{name}: measuring")
         try:
-            report["models"][name] = measure_model(programs, settings, model)
+            report["models"][name] = measure_model(programs, settings, model, arguments.threads)
         except (RuntimeError, subprocess.TimeoutExpired) as failure:
             report["failures"][name] = str(failure)
             log(f"{name}: FAILED: {failure}")

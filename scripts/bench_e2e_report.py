@@ -79,8 +79,9 @@ class ModelFigures:
         return median(r["model_ready_ms"] + r["first_run_ms"]
                       for r in samples(self.data["process"], runtime, cold))
 
-    def steady(self, runtime):
-        runs = [t for r in samples(self.data["steady"], runtime) for t in r["runs_ms"]]
+    def steady(self, runtime, threaded=False):
+        records = self.data.get("steady_threaded", []) if threaded else self.data["steady"]
+        runs = [t for r in samples(records, runtime) for t in r["runs_ms"]]
         return median(runs), len(runs)
 
     def memory(self, runtime, key):
@@ -178,6 +179,24 @@ def steady_section(models):
             "Median run time in ms after warm-up (number of timed runs in brackets, pooled "
             "over the steady-state processes).\n\n" +
             table(["model", "thaw", "ORT", "ORT .ort", "PyTorch", "thaw/ORT"], rows))
+
+
+def threads_section(models, threads):
+    rows = []
+    for m in models:
+        one = {runtime: m.steady(runtime)[0] for runtime in ("thaw", "ort")}
+        many = {runtime: m.steady(runtime, threaded=True)[0] for runtime in ("thaw", "ort")}
+        rows.append([m.label, ms(one["thaw"]), ms(many["thaw"]), ratio(one["thaw"], many["thaw"]),
+                     ms(one["ort"]), ms(many["ort"]), ratio(one["ort"], many["ort"]),
+                     ratio(many["thaw"], many["ort"])])
+    return (f"## 3b. Steady-state latency, {threads} threads\n\n"
+            f"Median run time in ms on 1 and on {threads} threads (thaw: "
+            "`thaw_session_options.threads`; ORT: `intraOpNumThreads`), each round measuring "
+            f"both counts back to back. Targets: thaw 1/{threads} threads ≥ 1.8× on ResNet-18, "
+            "the MiniLM-shaped encoder and PP-OCR det, ≥ 1.5× on MobileNetV2, ≥ 1 on the MLP; "
+            f"thaw faster than ORT on {threads} threads.\n\n" +
+            table(["model", "thaw 1", f"thaw {threads}", "thaw speed-up", "ORT 1",
+                   f"ORT {threads}", "ORT speed-up", f"thaw/ORT on {threads}"], rows))
 
 
 def memory_section(models):
@@ -413,7 +432,11 @@ def main():
     if models:
         sections += [targets_section(models, report["binary_sizes"]),
                      model_ready_section(models), first_result_section(models),
-                     steady_section(models), memory_section(models)]
+                     steady_section(models)]
+        threads = report["meta"].get("threaded_steady_threads", 1)
+        if threads > 1:
+            sections.append(threads_section(models, threads))
+        sections.append(memory_section(models))
     sections.append(size_section(report["binary_sizes"]))
     if report.get("scaling"):
         sections.append(scaling_section(report["scaling"]))

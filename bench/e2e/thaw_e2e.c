@@ -3,7 +3,7 @@
  * open the model, create a session, fill the inputs, run once and write the first output. Then,
  * for the steady-state figure, it runs `--runs` more times after `--warmup` untimed runs.
  *
- *     thaw_e2e MODEL.thaw [--output FILE] [--warmup N] [--runs N]
+ *     thaw_e2e MODEL.thaw [--output FILE] [--warmup N] [--runs N] [--threads N]
  *
  * Prints one JSON line on stdout. Every timestamp is CLOCK_MONOTONIC in nanoseconds, the clock
  * bench_e2e_launch, Node's process.hrtime and Python's time.monotonic_ns also read, so the
@@ -40,6 +40,7 @@ typedef struct options {
   const char *output_path;
   unsigned long warmup;
   unsigned long runs;
+  unsigned long threads; /* thaw_session_options.threads */
 } options;
 
 static int64_t monotonic_ns(void) {
@@ -128,7 +129,7 @@ static int parse_count(const char *text, unsigned long *count) {
 }
 
 static int parse_options(int argc, char **argv, options *parsed) {
-  *parsed = (options){NULL, "/dev/null", 0, 0};
+  *parsed = (options){NULL, "/dev/null", 0, 0, 1};
   for (int i = 1; i < argc; i++) {
     const int has_value = i + 1 < argc;
     if (strcmp(argv[i], "--output") == 0 && has_value) {
@@ -137,6 +138,8 @@ static int parse_options(int argc, char **argv, options *parsed) {
       if (parse_count(argv[++i], &parsed->warmup) != 0) return -1;
     } else if (strcmp(argv[i], "--runs") == 0 && has_value) {
       if (parse_count(argv[++i], &parsed->runs) != 0) return -1;
+    } else if (strcmp(argv[i], "--threads") == 0 && has_value) {
+      if (parse_count(argv[++i], &parsed->threads) != 0 || parsed->threads == 0) return -1;
     } else if (argv[i][0] != '-' && parsed->model_path == NULL) {
       parsed->model_path = argv[i];
     } else {
@@ -165,7 +168,7 @@ int main(int argc, char **argv) {
   options opts;
   if (parse_options(argc, argv, &opts) != 0) {
     fprintf(stderr, "usage: thaw_e2e MODEL.thaw [--output FILE] [--warmup N] [--runs N] "
-                    "(N <= %d)\n", MAX_RUNS);
+                    "[--threads N] (N <= %d)\n", MAX_RUNS);
     return 2;
   }
   thaw_error error;
@@ -175,7 +178,8 @@ int main(int argc, char **argv) {
     return fail(opts.model_path, &error);
   }
   const int64_t opened_ns = monotonic_ns();
-  if (thaw_session_create(model, NULL, &session, &error) != THAW_OK) {
+  const thaw_session_options session_options = {.threads = (uint32_t)opts.threads};
+  if (thaw_session_create(model, &session_options, &session, &error) != THAW_OK) {
     return fail("session", &error);
   }
   const int64_t ready_ns = monotonic_ns();
@@ -221,11 +225,11 @@ int main(int argc, char **argv) {
   memory_figures memory_end;
   read_smaps_rollup(&memory_end);
 
-  printf("{\"runtime\": \"thaw\", \"threads\": 1, \"main_ns\": %" PRId64 ", \"ready_ns\": %" PRId64
+  printf("{\"runtime\": \"thaw\", \"threads\": %lu, \"main_ns\": %" PRId64 ", \"ready_ns\": %" PRId64
          ", \"first_result_ns\": %" PRId64 ", \"open_ms\": %.4f, \"session_ms\": %.4f, "
          "\"model_ready_ms\": %.4f, \"inputs_ms\": %.4f, \"first_run_ms\": %.4f, "
          "\"session_bytes\": %zu, \"runs_ms\": [",
-         main_ns, ready_ns, first_result_ns, elapsed_ms(main_ns, opened_ns),
+         opts.threads, main_ns, ready_ns, first_result_ns, elapsed_ms(main_ns, opened_ns),
          elapsed_ms(opened_ns, ready_ns), elapsed_ms(main_ns, ready_ns),
          elapsed_ms(inputs_ns, run_ns), elapsed_ms(run_ns, ran_ns),
          thaw_model_session_bytes(model));

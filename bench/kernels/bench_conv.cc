@@ -107,7 +107,8 @@ void run_conv(benchmark::State& state, const Layer& layer, const char* isa) {
   std::vector<float> y(p.out_channels * p.out_height * p.out_width);
   void* scratch = aligned_scratch(kernels->f32_conv2d_scratch_size(&p));
   for (auto _ : state) {
-    kernels->f32_conv2d(&p, x.data(), w.data(), bias.data(), y.data(), scratch);
+    kernels->f32_conv2d(&p, x.data(), w.data(), bias.data(), y.data(), scratch,
+                        &thaw_parallel_serial);
     benchmark::ClobberMemory();
   }
   std::free(scratch);
@@ -138,7 +139,8 @@ void run_gemm(benchmark::State& state, const Layer& layer) {
   std::vector<float> out(p.m * p.n);
   void* scratch = aligned_scratch(kernels->f32_gemm_scratch_size(&p));
   for (auto _ : state) {
-    kernels->f32_gemm(&p, a.data(), b.data(), bias.data(), out.data(), scratch);
+    kernels->f32_gemm(&p, a.data(), b.data(), bias.data(), out.data(), scratch,
+                      &thaw_parallel_serial);
     benchmark::ClobberMemory();
   }
   std::free(scratch);

@@ -106,7 +106,8 @@ void run_thaw(benchmark::State& state, const thaw_kernels* kernels) {
   p.activation.func = THAW_KERNEL_IDENTITY;
   std::vector<float> scratch(kernels->f32_gemm_scratch_size(&p) / sizeof(float));
   for (auto _ : state) {
-    kernels->f32_gemm(&p, o.a.data(), o.packed_b.data(), nullptr, o.c.data(), scratch.data());
+    kernels->f32_gemm(&p, o.a.data(), o.packed_b.data(), nullptr, o.c.data(), scratch.data(),
+                      &thaw_parallel_serial);
     benchmark::ClobberMemory();
   }
   report(state, o);

@@ -159,7 +159,8 @@ void BM_thaw_f32_avx2(benchmark::State& state) {
   p.activation.func = THAW_KERNEL_IDENTITY;
   std::vector<float> scratch(kernels->f32_gemm_scratch_size(&p) / sizeof(float) + 1);
   for (auto _ : state) {
-    kernels->f32_gemm(&p, a.data(), packed_b.data(), nullptr, c.data(), scratch.data());
+    kernels->f32_gemm(&p, a.data(), packed_b.data(), nullptr, c.data(), scratch.data(),
+                      &thaw_parallel_serial);
     benchmark::ClobberMemory();
   }
   report(state, m, n, k);
@@ -256,7 +257,8 @@ void BM_thaw_f32_conv_avx2(benchmark::State& state) {
   for (size_t i = 0; i < w.size(); i++) w[i] = static_cast<float>(i % 7) * 0.02f - 0.06f;
   std::vector<uint8_t> scratch(kernels->f32_conv2d_scratch_size(&p) + 1);
   for (auto _ : state) {
-    kernels->f32_conv2d(&p, x.data(), w.data(), bias.data(), y.data(), scratch.data());
+    kernels->f32_conv2d(&p, x.data(), w.data(), bias.data(), y.data(), scratch.data(),
+                        &thaw_parallel_serial);
     benchmark::ClobberMemory();
   }
   report_conv(state, p);

@@ -27,8 +27,9 @@
   }                                                                                           \
                                                                                               \
   void thaw_f32_conv2d__##isa(const thaw_conv2d_params *p, const float *x, const float *w,    \
-                              const float *bias, float *y, void *scratch) {                   \
-    thaw_f32_conv2d_drive(&conv2d_ukernels__##isa, p, x, w, bias, y, scratch);                \
+                              const float *bias, float *y, void *scratch,                     \
+                              const thaw_parallel *parallel) {                                \
+    thaw_f32_conv2d_drive(&conv2d_ukernels__##isa, p, x, w, bias, y, scratch, parallel);      \
   }
 
 #endif /* THAW_KERNELS_CONV_F32_CONV2D_BINDING_H */

@@ -4,9 +4,19 @@
 #include "kernels/scalar.h"
 
 /* An im2col chunk stays within this many bytes (unless a single 16-pixel chunk is larger): big
- * enough that each GEMM call is wide, small enough to be still in cache when the GEMM packs it,
- * and a bound on the session scratch whatever the layer's size. */
-enum { IM2COL_CHUNK_BYTES = 1 << 20, SCRATCH_ALIGNMENT = 64 };
+ * enough that each GEMM call is wide, small enough to be still in cache when the GEMM reads it,
+ * and a bound on the session scratch whatever the layer's size.
+ *
+ * With threads, a large image is cut into smaller chunks, one task each (im2col into the
+ * thread's scratch, then the GEMM on that thread); every chunk reads all the weights, so a
+ * chunk keeps at least IM2COL_MIN_TASK_PIXELS. A small image with many channels (ResNet's last
+ * stages) is instead gathered once per chunk by all threads into a shared buffer, and the GEMM
+ * splits its output rows over them. Either way each output value is one GEMM row times one
+ * column, computed the same way, so the split changes no bit. */
+enum { IM2COL_CHUNK_BYTES = 1 << 20, IM2COL_MIN_TASK_PIXELS = 4 * THAW_GEMM_NR };
+/* What gathering one value costs in the GEMM flops thaw_parallel_task_count counts (a copy
+ * that misses L1 now and then, some 0.5 ns). */
+#define IM2COL_VALUE_COST 16.0
 
 typedef enum conv_path { PATH_DEPTHWISE, PATH_POINTWISE, PATH_IM2COL } conv_path;
 
@@ -53,10 +63,6 @@ static thaw_gemm_params group_gemm(const thaw_conv2d_params *p, size_t k, size_t
   };
 }
 
-static size_t align_scratch(size_t bytes) {
-  return (bytes + SCRATCH_ALIGNMENT - 1) / SCRATCH_ALIGNMENT * SCRATCH_ALIGNMENT;
-}
-
 size_t thaw_f32_conv2d_drive_scratch_size(const thaw_conv2d_params *p) {
   switch (choose_path(p)) {
   case PATH_DEPTHWISE: return thaw_f32_dwconv2d_scratch_size(p);
@@ -67,16 +73,20 @@ size_t thaw_f32_conv2d_drive_scratch_size(const thaw_conv2d_params *p) {
   }
   case PATH_IM2COL: break;
   }
+  /* A chunk's columns, then the GEMM's packing of them; or (shared gathering) the columns
+   * already packed, which need a little more room and no GEMM scratch. */
   const size_t chunk = im2col_chunk_pixels(p);
+  const size_t padded_chunk = (chunk + THAW_GEMM_NR - 1) / THAW_GEMM_NR * THAW_GEMM_NR;
   const thaw_gemm_params gemm = group_gemm(p, im2col_rows(p), chunk, true);
-  size_t im2col_bytes, total;
-  if (__builtin_mul_overflow(im2col_rows(p), chunk, &im2col_bytes) ||
-      __builtin_mul_overflow(im2col_bytes, sizeof(float), &im2col_bytes) ||
-      im2col_bytes > SIZE_MAX - SCRATCH_ALIGNMENT ||
-      __builtin_add_overflow(align_scratch(im2col_bytes), thaw_f32_gemm_scratch_size(&gemm),
-                             &total))
+  size_t packed_bytes, total;
+  /* The columns take no more than the packed columns, so only those need checking. */
+  if (__builtin_mul_overflow(im2col_rows(p), padded_chunk, &packed_bytes) ||
+      __builtin_mul_overflow(packed_bytes, sizeof(float), &packed_bytes) ||
+      packed_bytes > SIZE_MAX - THAW_SCRATCH_ALIGNMENT ||
+      __builtin_add_overflow(thaw_scratch_slice_bytes(im2col_rows(p) * chunk * sizeof(float)),
+                             thaw_f32_gemm_scratch_size(&gemm), &total))
     return SIZE_MAX;
-  return total;
+  return total > packed_bytes ? total : packed_bytes;
 }
 
 static thaw_f32_dwconv2d_ukernel choose_dwconv(const thaw_conv2d_isa *isa,
@@ -90,37 +100,139 @@ static thaw_f32_dwconv2d_ukernel choose_dwconv(const thaw_conv2d_isa *isa,
   return isa->dwconv_generic;
 }
 
-void thaw_f32_conv2d_drive(const thaw_conv2d_isa *isa, const thaw_conv2d_params *p, const float *x,
-                           const float *w, const float *bias, float *y, void *scratch) {
-  const conv_path path = choose_path(p);
-  if (path == PATH_DEPTHWISE) {
-    thaw_f32_dwconv2d(p, x, w, bias, y, scratch, choose_dwconv(isa, p), isa->unary);
+static size_t ceil_div(size_t numerator, size_t denominator) {
+  return (numerator + denominator - 1) / denominator;
+}
+
+static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+/* What the im2col work of one convolution shares. */
+typedef struct im2col_run {
+  const thaw_conv2d_isa *isa;
+  const thaw_conv2d_params *p;
+  const float *x, *w, *bias;
+  float *y;
+  char *scratch;
+  size_t scratch_stride; /* bytes between the threads' scratch slices */
+  size_t columns_bytes;  /* a slice: a chunk's columns, then the GEMM's scratch */
+  size_t k, chunk_pixels, chunks;
+  /* The shared gathering: the chunk being gathered and the panels each task gathers. */
+  size_t image_group, first_pixel, pixels, panels_per_task;
+} im2col_run;
+
+static const float *group_input(const im2col_run *r, size_t image_group) {
+  const thaw_conv2d_params *p = r->p;
+  const size_t n = image_group / p->groups, g = image_group % p->groups;
+  return r->x + (n * p->in_channels + g * (p->in_channels / p->groups)) * p->in_height *
+                    p->in_width;
+}
+
+/* The GEMM of a group's weights by the columns of pixels [first_pixel, + pixels), plain or
+ * already packed. */
+static void chunk_gemm(const im2col_run *r, size_t image_group, size_t first_pixel,
+                       size_t pixels, bool packed, const float *columns, void *gemm_scratch,
+                       const thaw_parallel *parallel) {
+  const thaw_conv2d_params *p = r->p;
+  const size_t n = image_group / p->groups, g = image_group % p->groups;
+  const size_t group_out = p->out_channels / p->groups;
+  thaw_gemm_params gemm = group_gemm(p, r->k, pixels, r->bias != NULL);
+  gemm.b_packed = packed;
+  r->isa->gemm(&gemm, r->w + g * group_out * r->k, columns,
+               r->bias != NULL ? r->bias + g * group_out : NULL,
+               r->y + (n * p->out_channels + g * group_out) * p->out_height * p->out_width +
+                   first_pixel,
+               gemm_scratch, parallel);
+}
+
+/* A task of the chunked form: one chunk of one (image, group), start to end on one thread:
+ * its columns into the thread's scratch, then the GEMM, which packs them after the columns. */
+static void chunk_task(void *context, size_t thread_index, size_t task_index) {
+  const im2col_run *r = context;
+  const size_t image_group = task_index / r->chunks;
+  const size_t first_pixel = task_index % r->chunks * r->chunk_pixels;
+  const size_t pixels =
+      min_size(r->chunk_pixels, r->p->out_height * r->p->out_width - first_pixel);
+  char *slice = r->scratch + thread_index * r->scratch_stride;
+  thaw_f32_im2col(r->p, group_input(r, image_group), first_pixel, pixels, pixels,
+                  (float *)slice);
+  chunk_gemm(r, image_group, first_pixel, pixels, false, (const float *)slice,
+             slice + r->columns_bytes, &thaw_parallel_serial);
+}
+
+/* A task of the shared form: some panels of the chunk being gathered, into thread 0's slice. */
+static void gather_task(void *context, size_t thread_index, size_t task_index) {
+  (void)thread_index;
+  const im2col_run *r = context;
+  const size_t first = task_index * r->panels_per_task * THAW_GEMM_NR;
+  thaw_f32_im2col(r->p, group_input(r, r->image_group), r->first_pixel + first,
+                  min_size(r->panels_per_task * THAW_GEMM_NR, r->pixels - first), THAW_GEMM_NR,
+                  (float *)r->scratch + first * r->k);
+}
+
+/* Chunked when the chunks can feed every thread and still hold IM2COL_MIN_TASK_PIXELS each (on
+ * one thread, always: then it is the serial im2col-and-GEMM loop); otherwise each chunk is
+ * gathered by all threads and its GEMM split over them. */
+static void run_im2col(const thaw_parallel *parallel, im2col_run *r) {
+  const thaw_conv2d_params *p = r->p;
+  const size_t image_groups = p->batch * p->groups, out_plane = p->out_height * p->out_width;
+  const size_t largest_chunk = im2col_chunk_pixels(p);
+  const size_t wanted = thaw_parallel_task_count(
+      parallel, image_groups * ceil_div(out_plane, THAW_GEMM_NR),
+      2.0 * (double)(r->k * THAW_GEMM_NR * (p->out_channels / p->groups)));
+  size_t chunks = ceil_div(out_plane, largest_chunk);
+  const bool chunked = image_groups * chunks >= wanted ||
+                       out_plane / ceil_div(wanted, image_groups) >= IM2COL_MIN_TASK_PIXELS;
+  if (chunked && image_groups * chunks < wanted) chunks = ceil_div(wanted, image_groups);
+  r->chunk_pixels = min_size(largest_chunk, ceil_div(ceil_div(out_plane, chunks), THAW_GEMM_NR) *
+                                                THAW_GEMM_NR);
+  r->chunks = ceil_div(out_plane, r->chunk_pixels);
+  r->scratch_stride = thaw_scratch_slice_bytes(thaw_f32_conv2d_drive_scratch_size(p));
+  r->columns_bytes = thaw_scratch_slice_bytes(r->k * largest_chunk * sizeof(float));
+  if (chunked) {
+    parallel->run(parallel, image_groups * r->chunks, chunk_task, r);
     return;
   }
-  const size_t group_in = p->in_channels / p->groups, group_out = p->out_channels / p->groups;
-  const size_t in_plane = p->in_height * p->in_width;
-  const size_t out_plane = p->out_height * p->out_width;
-  const size_t k = im2col_rows(p);
-  for (size_t n = 0; n < p->batch; n++) {
-    for (size_t g = 0; g < p->groups; g++) {
-      const float *x_group = x + (n * p->in_channels + g * group_in) * in_plane;
-      const float *w_group = w + g * group_out * k;
-      const float *bias_group = bias != NULL ? bias + g * group_out : NULL;
-      float *y_group = y + (n * p->out_channels + g * group_out) * out_plane;
-      if (path == PATH_POINTWISE) {
-        const thaw_gemm_params gemm = group_gemm(p, k, in_plane, bias != NULL);
-        isa->gemm(&gemm, w_group, x_group, bias_group, y_group, scratch);
-        continue;
-      }
-      const size_t chunk = im2col_chunk_pixels(p);
-      float *columns = scratch;
-      void *gemm_scratch = (char *)scratch + align_scratch(k * chunk * sizeof(float));
-      for (size_t first = 0; first < out_plane; first += chunk) {
-        const size_t pixels = out_plane - first < chunk ? out_plane - first : chunk;
-        thaw_f32_im2col(p, x_group, first, pixels, columns);
-        const thaw_gemm_params gemm = group_gemm(p, k, pixels, bias != NULL);
-        isa->gemm(&gemm, w_group, columns, bias_group, y_group + first, gemm_scratch);
-      }
+  for (r->image_group = 0; r->image_group < image_groups; r->image_group++) {
+    for (size_t chunk = 0; chunk < r->chunks; chunk++) {
+      r->first_pixel = chunk * r->chunk_pixels;
+      r->pixels = min_size(r->chunk_pixels, out_plane - r->first_pixel);
+      const size_t panels = ceil_div(r->pixels, THAW_GEMM_NR);
+      const size_t tasks = thaw_parallel_task_count(
+          parallel, panels, IM2COL_VALUE_COST * (double)(r->k * THAW_GEMM_NR));
+      r->panels_per_task = ceil_div(panels, tasks);
+      parallel->run(parallel, ceil_div(panels, r->panels_per_task), gather_task, r);
+      chunk_gemm(r, r->image_group, r->first_pixel, r->pixels, true, (const float *)r->scratch,
+                 r->scratch, parallel);
     }
   }
+}
+
+void thaw_f32_conv2d_drive(const thaw_conv2d_isa *isa, const thaw_conv2d_params *p, const float *x,
+                           const float *w, const float *bias, float *y, void *scratch,
+                           const thaw_parallel *parallel) {
+  const conv_path path = choose_path(p);
+  if (path == PATH_DEPTHWISE) {
+    thaw_f32_dwconv2d(p, x, w, bias, y, scratch, choose_dwconv(isa, p), isa->unary, parallel);
+    return;
+  }
+  const size_t k = im2col_rows(p);
+  if (path == PATH_POINTWISE) {
+    /* Per (image, group), one GEMM reading the image in place; the GEMM splits itself. */
+    const size_t group_in = p->in_channels / p->groups, group_out = p->out_channels / p->groups;
+    const size_t in_plane = p->in_height * p->in_width;
+    const thaw_gemm_params gemm = group_gemm(p, k, in_plane, bias != NULL);
+    for (size_t n = 0; n < p->batch; n++) {
+      for (size_t g = 0; g < p->groups; g++) {
+        isa->gemm(&gemm, w + g * group_out * k,
+                  x + (n * p->in_channels + g * group_in) * in_plane,
+                  bias != NULL ? bias + g * group_out : NULL,
+                  y + (n * p->out_channels + g * group_out) * in_plane, scratch, parallel);
+      }
+    }
+    return;
+  }
+  if (p->batch == 0 || p->out_height * p->out_width == 0 || p->out_channels == 0) return;
+  im2col_run r = {.isa = isa, .p = p, .x = x, .w = w, .bias = bias, .y = y,
+                  .scratch = scratch, .k = k};
+  run_im2col(parallel, &r);
 }

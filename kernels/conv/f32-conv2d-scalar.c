@@ -1,15 +1,18 @@
 #include "kernels/scalar.h"
 
 /* Direct convolution, one output plane at a time, so the fused activation can run over the
- * finished plane. Taps that fall into the padding are skipped. */
+ * finished plane. Taps that fall into the padding are skipped. The reference stays serial: it
+ * is the oracle, not a fast path. */
 size_t thaw_f32_conv2d_scratch_size__scalar(const thaw_conv2d_params *p) {
   (void)p;
   return 0;
 }
 
 void thaw_f32_conv2d__scalar(const thaw_conv2d_params *p, const float *x, const float *w,
-                             const float *bias, float *y, void *scratch) {
+                             const float *bias, float *y, void *scratch,
+                             const thaw_parallel *parallel) {
   (void)scratch;
+  (void)parallel;
   const size_t group_in = p->in_channels / p->groups;
   const size_t group_out = p->out_channels / p->groups;
   const size_t in_plane = p->in_height * p->in_width;

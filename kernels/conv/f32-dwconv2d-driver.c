@@ -95,27 +95,57 @@ static void copy_interior(const thaw_conv2d_params *p, const thaw_dwconv2d_geome
   }
 }
 
+/* What the tasks of one convolution share; a task is a range of planes (image, channel). */
+typedef struct dwconv_run {
+  const thaw_conv2d_params *p;
+  thaw_dwconv2d_geometry g;
+  const float *x, *w, *bias;
+  float *y;
+  char *scratch;
+  size_t scratch_stride; /* bytes between the threads' padded planes */
+  size_t planes_per_task;
+  thaw_f32_dwconv2d_ukernel ukernel;
+  void (*unary)(const thaw_unary_params *, size_t, const float *, float *);
+  bool activation_fused;
+} dwconv_run;
+
+static void dwconv_task(void *context, size_t thread_index, size_t task_index) {
+  const dwconv_run *r = context;
+  const thaw_conv2d_params *p = r->p;
+  const size_t taps = p->kernel_height * p->kernel_width;
+  const size_t in_plane = p->in_height * p->in_width, out_plane = p->out_height * p->out_width;
+  float *padded = (float *)(r->scratch + thread_index * r->scratch_stride);
+  const size_t first = task_index * r->planes_per_task;
+  const size_t end = min_size(first + r->planes_per_task, p->batch * p->in_channels);
+  for (size_t plane = first; plane < end; plane++) {
+    const size_t c = plane % p->in_channels;
+    float *y_plane = r->y + plane * out_plane;
+    copy_interior(p, &r->g, r->x + plane * in_plane, padded);
+    r->ukernel(&r->g, padded, r->w + c * taps, r->bias != NULL ? r->bias[c] : 0.0f, y_plane);
+    if (!r->activation_fused) r->unary(&p->activation, out_plane, y_plane, y_plane);
+  }
+}
+
 void thaw_f32_dwconv2d(const thaw_conv2d_params *p, const float *x, const float *w,
                        const float *bias, float *y, void *scratch,
                        thaw_f32_dwconv2d_ukernel ukernel,
-                       void (*unary)(const thaw_unary_params *, size_t, const float *, float *)) {
-  thaw_dwconv2d_geometry g;
-  geometry_init(p, &g);
-  float *padded = scratch;
-  memset(padded, 0, g.padded_height * g.row_stride * sizeof(float));
+                       void (*unary)(const thaw_unary_params *, size_t, const float *, float *),
+                       const thaw_parallel *parallel) {
+  dwconv_run r = {.p = p, .x = x, .w = w, .bias = bias, .y = y, .scratch = scratch,
+                  .ukernel = ukernel, .unary = unary};
+  geometry_init(p, &r.g);
+  r.activation_fused = thaw_unary_as_clamp(&p->activation, &r.g.output_min, &r.g.output_max);
+  const size_t plane_bytes = r.g.padded_height * r.g.row_stride * sizeof(float);
+  r.scratch_stride = thaw_scratch_slice_bytes(plane_bytes);
+  /* Each thread's padded plane is zeroed once: the tasks then only write its interior. */
+  for (size_t t = 0; t < parallel->thread_count; t++)
+    memset(r.scratch + t * r.scratch_stride, 0, plane_bytes);
 
-  const size_t in_plane = p->in_height * p->in_width;
-  const size_t out_plane = p->out_height * p->out_width;
-  const size_t taps = p->kernel_height * p->kernel_width;
-  const bool activation_fused =
-      thaw_unary_as_clamp(&p->activation, &g.output_min, &g.output_max);
-  for (size_t n = 0; n < p->batch; n++) {
-    for (size_t c = 0; c < p->in_channels; c++) {
-      const size_t plane = n * p->in_channels + c;
-      float *y_plane = y + plane * out_plane;
-      copy_interior(p, &g, x + plane * in_plane, padded);
-      ukernel(&g, padded, w + c * taps, bias != NULL ? bias[c] : 0.0f, y_plane);
-      if (!activation_fused) unary(&p->activation, out_plane, y_plane, y_plane);
-    }
-  }
+  const size_t planes = p->batch * p->in_channels;
+  if (planes == 0) return;
+  const size_t tasks = thaw_parallel_task_count(
+      parallel, planes,
+      2.0 * (double)(p->kernel_height * p->kernel_width * p->out_height * p->out_width));
+  r.planes_per_task = (planes + tasks - 1) / tasks;
+  parallel->run(parallel, (planes + r.planes_per_task - 1) / r.planes_per_task, dwconv_task, &r);
 }

@@ -33,12 +33,14 @@ typedef void (*thaw_f32_dwconv2d_ukernel)(const thaw_dwconv2d_geometry *g, const
 /* Bytes of the padded plane, or SIZE_MAX when that does not fit in size_t. */
 size_t thaw_f32_dwconv2d_scratch_size(const thaw_conv2d_params *p);
 
-/* Runs the whole convolution, plane by plane. ReLU and Clip are applied by the microkernel, other
- * activations with `unary` on each finished plane. scratch holds
- * thaw_f32_dwconv2d_scratch_size(p) bytes, 32-byte aligned. */
+/* Runs the whole convolution, plane by plane, the planes split over the threads of `parallel`.
+ * ReLU and Clip are applied by the microkernel, other activations with `unary` on each finished
+ * plane. scratch holds one slice of thaw_f32_dwconv2d_scratch_size(p) bytes per thread (see
+ * thaw_parallel), 32-byte aligned. */
 void thaw_f32_dwconv2d(const thaw_conv2d_params *p, const float *x, const float *w,
                        const float *bias, float *y, void *scratch,
                        thaw_f32_dwconv2d_ukernel ukernel,
-                       void (*unary)(const thaw_unary_params *, size_t, const float *, float *));
+                       void (*unary)(const thaw_unary_params *, size_t, const float *, float *),
+                       const thaw_parallel *parallel);
 
 #endif /* THAW_KERNELS_CONV_F32_DWCONV2D_H */

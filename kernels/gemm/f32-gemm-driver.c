@@ -8,6 +8,13 @@
  * (KC x 16 floats, 24 KiB) stays in L1 while the group's rows of A (at most 96 x KC floats)
  * stay in L2 and the B block (KC x NC floats) in L2/L3. A packed B multiplied by a few rows
  * is walked in memory order instead (each panel through all of k): it is read only once.
+ *
+ * Threads split C, never k: a task is a range of at most NC columns (packing its own part of a
+ * plain B into its thread's scratch slice) by a range of row tiles, or for a GEMV a range of
+ * panels. Columns are split first, down to single panels, so that no two tasks pack the same
+ * part of B; rows only when there are too few panels. Every tile of C goes through the same k
+ * blocks in the same order whatever the split, so the result is bit-identical for any thread
+ * count.
  */
 #include <math.h>
 
@@ -71,16 +78,23 @@ static size_t tile_height(const row_tiling *tiling, size_t tile) {
   return tiling->base_rows + (tile < tiling->taller_tiles);
 }
 
-/* What every tile of one product shares. */
+/* What every task of one product shares. */
 typedef struct gemm_run {
   const thaw_gemm_isa *isa;
   const thaw_gemm_params *p;
-  const float *a, *bias;
+  const float *a, *b, *bias;
   float *c;
+  char *scratch;
+  size_t scratch_stride; /* bytes between the threads' scratch slices */
   row_tiling tiling;
   size_t k_blocks, kc_nominal;
   thaw_gemm_tile_init first_init;
   float clamp_min, clamp_max;
+  bool fused;    /* the activation is the clamp; otherwise finish_block applies it */
+  bool stream_b; /* see thaw_f32_gemm_drive */
+  size_t column_chunk;                /* columns per task, a multiple of 16, at most NC */
+  size_t row_chunks, tiles_per_chunk; /* tasks: column chunk x row chunk */
+  size_t panels_per_task;             /* GEMV tasks */
 } gemm_run;
 
 /* One k block of one panel (columns j onwards) against the row tiles [first_tile, end_tile). */
@@ -114,18 +128,89 @@ static void finish_block(const gemm_run *r, size_t first_tile, size_t end_tile, 
                    r->c + (ptrdiff_t)i * r->p->c_row_stride + j0, r->p->c_row_stride);
 }
 
+/* Columns [j0, j0 + column_chunk) of the row tiles [first_tile, end_tile); `packing` holds a
+ * KC x NC block of a plain B. */
+static void run_block(const gemm_run *r, size_t j0, size_t first_tile, size_t end_tile,
+                      float *packing) {
+  const thaw_gemm_params *p = r->p;
+  const size_t nc = min_size(r->column_chunk, p->n - j0);
+  const size_t panel_count = (nc + THAW_GEMM_NR - 1) / THAW_GEMM_NR;
+  if (r->stream_b) {
+    for (size_t panel = 0; panel < panel_count; panel++) {
+      const size_t j = j0 + panel * THAW_GEMM_NR;
+      for (size_t k_block = 0; k_block < r->k_blocks; k_block++)
+        run_panel(r, first_tile, end_tile, k_block, j,
+                  r->b + j * p->k + k_block * r->kc_nominal * THAW_GEMM_NR);
+    }
+    if (!r->fused) finish_block(r, first_tile, end_tile, j0, nc);
+    return;
+  }
+  for (size_t k_block = 0; k_block < r->k_blocks; k_block++) {
+    const size_t k0 = k_block * r->kc_nominal;
+    const float *panels;
+    size_t panel_stride;
+    if (p->b_packed) {
+      panels = r->b + (j0 * p->k + k0 * THAW_GEMM_NR);
+      panel_stride = p->k * THAW_GEMM_NR;
+    } else {
+      const size_t kc = min_size(r->kc_nominal, p->k - k0);
+      thaw_f32_gemm_pack_b(kc, nc,
+                           r->b + (ptrdiff_t)k0 * p->b_row_stride +
+                               (ptrdiff_t)j0 * p->b_column_stride,
+                           p->b_row_stride, p->b_column_stride, packing);
+      panels = packing;
+      panel_stride = kc * THAW_GEMM_NR;
+    }
+    for (size_t group = first_tile; group < end_tile; group += GEMM_MC_TILES) {
+      const size_t group_end = min_size(group + GEMM_MC_TILES, end_tile);
+      for (size_t panel = 0; panel < panel_count; panel++)
+        run_panel(r, group, group_end, k_block, j0 + panel * THAW_GEMM_NR,
+                  panels + panel * panel_stride);
+      if (k_block + 1 == r->k_blocks && !r->fused) finish_block(r, group, group_end, j0, nc);
+    }
+  }
+}
+
+static void gemm_task(void *context, size_t thread_index, size_t task_index) {
+  const gemm_run *r = context;
+  const size_t first_tile = task_index % r->row_chunks * r->tiles_per_chunk;
+  run_block(r, task_index / r->row_chunks * r->column_chunk, first_tile,
+            min_size(first_tile + r->tiles_per_chunk, r->tiling.count),
+            (float *)(r->scratch + thread_index * r->scratch_stride));
+}
+
+/* Panels [first, first + panels_per_task) of a GEMV. */
+static void gemv_task(void *context, size_t thread_index, size_t task_index) {
+  (void)thread_index;
+  const gemm_run *r = context;
+  const thaw_gemm_params *p = r->p;
+  const size_t j = task_index * r->panels_per_task * THAW_GEMM_NR;
+  const size_t columns = min_size(r->panels_per_task * THAW_GEMM_NR, p->n - j);
+  thaw_gemm_tile_args args = {.init = r->first_init, .min = r->clamp_min, .max = r->clamp_max};
+  if (r->first_init == THAW_GEMM_TILE_BIAS_PER_ROW) args.bias = r->bias;
+  if (r->first_init == THAW_GEMM_TILE_BIAS_PER_COLUMN) args.bias = r->bias + j;
+  r->isa->gemv(p->m, columns, p->k, r->a, p->a_row_stride, p->a_k_stride, r->b + j * p->k,
+               r->c + j, p->c_row_stride, &args);
+  if (!r->fused) apply_activation(r->isa, &p->activation, p->m, columns, r->c + j,
+                                  p->c_row_stride);
+}
+
 void thaw_f32_gemm_drive(const thaw_gemm_isa *isa, const thaw_gemm_params *p, const float *a,
-                         const float *b, const float *bias, float *c, void *scratch) {
+                         const float *b, const float *bias, float *c, void *scratch,
+                         const thaw_parallel *parallel) {
   if (p->m == 0 || p->n == 0) return;
-  gemm_run r = {.isa = isa, .p = p, .a = a, .bias = bias, .c = c,
+  gemm_run r = {.isa = isa, .p = p, .a = a, .b = b, .bias = bias, .c = c, .scratch = scratch,
+                .scratch_stride = thaw_scratch_slice_bytes(thaw_f32_gemm_scratch_size(p)),
                 .first_init = initial_tile(p->bias)};
-  const bool fused = thaw_unary_as_clamp(&p->activation, &r.clamp_min, &r.clamp_max);
+  r.fused = thaw_unary_as_clamp(&p->activation, &r.clamp_min, &r.clamp_max);
+  const size_t panel_count = (p->n + THAW_GEMM_NR - 1) / THAW_GEMM_NR;
 
   if (p->b_packed && p->m <= THAW_GEMV_MAX_M) {
-    const thaw_gemm_tile_args args = {r.first_init, bias, r.clamp_min, r.clamp_max};
-    isa->gemv(p->m, p->n, p->k, a, p->a_row_stride, p->a_k_stride, b, c, p->c_row_stride,
-              &args);
-    if (!fused) apply_activation(isa, &p->activation, p->m, p->n, c, p->c_row_stride);
+    const size_t tasks = thaw_parallel_task_count(parallel, panel_count,
+                                                  2.0 * (double)(p->m * p->k * THAW_GEMM_NR));
+    r.panels_per_task = (panel_count + tasks - 1) / tasks;
+    parallel->run(parallel, (panel_count + r.panels_per_task - 1) / r.panels_per_task,
+                  gemv_task, &r);
     return;
   }
 
@@ -136,45 +221,19 @@ void thaw_f32_gemm_drive(const thaw_gemm_isa *isa, const thaw_gemm_params *p, co
   r.tiling = tile_rows(p->m, isa->mr);
   /* A packed B read by few rows that fit in L2 is not reused from cache across row groups:
    * then walk it in memory order (each panel through all of k), which streams best. */
-  const bool stream_b = p->b_packed && r.tiling.count <= GEMM_MC_TILES &&
-                        p->m * p->k <= GEMM_STREAM_A_MAX_FLOATS;
+  r.stream_b = p->b_packed && r.tiling.count <= GEMM_MC_TILES &&
+               p->m * p->k <= GEMM_STREAM_A_MAX_FLOATS;
 
-  for (size_t j0 = 0; j0 < p->n; j0 += GEMM_NC) {
-    const size_t nc = min_size(GEMM_NC, p->n - j0);
-    const size_t panel_count = (nc + THAW_GEMM_NR - 1) / THAW_GEMM_NR;
-    if (stream_b) {
-      for (size_t panel = 0; panel < panel_count; panel++) {
-        const size_t j = j0 + panel * THAW_GEMM_NR;
-        for (size_t k_block = 0; k_block < r.k_blocks; k_block++)
-          run_panel(&r, 0, r.tiling.count, k_block, j,
-                    b + j * p->k + k_block * r.kc_nominal * THAW_GEMM_NR);
-      }
-      if (!fused) finish_block(&r, 0, r.tiling.count, j0, nc);
-      continue;
-    }
-    for (size_t k_block = 0; k_block < r.k_blocks; k_block++) {
-      const size_t k0 = k_block * r.kc_nominal;
-      const float *panels;
-      size_t panel_stride;
-      if (p->b_packed) {
-        panels = b + (j0 * p->k + k0 * THAW_GEMM_NR);
-        panel_stride = p->k * THAW_GEMM_NR;
-      } else {
-        const size_t kc = min_size(r.kc_nominal, p->k - k0);
-        thaw_f32_gemm_pack_b(kc, nc,
-                             b + (ptrdiff_t)k0 * p->b_row_stride +
-                                 (ptrdiff_t)j0 * p->b_column_stride,
-                             p->b_row_stride, p->b_column_stride, scratch);
-        panels = scratch;
-        panel_stride = kc * THAW_GEMM_NR;
-      }
-      for (size_t group = 0; group < r.tiling.count; group += GEMM_MC_TILES) {
-        const size_t group_end = min_size(group + GEMM_MC_TILES, r.tiling.count);
-        for (size_t panel = 0; panel < panel_count; panel++)
-          run_panel(&r, group, group_end, k_block, j0 + panel * THAW_GEMM_NR,
-                    panels + panel * panel_stride);
-        if (k_block + 1 == r.k_blocks && !fused) finish_block(&r, group, group_end, j0, nc);
-      }
-    }
-  }
+  /* At least one task per NC columns; more column chunks, down to one panel each, while the
+   * threads want more tasks; then row chunks. */
+  const size_t tasks = thaw_parallel_task_count(
+      parallel, panel_count * r.tiling.count, 2.0 * (double)(isa->mr * p->k * THAW_GEMM_NR));
+  size_t column_chunks = (p->n + GEMM_NC - 1) / GEMM_NC;
+  if (column_chunks < tasks) column_chunks = min_size(tasks, panel_count);
+  r.column_chunk = (panel_count + column_chunks - 1) / column_chunks * THAW_GEMM_NR;
+  column_chunks = (p->n + r.column_chunk - 1) / r.column_chunk;
+  r.row_chunks = min_size((tasks + column_chunks - 1) / column_chunks, r.tiling.count);
+  r.tiles_per_chunk = (r.tiling.count + r.row_chunks - 1) / r.row_chunks;
+  r.row_chunks = (r.tiling.count + r.tiles_per_chunk - 1) / r.tiles_per_chunk;
+  parallel->run(parallel, column_chunks * r.row_chunks, gemm_task, &r);
 }

@@ -8,6 +8,7 @@ static const thaw_gemm_isa scalar_gemm = {
 };
 
 void thaw_f32_gemm__scalar(const thaw_gemm_params *p, const float *a, const float *b,
-                           const float *bias, float *c, void *scratch) {
-  thaw_f32_gemm_drive(&scalar_gemm, p, a, b, bias, c, scratch);
+                           const float *bias, float *c, void *scratch,
+                           const thaw_parallel *parallel) {
+  thaw_f32_gemm_drive(&scalar_gemm, p, a, b, bias, c, scratch, parallel);
 }

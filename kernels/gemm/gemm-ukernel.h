@@ -68,6 +68,7 @@ typedef struct thaw_gemm_isa {
 } thaw_gemm_isa;
 
 void thaw_f32_gemm_drive(const thaw_gemm_isa *isa, const thaw_gemm_params *p, const float *a,
-                         const float *b, const float *bias, float *c, void *scratch);
+                         const float *b, const float *bias, float *c, void *scratch,
+                         const thaw_parallel *parallel);
 
 #endif /* THAW_KERNELS_GEMM_UKERNEL_H */

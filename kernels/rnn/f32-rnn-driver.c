@@ -146,7 +146,7 @@ static void lstm_step(const thaw_rnn_isa *isa, const thaw_rnn_params *p,
                       size_t projected_stride, const rnn_buffers *buffers) {
   const thaw_gemm_params product = recurrent_product(p, 4 * p->hidden_size, false);
   isa->gemm(&product, buffers->hidden, recurrent_weights(p, t->r, d, 0), NULL, buffers->gates,
-            buffers->gemm);
+            buffers->gemm, &thaw_parallel_serial);
   isa->lstm_gates(p->batch, p->hidden_size, projected, projected_stride, buffers->gates,
                   p->direction_columns, buffers->second, buffers->hidden);
 }
@@ -157,20 +157,20 @@ static void gru_step(const thaw_rnn_isa *isa, const thaw_rnn_params *p, const th
   const size_t candidate = p->candidate_column;
   const thaw_gemm_params update_reset = recurrent_product(p, 2 * p->hidden_size, false);
   isa->gemm(&update_reset, buffers->hidden, recurrent_weights(p, t->r, d, 0), NULL,
-            buffers->gates, buffers->gemm);
+            buffers->gates, buffers->gemm, &thaw_parallel_serial);
   const float *candidate_weights = recurrent_weights(p, t->r, d, candidate);
   if (p->linear_before_reset) {
     const bool biased = t->candidate_bias != NULL;
     const thaw_gemm_params product = recurrent_product(p, p->hidden_size, biased);
     isa->gemm(&product, buffers->hidden, candidate_weights,
               biased ? t->candidate_bias + d * p->hidden_size : NULL,
-              buffers->gates + candidate, buffers->gemm);
+              buffers->gates + candidate, buffers->gemm, &thaw_parallel_serial);
   } else {
     isa->gru_reset(p->batch, p->hidden_size, projected, projected_stride, buffers->gates,
                    p->direction_columns, buffers->hidden, buffers->second);
     const thaw_gemm_params product = recurrent_product(p, p->hidden_size, false);
     isa->gemm(&product, buffers->second, candidate_weights, NULL, buffers->gates + candidate,
-              buffers->gemm);
+              buffers->gemm, &thaw_parallel_serial);
   }
   isa->gru_gates(p->batch, p->hidden_size, candidate, p->linear_before_reset, projected,
                  projected_stride, buffers->gates, p->direction_columns, buffers->hidden);
@@ -212,6 +212,6 @@ void thaw_f32_rnn_drive(const thaw_rnn_isa *isa, const thaw_rnn_params *p,
       .gemm = base + layout.gemm,
   };
   const thaw_gemm_params projection = projection_product(p, t->bias != NULL);
-  isa->gemm(&projection, t->x, t->w, t->bias, projected, buffers.gemm);
+  isa->gemm(&projection, t->x, t->w, t->bias, projected, buffers.gemm, &thaw_parallel_serial);
   for (size_t d = 0; d < p->directions; d++) run_direction(isa, p, t, d, &buffers);
 }

@@ -47,7 +47,7 @@ static inline float thaw_rnn_sigmoid(float x) { return 1.0f / (1.0f + expf(-x));
 /* What one ISA brings to the shared driver. */
 typedef struct thaw_rnn_isa {
   void (*gemm)(const thaw_gemm_params *p, const float *a, const float *b, const float *bias,
-               float *c, void *scratch);
+               float *c, void *scratch, const thaw_parallel *parallel);
   thaw_f32_lstm_gates_fn lstm_gates;
   thaw_f32_gru_reset_fn gru_reset;
   thaw_f32_gru_gates_fn gru_gates;

@@ -197,6 +197,37 @@ static void test_run_random_inputs(void **state) {
   free(err);
 }
 
+/* The printed values of the model's one output, on 1 and on 3 threads: the same text, and the
+ * JSON names the thread count. */
+static void test_run_threads(void **state) {
+  cli_fixture *fixture = *state;
+  char values[2][512];
+  const char *thread_counts[2] = {"1", "3"};
+  for (size_t t = 0; t < 2; t++) {
+    char *out, *err;
+    int status = run_cli(&out, &err, "run", fixture->model_path, "--input", "x=random",
+                         "--threads", thread_counts[t], "--repeat", "3", NULL);
+    if (status != 0) fail_msg("--threads %s: exit %d: %s", thread_counts[t], status, err);
+    const char *line = strstr(out, "  values ");
+    assert_non_null(line);
+    const size_t length = strcspn(line, "\n");
+    assert_true(length < sizeof values[t]);
+    memcpy(values[t], line, length);
+    values[t][length] = '\0';
+    free(out);
+    free(err);
+  }
+  assert_string_equal(values[0], values[1]);
+
+  char *out, *err;
+  int status = run_cli(&out, &err, "run", fixture->model_path, "--input", "x=random", "--json",
+                       "--threads", "3", NULL);
+  if (status != 0) fail_msg("exit %d: %s", status, err);
+  expect_contains("run --threads 3", out, "\"threads\": 3,");
+  free(out);
+  free(err);
+}
+
 static void test_run_refuses_mismatched_inputs(void **state) {
   cli_fixture *fixture = *state;
   static const struct {
@@ -244,7 +275,10 @@ static void test_run_usage_errors(void **state) {
       {{"run", "MODEL", "--input", "x=random", "--input", "x=random"},
        "input \"x\" is given twice"},
       {{"run", "MODEL", "--input", "x", NULL}, "--input 'x': expected NAME=FILE.npy"},
-      {{"run", "MODEL", "--threads", "4", NULL}, "--threads 4: only 1 thread is supported"},
+      {{"run", "MODEL", "--threads", "0", NULL},
+       "--threads '0': expected a whole number from 1 to 256"},
+      {{"run", "MODEL", "--threads", "257", NULL},
+       "--threads '257': expected a whole number from 1 to 256"},
       {{"run", "MODEL", "--repeat", "0", NULL}, "--repeat '0': expected a whole number"},
       {{"run", "MODEL", "--repeat", "-3", NULL}, "--repeat '-3': expected a whole number"},
       {{"run", "MODEL", "--deadline-ms", "0", NULL}, "--deadline-ms '0': expected a whole number"},
@@ -499,6 +533,7 @@ int main(void) {
       cmocka_unit_test(test_run_json_writes_outputs),
       cmocka_unit_test(test_run_text_summary),
       cmocka_unit_test(test_run_random_inputs),
+      cmocka_unit_test(test_run_threads),
       cmocka_unit_test(test_run_refuses_mismatched_inputs),
       cmocka_unit_test(test_run_usage_errors),
       cmocka_unit_test(test_help_and_version),

@@ -156,7 +156,8 @@ static void test_thread_speedup(void **state) {
   const double two = thaw_cost_thread_speedup(THAW_COST_GEMM, 2);
   assert_true(two == 1.0 || two == 2.0); /* min(2, cores) */
   assert_true(thaw_cost_thread_speedup(THAW_COST_GEMM, 64) >= two);
-  assert_float_equal(thaw_cost_thread_speedup(THAW_COST_ELEMENTWISE, 8), 1.0, 0);
+  assert_float_equal(thaw_cost_thread_speedup(THAW_COST_ELEMENTWISE, 2), two, 0);
+  assert_float_equal(thaw_cost_thread_speedup(THAW_COST_INT8, 8), 1.0, 0);
   assert_float_equal(thaw_cost_thread_speedup(THAW_COST_DATA_MOVEMENT, 8), 1.0, 0);
 }
 

@@ -134,7 +134,7 @@ static void run_case(const conv_case *c, bool transpose, thaw_test_rng *rng) {
     float *y = oracle_floats(y_count);
     void *scratch = transpose ? NULL : conv_scratch(variants[v], &p);
     if (transpose) variants[v]->f32_conv_transpose2d(&p, x, w, bias, y);
-    else variants[v]->f32_conv2d(&p, x, w, bias, y, scratch);
+    else variants[v]->f32_conv2d(&p, x, w, bias, y, scratch, &thaw_parallel_serial);
     free(scratch);
     char what[160];
     snprintf(what, sizeof(what), "%s %s C%zu %zux%zu M%zu k%zux%zu g%zu s%zu,%zu d%zu,%zu",
@@ -309,7 +309,7 @@ static void test_conv2d_onnx_example(void **state) {
   for (int i = 0; i < 25; i++) assert_true(oracle[i] == expected[i]);
   for (size_t v = 0; v < variant_count; v++) {
     void *scratch = conv_scratch(variants[v], &p);
-    variants[v]->f32_conv2d(&p, x, w, NULL, y, scratch);
+    variants[v]->f32_conv2d(&p, x, w, NULL, y, scratch, &thaw_parallel_serial);
     free(scratch);
     thaw_test_assert_close(variants[v]->isa, y, expected, 25, 0, 0);
   }

@@ -78,7 +78,7 @@ static void run_gemm_case(const gemm_case *g, thaw_test_rng *rng) {
     float *c = oracle_floats(c_count);
     for (size_t e = 0; e < c_count; e++) c[e] = sentinel;
     variants[v]->f32_gemm(&p, a, b_operand, g->bias == THAW_GEMM_BIAS_NONE ? NULL : bias, c,
-                          scratch);
+                          scratch, &thaw_parallel_serial);
     char what[160];
     snprintf(what, sizeof(what), "%s gemm %zux%zux%zu A %s B %s bias %d act %d", variants[v]->isa,
              m, n, k, g->a_layout == A_ROW_MAJOR ? "rows" : "columns",
@@ -142,7 +142,7 @@ static void test_gemm_hand_values(void **state) {
     float c[4];
     float scratch[2 * 16];
     assert_true(variants[v]->f32_gemm_scratch_size(&p) <= sizeof(scratch));
-    variants[v]->f32_gemm(&p, a, b, bias, c, scratch);
+    variants[v]->f32_gemm(&p, a, b, bias, c, scratch, &thaw_parallel_serial);
     thaw_test_assert_close(variants[v]->isa, c, expected, 4, 0, 0);
   }
 }

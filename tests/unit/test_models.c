@@ -6,8 +6,9 @@
  * A failure names the worst element. Cases whose model comes from a fetched package
  * (PaddleOCR, scripts/fetch_paddleocr.sh) fail when the package is absent, unless
  * THAW_ALLOW_MISSING_MODELS=1 makes them skip. Given a folder, it checks the cases there
- * instead (the benchmark models, which are too big to commit). THAW_MODELS_SAVE_CONVERTED and
- * THAW_MODELS_CONVERTED carry the converted files from one machine to another (see
+ * instead (the benchmark models, which are too big to commit). Every input set also runs on
+ * 2, 3 and 4 threads, whose outputs must be the same bytes as on one. THAW_MODELS_SAVE_CONVERTED
+ * and THAW_MODELS_CONVERTED carry the converted files from one machine to another (see
  * converted_model_path).
  */
 #define _POSIX_C_SOURCE 200809L
@@ -353,6 +354,32 @@ static char *converted_model_path(const char *folder, const model_case *test_cas
   return path;
 }
 
+/* Thread counts every case also runs on, against one thread's output bytes. */
+static const uint32_t other_thread_counts[] = {2, 3, 4};
+#define OTHER_THREAD_COUNTS (sizeof other_thread_counts / sizeof other_thread_counts[0])
+
+static void check_thread_counts(const model_case *test_case, const json_value *meta,
+                                const char *set, thaw_session *single,
+                                thaw_session *const *threaded, const thaw_model *model) {
+  for (size_t t = 0; t < OTHER_THREAD_COUNTS; t++) {
+    load_inputs(test_case, meta, set, threaded[t], model);
+    thaw_error error;
+    if (thaw_session_run(threaded[t], NULL, &error) != THAW_OK) {
+      fail_msg("%s set %s: run on %u threads failed: %s", test_case->name, set,
+               other_thread_counts[t], error.message);
+    }
+    for (size_t o = 0; o < thaw_model_output_count(model); o++) {
+      thaw_tensor expected, actual;
+      assert_int_equal(thaw_session_output(single, o, &expected), THAW_OK);
+      assert_int_equal(thaw_session_output(threaded[t], o, &actual), THAW_OK);
+      if (memcmp(actual.data, expected.data, expected.size_bytes) != 0) {
+        fail_msg("%s set %s: output \"%s\" on %u threads is not the same bytes as on one",
+                 test_case->name, set, expected.name, other_thread_counts[t]);
+      }
+    }
+  }
+}
+
 static void test_model_case(void **state) {
   const model_case *test_case = *state;
   char *meta_path = format_path("%s/%s", test_case->folder, "meta.json");
@@ -430,6 +457,14 @@ static void test_model_case(void **state) {
   if (thaw_session_create(model, NULL, &session, &error) != THAW_OK) {
     fail_msg("%s: no session: %s", test_case->name, error.message);
   }
+  thaw_session *threaded[OTHER_THREAD_COUNTS];
+  for (size_t t = 0; t < OTHER_THREAD_COUNTS; t++) {
+    const thaw_session_options session_options = {.threads = other_thread_counts[t]};
+    if (thaw_session_create(model, &session_options, &threaded[t], &error) != THAW_OK) {
+      fail_msg("%s: no session on %u threads: %s", test_case->name, other_thread_counts[t],
+               error.message);
+    }
+  }
   const json_value *sets = json_member(&meta, "sets", JSON_ARRAY, true, meta_path);
   for (size_t s = 0; s < sets->count; s++) {
     if (sets->items[s].kind != JSON_STRING) fail_msg("%s: set %zu is not a string", meta_path, s);
@@ -439,8 +474,10 @@ static void test_model_case(void **state) {
       fail_msg("%s set %s: run failed: %s", test_case->name, set, error.message);
     }
     check_outputs(test_case, &meta, set, s, session, model);
+    check_thread_counts(test_case, &meta, set, session, threaded, model);
   }
 
+  for (size_t t = 0; t < OTHER_THREAD_COUNTS; t++) thaw_session_destroy(threaded[t]);
   thaw_session_destroy(session);
   thaw_model_close(model);
   free(thaw_bytes);

@@ -30,7 +30,9 @@ static const char run_help[] =
     "                         than letters, digits, '.', '_' and '-' become '_'); DIR is\n"
     "                         created if missing\n"
     "  --repeat N             run N times in all (default 1)\n"
-    "  --threads N            threads per run; only 1 is supported in this version\n"
+    "  --threads N            threads per run (default 1, at most 256): the caller's and\n"
+    "                         N-1 workers, started at the first run; results are the same\n"
+    "                         bits for any N\n"
     "  --deadline-ms N        stop any run still going N ms after it started (exit 1, the\n"
     "                         message names the node it stopped before)\n"
     "  --max-session-mb N     refuse a model whose session needs more than N MiB\n"
@@ -42,6 +44,7 @@ static const char run_help[] =
     "  -h, --help             this text\n";
 
 #define RUN_MAX_REPEAT 1000000ul
+#define RUN_MAX_THREADS 256ul /* the library's bound */
 #define RUN_MAX_DEADLINE_MS 86400000ul /* a day */
 #define RUN_MAX_SESSION_MB (1ul << 30) /* so the byte count cannot overflow */
 #define RUN_RANDOM_SEED 0x7468617772756e00ull
@@ -56,6 +59,7 @@ typedef struct run_options {
   size_t input_spec_count;
   const char *output_dir; /* NULL: write no files */
   unsigned long repeat;
+  unsigned long threads;
   unsigned long deadline_ms; /* 0: none */
   unsigned long max_session_mb; /* 0: no limit */
   bool json;
@@ -398,9 +402,9 @@ static void print_summary_json(const run_options *options, const thaw_model *mod
            timings->median_run_cpu_ms);
   else
     printf(", \"median_run_ms\": null, \"median_run_cpu_ms\": null");
-  printf(", \"runs\": %lu, \"threads\": 1, \"session_bytes\": %zu, \"peak_rss_kb\": %ld"
+  printf(", \"runs\": %lu, \"threads\": %lu, \"session_bytes\": %zu, \"peak_rss_kb\": %ld"
          ", \"outputs\": [",
-         options->repeat, thaw_model_session_bytes(model), peak_rss_kb);
+         options->repeat, options->threads, thaw_model_session_bytes(model), peak_rss_kb);
   for (size_t i = 0; i < output_count; i++) {
     thaw_tensor output;
     thaw_session_output(session, i, &output);
@@ -464,7 +468,8 @@ static int run_model(const run_options *options) {
   }
   thaw_session *session;
   start = thaw_cli_now_ms();
-  const thaw_session_options session_options = {.max_bytes = options->max_session_mb << 20};
+  const thaw_session_options session_options = {.max_bytes = options->max_session_mb << 20,
+                                                .threads = (uint32_t)options->threads};
   status = thaw_session_create(model, &session_options, &session, &error);
   timings.session_ms = thaw_cli_now_ms() - start;
   int exit_status;
@@ -489,7 +494,7 @@ static int parse_run_options(int argc, char **argv, run_options *options) {
       {"max-session-mb", required_argument, NULL, 'm'},
       {NULL, 0, NULL, 0},
   };
-  *options = (run_options){.repeat = 1};
+  *options = (run_options){.repeat = 1, .threads = 1};
   options->input_specs = calloc((size_t)argc, sizeof *options->input_specs);
   if (options->input_specs == NULL) {
     thaw_cli_error("run", "out of memory");
@@ -499,7 +504,6 @@ static int parse_run_options(int argc, char **argv, run_options *options) {
   for (;;) {
     int option = getopt_long(argc, argv, ":h", long_options, NULL);
     if (option == -1) break;
-    unsigned long threads;
     switch (option) {
       case 'i': options->input_specs[options->input_spec_count++] = optarg; break;
       case 'o': options->output_dir = optarg; break;
@@ -508,12 +512,9 @@ static int parse_run_options(int argc, char **argv, run_options *options) {
           return THAW_EXIT_USAGE;
         break;
       case 't':
-        if (!thaw_cli_parse_count("run", "--threads", optarg, 1, 1024, &threads))
+        if (!thaw_cli_parse_count("run", "--threads", optarg, 1, RUN_MAX_THREADS,
+                                  &options->threads))
           return THAW_EXIT_USAGE;
-        if (threads != 1)
-          return thaw_cli_usage_error("run", "--threads %lu: only 1 thread is supported in this "
-                                      "version (multi-threaded execution is not implemented yet)",
-                                      threads);
         break;
       case 'd':
         if (!thaw_cli_parse_count("run", "--deadline-ms", optarg, 1, RUN_MAX_DEADLINE_MS,

@@ -1,0 +1,37 @@
+/*
+ * The worker threads of one session. Nothing starts when the pool is placed: the threads are
+ * created at the first run that needs them, so opening a model and creating a session cost the
+ * same at any thread count. Between parallel regions, and for as long as the session sits idle
+ * after a run, the workers sleep on a condition variable: an idle session burns no CPU.
+ *
+ * One region at a time, started by the session's own thread, which takes tasks too (thread
+ * index 0; workers are 1 .. thread_count - 1). Tasks are claimed one by one from a shared
+ * counter, so a thread that finishes early takes the next task.
+ */
+#ifndef THAW_RUNTIME_THREADPOOL_H
+#define THAW_RUNTIME_THREADPOOL_H
+
+#include <stddef.h>
+
+#include "kernels/kernels.h"
+#include "thaw.h"
+
+typedef struct thaw_threadpool thaw_threadpool;
+
+/* Bytes for a pool of `thread_count` threads (the caller's included), THAW_PLATFORM_ALIGNMENT
+ * aligned; SIZE_MAX when that does not fit. */
+size_t thaw_threadpool_bytes(size_t thread_count);
+/* Prepares a pool in `memory` (thaw_threadpool_bytes); starts no thread. */
+thaw_threadpool *thaw_threadpool_place(void *memory, size_t thread_count);
+/* Starts the workers unless they run already. On failure no worker is left running,
+ * THAW_STATUS_OUT_OF_MEMORY is returned and the next call tries again. */
+thaw_status thaw_threadpool_start(thaw_threadpool *pool, thaw_error *error);
+/* Joins the workers (if they were started) and releases the pool's synchronisation objects;
+ * the memory stays the caller's. */
+void thaw_threadpool_release(thaw_threadpool *pool);
+/* Runs task(context, thread_index, i) for every i < task_count on the caller and the started
+ * workers, and returns when every task has returned. */
+void thaw_threadpool_run(thaw_threadpool *pool, size_t task_count, thaw_parallel_task task,
+                         void *context);
+
+#endif /* THAW_RUNTIME_THREADPOOL_H */

@@ -1,0 +1,519 @@
+/*
+ * Threads inside a run (thaw_session_options.threads): results are bit-identical for any thread
+ * count, and the pool behaves (lazy start, a failed start, limits).
+ *
+ * - The kernels that split their work (GEMM and GEMV, the im2col, pointwise and depthwise
+ *   convolutions) are run through a thaw_parallel that executes the tasks backwards on three
+ *   make-believe threads, with scratch full of NaN bytes, and must give the bytes of the serial
+ *   run: the split is over independent outputs only, in any order, each thread on its own
+ *   scratch slice.
+ * - A model with every op the executor splits (resize, convolutions, depthwise, pooling, unary,
+ *   binary, softmax, LayerNorm, batched and weight MatMuls, transpose), large enough that each
+ *   op is split,
+ *   runs on 1, 2, 3 and 4 threads with identical output bytes, repeatedly, on the real pool.
+ *
+ * CI also runs this file under ThreadSanitizer (scripts/test-all.sh).
+ */
+#define _GNU_SOURCE /* dlsym(RTLD_NEXT) */
+#include <dlfcn.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+
+#include "kernels/kernels.h"
+#include "test_runtime_builder.h"
+
+/* ---- Kernels through a backwards, three-thread split ---- */
+
+enum { FAKE_THREADS = 3 };
+
+/* The most tasks one call was cut into, so a case can check that it was split at all. */
+static size_t most_tasks;
+
+static void run_backwards(const thaw_parallel *parallel, size_t task_count,
+                          thaw_parallel_task task, void *context) {
+  if (task_count > most_tasks) most_tasks = task_count;
+  for (size_t i = task_count; i-- > 0;) task(context, i % parallel->thread_count, i);
+}
+
+static const thaw_parallel backwards = {.thread_count = FAKE_THREADS, .run = run_backwards};
+
+static float *random_floats(size_t count, uint64_t seed) {
+  float *values = malloc((count > 0 ? count : 1) * sizeof(float));
+  assert_non_null(values);
+  thaw_test_rng rng = {seed};
+  thaw_test_fill_uniform(&rng, values, count, -1.0f, 1.0f);
+  return values;
+}
+
+/* Scratch for `threads` slices of `bytes`, filled with NaN so that nothing may rely on it. */
+static void *nan_scratch(size_t bytes, size_t threads) {
+  const size_t total = thaw_scratch_slice_bytes(bytes) * threads;
+  void *scratch = aligned_alloc(THAW_SCRATCH_ALIGNMENT, total > 0 ? total : THAW_SCRATCH_ALIGNMENT);
+  assert_non_null(scratch);
+  memset(scratch, 0xff, total);
+  return scratch;
+}
+
+typedef struct gemm_case {
+  size_t m, n, k;
+  bool b_packed;
+  thaw_gemm_bias bias;
+  thaw_kernel_unary activation;
+} gemm_case;
+
+static void check_gemm_split(const thaw_kernels *kernels, const gemm_case *g) {
+  const size_t c_count = g->m * g->n;
+  float *a = random_floats(g->m * g->k, 1), *b = random_floats(g->k * g->n, 2);
+  float *bias = random_floats(g->m > g->n ? g->m : g->n, 3);
+  float *packed = malloc(thaw_f32_gemm_packed_b_size(g->k, g->n));
+  assert_non_null(packed);
+  thaw_f32_gemm_pack_b(g->k, g->n, b, (ptrdiff_t)g->n, 1, packed);
+  const thaw_gemm_params p = {
+      .m = g->m, .n = g->n, .k = g->k,
+      .a_row_stride = (ptrdiff_t)g->k, .a_k_stride = 1,
+      .b_packed = g->b_packed, .b_row_stride = (ptrdiff_t)g->n, .b_column_stride = 1,
+      .c_row_stride = (ptrdiff_t)g->n,
+      .bias = g->bias,
+      .activation = {g->activation, 0.0f, 6.0f},
+  };
+  float *serial = malloc(c_count * sizeof(float)), *split = malloc(c_count * sizeof(float));
+  assert_non_null(serial);
+  assert_non_null(split);
+  const size_t scratch_bytes = kernels->f32_gemm_scratch_size(&p);
+  void *scratch = nan_scratch(scratch_bytes, FAKE_THREADS);
+  const float *b_operand = g->b_packed ? packed : b;
+  const float *bias_operand = g->bias == THAW_GEMM_BIAS_NONE ? NULL : bias;
+  kernels->f32_gemm(&p, a, b_operand, bias_operand, serial, scratch, &thaw_parallel_serial);
+  memset(scratch, 0xff, thaw_scratch_slice_bytes(scratch_bytes) * FAKE_THREADS);
+  most_tasks = 0;
+  kernels->f32_gemm(&p, a, b_operand, bias_operand, split, scratch, &backwards);
+  if (most_tasks < 2)
+    fail_msg("%s gemm %zux%zux%zu was not split", kernels->isa, g->m, g->n, g->k);
+  if (memcmp(serial, split, c_count * sizeof(float)) != 0)
+    fail_msg("%s gemm %zux%zux%zu (B %s, bias %d, activation %d): the split result differs",
+             kernels->isa, g->m, g->n, g->k, g->b_packed ? "packed" : "plain", g->bias,
+             g->activation);
+  free(scratch);
+  free(serial);
+  free(split);
+  free(packed);
+  free(bias);
+  free(b);
+  free(a);
+}
+
+static void test_gemm_split_is_exact(void **state) {
+  (void)state;
+  /* Each splits: several column blocks and k blocks, row chunks, the GEMV's panels. */
+  static const gemm_case cases[] = {
+      {97, 301, 450, false, THAW_GEMM_BIAS_PER_ROW, THAW_KERNEL_GELU},
+      {130, 77, 385, true, THAW_GEMM_BIAS_PER_COLUMN, THAW_KERNEL_RELU},
+      {413, 35, 200, false, THAW_GEMM_BIAS_NONE, THAW_KERNEL_CLIP},
+      {3, 1001, 1999, true, THAW_GEMM_BIAS_PER_COLUMN, THAW_KERNEL_SILU},
+      {4, 531, 1024, true, THAW_GEMM_BIAS_PER_ROW, THAW_KERNEL_IDENTITY},
+  };
+  const thaw_kernels *variants[8];
+  const size_t variant_count = thaw_kernels_variants(variants, 8);
+  for (size_t v = 0; v < variant_count; v++)
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+      check_gemm_split(variants[v], &cases[c]);
+}
+
+static thaw_conv2d_params conv_params(size_t in_channels, size_t size, size_t out_channels,
+                                      size_t kernel, size_t stride, size_t groups,
+                                      thaw_kernel_unary activation) {
+  const size_t pad = kernel / 2;
+  const size_t out_size = (size + 2 * pad - kernel) / stride + 1;
+  return (thaw_conv2d_params){
+      .batch = 2, .in_channels = in_channels, .in_height = size, .in_width = size + 3,
+      .out_channels = out_channels, .out_height = out_size,
+      .out_width = (size + 3 + 2 * pad - kernel) / stride + 1,
+      .kernel_height = kernel, .kernel_width = kernel, .groups = groups,
+      .stride_h = stride, .stride_w = stride, .dilation_h = 1, .dilation_w = 1,
+      .pad_top = pad, .pad_left = pad,
+      .activation = {activation, 0.0f, 6.0f},
+  };
+}
+
+static void check_conv_split(const thaw_kernels *kernels, const thaw_conv2d_params *p,
+                             const char *what) {
+  const size_t x_count = p->batch * p->in_channels * p->in_height * p->in_width;
+  const size_t w_count =
+      p->out_channels * (p->in_channels / p->groups) * p->kernel_height * p->kernel_width;
+  const size_t y_count = p->batch * p->out_channels * p->out_height * p->out_width;
+  float *x = random_floats(x_count, 4), *w = random_floats(w_count, 5);
+  float *bias = random_floats(p->out_channels, 6);
+  float *serial = malloc(y_count * sizeof(float)), *split = malloc(y_count * sizeof(float));
+  assert_non_null(serial);
+  assert_non_null(split);
+  const size_t scratch_bytes = kernels->f32_conv2d_scratch_size(p);
+  void *scratch = nan_scratch(scratch_bytes, FAKE_THREADS);
+  kernels->f32_conv2d(p, x, w, bias, serial, scratch, &thaw_parallel_serial);
+  memset(scratch, 0xff, thaw_scratch_slice_bytes(scratch_bytes) * FAKE_THREADS);
+  most_tasks = 0;
+  kernels->f32_conv2d(p, x, w, bias, split, scratch, &backwards);
+  /* The reference convolution is direct and serial: nothing to split. */
+  if (kernels != thaw_kernels_scalar() && most_tasks < 2)
+    fail_msg("%s %s convolution was not split", kernels->isa, what);
+  if (memcmp(serial, split, y_count * sizeof(float)) != 0)
+    fail_msg("%s %s convolution: the split result differs", kernels->isa, what);
+  free(scratch);
+  free(serial);
+  free(split);
+  free(bias);
+  free(w);
+  free(x);
+}
+
+static void test_conv_split_is_exact(void **state) {
+  (void)state;
+  const struct {
+    const char *what;
+    thaw_conv2d_params p;
+  } cases[] = {
+      {"im2col 3x3 stride 2", conv_params(13, 37, 70, 3, 2, 1, THAW_KERNEL_HARD_SWISH)},
+      /* Few pixels, many output channels: split over channel ranges. */
+      {"im2col 3x3 on 7x10", conv_params(64, 7, 100, 3, 1, 1, THAW_KERNEL_RELU)},
+      {"grouped 3x3", conv_params(24, 29, 48, 3, 1, 2, THAW_KERNEL_IDENTITY)},
+      {"pointwise", conv_params(40, 33, 90, 1, 1, 1, THAW_KERNEL_GELU)},
+      {"depthwise 3x3", conv_params(200, 41, 200, 3, 1, 200, THAW_KERNEL_HARD_SWISH)},
+      {"depthwise 5x5 stride 2", conv_params(150, 40, 150, 5, 2, 150, THAW_KERNEL_CLIP)},
+  };
+  const thaw_kernels *variants[8];
+  const size_t variant_count = thaw_kernels_variants(variants, 8);
+  for (size_t v = 0; v < variant_count; v++)
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+      check_conv_split(variants[v], &cases[c].p, cases[c].what);
+}
+
+/* ---- Sessions on the real pool ---- */
+
+enum { IMAGE = 128, IMAGE_CHANNELS = 8, WIDE = 16, POINTWISE = 32, POOLED = IMAGE / 2,
+       PROJECTED = 80 };
+
+/* image [1,8,64,64] -> bilinear 2x resize -> x [1,8,128,128] -> 3x3 conv + GELU -> depthwise
+ * 3x3 + ReLU -> sigmoid -> + the conv's output -> 1x1 conv -> 2x2 max pool -> softmax over rows
+ * -> LayerNorm over rows -> per channel the [64,64] plane times itself -> times a [64,80]
+ * weight -> transposed to [1,64,32,80]. Every op is large enough to be split over threads. */
+static test_model_bytes build_split_ops_model(void) {
+  thaw_writer *w = thaw_writer_create();
+  float *weights = random_floats(WIDE * IMAGE_CHANNELS * 9 + WIDE * 9 + POINTWISE * WIDE +
+                                     2 * WIDE + 2 * POOLED + POOLED * PROJECTED,
+                                 11);
+  const float *next = weights;
+#define TAKE(count) (next += (count), next - (count))
+  const uint32_t w1 = test_constant(w, "w1", THAW_DTYPE_F32, DIMS(WIDE, IMAGE_CHANNELS, 3, 3),
+                                    TAKE(WIDE * IMAGE_CHANNELS * 9));
+  const uint32_t b1 = test_constant(w, "b1", THAW_DTYPE_F32, DIMS(WIDE), TAKE(WIDE));
+  const uint32_t w2 = test_constant(w, "w2", THAW_DTYPE_F32, DIMS(WIDE, 1, 3, 3), TAKE(WIDE * 9));
+  const uint32_t b2 = test_constant(w, "b2", THAW_DTYPE_F32, DIMS(WIDE), TAKE(WIDE));
+  const uint32_t w3 =
+      test_constant(w, "w3", THAW_DTYPE_F32, DIMS(POINTWISE, WIDE, 1, 1), TAKE(POINTWISE * WIDE));
+  const uint32_t scale = test_constant(w, "scale", THAW_DTYPE_F32, DIMS(POOLED), TAKE(POOLED));
+  const uint32_t shift = test_constant(w, "shift", THAW_DTYPE_F32, DIMS(POOLED), TAKE(POOLED));
+  const uint32_t w4 = test_packed_constant(w, "w4", POOLED, PROJECTED, TAKE(POOLED * PROJECTED));
+#undef TAKE
+  free(weights);
+
+  const uint32_t image = test_activation(w, "image", THAW_DTYPE_F32,
+                                        DIMS(1, IMAGE_CHANNELS, IMAGE / 2, IMAGE / 2));
+  thaw_writer_add_input(w, image);
+  const uint32_t x = test_activation(w, "x", THAW_DTYPE_F32, DIMS(1, IMAGE_CHANNELS, IMAGE, IMAGE));
+  const uint32_t conv = test_activation(w, "conv", THAW_DTYPE_F32, DIMS(1, WIDE, IMAGE, IMAGE));
+  const uint32_t depthwise =
+      test_activation(w, "depthwise", THAW_DTYPE_F32, DIMS(1, WIDE, IMAGE, IMAGE));
+  const uint32_t sigmoid =
+      test_activation(w, "sigmoid", THAW_DTYPE_F32, DIMS(1, WIDE, IMAGE, IMAGE));
+  const uint32_t sum = test_activation(w, "sum", THAW_DTYPE_F32, DIMS(1, WIDE, IMAGE, IMAGE));
+  const uint32_t pointwise =
+      test_activation(w, "pointwise", THAW_DTYPE_F32, DIMS(1, POINTWISE, IMAGE, IMAGE));
+  const uint32_t pooled =
+      test_activation(w, "pooled", THAW_DTYPE_F32, DIMS(1, POINTWISE, POOLED, POOLED));
+  const uint32_t softmax =
+      test_activation(w, "softmax", THAW_DTYPE_F32, DIMS(1, POINTWISE, POOLED, POOLED));
+  const uint32_t normalised =
+      test_activation(w, "normalised", THAW_DTYPE_F32, DIMS(1, POINTWISE, POOLED, POOLED));
+  const uint32_t squared =
+      test_activation(w, "squared", THAW_DTYPE_F32, DIMS(1, POINTWISE, POOLED, POOLED));
+  const uint32_t projected =
+      test_activation(w, "projected", THAW_DTYPE_F32, DIMS(1, POINTWISE, POOLED, PROJECTED));
+  const uint32_t y = test_activation(w, "y", THAW_DTYPE_F32, DIMS(1, POOLED, POINTWISE, PROJECTED));
+
+  const thaw_conv_attrs conv3x3 = {.stride_h = 1, .stride_w = 1, .dilation_h = 1,
+                                   .dilation_w = 1, .pad_top = 1, .pad_left = 1,
+                                   .pad_bottom = 1, .pad_right = 1, .groups = 1,
+                                   .activation = {THAW_UNARY_GELU, 0, 0}};
+  thaw_conv_attrs depthwise3x3 = conv3x3;
+  depthwise3x3.groups = WIDE;
+  depthwise3x3.activation = (thaw_unary_attrs){THAW_UNARY_RELU, 0, 0};
+  const thaw_conv_attrs conv1x1 = {.stride_h = 1, .stride_w = 1, .dilation_h = 1,
+                                   .dilation_w = 1, .groups = 1};
+  const thaw_pool_attrs pool = {.kernel_h = 2, .kernel_w = 2, .stride_h = 2, .stride_w = 2,
+                                .dilation_h = 1, .dilation_w = 1};
+  const thaw_unary_attrs sigmoid_attrs = {THAW_UNARY_SIGMOID, 0, 0};
+  const thaw_binary_attrs add = {THAW_BINARY_ADD};
+  const thaw_axis_attrs last_axis = {3};
+  const thaw_layer_norm_attrs layer_norm = {3, 1e-5f};
+  const thaw_matmul_attrs plain = {{THAW_UNARY_IDENTITY, 0, 0}};
+  const thaw_resize_attrs bilinear = {.mode = THAW_RESIZE_LINEAR,
+                                      .coordinates = THAW_RESIZE_HALF_PIXEL,
+                                      .scales = {1.0f, 1.0f, 2.0f, 2.0f}};
+  test_node(w, THAW_OP_RESIZE, "x", &bilinear, 1, (uint32_t[]){image}, x);
+  test_node(w, THAW_OP_CONV, "conv", &conv3x3, 3, (uint32_t[]){x, w1, b1}, conv);
+  test_node(w, THAW_OP_CONV, "depthwise", &depthwise3x3, 3, (uint32_t[]){conv, w2, b2},
+            depthwise);
+  test_node(w, THAW_OP_UNARY, "sigmoid", &sigmoid_attrs, 1, (uint32_t[]){depthwise}, sigmoid);
+  test_node(w, THAW_OP_BINARY, "sum", &add, 2, (uint32_t[]){sigmoid, conv}, sum);
+  test_node(w, THAW_OP_CONV, "pointwise", &conv1x1, 2, (uint32_t[]){sum, w3}, pointwise);
+  test_node(w, THAW_OP_MAX_POOL, "pooled", &pool, 1, (uint32_t[]){pointwise}, pooled);
+  test_node(w, THAW_OP_SOFTMAX, "softmax", &last_axis, 1, (uint32_t[]){pooled}, softmax);
+  test_node(w, THAW_OP_LAYER_NORM, "normalised", &layer_norm, 3,
+            (uint32_t[]){softmax, scale, shift}, normalised);
+  test_node(w, THAW_OP_MATMUL, "squared", &plain, 2, (uint32_t[]){normalised, normalised},
+            squared);
+  test_node(w, THAW_OP_MATMUL, "projected", &plain, 2, (uint32_t[]){squared, w4}, projected);
+  const thaw_transpose_attrs swap_middle = {{0, 2, 1, 3}};
+  test_node(w, THAW_OP_TRANSPOSE, "y", &swap_middle, 1, (uint32_t[]){projected}, y);
+  thaw_writer_add_output(w, y);
+  return test_finish(w);
+}
+
+typedef struct model_fixture {
+  test_model_bytes bytes;
+  thaw_model *model;
+  float *input;
+  size_t input_count;
+} model_fixture;
+
+static int model_setup(void **state) {
+  model_fixture *f = calloc(1, sizeof *f);
+  assert_non_null(f);
+  f->bytes = build_split_ops_model();
+  f->model = test_open(&f->bytes);
+  f->input_count = IMAGE_CHANNELS * IMAGE / 2 * IMAGE / 2;
+  f->input = random_floats(f->input_count, 12);
+  *state = f;
+  return 0;
+}
+
+static int model_teardown(void **state) {
+  model_fixture *f = *state;
+  thaw_model_close(f->model);
+  free(f->bytes.bytes);
+  free(f->input);
+  free(f);
+  return 0;
+}
+
+static thaw_session *create_session(const thaw_model *model, uint32_t threads) {
+  const thaw_session_options options = {.threads = threads};
+  thaw_session *session;
+  thaw_error error = {0};
+  if (thaw_session_create(model, &options, &session, &error) != THAW_OK)
+    fail_msg("session with %u threads: %s", threads, error.message);
+  return session;
+}
+
+/* The process's thread count, from /proc/self/status. */
+static unsigned process_threads(void) {
+  FILE *file = fopen("/proc/self/status", "r");
+  assert_non_null(file);
+  char line[256];
+  unsigned threads = 0;
+  while (fgets(line, sizeof line, file) != NULL && sscanf(line, "Threads: %u", &threads) != 1) {
+  }
+  fclose(file);
+  return threads;
+}
+
+static size_t output_bytes(const thaw_model *model) {
+  thaw_tensor output;
+  assert_int_equal(thaw_model_output(model, 0, &output), THAW_OK);
+  return output.size_bytes;
+}
+
+static void run_into(model_fixture *f, thaw_session *session, void *output) {
+  test_set_input(session, 0, f->input);
+  thaw_error error = {0};
+  if (thaw_session_run(session, NULL, &error) != THAW_OK) fail_msg("run: %s", error.message);
+  memcpy(output, test_output(session, 0), output_bytes(f->model));
+}
+
+static void test_results_are_identical_for_any_thread_count(void **state) {
+  model_fixture *f = *state;
+  const size_t size = output_bytes(f->model);
+  float *reference = malloc(size), *actual = malloc(size);
+  assert_non_null(reference);
+  assert_non_null(actual);
+  thaw_session *single = create_session(f->model, 1);
+  run_into(f, single, reference);
+  thaw_session_destroy(single);
+  /* A result worth comparing: finite and not constant. */
+  size_t distinct = 0;
+  for (size_t i = 0; i < size / sizeof(float); i++) {
+    assert_true(isfinite(reference[i]));
+    distinct += reference[i] != reference[0];
+  }
+  assert_true(distinct > size / sizeof(float) / 2);
+
+  for (uint32_t threads = 2; threads <= 4; threads++) {
+    thaw_session *session = create_session(f->model, threads);
+    for (int run = 0; run < 3; run++) {
+      memset(actual, 0, size);
+      run_into(f, session, actual);
+      if (memcmp(actual, reference, size) != 0)
+        fail_msg("%u threads, run %d: the output differs from one thread's", threads, run);
+    }
+    thaw_session_destroy(session);
+  }
+  free(reference);
+  free(actual);
+}
+
+/* Workers exist only from the first run to the session's destruction. */
+static void test_workers_start_at_the_first_run(void **state) {
+  model_fixture *f = *state;
+  const unsigned before = process_threads();
+  thaw_session *session = create_session(f->model, 4);
+  assert_int_equal(process_threads(), before);
+  float *output = malloc(output_bytes(f->model));
+  assert_non_null(output);
+  run_into(f, session, output);
+  assert_int_equal(process_threads(), before + 3);
+  run_into(f, session, output);
+  assert_int_equal(process_threads(), before + 3);
+  thaw_session_destroy(session);
+  assert_int_equal(process_threads(), before);
+  /* A session destroyed before any run started no thread to join. */
+  thaw_session_destroy(create_session(f->model, 4));
+  free(output);
+}
+
+/* pthread_create as the library sees it: the real one until `creations_left` reaches 0, then
+ * EAGAIN (a process out of threads). Negative: never fails. */
+static int creations_left = -1;
+
+int pthread_create(pthread_t *thread, const pthread_attr_t *attributes,
+                   void *(*start)(void *), void *argument) {
+  typedef int (*create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+  create_fn real;
+  void *symbol = dlsym(RTLD_NEXT, "pthread_create");
+  memcpy(&real, &symbol, sizeof real);
+  if (creations_left == 0) return EAGAIN;
+  if (creations_left > 0) creations_left--;
+  return real(thread, attributes, start, argument);
+}
+
+static void test_a_failed_start_leaves_the_session_usable(void **state) {
+  model_fixture *f = *state;
+  const size_t size = output_bytes(f->model);
+  float *reference = malloc(size), *actual = malloc(size);
+  assert_non_null(reference);
+  assert_non_null(actual);
+  thaw_session *single = create_session(f->model, 1);
+  run_into(f, single, reference);
+  thaw_session_destroy(single);
+
+  const unsigned before = process_threads();
+  thaw_session *session = create_session(f->model, 4);
+  test_set_input(session, 0, f->input);
+  creations_left = 1; /* the second worker fails: the first must be joined again */
+  thaw_error error = {0};
+  assert_int_equal(thaw_session_run(session, NULL, &error), THAW_STATUS_OUT_OF_MEMORY);
+  assert_non_null(strstr(error.message, "cannot start worker thread: "));
+  assert_non_null(strstr(error.message, "(thread 3 of 4)"));
+  assert_int_equal(process_threads(), before);
+  thaw_tensor output;
+  assert_int_equal(thaw_session_output(session, 0, &output), THAW_STATUS_NO_RESULT);
+
+  creations_left = -1;
+  run_into(f, session, actual);
+  assert_memory_equal(actual, reference, size);
+  assert_int_equal(process_threads(), before + 3);
+  thaw_session_destroy(session);
+  free(reference);
+  free(actual);
+}
+
+static void test_thread_limits(void **state) {
+  model_fixture *f = *state;
+  thaw_session *session = NULL;
+  thaw_error error = {0};
+  const thaw_session_options too_many = {.threads = 257};
+  assert_int_equal(thaw_session_create(f->model, &too_many, &session, &error),
+                   THAW_STATUS_INVALID_ARGUMENT);
+  assert_null(session);
+  assert_non_null(strstr(error.message, "257 threads requested, at most 256"));
+
+  /* thaw_model_session_bytes is the one-thread figure; every other thread adds a scratch. */
+  const thaw_session_options limited = {.max_bytes = thaw_model_session_bytes(f->model),
+                                        .threads = 2};
+  assert_int_equal(thaw_session_create(f->model, &limited, &session, &error), THAW_STATUS_LIMIT);
+  assert_non_null(strstr(error.message, "kernel scratch for each of 2 threads"));
+  const thaw_session_options zero = {.threads = 0};
+  assert_int_equal(thaw_session_create(f->model, &zero, &session, &error), THAW_OK);
+  thaw_session_destroy(session);
+}
+
+/* One product long enough to be cut by a deadline while it runs: the remaining tasks are
+ * skipped (a run that finished its only node would have succeeded) and the run reports the node
+ * it stopped inside. */
+enum { LARGE = 1024 };
+
+static void test_a_deadline_stops_inside_a_node(void **state) {
+  (void)state;
+  float *weights = random_floats(LARGE * LARGE, 13);
+  thaw_writer *w = thaw_writer_create();
+  const uint32_t weight = test_packed_constant(w, "weight", LARGE, LARGE, weights);
+  const uint32_t x = test_activation(w, "x", THAW_DTYPE_F32, DIMS(LARGE, LARGE));
+  const uint32_t y = test_activation(w, "y", THAW_DTYPE_F32, DIMS(LARGE, LARGE));
+  const thaw_matmul_attrs plain = {{THAW_UNARY_IDENTITY, 0, 0}};
+  thaw_writer_add_input(w, x);
+  test_node(w, THAW_OP_MATMUL, "product", &plain, 2, (uint32_t[]){x, weight}, y);
+  thaw_writer_add_output(w, y);
+  test_model_bytes bytes = test_finish(w);
+  thaw_model *model = test_open(&bytes);
+  thaw_session *session = create_session(model, 2);
+  test_set_input(session, 0, weights);
+
+  /* The fastest of a few runs: the first also starts the workers, and other load on the
+   * machine makes single runs slow. */
+  thaw_error error = {0};
+  uint64_t run_ns = UINT64_MAX;
+  for (int run = 0; run < 3; run++) {
+    const uint64_t start = thaw_monotonic_ns();
+    assert_int_equal(thaw_session_run(session, NULL, &error), THAW_OK);
+    const uint64_t elapsed = thaw_monotonic_ns() - start;
+    if (elapsed < run_ns) run_ns = elapsed;
+  }
+  const thaw_run_options options = {.deadline_ns = thaw_monotonic_ns() + run_ns / 8};
+  assert_int_equal(thaw_session_run(session, &options, &error), THAW_STATUS_DEADLINE);
+  assert_non_null(strstr(error.message, "the run stopped inside node 0 of 1 (\"product\")"));
+  assert_non_null(strstr(error.message, "its deadline passed"));
+  thaw_tensor output;
+  assert_int_equal(thaw_session_output(session, 0, &output), THAW_STATUS_NO_RESULT);
+  assert_int_equal(thaw_session_run(session, NULL, &error), THAW_OK);
+
+  thaw_session_destroy(session);
+  thaw_model_close(model);
+  free(bytes.bytes);
+  free(weights);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_gemm_split_is_exact),
+      cmocka_unit_test(test_conv_split_is_exact),
+      cmocka_unit_test_setup_teardown(test_results_are_identical_for_any_thread_count,
+                                      model_setup, model_teardown),
+      cmocka_unit_test_setup_teardown(test_workers_start_at_the_first_run, model_setup,
+                                      model_teardown),
+      cmocka_unit_test_setup_teardown(test_a_failed_start_leaves_the_session_usable, model_setup,
+                                      model_teardown),
+      cmocka_unit_test_setup_teardown(test_thread_limits, model_setup, model_teardown),
+      cmocka_unit_test(test_a_deadline_stops_inside_a_node),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
