@@ -113,6 +113,11 @@ typedef enum thaw_op {
    * THAW_LAYOUT_QS8_GEMM_PANEL16. */
   THAW_OP_QS8_MATMUL = 24,     /* A[...,K] W[K,N] [B[N]] -> Y[...,N]              qs8_matmul */
   THAW_OP_QS8_CONV = 25,       /* X[N,C,H,W] W[M,C,KH,KW] [B[M]] -> Y[N,M,OH,OW]  qs8_conv */
+  /* ONNX's linear quantization (format 1.2), elementwise: per tensor (scale and zero_point of
+   * one element) or per axis (of shape [X dim axis]); zero_point has Y's (X's) integer dtype. */
+  THAW_OP_QUANTIZE_LINEAR = 26,   /* X(f32) scale(f32) [zero_point] -> Y(i8/u8)       axis attrs */
+  THAW_OP_DEQUANTIZE_LINEAR = 27, /* X(i8/u8/i32) scale(f32) [zero_point] -> Y(f32)  axis attrs */
+  THAW_OP_DYNAMIC_QUANTIZE_LINEAR = 28, /* X(f32) -> Y(u8) scale[1](f32) zero_point[1](u8) none */
   THAW_OP_LSTM = 30,           /* X W R [B H0 C0] -> [Y Y_h Y_c] (format 1.2)      recurrent */
   THAW_OP_GRU = 31,            /* X W R [B H0 RB] -> [Y Y_h] (format 1.2)          recurrent */
 } thaw_op;

@@ -409,6 +409,11 @@ static const op_contract kContracts[THAW_OP_MAX + 1] = {
     [THAW_OP_QS8_MATMUL] = {"QS8MatMul", sizeof(thaw_qs8_matmul_attrs), 2, 3, 1, 1,
                             check_qs8_matmul},
     [THAW_OP_QS8_CONV] = {"QS8Conv", sizeof(thaw_qs8_conv_attrs), 2, 3, 1, 1, check_qs8_conv},
+    [THAW_OP_QUANTIZE_LINEAR] = {"QuantizeLinear", sizeof(thaw_axis_attrs), 2, 3, 1, 1,
+                                 check_axis},
+    [THAW_OP_DEQUANTIZE_LINEAR] = {"DequantizeLinear", sizeof(thaw_axis_attrs), 2, 3, 1, 1,
+                                   check_axis},
+    [THAW_OP_DYNAMIC_QUANTIZE_LINEAR] = {"DynamicQuantizeLinear", 0, 1, 1, 3, 3, NULL},
     [THAW_OP_LSTM] = {"LSTM", sizeof(thaw_recurrent_attrs), 3, 6, 1, 3, check_recurrent},
     [THAW_OP_GRU] = {"GRU", sizeof(thaw_recurrent_attrs), 3, 6, 1, 2, check_recurrent},
 };

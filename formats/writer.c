@@ -577,8 +577,8 @@ static void write_section_entry(uint8_t *entry, uint32_t kind, uint64_t offset, 
 }
 
 /* Files that use nothing newer than 1.0 stay readable by 1.0 readers; the GEMM-packed
- * layout came with 1.1; the quantized ops and their layout, state pairs and the recurrent ops
- * with 1.2. */
+ * layout came with 1.1; the quantized ops and their layout, the linear quantization ops, state
+ * pairs and the recurrent ops with 1.2. */
 static uint16_t minimum_minor_version(const thaw_writer *writer) {
   if (writer->states.count > 0) return 2;
   uint16_t minor = 0;
@@ -589,7 +589,8 @@ static uint16_t minimum_minor_version(const thaw_writer *writer) {
   for (uint32_t n = 0; n < writer->nodes.count; n++) {
     const uint32_t op = node_at(writer, n)->op;
     if (op == THAW_OP_QS8_MATMUL || op == THAW_OP_QS8_CONV || op == THAW_OP_LSTM ||
-        op == THAW_OP_GRU)
+        op == THAW_OP_GRU || op == THAW_OP_QUANTIZE_LINEAR || op == THAW_OP_DEQUANTIZE_LINEAR ||
+        op == THAW_OP_DYNAMIC_QUANTIZE_LINEAR)
       return 2;
   }
   return minor;

@@ -30,6 +30,9 @@ static const thaw_kernels scalar_kernels = {
     .where = thaw_x_where__scalar,
     .qs8_gemm = thaw_qs8_gemm__scalar,
     .qs8_conv2d = thaw_qs8_conv2d__scalar,
+    .quantize_linear = thaw_f32_quantize_linear__scalar,
+    .dequantize_linear = thaw_x_dequantize_linear__scalar,
+    .dynamic_quantize_linear = thaw_f32_dynamic_quantize_linear__scalar,
     .f32_rnn = thaw_f32_rnn__scalar,
     .f32_rnn_scratch_size = thaw_f32_rnn_scratch_size,
 };
@@ -64,6 +67,9 @@ static const thaw_kernels avx2_kernels = {
     .where = thaw_x_where__scalar,
     .qs8_gemm = thaw_qs8_gemm__avx2,
     .qs8_conv2d = thaw_qs8_conv2d__avx2,
+    .quantize_linear = thaw_f32_quantize_linear__scalar,
+    .dequantize_linear = thaw_x_dequantize_linear__scalar,
+    .dynamic_quantize_linear = thaw_f32_dynamic_quantize_linear__scalar,
     .f32_rnn = thaw_f32_rnn__avx2,
     .f32_rnn_scratch_size = thaw_f32_rnn_scratch_size,
 };
@@ -103,6 +109,9 @@ static const thaw_kernels neon_kernels = {
     /* The int8 and recurrent kernels have no NEON variants yet (issue 6 brings sdot). */
     .qs8_gemm = thaw_qs8_gemm__scalar,
     .qs8_conv2d = thaw_qs8_conv2d__scalar,
+    .quantize_linear = thaw_f32_quantize_linear__scalar,
+    .dequantize_linear = thaw_x_dequantize_linear__scalar,
+    .dynamic_quantize_linear = thaw_f32_dynamic_quantize_linear__scalar,
     .f32_rnn = thaw_f32_rnn__scalar,
     .f32_rnn_scratch_size = thaw_f32_rnn_scratch_size,
 };

@@ -198,6 +198,17 @@ void thaw_qs8_gemm_pack_b(size_t k, size_t n, const int8_t *b, ptrdiff_t b_row_s
  * 1 and weights packed as B [in_channels*kh*kw, out_channels]. */
 size_t thaw_qs8_gemm_scratch_size(const thaw_qs8_gemm_params *p);
 size_t thaw_qs8_conv2d_scratch_size(const thaw_conv2d_params *p);
+/* ONNX's QuantizeLinear and DequantizeLinear (FORMAT.md) over X viewed as [outer][channels]
+ * [inner]: element (o, c, i) uses scale[c] and zero_point[c] (per tensor: channels 1). The
+ * quantized side (Y of a quantize, X of a dequantize) and zero_point have dtype `quantized`: I8
+ * or U8, or I32 for a dequantize. zero_point may be NULL (0). Quantize: y = clamp(round half
+ * to even(x / scale) + zero_point) to the dtype's range, NaN to its lowest value. Dequantize:
+ * y = (float(x) - float(zero_point)) * scale. */
+typedef struct thaw_quantize_params {
+  size_t outer, channels, inner;
+  thaw_dtype quantized;
+} thaw_quantize_params;
+
 /* LSTM and GRU over a whole sequence, ONNX semantics with the default activations (sigmoid,
  * tanh, tanh). W [input_size, directions * direction_columns] and R [hidden_size, directions *
  * direction_columns] are GEMM B operands (THAW_GEMM_PANEL16 when *_packed, else row-major):
@@ -319,6 +330,15 @@ typedef struct thaw_kernels {
                    const float *bias, float *c, void *scratch);
   void (*qs8_conv2d)(const thaw_conv2d_params *p, const thaw_qs8_input *input, const float *x,
                      const void *packed_w, const float *bias, float *y, void *scratch);
+  /* ONNX linear quantization (thaw_quantize_params). The dynamic form quantizes n floats to
+   * u8 over their own range, as ONNX's DynamicQuantizeLinear, writing its scale and zero point
+   * (an x of zeros gets scale 0 and zero point 0). */
+  void (*quantize_linear)(const thaw_quantize_params *p, const float *x, const float *scale,
+                          const void *zero_point, void *y);
+  void (*dequantize_linear)(const thaw_quantize_params *p, const void *x, const float *scale,
+                            const void *zero_point, float *y);
+  void (*dynamic_quantize_linear)(size_t n, const float *x, uint8_t *y, float *scale,
+                                  uint8_t *zero_point);
   /* LSTM or GRU (p->cell) through this table's f32_gemm and its own gate kernels; scratch
    * holds f32_rnn_scratch_size(p) bytes, 64-byte aligned (SIZE_MAX: too large to exist). */
   void (*f32_rnn)(const thaw_rnn_params *p, const thaw_rnn_tensors *t, void *scratch);

@@ -65,6 +65,14 @@ void thaw_x_cast__scalar(thaw_dtype from, thaw_dtype to, size_t n, const void *x
 void thaw_x_where__scalar(size_t element_size, const thaw_broadcast *iter, const uint8_t *cond,
                           const void *x, const void *y, void *z);
 
+/* ONNX linear quantization (kernels/quantize/). */
+void thaw_f32_quantize_linear__scalar(const thaw_quantize_params *p, const float *x,
+                                      const float *scale, const void *zero_point, void *y);
+void thaw_x_dequantize_linear__scalar(const thaw_quantize_params *p, const void *x,
+                                      const float *scale, const void *zero_point, float *y);
+void thaw_f32_dynamic_quantize_linear__scalar(size_t n, const float *x, uint8_t *y, float *scale,
+                                              uint8_t *zero_point);
+
 /* Quantized GEMM and convolution (kernels/qgemm/); the scratch sizes are the drivers'. */
 void thaw_qs8_gemm_ukernel_4x16c4__scalar(size_t mr, size_t nr, size_t k4, const int8_t *a,
                                           size_t a_row_stride, const int8_t *packed_b, float *c,

@@ -243,6 +243,15 @@ void thaw_cost_node_facts(const thaw_model *model, uint32_t index, thaw_cost_nod
       break;
     case THAW_OP_WHERE: set_class(facts, THAW_COST_ELEMENTWISE, THAW_RATE_SELECT, elements); break;
     case THAW_OP_CAST: set_class(facts, THAW_COST_ELEMENTWISE, THAW_RATE_SELECT, 0); break;
+    case THAW_OP_QUANTIZE_LINEAR:
+    case THAW_OP_DEQUANTIZE_LINEAR:
+      set_class(facts, THAW_COST_ELEMENTWISE, THAW_RATE_BINARY, elements);
+      break;
+    case THAW_OP_DYNAMIC_QUANTIZE_LINEAR:
+      /* a range pass, then a quantizing pass over X */
+      set_class(facts, THAW_COST_ELEMENTWISE, THAW_RATE_BINARY,
+                PRODUCT(3, operand_tensor(model, node, 0)->element_count));
+      break;
     case THAW_OP_SOFTMAX:
       set_class(facts, THAW_COST_NORMALIZATION, THAW_RATE_SOFTMAX, PRODUCT(4, elements));
       break;

@@ -81,6 +81,8 @@ typedef struct thaw_prepared_node {
       size_t count;
     } cast;
     thaw_qs8_gemm_params qs8_matmul;
+    thaw_quantize_params quantize; /* QuantizeLinear, DequantizeLinear */
+    size_t dynamic_quantize_count; /* DynamicQuantizeLinear: X's elements */
     struct {
       thaw_conv2d_params conv2d;
       thaw_qs8_input input;
@@ -121,6 +123,11 @@ thaw_status thaw_prepare_qs8_matmul(thaw_model *model, thaw_prepared_node *node,
                                     const uint8_t *attrs, thaw_error *error);
 thaw_status thaw_prepare_qs8_conv(thaw_model *model, thaw_prepared_node *node,
                                   const uint8_t *attrs, thaw_error *error);
+/* QuantizeLinear, DequantizeLinear and DynamicQuantizeLinear (runtime/prepare_quant.c). */
+thaw_status thaw_prepare_quantize_linear(thaw_model *model, thaw_prepared_node *node,
+                                         const uint8_t *attrs, thaw_error *error);
+thaw_status thaw_prepare_dynamic_quantize_linear(thaw_model *model, thaw_prepared_node *node,
+                                                 thaw_error *error);
 /* LSTM and GRU (runtime/recurrent.c): check the node's operands against the recurrent op
  * contract (FORMAT.md, "Recurrent ops") and fill node->u.recurrent and node->scratch_bytes. The
  * node's operands are already in model->operand_tensors. */

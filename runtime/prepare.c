@@ -1159,6 +1159,13 @@ thaw_status thaw_prepare_node(thaw_model *model, uint32_t index, size_t first_op
     case THAW_OP_QS8_CONV:
       status = thaw_prepare_qs8_conv(model, node, format_node.attrs, error);
       break;
+    case THAW_OP_QUANTIZE_LINEAR:
+    case THAW_OP_DEQUANTIZE_LINEAR:
+      status = thaw_prepare_quantize_linear(model, node, format_node.attrs, error);
+      break;
+    case THAW_OP_DYNAMIC_QUANTIZE_LINEAR:
+      status = thaw_prepare_dynamic_quantize_linear(model, node, error);
+      break;
     case THAW_OP_LSTM:
     case THAW_OP_GRU:
       status = thaw_prepare_recurrent(model, node, format_node.attrs, error);

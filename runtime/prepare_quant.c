@@ -1,5 +1,6 @@
 /*
- * Preparation of the quantized ops (QS8_MATMUL, QS8_CONV): their shape and dtype contract,
+ * Preparation of the quantized ops (QS8_MATMUL, QS8_CONV; QUANTIZE_LINEAR, DEQUANTIZE_LINEAR and
+ * DYNAMIC_QUANTIZE_LINEAR at the end): their shape and dtype contract,
  * and the numbers inside their packed weights that the kernels trust. The reader proved the
  * weight blob's size; this file proves its column scales are usable and its column sums small
  * enough that the int32 zero-point correction cannot overflow (kernels.h, THAW_QS8_GEMM_MAX_K).
@@ -214,5 +215,107 @@ thaw_status thaw_prepare_qs8_conv(thaw_model *model, thaw_prepared_node *node,
     return node_fail(&q, status, "unknown elementwise function %" PRIu32, conv->activation.func);
   }
   node->scratch_bytes = thaw_qs8_conv2d_scratch_size(params);
+  return THAW_OK;
+}
+
+/* ---- ONNX linear quantization ---- */
+
+static thaw_status require_dtype_in(const quant_node *q, const thaw_format_tensor *tensor,
+                                    const char *role, bool allowed, const char *expected) {
+  if (allowed && tensor->layout == THAW_LAYOUT_PLAIN) return THAW_OK;
+  return node_fail(q, THAW_STATUS_UNSUPPORTED, "%s \"%s\" is %s in layout %s; expected %s", role,
+                   tensor->name, thaw_dtype_name(tensor->dtype), thaw_layout_name(tensor->layout),
+                   expected);
+}
+
+static bool same_dims(const thaw_format_tensor *a, const thaw_format_tensor *b) {
+  if (a->rank != b->rank) return false;
+  for (uint32_t d = 0; d < a->rank; d++)
+    if (a->shape[d] != b->shape[d]) return false;
+  return true;
+}
+
+/* Dims [first, last) of `tensor` multiplied; the reader bounded the product of all of them. */
+static size_t dims_product(const thaw_format_tensor *tensor, uint32_t first, uint32_t last) {
+  size_t product = 1;
+  for (uint32_t d = first; d < last; d++) product *= (size_t)tensor->shape[d];
+  return product;
+}
+
+/* X scale [zero_point] -> Y, Y shaped like X. `quantized` is the integer side (Y of a
+ * quantize, X of a dequantize). Scale holds one element, or one per index of X's `axis`. */
+thaw_status thaw_prepare_quantize_linear(thaw_model *model, thaw_prepared_node *node,
+                                         const uint8_t *attrs_blob, thaw_error *error) {
+  const quant_node q = {model, node, error};
+  thaw_axis_attrs attrs;
+  thaw_op_attrs_decode(node->op, attrs_blob, &attrs);
+  const bool quantizes = node->op == THAW_OP_QUANTIZE_LINEAR;
+  const thaw_format_tensor *x = operand(&q, 0), *scale = operand(&q, 1);
+  const thaw_format_tensor *y = operand(&q, node->input_count);
+  const thaw_format_tensor *real = quantizes ? x : y, *quantized = quantizes ? y : x;
+  const thaw_dtype integer = quantized->dtype;
+  const bool integer_allowed = integer == THAW_DTYPE_I8 || integer == THAW_DTYPE_U8 ||
+                               (!quantizes && integer == THAW_DTYPE_I32);
+  thaw_status status = require_f32(&q, real, quantizes ? "input" : "output");
+  if (status == THAW_OK) status = require_f32(&q, scale, "scale");
+  if (status == THAW_OK) {
+    status = require_dtype_in(&q, quantized, quantizes ? "output" : "input", integer_allowed,
+                              quantizes ? "i8 or u8" : "i8, u8 or i32");
+  }
+  if (status != THAW_OK) return status;
+  if (!same_dims(x, y)) {
+    return node_fail(&q, THAW_STATUS_CORRUPT, "output shape %s differs from input shape %s",
+                     thaw_tensor_shape_text(y).text, thaw_tensor_shape_text(x).text);
+  }
+  const bool per_tensor = scale->element_count == 1;
+  if (!per_tensor && (scale->rank != 1 || scale->shape[0] != x->shape[attrs.axis])) {
+    return node_fail(&q, THAW_STATUS_CORRUPT,
+                     "scale shape %s is neither one element nor [%" PRId64 "], input %s's dim "
+                     "%" PRIu32,
+                     thaw_tensor_shape_text(scale).text, x->shape[attrs.axis],
+                     thaw_tensor_shape_text(x).text, attrs.axis);
+  }
+  if (node->input_count > 2) {
+    const thaw_format_tensor *zero_point = operand(&q, 2);
+    if (zero_point->dtype != integer || !same_dims(zero_point, scale)) {
+      return node_fail(&q, THAW_STATUS_CORRUPT,
+                       "zero point \"%s\" is %s %s; it must be %s shaped like scale %s",
+                       zero_point->name, thaw_dtype_name(zero_point->dtype),
+                       thaw_tensor_shape_text(zero_point).text, thaw_dtype_name(integer),
+                       thaw_tensor_shape_text(scale).text);
+    }
+  }
+  node->u.quantize = (thaw_quantize_params){
+      .outer = per_tensor ? 1 : dims_product(x, 0, attrs.axis),
+      .channels = per_tensor ? 1 : (size_t)x->shape[attrs.axis],
+      .inner = per_tensor ? (size_t)x->element_count : dims_product(x, attrs.axis + 1, x->rank),
+      .quantized = integer,
+  };
+  return THAW_OK;
+}
+
+/* X(f32) -> Y(u8, X's shape) scale(f32, one element) zero_point(u8, one element). */
+thaw_status thaw_prepare_dynamic_quantize_linear(thaw_model *model, thaw_prepared_node *node,
+                                                 thaw_error *error) {
+  const quant_node q = {model, node, error};
+  const thaw_format_tensor *x = operand(&q, 0), *y = operand(&q, 1);
+  const thaw_format_tensor *scale = operand(&q, 2), *zero_point = operand(&q, 3);
+  thaw_status status = require_f32(&q, x, "input");
+  if (status == THAW_OK) status = require_f32(&q, scale, "scale");
+  if (status == THAW_OK) {
+    status = require_dtype_in(&q, y, "output", y->dtype == THAW_DTYPE_U8, "u8");
+  }
+  if (status == THAW_OK) {
+    status = require_dtype_in(&q, zero_point, "zero point", zero_point->dtype == THAW_DTYPE_U8,
+                              "u8");
+  }
+  if (status != THAW_OK) return status;
+  if (!same_dims(x, y) || scale->element_count != 1 || zero_point->element_count != 1) {
+    return node_fail(&q, THAW_STATUS_CORRUPT,
+                     "outputs %s, %s and %s must be shaped like input %s, then one element each",
+                     thaw_tensor_shape_text(y).text, thaw_tensor_shape_text(scale).text,
+                     thaw_tensor_shape_text(zero_point).text, thaw_tensor_shape_text(x).text);
+  }
+  node->u.dynamic_quantize_count = (size_t)x->element_count;
   return THAW_OK;
 }

@@ -575,6 +575,18 @@ static thaw_status run_node(const executor *e, const thaw_prepared_node *node,
       kernels->f32_channel_affine(node->u.axis.outer, node->u.axis.axis_size, node->u.axis.inner,
                                   operand[0], operand[1], operand[2], y);
       break;
+    case THAW_OP_QUANTIZE_LINEAR:
+      kernels->quantize_linear(&node->u.quantize, operand[0], operand[1],
+                               node->input_count > 2 ? operand[2] : NULL, y);
+      break;
+    case THAW_OP_DEQUANTIZE_LINEAR:
+      kernels->dequantize_linear(&node->u.quantize, operand[0], operand[1],
+                                 node->input_count > 2 ? operand[2] : NULL, y);
+      break;
+    case THAW_OP_DYNAMIC_QUANTIZE_LINEAR:
+      kernels->dynamic_quantize_linear(node->u.dynamic_quantize_count, operand[0], y,
+                                       operand[2], operand[3]);
+      break;
     case THAW_OP_LSTM:
     case THAW_OP_GRU:
       thaw_run_recurrent(kernels, node, operand, e->scratch);

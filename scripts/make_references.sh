@@ -50,6 +50,7 @@ install_cases() {
 }
 
 "$python" "$scripts_dir/export_models.py" --out "$staging/models" --set small
+"$python" "$scripts_dir/export_qdq_model.py" --out "$staging/models"
 for case_dir in "$staging"/models/*/; do
   node "$scripts_dir/ort_reference.js" "$case_dir"
 done

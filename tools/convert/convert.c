@@ -376,6 +376,7 @@ static thaw_status convert(const void *onnx_bytes, size_t onnx_size, const char 
   if (status == THAW_OK) status = cv_lower(&graph, model->graph, model_dir, error);
   onnx__model_proto__free_unpacked(model, &allocator);
   if (status == THAW_OK) status = cv_fuse(&graph, error);
+  if (status == THAW_OK) status = cv_fuse_qdq(&graph, error);
   if (status == THAW_OK && options->quantize_int8) status = cv_quantize(&graph, options, error);
   if (status == THAW_OK)
     status = cv_emit(&graph, hash, options, thaw_bytes, thaw_size, error);

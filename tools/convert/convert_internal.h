@@ -134,6 +134,12 @@ thaw_status cv_fold_node(cv_graph *graph, const cv_node *node, thaw_error *error
 /* ---- fuse.c ---- */
 thaw_status cv_fuse(cv_graph *graph, thaw_error *error);
 
+/* ---- qdq.c ---- */
+/* Run the QuantizeLinear -> DequantizeLinear -> Conv/MatMul <- DequantizeLinear(int8 weights)
+ * pattern of pre-quantized models as QS8_CONV/QS8_MATMUL with static input quantization, and
+ * fold the weight dequantizes left over. */
+thaw_status cv_fuse_qdq(cv_graph *graph, thaw_error *error);
+
 /* ---- quantize.c ---- */
 /* --quantize int8 (thaw_convert_options): replace Conv/MatMul nodes whose weights are constant
  * by QS8_CONV/QS8_MATMUL reading packed int8 copies of them. */

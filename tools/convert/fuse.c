@@ -280,13 +280,25 @@ static thaw_status recognise_patterns(cv_graph *graph, thaw_error *error) {
 
 /* ---- Folding into Conv / MatMul ---- */
 
+/* True when `weights` are known offline: constant, or (cv_fuse_qdq's to fuse or fold) the
+ * dequantize of constant integers. Only constant bytes can be rewritten. */
+static bool weights_known(const cv_graph *graph, uint32_t weights, bool rewritten) {
+  if (graph->values[weights].data) return true;
+  const cv_node *dequantize = producer(graph, weights);
+  if (rewritten || !dequantize || dequantize->op != THAW_OP_DEQUANTIZE_LINEAR) return false;
+  for (uint32_t i = 0; i < dequantize->input_count; ++i)
+    if (!graph->values[dequantize->inputs[i]].data) return false;
+  return true;
+}
+
 /* The Conv/MatMul producing `value` when it can absorb what follows: read only by `reader`,
- * constant weights, no activation fused yet. */
-static cv_node *absorbing_producer(const cv_graph *graph, const uses *u, uint32_t value) {
+ * weights known offline (constant bytes when `rewrites_weights`), no activation fused yet. */
+static cv_node *absorbing_producer(const cv_graph *graph, const uses *u, uint32_t value,
+                                   bool rewrites_weights) {
   cv_node *p = producer(graph, value);
   if (!p || sole_reader(graph, u, value) == CV_NONE) return NULL;
   if (p->op != THAW_OP_CONV && p->op != THAW_OP_MATMUL) return NULL;
-  if (!graph->values[p->inputs[1]].data) return NULL;
+  if (!weights_known(graph, p->inputs[1], rewrites_weights)) return NULL;
   const thaw_unary_attrs *activation =
       p->op == THAW_OP_CONV ? &p->attrs.conv.activation : &p->attrs.matmul.activation;
   return activation->func == THAW_UNARY_IDENTITY ? p : NULL;
@@ -343,7 +355,7 @@ static void absorb(cv_graph *graph, cv_node *p, cv_node *absorbed) {
 /* BatchNorm (lowered to CHANNEL_AFFINE) after a Conv, or after a MatMul with a [rows, C] output. */
 static thaw_status fold_batch_norm(cv_graph *graph, const uses *u, cv_node *affine,
                                    thaw_error *error) {
-  cv_node *p = absorbing_producer(graph, u, affine->inputs[0]);
+  cv_node *p = absorbing_producer(graph, u, affine->inputs[0], true);
   if (!p) return THAW_OK;
   const cv_value *y = &graph->values[affine->inputs[0]];
   if (p->op == THAW_OP_MATMUL && y->rank != 2) return THAW_OK;
@@ -362,7 +374,7 @@ static thaw_status fuse_bias(cv_graph *graph, const uses *u, cv_node *add, thaw_
     uint32_t y = add->inputs[side], c = add->inputs[1 - side];
     const cv_value *cv = &graph->values[c];
     if (!cv->data || cv->dtype != THAW_DTYPE_F32) continue;
-    cv_node *p = absorbing_producer(graph, u, y);
+    cv_node *p = absorbing_producer(graph, u, y, false);
     if (!p) continue;
     const cv_value *yv = &graph->values[y], *out = &graph->values[add->outputs[0]];
     if (out->rank != yv->rank || out->element_count != yv->element_count) continue;
@@ -402,7 +414,7 @@ static bool fusable_activation(uint32_t func) {
 
 static void fuse_activation(cv_graph *graph, const uses *u, cv_node *unary) {
   if (!fusable_activation(unary->attrs.unary.func)) return;
-  cv_node *p = absorbing_producer(graph, u, unary->inputs[0]);
+  cv_node *p = absorbing_producer(graph, u, unary->inputs[0], false);
   if (!p) return;
   if (p->op == THAW_OP_CONV) p->attrs.conv.activation = unary->attrs.unary;
   else p->attrs.matmul.activation = unary->attrs.unary;

@@ -26,6 +26,7 @@ typedef struct lowering {
   const char *name; /* node name, or "#<index>" when the model has none */
   const char *op;
   const char *model_dir;
+  const Onnx__GraphProto *onnx_graph; /* for the consumers of a value */
   uint32_t in[MAX_NODE_INPUTS]; /* CV_NONE for an absent optional input */
   uint32_t in_count;
   thaw_error *error;
@@ -1698,6 +1699,298 @@ static thaw_status lower_gemm(lowering *l) {
   return emit1(l, THAW_OP_BINARY, &add, operands, 2, output);
 }
 
+/* ---- Linear quantization ----
+ *
+ * QuantizeLinear and DequantizeLinear become the elementwise ops of the same names. The integer
+ * products are their float op between dequantizes and a quantize (QLinearMatMul, QLinearConv)
+ * or a cast (MatMulInteger, ConvInteger); a dequantize of constant int8 weights is kept as a
+ * node, not folded, so that cv_fuse_qdq can run the product on the int8 kernels. */
+
+static bool is_quantized_dtype(thaw_dtype dtype) {
+  return dtype == THAW_DTYPE_I8 || dtype == THAW_DTYPE_U8;
+}
+
+/* The op's axis for `scale`: 0 for one element (per tensor), else `axis` of x, whose dim the
+ * scale's length must be. The zero point, if any, has dtype `integer` and scale's length. */
+static thaw_status quantization_axis(lowering *l, uint32_t x, uint32_t scale, uint32_t zero_point,
+                                     thaw_dtype integer, int64_t axis, uint32_t *result) {
+  thaw_status status = require_f32(l, scale, "scale");
+  if (status != THAW_OK) return status;
+  const cv_value *vx = val(l, x), *vs = val(l, scale);
+  *result = 0;
+  if (vs->element_count != 1) {
+    if (vs->rank != 1) return corrupt(l, "scale \"%s\" must be a scalar or 1-D", vs->name);
+    status = normalize_axis(l, axis, vx->rank, result);
+    if (status != THAW_OK) return status;
+    if (vs->shape[0] != vx->shape[*result])
+      return corrupt(l, "scale \"%s\" has %" PRId64 " values for the %" PRId64 " of \"%s\"'s axis %" PRIu32,
+                     vs->name, vs->shape[0], vx->shape[*result], vx->name, *result);
+  }
+  if (zero_point == CV_NONE) return THAW_OK;
+  const cv_value *vz = val(l, zero_point);
+  if (vz->dtype != integer || vz->element_count != vs->element_count)
+    return corrupt(l, "zero point \"%s\" is %s with %" PRIu64 " values; expected %s with %" PRIu64,
+                   vz->name, thaw_dtype_name(vz->dtype), vz->element_count,
+                   thaw_dtype_name(integer), vs->element_count);
+  return THAW_OK;
+}
+
+/* True when every consumer of ONNX value `name` reads it as the weights of a Conv, MatMul or
+ * Gemm and it is no graph output: the only places an int8 weight can stay int8. */
+static bool read_only_as_weights(const lowering *l, const char *name) {
+  for (size_t i = 0; i < l->onnx_graph->n_output; ++i)
+    if (strcmp(l->onnx_graph->output[i]->name, name) == 0) return false;
+  bool read = false;
+  for (size_t n = 0; n < l->onnx_graph->n_node; ++n) {
+    const Onnx__NodeProto *node = l->onnx_graph->node[n];
+    for (size_t i = 0; i < node->n_input; ++i) {
+      if (!node->input[i] || strcmp(node->input[i], name) != 0) continue;
+      const char *op = node->op_type ? node->op_type : "";
+      bool weights = i == 1 && (strcmp(op, "Conv") == 0 || strcmp(op, "MatMul") == 0 ||
+                                strcmp(op, "Gemm") == 0);
+      if (!weights) return false;
+      read = true;
+    }
+  }
+  return read;
+}
+
+/* X scale [zero_point] -> `output` (a dequantize when `dequantize`). Weights (constant int8 or
+ * uint8 with constant parameters) are dequantized by a node kept for cv_fuse_qdq, which folds
+ * it if it fuses nothing. */
+static thaw_status emit_linear_quantization(lowering *l, bool dequantize, uint32_t x,
+                                            uint32_t scale, uint32_t zero_point, uint32_t axis,
+                                            bool weights, uint32_t output) {
+  cv_attrs attrs = {.axis = {.axis = axis}};
+  uint32_t inputs[3] = {x, scale, zero_point};
+  uint32_t count = zero_point == CV_NONE ? 2 : 3;
+  bool keep = dequantize && weights && is_constant(l, x) && is_quantized_dtype(val(l, x)->dtype) &&
+              is_constant(l, scale) && (zero_point == CV_NONE || is_constant(l, zero_point));
+  if (!keep)
+    return emit1(l, dequantize ? THAW_OP_DEQUANTIZE_LINEAR : THAW_OP_QUANTIZE_LINEAR, &attrs,
+                 inputs, count, output);
+  return cv_add_node(l->graph, THAW_OP_DEQUANTIZE_LINEAR, l->name, &attrs, inputs, count, &output,
+                     1) == CV_NONE ? out_of_memory(l) : THAW_OK;
+}
+
+/* A dequantized copy of operand `x` in a fresh f32 temporary. */
+static thaw_status dequantize_operand(lowering *l, uint32_t x, uint32_t scale, uint32_t zero_point,
+                                      int64_t axis, bool weights, const char *role,
+                                      uint32_t *result) {
+  const cv_value *vx = val(l, x);
+  if (!is_quantized_dtype(vx->dtype))
+    return refuse(l, "%s \"%s\" is %s; only i8 and u8 are supported", role, vx->name,
+                  thaw_dtype_name(vx->dtype));
+  uint32_t op_axis;
+  thaw_status status = quantization_axis(l, x, scale, zero_point, vx->dtype, axis, &op_axis);
+  int64_t shape[THAW_MAX_RANK];
+  memcpy(shape, vx->shape, sizeof(shape));
+  uint32_t rank = vx->rank;
+  if (status == THAW_OK) status = new_temp(l, "dequantized", THAW_DTYPE_F32, rank, shape, result);
+  return status == THAW_OK ? emit_linear_quantization(l, true, x, scale, zero_point, op_axis,
+                                                      weights, *result)
+                           : status;
+}
+
+static thaw_status lower_quantize_linear(lowering *l) {
+  thaw_status status = require_input(l, 1);
+  if (status == THAW_OK) status = require_f32(l, l->in[0], "input");
+  if (status != THAW_OK) return status;
+  uint32_t zero_point = l->in_count > 2 ? l->in[2] : CV_NONE;
+  thaw_dtype integer = zero_point == CV_NONE ? THAW_DTYPE_U8 : val(l, zero_point)->dtype;
+  if (!is_quantized_dtype(integer))
+    return refuse(l, "zero point \"%s\" is %s; only i8 and u8 are supported",
+                  val(l, zero_point)->name, thaw_dtype_name(integer));
+  uint32_t axis, output;
+  status = quantization_axis(l, l->in[0], l->in[1], zero_point, integer, attr_int(l, "axis", 1),
+                             &axis);
+  const cv_value *x = val(l, l->in[0]);
+  int64_t shape[THAW_MAX_RANK];
+  memcpy(shape, x->shape, sizeof(shape));
+  if (status == THAW_OK) status = new_output(l, 0, integer, x->rank, shape, &output);
+  return status == THAW_OK ? emit_linear_quantization(l, false, l->in[0], l->in[1], zero_point,
+                                                      axis, false, output)
+                           : status;
+}
+
+static thaw_status lower_dequantize_linear(lowering *l) {
+  thaw_status status = require_input(l, 1);
+  if (status != THAW_OK) return status;
+  const cv_value *x = val(l, l->in[0]);
+  if (!is_quantized_dtype(x->dtype) && x->dtype != THAW_DTYPE_I32)
+    return refuse(l, "input \"%s\" is %s; only i8, u8 and i32 are supported", x->name,
+                  thaw_dtype_name(x->dtype));
+  uint32_t zero_point = l->in_count > 2 ? l->in[2] : CV_NONE;
+  uint32_t axis, output;
+  status = quantization_axis(l, l->in[0], l->in[1], zero_point, x->dtype, attr_int(l, "axis", 1),
+                             &axis);
+  x = val(l, l->in[0]);
+  int64_t shape[THAW_MAX_RANK];
+  memcpy(shape, x->shape, sizeof(shape));
+  if (status == THAW_OK) status = new_output(l, 0, THAW_DTYPE_F32, x->rank, shape, &output);
+  return status == THAW_OK
+             ? emit_linear_quantization(l, true, l->in[0], l->in[1], zero_point, axis,
+                                        read_only_as_weights(l, l->node->output[0]), output)
+             : status;
+}
+
+static thaw_status lower_dynamic_quantize_linear(lowering *l) {
+  thaw_status status = require_f32(l, l->in[0], "input");
+  if (status != THAW_OK) return status;
+  const cv_value *x = val(l, l->in[0]);
+  int64_t shape[THAW_MAX_RANK];
+  memcpy(shape, x->shape, sizeof(shape));
+  uint32_t outputs[3];
+  status = new_output(l, 0, THAW_DTYPE_U8, x->rank, shape, &outputs[0]);
+  if (status == THAW_OK) status = new_output(l, 1, THAW_DTYPE_F32, 0, shape, &outputs[1]);
+  if (status == THAW_OK) status = new_output(l, 2, THAW_DTYPE_U8, 0, shape, &outputs[2]);
+  return status == THAW_OK ? emit(l, THAW_OP_DYNAMIC_QUANTIZE_LINEAR, NULL, l->in, 1, outputs, 3)
+                           : status;
+}
+
+static thaw_status lower_float_conv(lowering *l) { return lower_conv(l, false); }
+
+/* The node lowered as `lower` (Conv or MatMul) would lower it with f32 `inputs`, its result in a
+ * fresh value `*result` instead of the node's output: the integer ops share the float ops'
+ * attribute handling and shape rules this way. */
+static thaw_status lower_float_core(lowering *l, thaw_status (*lower)(lowering *),
+                                    const uint32_t *inputs, uint32_t input_count,
+                                    uint32_t *result) {
+  const char *output = l->node->output[0];
+  size_t length = strlen(output) + sizeof("/float");
+  char *name = malloc(length);
+  if (!name) return out_of_memory(l);
+  snprintf(name, length, "%s/float", output);
+  thaw_status status = THAW_OK;
+  if (cv_lookup_name(l->graph, name) != CV_NONE) {
+    status = corrupt(l, "the name \"%s\" it needs is taken", name);
+  } else {
+    Onnx__NodeProto core_node = *l->node;
+    char *core_outputs[1] = {name};
+    core_node.output = core_outputs;
+    core_node.n_output = 1;
+    lowering core = *l;
+    core.node = &core_node;
+    core.in_count = input_count;
+    memcpy(core.in, inputs, input_count * sizeof(uint32_t));
+    status = lower(&core);
+    l->mistyped = core.mistyped;
+    l->mistyped_expected = core.mistyped_expected;
+    *result = cv_lookup_name(l->graph, name);
+  }
+  free(name);
+  return status;
+}
+
+/* QLinearConv's int32 bias as f32: its scale is x_scale * w_scale (per output channel). */
+static thaw_status dequantize_bias(lowering *l, uint32_t bias, uint32_t x_scale, uint32_t w_scale,
+                                   uint32_t *result) {
+  const cv_value *vb = val(l, bias);
+  if (vb->dtype != THAW_DTYPE_I32 || vb->rank != 1)
+    return corrupt(l, "bias \"%s\" must be a 1-D i32 tensor", vb->name);
+  if (val(l, x_scale)->element_count != 1)
+    return corrupt(l, "x_scale \"%s\" must hold one value", val(l, x_scale)->name);
+  uint32_t scale;
+  const cv_value *vw = val(l, w_scale);
+  int64_t shape[THAW_MAX_RANK];
+  memcpy(shape, vw->shape, sizeof(shape));
+  thaw_status status = new_temp(l, "bias_scale", THAW_DTYPE_F32, vw->rank, shape, &scale);
+  cv_attrs mul = {.binary = {.func = THAW_BINARY_MUL}};
+  uint32_t factors[2] = {w_scale, x_scale};
+  if (status == THAW_OK) status = emit1(l, THAW_OP_BINARY, &mul, factors, 2, scale);
+  if (status != THAW_OK) return status;
+  uint32_t axis;
+  status = quantization_axis(l, bias, scale, CV_NONE, THAW_DTYPE_I32, 0, &axis);
+  memcpy(shape, vb->shape, sizeof(shape));
+  if (status == THAW_OK) status = new_temp(l, "bias", THAW_DTYPE_F32, 1, shape, result);
+  return status == THAW_OK ? emit_linear_quantization(l, true, bias, scale, CV_NONE, axis, false,
+                                                      *result)
+                           : status;
+}
+
+/* QLinearMatMul (a a_scale a_zero_point b b_scale b_zero_point y_scale y_zero_point) and
+ * QLinearConv (x x_scale x_zero_point w w_scale w_zero_point y_scale y_zero_point [B]):
+ * dequantize, the float op, quantize. A's scale may be per row, B's per column, W's per output
+ * channel. */
+static thaw_status lower_qlinear(lowering *l, thaw_status (*lower)(lowering *)) {
+  thaw_status status = THAW_OK;
+  for (uint32_t i = 1; i < 8 && status == THAW_OK; ++i) status = require_input(l, i);
+  if (status != THAW_OK) return status;
+  const bool conv = lower == lower_float_conv;
+  const int64_t a_axis = conv ? 1 : -2, b_axis = conv ? 0 : -1;
+  uint32_t floats[3] = {CV_NONE, CV_NONE, CV_NONE}, count = 2, product;
+  status = dequantize_operand(l, l->in[0], l->in[1], l->in[2], a_axis, false, "input", &floats[0]);
+  if (status == THAW_OK)
+    status = dequantize_operand(l, l->in[3], l->in[4], l->in[5], b_axis, true, "weights", &floats[1]);
+  if (status == THAW_OK && conv && l->in_count > 8 && l->in[8] != CV_NONE) {
+    status = dequantize_bias(l, l->in[8], l->in[1], l->in[4], &floats[2]);
+    count = 3;
+  }
+  if (status == THAW_OK) status = lower_float_core(l, lower, floats, count, &product);
+  if (status != THAW_OK) return status;
+  const cv_value *vy = val(l, product), *vz = val(l, l->in[7]);
+  if (!is_quantized_dtype(vz->dtype))
+    return refuse(l, "y_zero_point \"%s\" is %s; only i8 and u8 are supported", vz->name,
+                  thaw_dtype_name(vz->dtype));
+  uint32_t axis, output;
+  int64_t shape[THAW_MAX_RANK];
+  memcpy(shape, vy->shape, sizeof(shape));
+  uint32_t rank = vy->rank;
+  thaw_dtype integer = vz->dtype;
+  status = quantization_axis(l, product, l->in[6], l->in[7], integer, 1, &axis);
+  if (status == THAW_OK) status = new_output(l, 0, integer, rank, shape, &output);
+  return status == THAW_OK ? emit_linear_quantization(l, false, product, l->in[6], l->in[7], axis,
+                                                      false, output)
+                           : status;
+}
+
+/* Ones shaped like `zero_point` (or one one): the scale of an integer product's operand. */
+static thaw_status unit_scale(lowering *l, uint32_t zero_point, uint32_t *scale) {
+  const cv_value *vz = zero_point == CV_NONE ? NULL : val(l, zero_point);
+  const uint64_t count = vz ? vz->element_count : 1;
+  float *ones = malloc(count * sizeof(float));
+  if (!ones) return out_of_memory(l);
+  for (uint64_t i = 0; i < count; ++i) ones[i] = 1.0f;
+  int64_t shape[THAW_MAX_RANK] = {1};
+  uint32_t rank = 0;
+  if (vz) {
+    memcpy(shape, vz->shape, sizeof(shape));
+    rank = vz->rank;
+  }
+  *scale = cv_add_constant(l->graph, l->node->output[0], THAW_DTYPE_F32, rank, shape, ones);
+  free(ones);
+  return *scale == CV_NONE ? out_of_memory(l) : THAW_OK;
+}
+
+/* MatMulInteger (A B [a_zero_point b_zero_point]) and ConvInteger (x w [x_zero_point
+ * w_zero_point]) -> i32: the operands less their zero points, exactly, in f32, the float op,
+ * and a cast. The f32 sums are exact while they stay below 2^24 in magnitude. A's zero point
+ * may be per row, B's per column, W's per output channel. */
+static thaw_status lower_integer_product(lowering *l, thaw_status (*lower)(lowering *)) {
+  thaw_status status = require_input(l, 1);
+  if (status != THAW_OK) return status;
+  const bool conv = lower == lower_float_conv;
+  uint32_t zero_points[2] = {l->in_count > 2 ? l->in[2] : CV_NONE, l->in_count > 3 ? l->in[3] : CV_NONE};
+  const int64_t axes[2] = {conv ? 1 : -2, conv ? 0 : -1};
+  const char *roles[2] = {"A", "B"};
+  uint32_t floats[2], product;
+  for (uint32_t i = 0; i < 2 && status == THAW_OK; ++i) {
+    uint32_t scale;
+    status = unit_scale(l, zero_points[i], &scale);
+    if (status == THAW_OK)
+      status = dequantize_operand(l, l->in[i], scale, zero_points[i], axes[i], i == 1, roles[i],
+                                  &floats[i]);
+  }
+  if (status == THAW_OK) status = lower_float_core(l, lower, floats, 2, &product);
+  if (status != THAW_OK) return status;
+  const cv_value *vy = val(l, product);
+  int64_t shape[THAW_MAX_RANK];
+  memcpy(shape, vy->shape, sizeof(shape));
+  uint32_t output;
+  status = new_output(l, 0, THAW_DTYPE_I32, vy->rank, shape, &output);
+  return status == THAW_OK ? emit1(l, THAW_OP_CAST, NULL, &product, 1, output) : status;
+}
+
 /* ---- Recurrent ops ---- */
 
 /* The activations attribute may only spell out the defaults (LSTM Sigmoid Tanh Tanh, GRU
@@ -2012,6 +2305,13 @@ static thaw_status lower_dropout(lowering *l) {
   X("GlobalMaxPool", lower_global_pool(l, true)) \
   X("MatMul", lower_matmul(l)) \
   X("Gemm", lower_gemm(l)) \
+  X("QuantizeLinear", lower_quantize_linear(l)) \
+  X("DequantizeLinear", lower_dequantize_linear(l)) \
+  X("DynamicQuantizeLinear", lower_dynamic_quantize_linear(l)) \
+  X("QLinearMatMul", lower_qlinear(l, lower_matmul)) \
+  X("QLinearConv", lower_qlinear(l, lower_float_conv)) \
+  X("MatMulInteger", lower_integer_product(l, lower_matmul)) \
+  X("ConvInteger", lower_integer_product(l, lower_float_conv)) \
   X("LSTM", lower_recurrent(l, false)) \
   X("GRU", lower_recurrent(l, true))
 
@@ -2051,7 +2351,8 @@ thaw_status cv_lower(cv_graph *graph, const Onnx__GraphProto *onnx_graph, const 
   char unnamed[32];
   for (size_t index = 0; index < onnx_graph->n_node; ++index) {
     const Onnx__NodeProto *node = onnx_graph->node[index];
-    lowering l = {.graph = graph, .node = node, .model_dir = model_dir, .error = error};
+    lowering l = {.graph = graph, .node = node, .model_dir = model_dir, .onnx_graph = onnx_graph,
+                  .error = error};
     snprintf(unnamed, sizeof(unnamed), "#%zu", index);
     l.name = node->name && node->name[0] ? node->name : unnamed;
     l.op = node->op_type ? node->op_type : "";

@@ -1,0 +1,114 @@
+/* Pre-quantized (QDQ) models: QuantizeLinear -> DequantizeLinear -> MatMul with weights from a
+ * DequantizeLinear of int8 constants must run as one QS8MatMul with the model's own integers,
+ * and give the product of the dequantized values (computed here in double); weights that the
+ * int8 kernels cannot hold exactly (a level of -128) must stay f32 with the same result. */
+#include <math.h>
+
+#include "test_convert_builder.h"
+
+enum { M = 2, K = 5, N = 3 };
+
+typedef struct qdq_model {
+  float x_scale;
+  uint8_t x_zero;
+  int8_t w[K * N];
+  float w_scales[N];
+  int8_t w_zeros[N];
+} qdq_model;
+
+static void add_constant(builder *b, const char *name, int32_t type, size_t rank, int64_t *dims,
+                         void *data, size_t bytes) {
+  b->tensor_list[b->graph.n_initializer++] = make_tensor(b, name, type, rank, dims, data, bytes);
+}
+
+/* Convert the model; returns the file and the number of ops it made int8. */
+static uint8_t *convert_qdq(qdq_model *m, uint64_t *size, uint32_t *quantized_ops) {
+  static int64_t x_dims[2] = {M, K}, w_dims[2] = {K, N}, channel_dims[1] = {N};
+  builder b;
+  builder_init(&b, 13);
+  add_input(&b, "x", 2, x_dims);
+  add_constant(&b, "xs", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 0, NULL, &m->x_scale, 4);
+  add_constant(&b, "xz", ONNX__TENSOR_PROTO__DATA_TYPE__UINT8, 0, NULL, &m->x_zero, 1);
+  add_constant(&b, "w", ONNX__TENSOR_PROTO__DATA_TYPE__INT8, 2, w_dims, m->w, sizeof m->w);
+  add_constant(&b, "ws", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 1, channel_dims, m->w_scales,
+               sizeof m->w_scales);
+  add_constant(&b, "wz", ONNX__TENSOR_PROTO__DATA_TYPE__INT8, 1, channel_dims, m->w_zeros,
+               sizeof m->w_zeros);
+  add_node(&b, "QuantizeLinear", "x", "xs", "xz", "xq");
+  add_node(&b, "DequantizeLinear", "xq", "xs", "xz", "xd");
+  add_int_attribute(&b, add_node(&b, "DequantizeLinear", "w", "ws", "wz", "wd"), "axis", 1);
+  add_node(&b, "MatMul", "xd", "wd", NULL, "y");
+  add_output(&b, "y");
+  uint8_t *bytes = NULL;
+  thaw_convert_report report;
+  thaw_error error;
+  thaw_status status = convert(&b, NULL, &bytes, size, &report, &error);
+  if (status != THAW_OK) fail_msg("conversion failed: %s", error.message);
+  *quantized_ops = report.quantized_ops;
+  thaw_convert_report_free(&report);
+  return bytes;
+}
+
+/* y = dequantize(quantize(x)) * dequantize(w), in double. The scale is a power of two, so
+ * x / scale and x * (1 / scale) round alike. */
+static void expected_product(const qdq_model *m, const float *x, double *y) {
+  for (int i = 0; i < M; i++) {
+    for (int j = 0; j < N; j++) {
+      double sum = 0;
+      for (int k = 0; k < K; k++) {
+        double level = nearbyint((double)x[i * K + k] / m->x_scale) + m->x_zero;
+        level = level < 0 ? 0 : level > 255 ? 255 : level;
+        sum += (level - m->x_zero) * m->x_scale * (m->w[k * N + j] - m->w_zeros[j]) *
+               (double)m->w_scales[j];
+      }
+      y[i * N + j] = sum;
+    }
+  }
+}
+
+static void check(qdq_model *m, uint32_t want_quantized_ops) {
+  const float x[M * K] = {0.3f, -1.2f, 2.9f, 0.0f, 7.5f, -0.6f, 1.1f, -31.0f, 4.25f, 0.8f};
+  uint64_t size;
+  uint32_t quantized_ops;
+  uint8_t *bytes = convert_qdq(m, &size, &quantized_ops);
+  assert_int_equal(quantized_ops, want_quantized_ops);
+  float y[M * N];
+  run_model(bytes, size, x, M * K, y, M * N);
+  double want[M * N];
+  expected_product(m, x, want);
+  for (int i = 0; i < M * N; i++) {
+    if (fabs(y[i] - want[i]) > 1e-5 * fabs(want[i]) + 1e-6)
+      fail_msg("y[%d] = %.9g, want %.9g", i, (double)y[i], want[i]);
+  }
+  free(bytes);
+}
+
+static qdq_model model(void) {
+  qdq_model m = {.x_scale = 0.25f, .x_zero = 100, .w_scales = {0.02f, 0.5f, 0.125f},
+                 .w_zeros = {0, 3, -2}};
+  for (int i = 0; i < K * N; i++) m.w[i] = (int8_t)((i * 37) % 201 - 100);
+  return m;
+}
+
+static void test_qdq_matmul_runs_on_int8(void **state) {
+  (void)state;
+  qdq_model m = model();
+  check(&m, 1);
+}
+
+/* -128 less a zero point of 0 is outside the kernels' [-127, 127]: the product stays f32. */
+static void test_unrepresentable_weights_stay_f32(void **state) {
+  (void)state;
+  qdq_model m = model();
+  m.w[4] = -128;
+  m.w_zeros[1] = 0;
+  check(&m, 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_qdq_matmul_runs_on_int8),
+      cmocka_unit_test(test_unrepresentable_weights_stay_f32),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
