@@ -1,7 +1,8 @@
 /* Pre-quantized (QDQ) models: QuantizeLinear -> DequantizeLinear -> MatMul with weights from a
  * DequantizeLinear of int8 constants must run as one QS8MatMul with the model's own integers,
  * and give the product of the dequantized values (computed here in double); weights that the
- * int8 kernels cannot hold exactly (a level of -128) must stay f32 with the same result. */
+ * int8 kernels cannot hold exactly (a level of -128) must stay f32 with the same result. An
+ * integer product too long for its f32 sums to stay exact is refused, not rounded. */
 #include <math.h>
 
 #include "test_convert_builder.h"
@@ -105,10 +106,46 @@ static void test_unrepresentable_weights_stay_f32(void **state) {
   check(&m, 0);
 }
 
+static void add_u8_input(builder *b, const char *name, size_t rank, const int64_t *dims) {
+  add_input(b, name, rank, dims);
+  b->input_list[b->graph.n_input - 1]->type->tensor_type->elem_type =
+      ONNX__TENSOR_PROTO__DATA_TYPE__UINT8;
+}
+
+/* MatMulInteger over K terms of u8 values: exact in f32 up to 2^24 / 255^2 = 258 terms. */
+static thaw_status convert_matmul_integer(int64_t k, thaw_convert_report *report,
+                                          thaw_error *error) {
+  int64_t a_dims[2] = {1, k}, b_dims[2] = {k, 1};
+  builder b;
+  builder_init(&b, 13);
+  add_u8_input(&b, "a", 2, a_dims);
+  add_u8_input(&b, "b", 2, b_dims);
+  add_node(&b, "MatMulInteger", "a", "b", NULL, "y");
+  add_output(&b, "y");
+  uint8_t *bytes = NULL;
+  uint64_t size;
+  const thaw_status status = convert(&b, NULL, &bytes, &size, report, error);
+  free(bytes);
+  return status;
+}
+
+static void test_long_integer_product_is_refused(void **state) {
+  (void)state;
+  thaw_convert_report report;
+  thaw_error error;
+  assert_int_equal(convert_matmul_integer(258, &report, &error), THAW_OK);
+  thaw_convert_report_free(&report);
+  assert_int_equal(convert_matmul_integer(259, &report, &error), THAW_STATUS_UNSUPPORTED);
+  assert_int_equal(report.unsupported_count, 1);
+  assert_non_null(strstr(report.unsupported[0].reason, "a reduction over 259 terms"));
+  thaw_convert_report_free(&report);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_qdq_matmul_runs_on_int8),
       cmocka_unit_test(test_unrepresentable_weights_stay_f32),
+      cmocka_unit_test(test_long_integer_product_is_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

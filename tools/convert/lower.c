@@ -1970,6 +1970,21 @@ static thaw_status lower_integer_product(lowering *l, thaw_status (*lower)(lower
   thaw_status status = require_input(l, 1);
   if (status != THAW_OK) return status;
   const bool conv = lower == lower_float_conv;
+  /* Each term is at most 255 * 255 in magnitude (8-bit values less an 8-bit zero point), so
+   * the f32 sum is exact up to 2^24 / 255^2 terms; beyond that it could round, which would be
+   * a silently wrong integer. */
+  enum { MAX_EXACT_TERMS = (1 << 24) / (255 * 255) };
+  const cv_value *weights = val(l, l->in[1]);
+  int64_t terms = 1;
+  if (conv) {
+    for (uint32_t d = 1; d < weights->rank; ++d) terms *= weights->shape[d];
+  } else {
+    terms = weights->rank >= 2 ? weights->shape[weights->rank - 2] : weights->shape[0];
+  }
+  if (terms > MAX_EXACT_TERMS)
+    return refuse(l, "a reduction over %lld terms: thaw computes integer products exactly only "
+                     "up to %d terms of 8-bit values",
+                  (long long)terms, (int)MAX_EXACT_TERMS);
   uint32_t zero_points[2] = {l->in_count > 2 ? l->in[2] : CV_NONE, l->in_count > 3 ? l->in[3] : CV_NONE};
   const int64_t axes[2] = {conv ? 1 : -2, conv ? 0 : -1};
   const char *roles[2] = {"A", "B"};
