@@ -293,7 +293,7 @@ typedef struct thaw_kernels {
   size_t (*f32_gemm_scratch_size)(const thaw_gemm_params *p); /* bytes per thread */
   /* w is [in_channels, out_channels/groups, kh, kw]. */
   void (*f32_conv_transpose2d)(const thaw_conv2d_params *p, const float *x, const float *w,
-                               const float *bias, float *y);
+                               const float *bias, float *y, const thaw_parallel *parallel);
   void (*f32_max_pool2d)(const thaw_pool2d_params *p, const float *x, float *y);
   void (*f32_average_pool2d)(const thaw_pool2d_params *p, const float *x, float *y);
   void (*f32_global_average_pool)(size_t channels, size_t spatial, const float *x, float *y);

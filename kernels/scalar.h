@@ -19,8 +19,10 @@ void thaw_f32_conv2d__scalar(const thaw_conv2d_params *p, const float *x, const 
                              const thaw_parallel *parallel);
 /* The direct reference convolution needs no scratch. */
 size_t thaw_f32_conv2d_scratch_size__scalar(const thaw_conv2d_params *p);
+/* The reference runs on the caller's thread only. */
 void thaw_f32_conv_transpose2d__scalar(const thaw_conv2d_params *p, const float *x,
-                                       const float *w, const float *bias, float *y);
+                                       const float *w, const float *bias, float *y,
+                                       const thaw_parallel *parallel);
 
 void thaw_f32_gemm__scalar(const thaw_gemm_params *p, const float *a, const float *b,
                            const float *bias, float *c, void *scratch,

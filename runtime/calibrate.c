@@ -106,7 +106,8 @@ static void call_probe(const thaw_kernels *k, const probe *p, const probe_buffer
                     &thaw_parallel_serial);
       break;
     case CALL_CONV_TRANSPOSE:
-      k->f32_conv_transpose2d(&p->u.conv, b->in0, b->in1, b->bias, b->out);
+      k->f32_conv_transpose2d(&p->u.conv, b->in0, b->in1, b->bias, b->out,
+                              &thaw_parallel_serial);
       break;
     case CALL_UNARY: k->f32_unary(&p->u.unary, p->count, b->in0, b->out); break;
     case CALL_BINARY: k->f32_binary(&p->u.binary, b->in0, b->in1, b->out); break;

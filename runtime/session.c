@@ -470,7 +470,7 @@ static thaw_status run_node(const executor *e, const thaw_prepared_node *node,
       break;
     case THAW_OP_CONV_TRANSPOSE:
       kernels->f32_conv_transpose2d(&node->u.conv2d, operand[0], operand[1],
-                                    node->input_count > 2 ? operand[2] : NULL, y);
+                                    node->input_count > 2 ? operand[2] : NULL, y, &e->parallel);
       break;
     case THAW_OP_MATMUL:
       run_matmul(e, &node->u.matmul, operand[0], operand[1],

@@ -96,15 +96,17 @@ static inline __attribute__((always_inline)) void phase_step(const phase_row *r,
   }
 }
 
-/* The planes of `channels` consecutive output channels of one group, clamped to [min, max]. */
+/* Rows [first_row, end_row) of the planes of `channels` consecutive output channels of one
+ * group, clamped to [min, max]. */
 static inline __attribute__((always_inline)) void transpose_channels(
-    phase_row *r, const float *bias, float *y_block, size_t channels, float min, float max) {
+    phase_row *r, const float *bias, float *y_block, size_t channels, size_t first_row,
+    size_t end_row, float min, float max) {
   const thaw_conv2d_params *p = r->p;
   const size_t out_plane = p->out_height * p->out_width;
   const size_t stride_w = p->stride_w;
   const __m256 vmin = _mm256_set1_ps(min), vmax = _mm256_set1_ps(max);
   const size_t phases = stride_w < p->out_width ? stride_w : p->out_width;
-  for (size_t oh = 0; oh < p->out_height; oh++) {
+  for (size_t oh = first_row; oh < end_row; oh++) {
     r->oh = oh;
     for (size_t phase = 0; phase < phases; phase++) {
       r->phase = phase;
@@ -132,37 +134,97 @@ static inline __attribute__((always_inline)) void transpose_channels(
   }
 }
 
-void thaw_f32_conv_transpose2d__avx2(const thaw_conv2d_params *p, const float *x,
-                                     const float *w, const float *bias, float *y) {
-  const size_t group_in = p->in_channels / p->groups;
-  const size_t group_out = p->out_channels / p->groups;
+/* What the tasks of one ConvTranspose share. The output channels of each group are cut into
+ * blocks of CHANNEL_BLOCK, the last group_out % CHANNEL_BLOCK one by one (a cut that depends on
+ * the shape only), and a task is a range of such blocks, of every image and group, by a range
+ * of output rows: each output is computed the same way whatever the split. */
+typedef struct transpose_run {
+  const thaw_conv2d_params *p;
+  const float *x, *w, *bias;
+  float *y;
+  float min, max;
+  bool activation_fused;
+  size_t group_in, group_out, full_blocks, group_blocks; /* blocks per (image, group) */
+  size_t blocks_per_task, rows_per_task, row_chunks;
+} transpose_run;
+
+static void transpose_block(const transpose_run *t, size_t block, size_t first_row,
+                            size_t end_row) {
+  const thaw_conv2d_params *p = t->p;
   const size_t in_plane = p->in_height * p->in_width;
   const size_t out_plane = p->out_height * p->out_width;
   const size_t taps = p->kernel_height * p->kernel_width;
-  float min, max;
-  const bool activation_fused = thaw_unary_as_clamp(&p->activation, &min, &max);
-  for (size_t n = 0; n < p->batch; n++) {
-    for (size_t group = 0; group < p->groups; group++) {
-      for (size_t oc = 0; oc < group_out;) {
-        const size_t channels = group_out - oc >= CHANNEL_BLOCK ? CHANNEL_BLOCK : 1;
-        const size_t first_channel = group * group_out + oc;
-        phase_row r = {
-            .p = p,
-            .x_group = x + (n * p->in_channels + group * group_in) * in_plane,
-            .w_block = w + (group * group_in * group_out + oc) * taps,
-            .group_in = group_in,
-            .group_out = group_out,
-        };
-        const float *bias_block = bias != NULL ? bias + first_channel : NULL;
-        float *y_block = y + (n * p->out_channels + first_channel) * out_plane;
-        if (channels == CHANNEL_BLOCK)
-          transpose_channels(&r, bias_block, y_block, CHANNEL_BLOCK, min, max);
-        else
-          transpose_channels(&r, bias_block, y_block, 1, min, max);
-        if (!activation_fused)
-          thaw_f32_unary__avx2(&p->activation, channels * out_plane, y_block, y_block);
-        oc += channels;
-      }
+  const size_t image_group = block / t->group_blocks, block_in_group = block % t->group_blocks;
+  const size_t n = image_group / p->groups, group = image_group % p->groups;
+  const bool full = block_in_group < t->full_blocks;
+  const size_t channels = full ? CHANNEL_BLOCK : 1;
+  const size_t oc = full ? block_in_group * CHANNEL_BLOCK
+                         : t->full_blocks * CHANNEL_BLOCK + (block_in_group - t->full_blocks);
+  const size_t first_channel = group * t->group_out + oc;
+  phase_row r = {
+      .p = p,
+      .x_group = t->x + (n * p->in_channels + group * t->group_in) * in_plane,
+      .w_block = t->w + (group * t->group_in * t->group_out + oc) * taps,
+      .group_in = t->group_in,
+      .group_out = t->group_out,
+  };
+  const float *bias_block = t->bias != NULL ? t->bias + first_channel : NULL;
+  float *y_block = t->y + (n * p->out_channels + first_channel) * out_plane;
+  if (full)
+    transpose_channels(&r, bias_block, y_block, CHANNEL_BLOCK, first_row, end_row, t->min,
+                       t->max);
+  else
+    transpose_channels(&r, bias_block, y_block, 1, first_row, end_row, t->min, t->max);
+  if (!t->activation_fused) {
+    for (size_t o = 0; o < channels; o++) {
+      float *rows = y_block + o * out_plane + first_row * p->out_width;
+      thaw_f32_unary__avx2(&p->activation, (end_row - first_row) * p->out_width, rows, rows);
     }
   }
+}
+
+static void transpose_task(void *context, size_t thread_index, size_t task_index) {
+  (void)thread_index;
+  const transpose_run *t = context;
+  const thaw_conv2d_params *p = t->p;
+  const size_t blocks = p->batch * p->groups * t->group_blocks;
+  const size_t first_block = task_index / t->row_chunks * t->blocks_per_task;
+  const size_t end_block = first_block + t->blocks_per_task < blocks
+                               ? first_block + t->blocks_per_task
+                               : blocks;
+  const size_t first_row = task_index % t->row_chunks * t->rows_per_task;
+  const size_t end_row = first_row + t->rows_per_task < p->out_height
+                             ? first_row + t->rows_per_task
+                             : p->out_height;
+  for (size_t block = first_block; block < end_block; block++)
+    transpose_block(t, block, first_row, end_row);
+}
+
+static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
+
+void thaw_f32_conv_transpose2d__avx2(const thaw_conv2d_params *p, const float *x,
+                                     const float *w, const float *bias, float *y,
+                                     const thaw_parallel *parallel) {
+  transpose_run t = {.p = p, .x = x, .w = w, .bias = bias, .y = y,
+                     .group_in = p->in_channels / p->groups,
+                     .group_out = p->out_channels / p->groups};
+  t.activation_fused = thaw_unary_as_clamp(&p->activation, &t.min, &t.max);
+  t.full_blocks = t.group_out / CHANNEL_BLOCK;
+  t.group_blocks = t.full_blocks + t.group_out % CHANNEL_BLOCK;
+  const size_t blocks = p->batch * p->groups * t.group_blocks;
+  if (blocks == 0 || p->out_height == 0) return;
+  /* A unit is one output row of one block; each output gathers about group_in * taps /
+   * (stride_h * stride_w) products. Blocks are split first, rows when there are too few
+   * blocks for the threads (the last layers of a segmentation head have one channel). */
+  const double unit_flops = 2.0 * CHANNEL_BLOCK * (double)(t.group_in * p->kernel_height *
+                                                           p->kernel_width * p->out_width) /
+                            (double)(p->stride_h * p->stride_w);
+  const size_t tasks = thaw_parallel_task_count(parallel, blocks * p->out_height, unit_flops);
+  t.blocks_per_task = ceil_div(blocks, tasks < blocks ? tasks : blocks);
+  const size_t block_chunks = ceil_div(blocks, t.blocks_per_task);
+  const size_t wanted_row_chunks = ceil_div(tasks, block_chunks);
+  t.rows_per_task = ceil_div(p->out_height,
+                             wanted_row_chunks < p->out_height ? wanted_row_chunks : p->out_height);
+  t.row_chunks = ceil_div(p->out_height, t.rows_per_task);
+  parallel->run(parallel, block_chunks * t.row_chunks, transpose_task, &t);
 }

@@ -5,7 +5,9 @@
  * taps for which that equation has an integer solution inside the input. Computing outputs
  * one plane at a time lets the fused activation run over the finished plane. */
 void thaw_f32_conv_transpose2d__scalar(const thaw_conv2d_params *p, const float *x,
-                                       const float *w, const float *bias, float *y) {
+                                       const float *w, const float *bias, float *y,
+                                       const thaw_parallel *parallel) {
+  (void)parallel;
   const size_t group_in = p->in_channels / p->groups;
   const size_t group_out = p->out_channels / p->groups;
   const size_t in_plane = p->in_height * p->in_width;

@@ -214,7 +214,7 @@ void thaw_f32_gemm_drive(const thaw_gemm_isa *isa, const thaw_gemm_params *p, co
     return;
   }
 
-  /* Equal k blocks (k = 384 runs as 192 + 192, not 256 + 128); k = 0 still takes one block,
+  /* Equal k blocks (k = 576 runs as 288 + 288, not 384 + 192); k = 0 still takes one block,
    * which writes the bias. */
   r.k_blocks = p->k == 0 ? 1 : (p->k + GEMM_KC_MAX - 1) / GEMM_KC_MAX;
   r.kc_nominal = (p->k + r.k_blocks - 1) / r.k_blocks;

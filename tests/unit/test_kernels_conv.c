@@ -133,7 +133,7 @@ static void run_case(const conv_case *c, bool transpose, thaw_test_rng *rng) {
   for (size_t v = 0; v < variant_count; v++) {
     float *y = oracle_floats(y_count);
     void *scratch = transpose ? NULL : conv_scratch(variants[v], &p);
-    if (transpose) variants[v]->f32_conv_transpose2d(&p, x, w, bias, y);
+    if (transpose) variants[v]->f32_conv_transpose2d(&p, x, w, bias, y, &thaw_parallel_serial);
     else variants[v]->f32_conv2d(&p, x, w, bias, y, scratch, &thaw_parallel_serial);
     free(scratch);
     char what[160];
@@ -333,7 +333,7 @@ static void test_conv_transpose2d_onnx_example(void **state) {
   oracle_conv_transpose2d(&p, x, w, NULL, oracle);
   for (int i = 0; i < 50; i++) assert_true(oracle[i] == expected[i]);
   for (size_t v = 0; v < variant_count; v++) {
-    variants[v]->f32_conv_transpose2d(&p, x, w, NULL, y);
+    variants[v]->f32_conv_transpose2d(&p, x, w, NULL, y, &thaw_parallel_serial);
     thaw_test_assert_close(variants[v]->isa, y, expected, 50, 0, 0);
   }
 }

@@ -3,10 +3,10 @@
  * count, and the pool behaves (lazy start, a failed start, limits).
  *
  * - The kernels that split their work (GEMM and GEMV, the im2col, pointwise and depthwise
- *   convolutions) are run through a thaw_parallel that executes the tasks backwards on three
- *   make-believe threads, with scratch full of NaN bytes, and must give the bytes of the serial
- *   run: the split is over independent outputs only, in any order, each thread on its own
- *   scratch slice.
+ *   convolutions, ConvTranspose) are run through a thaw_parallel that executes the tasks
+ *   backwards on three make-believe threads, with scratch full of NaN bytes, and must give the
+ *   bytes of the serial run: the split is over independent outputs only, in any order, each
+ *   thread on its own scratch slice.
  * - A model with every op the executor splits (resize, convolutions, depthwise, pooling, unary,
  *   binary, softmax, LayerNorm, batched and weight MatMuls, transpose), large enough that each
  *   op is split,
@@ -186,6 +186,67 @@ static void test_conv_split_is_exact(void **state) {
   for (size_t v = 0; v < variant_count; v++)
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
       check_conv_split(variants[v], &cases[c].p, cases[c].what);
+}
+
+/* ConvTranspose of `in_channels` size x (size + 3) images, padding kernel / 4 on each side. */
+static thaw_conv2d_params transpose_params(size_t in_channels, size_t size, size_t out_channels,
+                                           size_t kernel, size_t stride, size_t groups,
+                                           thaw_kernel_unary activation) {
+  const size_t pad = kernel / 4;
+  return (thaw_conv2d_params){
+      .batch = 2, .in_channels = in_channels, .in_height = size, .in_width = size + 3,
+      .out_channels = out_channels, .out_height = (size - 1) * stride + kernel - 2 * pad,
+      .out_width = (size + 2) * stride + kernel - 2 * pad,
+      .kernel_height = kernel, .kernel_width = kernel, .groups = groups,
+      .stride_h = stride, .stride_w = stride, .dilation_h = 1, .dilation_w = 1,
+      .pad_top = pad, .pad_left = pad,
+      .activation = {activation, 0.0f, 6.0f},
+  };
+}
+
+static void check_transpose_split(const thaw_kernels *kernels, const thaw_conv2d_params *p,
+                                  const char *what) {
+  const size_t x_count = p->batch * p->in_channels * p->in_height * p->in_width;
+  const size_t w_count =
+      p->in_channels * (p->out_channels / p->groups) * p->kernel_height * p->kernel_width;
+  const size_t y_count = p->batch * p->out_channels * p->out_height * p->out_width;
+  float *x = random_floats(x_count, 7), *w = random_floats(w_count, 8);
+  float *bias = random_floats(p->out_channels, 9);
+  float *serial = malloc(y_count * sizeof(float)), *split = malloc(y_count * sizeof(float));
+  assert_non_null(serial);
+  assert_non_null(split);
+  kernels->f32_conv_transpose2d(p, x, w, bias, serial, &thaw_parallel_serial);
+  most_tasks = 0;
+  kernels->f32_conv_transpose2d(p, x, w, bias, split, &backwards);
+  /* The reference is serial: nothing to split. */
+  if (kernels != thaw_kernels_scalar() && most_tasks < 2)
+    fail_msg("%s %s conv_transpose was not split", kernels->isa, what);
+  if (memcmp(serial, split, y_count * sizeof(float)) != 0)
+    fail_msg("%s %s conv_transpose: the split result differs", kernels->isa, what);
+  free(serial);
+  free(split);
+  free(bias);
+  free(w);
+  free(x);
+}
+
+static void test_conv_transpose_split_is_exact(void **state) {
+  (void)state;
+  const struct {
+    const char *what;
+    thaw_conv2d_params p;
+  } cases[] = {
+      /* 4 + 1 + 1 output channels: blocks of four and single channels in one split. */
+      {"2x upsampling", transpose_params(24, 21, 6, 2, 2, 1, THAW_KERNEL_GELU)},
+      /* Two images of one channel: too few channel blocks, split over rows. */
+      {"one output channel", transpose_params(64, 40, 1, 2, 2, 1, THAW_KERNEL_SIGMOID)},
+      {"grouped 4x4 stride 2", transpose_params(32, 17, 20, 4, 2, 2, THAW_KERNEL_CLIP)},
+  };
+  const thaw_kernels *variants[8];
+  const size_t variant_count = thaw_kernels_variants(variants, 8);
+  for (size_t v = 0; v < variant_count; v++)
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+      check_transpose_split(variants[v], &cases[c].p, cases[c].what);
 }
 
 /* ---- Sessions on the real pool ---- */
@@ -506,6 +567,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_gemm_split_is_exact),
       cmocka_unit_test(test_conv_split_is_exact),
+      cmocka_unit_test(test_conv_transpose_split_is_exact),
       cmocka_unit_test_setup_teardown(test_results_are_identical_for_any_thread_count,
                                       model_setup, model_teardown),
       cmocka_unit_test_setup_teardown(test_workers_start_at_the_first_run, model_setup,
