@@ -22,7 +22,8 @@ void thaw_f32_dwconv2d_ukernel_generic__neon(const thaw_dwconv2d_geometry *g,
                                              const float *input, const float *filter, float bias,
                                              float *output);
 void thaw_f32_conv2d__neon(const thaw_conv2d_params *p, const float *x, const float *w,
-                           const float *bias, float *y, void *scratch);
+                           const float *bias, float *y, void *scratch,
+                           const thaw_parallel *parallel);
 size_t thaw_f32_conv2d_scratch_size__neon(const thaw_conv2d_params *p);
 
 /* Pooling (kernels/pool/). */
