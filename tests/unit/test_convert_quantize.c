@@ -236,7 +236,7 @@ static void test_compare_models(void **state) {
   thaw_test_fill_uniform(&rng, bias, N, -0.1f, 0.1f);
   char dir[] = "/tmp/thaw_test_compare_XXXXXX";
   assert_non_null(mkdtemp(dir));
-  char path[2][256], file[2][300];
+  char path[2][64], file[2][64 + sizeof "/x.npy"];
   static const int64_t x_shape[2] = {M, K};
   thaw_error error;
   for (size_t s = 0; s < 2; s++) {
