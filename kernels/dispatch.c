@@ -106,21 +106,34 @@ static const thaw_kernels neon_kernels = {
     .gather = thaw_x_gather__scalar,
     .cast = thaw_x_cast__scalar,
     .where = thaw_x_where__scalar,
-    /* The int8 and recurrent kernels have no NEON variants yet (issue 6 brings sdot). */
-    .qs8_gemm = thaw_qs8_gemm__scalar,
-    .qs8_conv2d = thaw_qs8_conv2d__scalar,
+    .qs8_gemm = thaw_qs8_gemm__neon,
+    .qs8_conv2d = thaw_qs8_conv2d__neon,
+    /* The recurrent and standalone quantize kernels have no NEON variants yet. */
     .quantize_linear = thaw_f32_quantize_linear__scalar,
     .dequantize_linear = thaw_x_dequantize_linear__scalar,
     .dynamic_quantize_linear = thaw_f32_dynamic_quantize_linear__scalar,
     .f32_rnn = thaw_f32_rnn__scalar,
     .f32_rnn_scratch_size = thaw_f32_rnn_scratch_size,
 };
+
+/* The NEON table with its int8 products on the Armv8.2 dot product (SDOT: Neoverse N1 and
+ * Graviton 2 onwards). Copied from neon_kernels by select_kernels, so that the two cannot
+ * differ in anything else. */
+static thaw_kernels neondot_kernels;
+
+static void build_neondot_kernels(void) {
+  neondot_kernels = neon_kernels;
+  neondot_kernels.isa = "neondot";
+  neondot_kernels.qs8_gemm = thaw_qs8_gemm__neondot;
+  neondot_kernels.qs8_conv2d = thaw_qs8_conv2d__neondot;
+}
 #endif
 
 /* CPU features a kernel table may require. */
 enum {
   CPU_X86_AVX2_FMA = 1u << 0,
   CPU_ARM_ASIMD = 1u << 1,
+  CPU_ARM_ASIMD_DOTPROD = 1u << 2,
 };
 
 /* Every table built into this binary, the reference first and then from slowest to fastest;
@@ -135,6 +148,7 @@ static const struct {
 #endif
 #if defined(__aarch64__)
     {&neon_kernels, CPU_ARM_ASIMD},
+    {&neondot_kernels, CPU_ARM_ASIMD | CPU_ARM_ASIMD_DOTPROD},
 #endif
 };
 #define VARIANT_COUNT (sizeof(all_variants) / sizeof(all_variants[0]))
@@ -147,7 +161,9 @@ static uint32_t read_cpu_features(void) {
     features |= CPU_X86_AVX2_FMA;
 #endif
 #if defined(__aarch64__)
-  if (getauxval(AT_HWCAP) & HWCAP_ASIMD) features |= CPU_ARM_ASIMD;
+  const unsigned long hwcap = getauxval(AT_HWCAP);
+  if (hwcap & HWCAP_ASIMD) features |= CPU_ARM_ASIMD;
+  if (hwcap & HWCAP_ASIMDDP) features |= CPU_ARM_ASIMD_DOTPROD;
 #endif
   return features;
 }
@@ -165,6 +181,9 @@ static bool variant_supported(size_t i) {
  * reference, e.g. to rule a vector kernel out when chasing a wrong result); a name that is
  * unknown or unusable here is ignored. */
 static void select_kernels(void) {
+#if defined(__aarch64__)
+  build_neondot_kernels();
+#endif
   cpu_features = read_cpu_features();
   const char *forced = getenv("THAW_ISA");
   for (size_t i = 0; i < VARIANT_COUNT; i++) {

@@ -7,6 +7,7 @@
 #include "kernels/conv/f32-dwconv2d.h"
 #include "kernels/gemm/gemm-ukernel.h"
 #include "kernels/kernels.h"
+#include "kernels/qgemm/qs8-gemm-ukernel.h"
 
 /* Convolution (kernels/conv/): depthwise microkernels for the shared driver, and the entry
  * points, which choose depthwise, 1x1-as-GEMM or im2col + GEMM by shape. */
@@ -59,5 +60,40 @@ void thaw_f32_reduce_mean__neon(size_t outer, size_t reduce, size_t inner, const
                                 float *y);
 void thaw_f32_channel_affine__neon(size_t outer, size_t channels, size_t inner, const float *x,
                                    const float *scale, const float *shift, float *y);
+
+/* Quantized int8 (kernels/qgemm/): microkernels and helpers for the shared qs8 drivers, and
+ * the entry points binding them, in two flavours. *__neon run on every AArch64 CPU (widening
+ * multiplies); *__neondot need the Armv8.2 dot product (SDOT, HWCAP_ASIMDDP), are compiled with
+ * it (files named *-neondot.c) and are reached only through the table dispatch.c selects when
+ * the CPU has it. The scratch sizes are the drivers', the same for every ISA. */
+void thaw_qs8_gemm_ukernel_2x16c4__neon(size_t mr, size_t nr, size_t k4, const int8_t *a,
+                                        size_t a_row_stride, const int8_t *packed_b, float *c,
+                                        ptrdiff_t c_row_stride, const thaw_qs8_tile_args *args);
+void thaw_qs8_conv_ukernel_8x16c4__neon(size_t mr, size_t nr, size_t k4, const int8_t *w,
+                                        const int8_t *panel, float *c, size_t c_row_stride,
+                                        const thaw_qs8_conv_tile_args *args);
+void thaw_qs8_gemm_ukernel_4x16c4__neondot(size_t mr, size_t nr, size_t k4, const int8_t *a,
+                                           size_t a_row_stride, const int8_t *packed_b, float *c,
+                                           ptrdiff_t c_row_stride,
+                                           const thaw_qs8_tile_args *args);
+void thaw_qs8_conv_ukernel_8x16c4__neondot(size_t mr, size_t nr, size_t k4, const int8_t *w,
+                                           const int8_t *panel, float *c, size_t c_row_stride,
+                                           const thaw_qs8_conv_tile_args *args);
+void thaw_qs8_range__neon(size_t n, const float *x, float *min, float *max);
+void thaw_qs8_quantize__neon(size_t n, const float *x, const thaw_qs8_row_quantization *q,
+                             float lowest, int8_t *y);
+void thaw_qs8_pack_panel__neon(size_t channels, size_t taps, const int8_t *x,
+                               size_t channel_stride, const ptrdiff_t *tap_offsets,
+                               int8_t *panel);
+void thaw_qs8_gemm__neon(const thaw_qs8_gemm_params *p, const float *a, const void *packed_b,
+                         const float *bias, float *c, void *scratch);
+void thaw_qs8_conv2d__neon(const thaw_conv2d_params *p, const thaw_qs8_input *input,
+                           const float *x, const void *packed_w, const float *bias, float *y,
+                           void *scratch);
+void thaw_qs8_gemm__neondot(const thaw_qs8_gemm_params *p, const float *a, const void *packed_b,
+                            const float *bias, float *c, void *scratch);
+void thaw_qs8_conv2d__neondot(const thaw_conv2d_params *p, const thaw_qs8_input *input,
+                              const float *x, const void *packed_w, const float *bias, float *y,
+                              void *scratch);
 
 #endif /* THAW_KERNELS_NEON_H */

@@ -41,8 +41,9 @@ total=0
 for cpu in neoverse-n1 cortex-a72; do
   cmake "$cross" -DTHAW_QEMU_CPU="$cpu" >/dev/null
   # What getauxval(AT_HWCAP) reports to the program, as glibc prints it on request (hex): the
-  # NEON table needs HWCAP_ASIMD (bit 1); HWCAP_ASIMDDP (bit 20, sdot) is only detected, as no
-  # int8 kernel uses it yet.
+  # NEON table needs HWCAP_ASIMD (bit 1), the neondot table (int8 products on SDOT) also
+  # HWCAP_ASIMDDP (bit 20). The kernel testers run every table the CPU can use, so the
+  # neoverse-n1 run tests both int8 paths and the cortex-a72 run the one without SDOT.
   hwcap=$(qemu-aarch64 -cpu "$cpu" -L "$cross_libc" -E LD_SHOW_AUXV=1 \
     -E LD_LIBRARY_PATH="$sysroot/usr/lib/aarch64-linux-gnu" "$cross/tools/thaw" 2>/dev/null |
     sed -n 's/^AT_HWCAP: *\(0x\)\{0,1\}//p' || true)
@@ -50,7 +51,10 @@ for cpu in neoverse-n1 cortex-a72; do
   asimd=no dotprod=no
   [ $((hwcap & 0x2)) -ne 0 ] && asimd=yes
   [ $((hwcap & 0x100000)) -ne 0 ] && dotprod=yes
-  echo "== qemu -cpu $cpu: AT_HWCAP=$(printf '%#x' "$hwcap"): asimd $asimd (the neon table), dotprod $dotprod (detected only: no int8 kernels yet)"
+  int8=scalar
+  [ $asimd = yes ] && int8=neon
+  [ $asimd$dotprod = yesyes ] && int8=neondot
+  echo "== qemu -cpu $cpu: AT_HWCAP=$(printf '%#x' "$hwcap"): asimd $asimd (the neon table), dotprod $dotprod (int8 products: $int8 table)"
   start=$(date +%s)
   ctest --test-dir "$cross" -j"$jobs" --output-on-failure -E '^install_consumer$'
   seconds=$(($(date +%s) - start))
