@@ -384,8 +384,9 @@ typedef struct thaw_format_view {
  * no shapes (codes, non-zero strides, permutations). */
 thaw_status thaw_format_open(const void *bytes, uint64_t size, thaw_format_view *view,
                              thaw_error *error);
-/* Verify the weights checksum (O(weights)); THAW_STATUS_CHECKSUM on mismatch, THAW_OK when the
- * file carries none (check view->flags to tell). */
+/* Verify the weights (O(weights)): the checksum when the file carries one (THAW_STATUS_CHECKSUM
+ * on mismatch; check view->flags to tell whether it did), and that every int8 weight is in
+ * [-127, 127] (THAW_STATUS_CORRUPT). */
 thaw_status thaw_format_verify_weights(const thaw_format_view *view, thaw_error *error);
 
 /* Decode entries of a validated view. Indices must be below the view's counts. */

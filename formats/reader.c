@@ -898,16 +898,41 @@ thaw_status thaw_format_open(const void *bytes, uint64_t size, thaw_format_view 
   return status;
 }
 
-thaw_status thaw_format_verify_weights(const thaw_format_view *view, thaw_error *error) {
-  if ((view->flags & THAW_FORMAT_FLAG_WEIGHTS_CHECKSUM) == 0) return THAW_OK;
-  uint64_t computed = thaw_hash64(view->bytes + view->weights_offset, view->weights_size, 0);
-  if (computed != view->weights_checksum) {
-    return thaw_error_set(error, THAW_STATUS_CHECKSUM,
-                          "weights checksum mismatch: stored 0x%016llx, computed 0x%016llx",
-                          (unsigned long long)view->weights_checksum,
-                          (unsigned long long)computed);
+/* The int8 kernels multiply a weight by a 7- or 8-bit activation in 16-bit pairs, exact only
+ * for weights in [-127, 127]: a -128 in a crafted file would wrap into a wrong sum. The panels
+ * follow the scales and column sums (FORMAT.md, "Layouts"); their padding is zero. */
+static thaw_status check_qs8_weight_levels(const thaw_format_view *view, thaw_error *error) {
+  for (uint32_t index = 0; index < view->tensor_count; index++) {
+    thaw_format_tensor t;
+    thaw_format_get_tensor(view, index, &t);
+    if (t.layout != THAW_LAYOUT_QS8_GEMM_PANEL16) continue;
+    uint64_t k, n, size;
+    thaw_layout_qs8_panel16_size(t.rank, t.shape, &k, &n, &size); /* checked at open */
+    const uint64_t header = (n + 15) / 16 * 16 * 8;
+    const int8_t *panels = (const int8_t *)(view->bytes + t.offset + header);
+    for (uint64_t i = 0; i < t.size - header; i++) {
+      if (panels[i] == -128) {
+        return thaw_error_set(error, THAW_STATUS_CORRUPT,
+                              "tensor '%s': int8 weight -128 at panel byte %llu; qs8 weights "
+                              "must be in [-127, 127]",
+                              t.name, (unsigned long long)i);
+      }
+    }
   }
   return THAW_OK;
+}
+
+thaw_status thaw_format_verify_weights(const thaw_format_view *view, thaw_error *error) {
+  if ((view->flags & THAW_FORMAT_FLAG_WEIGHTS_CHECKSUM) != 0) {
+    uint64_t computed = thaw_hash64(view->bytes + view->weights_offset, view->weights_size, 0);
+    if (computed != view->weights_checksum) {
+      return thaw_error_set(error, THAW_STATUS_CHECKSUM,
+                            "weights checksum mismatch: stored 0x%016llx, computed 0x%016llx",
+                            (unsigned long long)view->weights_checksum,
+                            (unsigned long long)computed);
+    }
+  }
+  return check_qs8_weight_levels(view, error);
 }
 
 void thaw_format_get_tensor(const thaw_format_view *view, uint32_t index, thaw_format_tensor *t) {

@@ -102,7 +102,9 @@ typedef struct thaw_session thaw_session;
 
 /* Flags for thaw_model_open and thaw_model_open_memory. */
 enum {
-  /* Also verify the checksum over all weights (reads every weight page: O(file size)). */
+  /* Also verify the weights: their checksum, and that int8 weights are within the kernels'
+   * [-127, 127] (reads every weight page: O(file size)). Without it, corrupted weight bytes
+   * are not detected; they change values, never memory safety. */
   THAW_OPEN_VERIFY_WEIGHTS = 1u << 0,
   /* Ask the kernel to start reading the weights in the background (madvise WILLNEED), so a
    * cold-page-cache first run overlaps I/O with compute. */

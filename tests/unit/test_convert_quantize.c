@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "formats/format.h"
 #include "npy.h"
 #include "quantize_report.h"
 #include "test_convert_builder.h"
@@ -168,6 +169,46 @@ static void test_quantized_matmul_within_quantization_error(void **state) {
     }
 }
 
+/* A crafted file with an int8 weight of -128, which the kernels cannot multiply exactly: opening
+ * with THAW_OPEN_VERIFY_WEIGHTS refuses it, naming the tensor; a plain open does not read the
+ * weights (the cold start does not pay for it). */
+static void test_verify_refuses_weight_minus_128(void **state) {
+  (void)state;
+  thaw_test_rng rng = {13};
+  float w[K * N], bias[N];
+  thaw_test_fill_uniform(&rng, w, K * N, -0.1f, 0.3f);
+  thaw_test_fill_uniform(&rng, bias, N, -1.0f, 1.0f);
+  builder b;
+  build_matmul(&b, w, bias);
+  /* No weights checksum, so the edit is refused for what it is, not as a checksum mismatch. */
+  const thaw_convert_options options = {.quantize_int8 = true, .writer_flags = 0};
+  uint8_t *bytes;
+  uint64_t size;
+  thaw_convert_report report;
+  thaw_error error;
+  assert_int_equal(convert(&b, &options, &bytes, &size, &report, &error), THAW_OK);
+  thaw_convert_report_free(&report);
+  thaw_format_view view;
+  assert_int_equal(thaw_format_open(bytes, size, &view, &error), THAW_OK);
+  bool edited = false;
+  for (uint32_t i = 0; i < view.tensor_count; i++) {
+    thaw_format_tensor t;
+    thaw_format_get_tensor(&view, i, &t);
+    if (t.layout != THAW_LAYOUT_QS8_GEMM_PANEL16) continue;
+    /* The first panel byte, after N rounded to 16 scales and column sums. */
+    bytes[t.offset + (N + 15) / 16 * 16 * 8] = 0x80;
+    edited = true;
+  }
+  assert_true(edited);
+  thaw_model *model = NULL;
+  assert_int_equal(thaw_model_open_memory(bytes, size, THAW_OPEN_VERIFY_WEIGHTS, &model, &error),
+                   THAW_STATUS_CORRUPT);
+  assert_non_null(strstr(error.message, "int8 weight -128 at panel byte 0"));
+  assert_int_equal(thaw_model_open_memory(bytes, size, 0, &model, &error), THAW_OK);
+  thaw_model_close(model);
+  free(bytes);
+}
+
 /* --quantize-exclude conv: nothing is quantized and the model is the f32 one. */
 static void test_excluded_node_stays_f32(void **state) {
   (void)state;
@@ -324,6 +365,7 @@ int main(void) {
       cmocka_unit_test(test_quantized_conv_within_quantization_error),
       cmocka_unit_test(test_quantized_matmul_within_quantization_error),
       cmocka_unit_test(test_excluded_node_stays_f32),
+      cmocka_unit_test(test_verify_refuses_weight_minus_128),
       cmocka_unit_test(test_compare_models),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
