@@ -18,6 +18,8 @@ typedef struct thaw_conv2d_isa {
   void (*unary)(const thaw_unary_params *p, size_t n, const float *x, float *y);
   thaw_f32_dwconv2d_ukernel dwconv_3x3s1, dwconv_3x3s2, dwconv_5x5s1, dwconv_5x5s2;
   thaw_f32_dwconv2d_ukernel dwconv_generic; /* every other window, stride or dilation */
+  /* The padded rows dwconv_3x3s2 and dwconv_5x5s2 read; the others read them by phase. */
+  thaw_dwconv2d_columns dwconv_stride2_columns;
 } thaw_conv2d_isa;
 
 /* Bytes of scratch per thread the path chosen for p needs, or SIZE_MAX when that overflows. */

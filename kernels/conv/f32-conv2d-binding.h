@@ -3,8 +3,9 @@
  * thaw_f32_conv2d_scratch_size__<isa>: the shared driver (conv-driver.h) run with that ISA's
  * GEMM, activation and depthwise microkernels, found by their names (thaw_f32_gemm__<isa>,
  * thaw_f32_unary__<isa>, thaw_f32_dwconv2d_ukernel_<tile>__<isa>). An ISA's f32-conv2d-<isa>.c
- * is its header of declarations and THAW_F32_CONV2D_BINDING(<isa>), so a new ISA brings its
- * microkernels and nothing of the convolution itself.
+ * is its header of declarations, the column layout its stride-2 depthwise microkernels read
+ * (THAW_F32_DWCONV2D_STRIDE2_COLUMNS__<isa>) and THAW_F32_CONV2D_BINDING(<isa>), so a new ISA
+ * brings its microkernels and nothing of the convolution itself.
  */
 #ifndef THAW_KERNELS_CONV_F32_CONV2D_BINDING_H
 #define THAW_KERNELS_CONV_F32_CONV2D_BINDING_H
@@ -20,6 +21,7 @@
       .dwconv_5x5s1 = thaw_f32_dwconv2d_ukernel_5x5s1__##isa,                                 \
       .dwconv_5x5s2 = thaw_f32_dwconv2d_ukernel_5x5s2__##isa,                                 \
       .dwconv_generic = thaw_f32_dwconv2d_ukernel_generic__##isa,                             \
+      .dwconv_stride2_columns = THAW_F32_DWCONV2D_STRIDE2_COLUMNS__##isa,                     \
   };                                                                                          \
                                                                                               \
   size_t thaw_f32_conv2d_scratch_size__##isa(const thaw_conv2d_params *p) {                   \

@@ -89,14 +89,19 @@ size_t thaw_f32_conv2d_drive_scratch_size(const thaw_conv2d_params *p) {
   return total > packed_bytes ? total : packed_bytes;
 }
 
+/* The microkernel for p's window, and the column layout it reads. */
 static thaw_f32_dwconv2d_ukernel choose_dwconv(const thaw_conv2d_isa *isa,
-                                               const thaw_conv2d_params *p) {
+                                               const thaw_conv2d_params *p,
+                                               thaw_dwconv2d_columns *columns) {
   const bool square = p->kernel_height == p->kernel_width && p->stride_h == p->stride_w &&
                       p->dilation_h == 1 && p->dilation_w == 1;
+  *columns = THAW_DWCONV2D_COLUMNS_BY_PHASE;
   if (square && p->kernel_height == 3 && p->stride_h == 1) return isa->dwconv_3x3s1;
-  if (square && p->kernel_height == 3 && p->stride_h == 2) return isa->dwconv_3x3s2;
   if (square && p->kernel_height == 5 && p->stride_h == 1) return isa->dwconv_5x5s1;
-  if (square && p->kernel_height == 5 && p->stride_h == 2) return isa->dwconv_5x5s2;
+  if (square && p->stride_h == 2 && (p->kernel_height == 3 || p->kernel_height == 5)) {
+    *columns = isa->dwconv_stride2_columns;
+    return p->kernel_height == 3 ? isa->dwconv_3x3s2 : isa->dwconv_5x5s2;
+  }
   return isa->dwconv_generic;
 }
 
@@ -212,7 +217,9 @@ void thaw_f32_conv2d_drive(const thaw_conv2d_isa *isa, const thaw_conv2d_params 
                            const thaw_parallel *parallel) {
   const conv_path path = choose_path(p);
   if (path == PATH_DEPTHWISE) {
-    thaw_f32_dwconv2d(p, x, w, bias, y, scratch, choose_dwconv(isa, p), isa->unary, parallel);
+    thaw_dwconv2d_columns columns;
+    const thaw_f32_dwconv2d_ukernel ukernel = choose_dwconv(isa, p, &columns);
+    thaw_f32_dwconv2d(p, x, w, bias, y, scratch, ukernel, columns, isa->unary, parallel);
     return;
   }
   const size_t k = im2col_rows(p);

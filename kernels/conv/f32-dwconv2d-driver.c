@@ -10,10 +10,13 @@ static size_t round_up(size_t value, size_t multiple) {
 }
 
 /* The windows of the outputs cover padded rows [0, padded_height) and columns [0, padded_width);
- * input rows or columns past them are never read. A step of TILE outputs at the last tile reads up
- * to position round_up(out_width, TILE) - 1 + the widest tap's offset in its phase, which
- * phase_width keeps inside the row. */
-static void geometry_init(const thaw_conv2d_params *p, thaw_dwconv2d_geometry *g) {
+ * input rows or columns past them are never read. A step of TILE outputs at the last tile
+ * (ow = round_up(out_width, TILE) - TILE) reads, by phase, up to position ow + TILE - 1 + the
+ * widest tap's offset in its phase; in order (at stride 1 or 2), the 16 columns of each tap pair
+ * from ow * stride_w, up to column (ow + TILE) * stride_w + widest_tap - 1. phase_width keeps
+ * both inside the row. */
+static void geometry_init(const thaw_conv2d_params *p, thaw_dwconv2d_columns columns,
+                          thaw_dwconv2d_geometry *g) {
   const size_t widest_tap = (p->kernel_width - 1) * p->dilation_w;
   g->out_height = p->out_height;
   g->out_width = p->out_width;
@@ -25,21 +28,38 @@ static void geometry_init(const thaw_conv2d_params *p, thaw_dwconv2d_geometry *g
   g->dilation_w = p->dilation_w;
   g->padded_height = (p->out_height - 1) * p->stride_h + (p->kernel_height - 1) * p->dilation_h + 1;
   g->padded_width = (p->out_width - 1) * p->stride_w + widest_tap + 1;
-  g->phase_width = round_up(round_up(p->out_width, THAW_DWCONV2D_TILE) + widest_tap / p->stride_w,
-                            THAW_DWCONV2D_TILE);
-  g->row_stride = p->stride_w * g->phase_width;
+  const size_t steps_width = round_up(p->out_width, THAW_DWCONV2D_TILE);
+  if (columns == THAW_DWCONV2D_COLUMNS_IN_ORDER) {
+    g->phases = 1;
+    g->phase_width = round_up(steps_width * p->stride_w + widest_tap, THAW_DWCONV2D_TILE);
+  } else {
+    g->phases = p->stride_w;
+    g->phase_width = round_up(steps_width + widest_tap / p->stride_w, THAW_DWCONV2D_TILE);
+  }
+  g->row_stride = g->phases * g->phase_width;
+}
+
+static size_t plane_bytes(const thaw_dwconv2d_geometry *g) {
+  return g->padded_height * g->row_stride * sizeof(float);
 }
 
 size_t thaw_f32_dwconv2d_scratch_size(const thaw_conv2d_params *p) {
   /* The geometry itself is small: every term is bounded by a validated tensor dimension or
-   * attribute. Only the plane's byte count needs a check. */
-  thaw_dwconv2d_geometry g;
-  geometry_init(p, &g);
-  size_t bytes;
-  if (__builtin_mul_overflow(g.padded_height, g.row_stride, &bytes) ||
-      __builtin_mul_overflow(bytes, sizeof(float), &bytes))
-    return SIZE_MAX;
-  return bytes;
+   * attribute. Only the plane's byte count needs a check. The size does not depend on which
+   * microkernel an ISA binds: it covers both layouts. */
+  static const thaw_dwconv2d_columns layouts[] = {THAW_DWCONV2D_COLUMNS_BY_PHASE,
+                                                  THAW_DWCONV2D_COLUMNS_IN_ORDER};
+  size_t largest = 0;
+  for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
+    thaw_dwconv2d_geometry g;
+    geometry_init(p, layouts[i], &g);
+    size_t bytes;
+    if (__builtin_mul_overflow(g.padded_height, g.row_stride, &bytes) ||
+        __builtin_mul_overflow(bytes, sizeof(float), &bytes))
+      return SIZE_MAX;
+    if (bytes > largest) largest = bytes;
+  }
+  return largest;
 }
 
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
@@ -81,16 +101,15 @@ static void copy_interior(const thaw_conv2d_params *p, const thaw_dwconv2d_geome
       g->padded_height > p->pad_top ? min_size(p->in_height, g->padded_height - p->pad_top) : 0;
   const size_t columns =
       g->padded_width > p->pad_left ? min_size(p->in_width, g->padded_width - p->pad_left) : 0;
-  const size_t stride_w = p->stride_w;
   for (size_t ih = 0; ih < rows; ih++) {
     const float *source = x_plane + ih * p->in_width;
     float *row = padded + (ih + p->pad_top) * g->row_stride;
-    if (stride_w == 1) {
+    if (g->phases == 1) {
       memcpy(row + p->pad_left, source, columns * sizeof(float));
-    } else if (stride_w == 2) {
+    } else if (g->phases == 2) {
       split_pairs(source, columns, p->pad_left, row, row + g->phase_width);
     } else {
-      split_phases(source, columns, p->pad_left, stride_w, g->phase_width, row);
+      split_phases(source, columns, p->pad_left, g->phases, g->phase_width, row);
     }
   }
 }
@@ -128,18 +147,18 @@ static void dwconv_task(void *context, size_t thread_index, size_t task_index) {
 
 void thaw_f32_dwconv2d(const thaw_conv2d_params *p, const float *x, const float *w,
                        const float *bias, float *y, void *scratch,
-                       thaw_f32_dwconv2d_ukernel ukernel,
+                       thaw_f32_dwconv2d_ukernel ukernel, thaw_dwconv2d_columns columns,
                        void (*unary)(const thaw_unary_params *, size_t, const float *, float *),
                        const thaw_parallel *parallel) {
   dwconv_run r = {.p = p, .x = x, .w = w, .bias = bias, .y = y, .scratch = scratch,
                   .ukernel = ukernel, .unary = unary};
-  geometry_init(p, &r.g);
+  geometry_init(p, columns, &r.g);
   r.activation_fused = thaw_unary_as_clamp(&p->activation, &r.g.output_min, &r.g.output_max);
-  const size_t plane_bytes = r.g.padded_height * r.g.row_stride * sizeof(float);
-  r.scratch_stride = thaw_scratch_slice_bytes(plane_bytes);
+  /* The slices are as wide as thaw_f32_dwconv2d_scratch_size, whichever layout this run uses. */
+  r.scratch_stride = thaw_scratch_slice_bytes(thaw_f32_dwconv2d_scratch_size(p));
   /* Each thread's padded plane is zeroed once: the tasks then only write its interior. */
   for (size_t t = 0; t < parallel->thread_count; t++)
-    memset(r.scratch + t * r.scratch_stride, 0, plane_bytes);
+    memset(r.scratch + t * r.scratch_stride, 0, plane_bytes(&r.g));
 
   const size_t planes = p->batch * p->in_channels;
   if (planes == 0) return;

@@ -9,5 +9,5 @@ void thaw_f32_dwconv2d_ukernel_generic__avx2(const thaw_dwconv2d_geometry *g,
                                              float *restrict output) {
   thaw_f32_dwconv2d_plane_avx2(g, input, filter, bias, output, 1, g->kernel_height,
                                g->kernel_width, g->stride_h, g->stride_w, g->dilation_h,
-                               g->dilation_w);
+                               g->dilation_w, THAW_DWCONV2D_COLUMNS_BY_PHASE);
 }
