@@ -15,9 +15,7 @@
 #include <string>
 #include <vector>
 
-extern "C" {
-#include "kernels/kernels.h"
-}
+#include "bench_support.h"
 
 namespace {
 
@@ -65,14 +63,6 @@ double conv_flops(const thaw_conv2d_params& p) {
 double conv_bytes(const thaw_conv2d_params& p) {
   return 4.0 * static_cast<double>(p.in_channels * p.in_height * p.in_width +
                                    p.out_channels * p.out_height * p.out_width);
-}
-
-const thaw_kernels* table_named(const char* isa) {
-  const thaw_kernels* tables[8];
-  const size_t count = thaw_kernels_variants(tables, 8);
-  for (size_t i = 0; i < count; i++)
-    if (std::strcmp(tables[i]->isa, isa) == 0) return tables[i];
-  return nullptr;
 }
 
 std::vector<float> ramp(size_t n, float scale) {

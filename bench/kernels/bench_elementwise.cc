@@ -14,9 +14,7 @@
 #include <cstring>
 #include <vector>
 
-extern "C" {
-#include "kernels/kernels.h"
-}
+#include "bench_support.h"
 
 namespace {
 
@@ -33,14 +31,6 @@ std::vector<float> make_inputs() {
 void report(benchmark::State& state, size_t elements) {
   state.counters["Gelem/s"] = benchmark::Counter(
       static_cast<double>(elements) / 1e9, benchmark::Counter::kIsIterationInvariantRate);
-}
-
-const thaw_kernels* table_named(const char* isa) {
-  const thaw_kernels* tables[8];
-  const size_t count = thaw_kernels_variants(tables, 8);
-  for (size_t i = 0; i < count; i++)
-    if (std::strcmp(tables[i]->isa, isa) == 0) return tables[i];
-  return nullptr;
 }
 
 void run_thaw(benchmark::State& state, const char* isa, thaw_kernel_unary func) {

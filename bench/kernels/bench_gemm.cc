@@ -30,19 +30,11 @@
 #include <string>
 #include <vector>
 
-extern "C" {
-#include "kernels/kernels.h"
-}
+#include "bench_support.h"
 
 namespace {
 
 double fma_peak_flops;  // measured once in main(), before any benchmark
-
-double thread_cpu_seconds() {
-  timespec now;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-  return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
-}
 
 // Twelve independent dependency chains cover the FMA latency on both FMA pipes. Timed in CPU
 // time, like the benchmarks' rates, so that other processes on a shared machine do not count.
@@ -111,14 +103,6 @@ void run_thaw(benchmark::State& state, const thaw_kernels* kernels) {
     benchmark::ClobberMemory();
   }
   report(state, o);
-}
-
-const thaw_kernels* table_named(const char* isa) {
-  const thaw_kernels* tables[8];
-  const size_t count = thaw_kernels_variants(tables, 8);
-  for (size_t i = 0; i < count; i++)
-    if (std::string(tables[i]->isa) == isa) return tables[i];
-  return nullptr;
 }
 
 void BM_thaw_avx2(benchmark::State& state) {

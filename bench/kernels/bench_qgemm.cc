@@ -25,19 +25,11 @@
 #include <string>
 #include <vector>
 
-extern "C" {
-#include "kernels/kernels.h"
-}
+#include "bench_support.h"
 
 namespace {
 
 double int8_peak_ops;  // measured once in main(), before any benchmark
-
-double thread_cpu_seconds() {
-  timespec now;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-  return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
-}
 
 // Each step multiplies a vector loaded from a small table (L1-resident, changing with the
 // iteration, so no multiply can be hoisted or shared), and only the vpaddd chains carry a
@@ -81,14 +73,6 @@ void report(benchmark::State& state, size_t m, size_t n, size_t k) {
       benchmark::Counter(ops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["%int8peak"] = benchmark::Counter(100.0 * ops / int8_peak_ops,
                                                    benchmark::Counter::kIsIterationInvariantRate);
-}
-
-const thaw_kernels* table_named(const char* isa) {
-  const thaw_kernels* tables[8];
-  const size_t count = thaw_kernels_variants(tables, 8);
-  for (size_t i = 0; i < count; i++)
-    if (std::string(tables[i]->isa) == isa) return tables[i];
-  return nullptr;
 }
 
 // Activations in [-1, 1), weights over the whole int8 range but -128.
