@@ -6,7 +6,9 @@
 # files give the reference outputs on aarch64.
 #
 # Not run under emulation: install_consumer (it builds a consumer with the host's compiler
-# against the installed arm64 libthaw, which cannot link), and what this build leaves off by
+# against the installed arm64 libthaw, which cannot link), test_cost (each of its calibrations
+# times every kernel class for real: about a minute of emulation apiece, measuring nothing; the
+# cost model's counting is ISA-neutral and runs on x86-64), and what this build leaves off by
 # default: the benchmarks (qemu time is no timing), the fuzzers (they need clang's libFuzzer on
 # the target) and the HTTP/Lambda examples (they serve on sockets for seconds at a time).
 #
@@ -56,7 +58,7 @@ for cpu in neoverse-n1 cortex-a72; do
   [ $asimd$dotprod = yesyes ] && int8=neondot
   echo "== qemu -cpu $cpu: AT_HWCAP=$(printf '%#x' "$hwcap"): asimd $asimd (the neon table), dotprod $dotprod (int8 products: $int8 table)"
   start=$(date +%s)
-  ctest --test-dir "$cross" -j"$jobs" --output-on-failure -E '^install_consumer$'
+  ctest --test-dir "$cross" -j"$jobs" --output-on-failure -E '^(install_consumer|test_cost)$'
   seconds=$(($(date +%s) - start))
   total=$((total + seconds))
   echo "== qemu -cpu $cpu: ctest took ${seconds}s"
