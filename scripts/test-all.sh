@@ -37,5 +37,5 @@ TSAN_OPTIONS=halt_on_error=1 ctest --test-dir "$root/tsan" \
 echo "== aarch64 under qemu: neoverse-n1 (dotprod) and cortex-a72"
 scripts/test-arm64.sh "$root"
 
-echo "== fuzzing: model loader, .npy reader, ONNX converter, 60 s each"
+echo "== fuzzing: model loader, .npy reader, ONNX converter, state blob loader, 60 s each"
 tests/fuzz/run.sh "$root/fuzz" 60
