@@ -171,7 +171,7 @@ thaw_status thaw_prepare_qs8_conv(thaw_model *model, thaw_prepared_node *node,
   }
   const thaw_conv_attrs *conv = &attrs.conv;
   const uint64_t kernel_h = (uint64_t)w->shape[2], kernel_w = (uint64_t)w->shape[3];
-  uint64_t out_h, out_w;
+  uint64_t out_h = 0, out_w = 0; /* read into `expected` even when the window does not fit */
   const bool window_fits =
       thaw_sliding_output_size((uint64_t)x->shape[2], conv->pad_top, conv->pad_bottom, kernel_h,
                                conv->stride_h, conv->dilation_h, false, &out_h) &&
