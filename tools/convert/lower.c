@@ -123,8 +123,9 @@ static const char *attr_string(lowering *l, const char *name, const char *fallba
   const Onnx__AttributeProto *a =
       typed_attribute(l, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING);
   if (!a) return fallback;
-  size_t length = a->s.len < 63 ? a->s.len : 63;
-  memcpy(buffer, a->s.data, length);
+  /* An empty string attribute has no data pointer at all. */
+  const size_t length = a->s.data == NULL ? 0 : a->s.len < 63 ? a->s.len : 63;
+  if (length > 0) memcpy(buffer, a->s.data, length);
   buffer[length] = '\0';
   return buffer;
 }
