@@ -1739,8 +1739,10 @@ static thaw_status quantization_axis(lowering *l, uint32_t x, uint32_t scale, ui
 /* True when every consumer of ONNX value `name` reads it as the weights of a Conv, MatMul or
  * Gemm and it is no graph output: the only places an int8 weight can stay int8. */
 static bool read_only_as_weights(const lowering *l, const char *name) {
-  for (size_t i = 0; i < l->onnx_graph->n_output; ++i)
-    if (strcmp(l->onnx_graph->output[i]->name, name) == 0) return false;
+  for (size_t i = 0; i < l->onnx_graph->n_output; ++i) {
+    const char *output = l->onnx_graph->output[i]->name; /* NULL in a crafted file */
+    if (output != NULL && strcmp(output, name) == 0) return false;
+  }
   bool read = false;
   for (size_t n = 0; n < l->onnx_graph->n_node; ++n) {
     const Onnx__NodeProto *node = l->onnx_graph->node[n];
