@@ -102,6 +102,14 @@ static void build_output_never_produced(builder *b, thaw_convert_options *option
   b->output_list[0]->name = "phantom";
 }
 
+/* Found by fuzz_onnx_convert with undefined behaviour fatal: a QDQ graph whose output carried
+ * no name reached strcmp(NULL) while deciding whether a weight may stay int8. */
+static void build_output_without_name(builder *b, thaw_convert_options *options) {
+  (void)options;
+  unary_frame(b, 13, "Relu");
+  b->output_list[0]->name = NULL;
+}
+
 static void build_duplicate_initializer(builder *b, thaw_convert_options *options) {
   (void)options;
   binary_frame(b, "MatMul", "w");
@@ -546,6 +554,8 @@ static const hostile_case kCases[] = {
      "input \"nowhere\" is not produced"},
     {"a missing initializer", build_missing_initializer, THAW_STATUS_CORRUPT,
      "input \"weights\" is not produced"},
+    {"a graph output without a name", build_output_without_name, THAW_STATUS_CORRUPT,
+     "graph output 0 has no name"},
     {"a graph output nothing produces", build_output_never_produced, THAW_STATUS_CORRUPT,
      "graph output \"phantom\" is never produced"},
     {"two initializers with one name", build_duplicate_initializer, THAW_STATUS_CORRUPT,

@@ -1739,10 +1739,8 @@ static thaw_status quantization_axis(lowering *l, uint32_t x, uint32_t scale, ui
 /* True when every consumer of ONNX value `name` reads it as the weights of a Conv, MatMul or
  * Gemm and it is no graph output: the only places an int8 weight can stay int8. */
 static bool read_only_as_weights(const lowering *l, const char *name) {
-  for (size_t i = 0; i < l->onnx_graph->n_output; ++i) {
-    const char *output = l->onnx_graph->output[i]->name; /* NULL in a crafted file */
-    if (output != NULL && strcmp(output, name) == 0) return false;
-  }
+  for (size_t i = 0; i < l->onnx_graph->n_output; ++i)
+    if (strcmp(l->onnx_graph->output[i]->name, name) == 0) return false;
   bool read = false;
   for (size_t n = 0; n < l->onnx_graph->n_node; ++n) {
     const Onnx__NodeProto *node = l->onnx_graph->node[n];
@@ -2366,6 +2364,11 @@ static thaw_status poison_outputs(lowering *l) {
 
 thaw_status cv_lower(cv_graph *graph, const Onnx__GraphProto *onnx_graph, const char *model_dir,
                      thaw_error *error) {
+  /* Checked first: the lowerings look graph outputs up by name (an int8 weight that is also a
+   * graph output must stay f32). */
+  for (size_t i = 0; i < onnx_graph->n_output; ++i)
+    if (onnx_graph->output[i]->name == NULL || onnx_graph->output[i]->name[0] == '\0')
+      return thaw_error_set(error, THAW_STATUS_CORRUPT, "graph output %zu has no name", i);
   char unnamed[32];
   for (size_t index = 0; index < onnx_graph->n_node; ++index) {
     const Onnx__NodeProto *node = onnx_graph->node[index];
@@ -2441,7 +2444,7 @@ thaw_status cv_lower(cv_graph *graph, const Onnx__GraphProto *onnx_graph, const 
   if (!graph->outputs || !graph->output_names)
     return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
   for (size_t i = 0; i < onnx_graph->n_output; ++i) {
-    const char *name = onnx_graph->output[i]->name ? onnx_graph->output[i]->name : "";
+    const char *name = onnx_graph->output[i]->name;
     uint32_t value = cv_lookup_name(graph, name);
     if (value == CV_NONE)
       return thaw_error_set(error, THAW_STATUS_CORRUPT, "graph output \"%s\" is never produced",
