@@ -83,3 +83,11 @@ static uint64_t clock_ns(clockid_t clock) {
 uint64_t thaw_monotonic_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
 
 uint64_t thaw_platform_thread_cpu_ns(void) { return clock_ns(CLOCK_THREAD_CPUTIME_ID); }
+
+void thaw_platform_spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}

@@ -33,4 +33,8 @@ void thaw_platform_free(void *pointer);
  * reads on a machine other processes share, for differences only. */
 uint64_t thaw_platform_thread_cpu_ns(void);
 
+/* Tells the CPU that the calling thread is spinning on a memory location (x86 pause, arm64
+ * yield): the core stops speculating ahead and gives way to its sibling hyper-thread. */
+void thaw_platform_spin_pause(void);
+
 #endif /* THAW_RUNTIME_PLATFORM_H */

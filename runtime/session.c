@@ -603,6 +603,29 @@ static thaw_status stopped(thaw_status status, const char *where, uint32_t n,
                                                         : "its deadline passed");
 }
 
+/* Every node in order; stops at the first that fails or at the run's stop condition. */
+static thaw_status run_nodes(const thaw_session *session, const executor *e,
+                             const thaw_run_options *options, thaw_error *error) {
+  const thaw_model *model = session->model;
+  op_profile *const profile = session->profile;
+  for (uint32_t n = 0; n < model->view.node_count; n++) {
+    const thaw_prepared_node *node = &model->nodes[n];
+    thaw_status status = stop_reason(options);
+    if (status != THAW_OK) return stopped(status, "before", n, model, error);
+    const uint64_t start = profile != NULL ? thaw_monotonic_ns() : 0;
+    status = run_node(e, node, &session->operands[node->first_operand], error);
+    if (status != THAW_OK) return status;
+    /* The workers are done with the node: run() returned after its last task. */
+    status = (thaw_status)__atomic_load_n(e->stop, __ATOMIC_RELAXED);
+    if (status != THAW_OK) return stopped(status, "inside", n, model, error);
+    if (profile != NULL) {
+      profile[node->op].seconds += 1e-9 * (double)(thaw_monotonic_ns() - start);
+      profile[node->op].nodes++;
+    }
+  }
+  return THAW_OK;
+}
+
 thaw_status thaw_session_run(thaw_session *session, const thaw_run_options *options,
                              thaw_error *error) {
   if (session == NULL) {
@@ -611,12 +634,11 @@ thaw_status thaw_session_run(thaw_session *session, const thaw_run_options *opti
   }
   static const thaw_run_options defaults = {0};
   if (options == NULL) options = &defaults;
-  const thaw_model *model = session->model;
-  op_profile *const profile = session->profile;
   session->outputs_are_results = false;
   if (session->pool != NULL) {
     const thaw_status status = thaw_threadpool_start(session->pool, error);
     if (status != THAW_OK) return status;
+    thaw_threadpool_enter_run(session->pool);
   }
   int stop = THAW_OK;
   const executor e = {
@@ -624,26 +646,15 @@ thaw_status thaw_session_run(thaw_session *session, const thaw_run_options *opti
       .pool = session->pool,
       .options = options,
       .stop = &stop,
-      .kernels = model->kernels,
+      .kernels = session->model->kernels,
       .scratch = session->scratch,
       .scratch_stride = session->scratch_stride,
   };
-  for (uint32_t n = 0; n < model->view.node_count; n++) {
-    const thaw_prepared_node *node = &model->nodes[n];
-    thaw_status status = stop_reason(options);
-    if (status != THAW_OK) return stopped(status, "before", n, model, error);
-    const uint64_t start = profile != NULL ? thaw_monotonic_ns() : 0;
-    status = run_node(&e, node, &session->operands[node->first_operand], error);
-    if (status != THAW_OK) return status;
-    /* The workers are done with the node: run() returned after its last task. */
-    status = (thaw_status)__atomic_load_n(&stop, __ATOMIC_RELAXED);
-    if (status != THAW_OK) return stopped(status, "inside", n, model, error);
-    if (profile != NULL) {
-      profile[node->op].seconds += 1e-9 * (double)(thaw_monotonic_ns() - start);
-      profile[node->op].nodes++;
-    }
-  }
-  if (profile != NULL) session->profiled_runs++;
+  const thaw_status status = run_nodes(session, &e, options, error);
+  /* The workers stop spinning: nothing may burn CPU once the run returns. */
+  if (session->pool != NULL) thaw_threadpool_leave_run(session->pool);
+  if (status != THAW_OK) return status;
+  if (session->profile != NULL) session->profiled_runs++;
   session->outputs_are_results = true;
   thaw_session_carry_state(session);
   return THAW_OK;

@@ -1,8 +1,10 @@
 /*
  * The worker threads of one session. Nothing starts when the pool is placed: the threads are
  * created at the first run that needs them, so opening a model and creating a session cost the
- * same at any thread count. Between parallel regions, and for as long as the session sits idle
- * after a run, the workers sleep on a condition variable: an idle session burns no CPU.
+ * same at any thread count. Inside a run, a worker that finished a region spins for a short
+ * while waiting for the next one (the session's nodes follow each other by microseconds, and
+ * waking a sleeping thread costs tens); once the run ends, or after that short while, the
+ * workers sleep on a condition variable: an idle session burns no CPU.
  *
  * One region at a time, started by the session's own thread, which takes tasks too (thread
  * index 0; workers are 1 .. thread_count - 1). Tasks are claimed one by one from a shared
@@ -29,6 +31,10 @@ thaw_status thaw_threadpool_start(thaw_threadpool *pool, thaw_error *error);
 /* Joins the workers (if they were started) and releases the pool's synchronisation objects;
  * the memory stays the caller's. */
 void thaw_threadpool_release(thaw_threadpool *pool);
+/* Brackets a run: between the two, workers spin briefly between regions instead of going
+ * straight to sleep; after leave_run they sleep as soon as they are out of work. */
+void thaw_threadpool_enter_run(thaw_threadpool *pool);
+void thaw_threadpool_leave_run(thaw_threadpool *pool);
 /* Runs task(context, thread_index, i) for every i < task_count on the caller and the started
  * workers, and returns when every task has returned. */
 void thaw_threadpool_run(thaw_threadpool *pool, size_t task_count, thaw_parallel_task task,

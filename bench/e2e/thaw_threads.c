@@ -1,31 +1,46 @@
 /*
- * What threads buy and what they cost, on one model, measured side by side in one process:
+ * What threads buy and what they cost, measured side by side in one process:
  *
- *     thaw_threads MODEL.thaw [--threads N] [--runs R]     (N >= 2, default 2)
+ *     thaw_threads [--threads N] [--runs R] MODEL.thaw...     (N >= 2, default 2)
  *
+ * First the pool's hand-off, on its own (one JSON line, "handoff"): R x 50 regions of N tasks
+ * of about 20 us of arithmetic each, with 10 us of work on the calling thread between regions
+ * (a one-thread node), timed on one thread and on the pool of N; "overhead_us" is what a
+ * region takes beyond the ideal (the gap plus one task). Measured twice: with the regions back
+ * to back inside a run, where workers spin between regions, and with a 1 ms pause before each
+ * region, after which the workers sleep and the region pays for waking them.
+ *
+ * Then, per model, one JSON line:
  * - model ready (thaw_model_open + thaw_session_create) with 1 and with N threads, alternated,
  *   R times each: threads start at the first run, so both should be the same;
  * - steady latency of a 1-thread and an N-thread session on the same inputs, run alternately
  *   R times after a warm-up (load from other processes hits both alike), and their ratio;
  *   the two sessions' outputs must be the same bytes;
- * - the CPU time of those runs, of the whole process and of the caller's thread alone: on a
- *   machine whose other cores are busy (shared by other users) the wall-clock ratio says little,
- *   while the busiest thread's CPU time bounds what N free cores could give
- *   ("cpu_bound_speedup" = 1-thread CPU time / the busiest thread's CPU time; wake-up and
- *   waiting costs are not in it);
- * - idle CPU: the process's CPU time (getrusage, all threads) across a 500 ms sleep right after
- *   an N-thread run, the worst of 5: what the sleeping workers burn.
+ * - the CPU time (task-clock) of those runs, of the whole process and of the caller's thread
+ *   alone: on a machine whose other cores are busy (shared by other users) the wall-clock ratio
+ *   says little, while the busiest thread's CPU time bounds what N free cores could give
+ *   ("cpu_bound_speedup" = 1-thread CPU time / the busiest thread's CPU time; a thread that
+ *   spins waiting for another burns CPU meanwhile, so this understates what free cores give);
+ * - how busy the machine was meanwhile: "other_cpus_busy", the CPUs' worth of time that other
+ *   processes ran from the timed runs to the end of the idle samples (/proc/stat minus this
+ *   process, over 2.5 s or more);
+ * - idle CPU: the CPU time of all the process's threads across a 500 ms sleep right after an
+ *   N-thread run, the worst of 5: what the workers burn once a run has returned.
  *
- * Prints one JSON line. Inputs as thaw_e2e fills them: floats cycling through [-1, 1), integers
- * and booleans 1.
+ * Inputs as thaw_e2e fills them: floats cycling through [-1, 1), integers and booleans 1.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
+#include <sys/types.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "runtime/platform.h"
+#include "runtime/threadpool.h"
 #include "thaw.h"
 
 enum { IDLE_SAMPLES = 5, IDLE_SLEEP_MS = 500, WARMUP_RUNS = 3, MAX_COUNT = 100000 };
@@ -36,12 +51,56 @@ static double now_ms(void) {
   return (double)time.tv_sec * 1e3 + (double)time.tv_nsec / 1e6;
 }
 
-/* CPU time of the whole process (RUSAGE_SELF) or of the calling thread (RUSAGE_THREAD). */
-static double cpu_ms(int who) {
-  struct rusage usage;
-  getrusage(who, &usage);
-  return (double)(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e3 +
-         (double)(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e3;
+static double clock_ms(clockid_t clock) {
+  struct timespec time;
+  if (clock_gettime(clock, &time) != 0) return 0;
+  return (double)time.tv_sec * 1e3 + (double)time.tv_nsec / 1e6;
+}
+
+/* The CPU clocks of the process's threads, listed once the sessions' workers have started.
+ * getrusage(RUSAGE_SELF) and CLOCK_PROCESS_CPUTIME_ID leave out what another thread has run on
+ * another core since the kernel last booked it (at its last tick or switch, up to a few ms
+ * ago): the tail of a worker's share of a run would count as CPU burned after the run. A
+ * thread's own CPU clock includes it. */
+enum { MAX_THREADS = 64 };
+typedef struct thread_clocks {
+  clockid_t clocks[MAX_THREADS];
+  size_t count;
+} thread_clocks;
+
+static void list_thread_clocks(thread_clocks *list) {
+  list->count = 0;
+  DIR *tasks = opendir("/proc/self/task");
+  if (tasks == NULL) return;
+  const struct dirent *entry;
+  while ((entry = readdir(tasks)) != NULL && list->count < MAX_THREADS) {
+    if (entry->d_name[0] == '.') continue;
+    const pid_t tid = (pid_t)strtol(entry->d_name, NULL, 10);
+    /* A thread's CPU clock id, made as glibc's pthread_getcpuclockid makes it (Linux ABI:
+     * the complemented tid, "per thread", "scheduler time"). */
+    list->clocks[list->count++] = (clockid_t)((~(unsigned)tid << 3) | 6u);
+  }
+  closedir(tasks);
+}
+
+static double process_cpu_ms(const thread_clocks *list) {
+  double total = 0;
+  for (size_t i = 0; i < list->count; i++) total += clock_ms(list->clocks[i]);
+  return total;
+}
+
+/* CPU time all processes have run on the machine, from /proc/stat (all but idle and iowait). */
+static double machine_busy_ms(void) {
+  FILE *file = fopen("/proc/stat", "r");
+  if (file == NULL) return 0;
+  unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0,
+                     steal = 0;
+  const int fields = fscanf(file, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice,
+                            &system, &idle, &iowait, &irq, &softirq, &steal);
+  fclose(file);
+  if (fields != 8) return 0;
+  return (double)(user + nice + system + irq + softirq + steal) * 1e3 /
+         (double)sysconf(_SC_CLK_TCK);
 }
 
 static int compare_doubles(const void *a, const void *b) {
@@ -75,60 +134,103 @@ static int fail(const char *what, const thaw_error *error) {
   return 1;
 }
 
+/* ---- The pool's hand-off ---- */
+
+enum { HANDOFF_REGIONS = 50, HANDOFF_TASK_US = 20, HANDOFF_GAP_US = 10, COLD_PAUSE_US = 1000 };
+
+static volatile uint64_t arithmetic_sink;
+
+/* A chain of dependent multiply-adds: the same time on any core, whatever the caches hold. */
+static void arithmetic(uint64_t iterations, uint64_t seed) {
+  uint64_t x = seed;
+  for (uint64_t i = 0; i < iterations; i++) x = x * 6364136223846793005u + 1442695040888963407u;
+  arithmetic_sink = x;
+}
+
+static uint64_t task_iterations;
+
+static void arithmetic_task(void *context, size_t thread_index, size_t task_index) {
+  (void)context;
+  (void)thread_index;
+  arithmetic(task_iterations, task_index);
+}
+
+/* Iterations of arithmetic() that take `us` microseconds: the fastest of a few timings. */
+static uint64_t iterations_for(double us) {
+  enum { PROBE = 200000 };
+  double fastest_ms = 1e9;
+  for (int i = 0; i < 5; i++) {
+    const double start = now_ms();
+    arithmetic(PROBE, (uint64_t)i);
+    const double elapsed = now_ms() - start;
+    if (elapsed < fastest_ms) fastest_ms = elapsed;
+  }
+  return (uint64_t)(us * 1e-3 / fastest_ms * PROBE) + 1;
+}
+
+/* Median microseconds of a region (the gap's work on the caller, then `tasks` tasks on the
+ * pool, or on the caller alone when pool is NULL), each after a pause of `pause_us`. */
+static double median_region_us(thaw_threadpool *pool, size_t tasks, uint64_t gap_iterations,
+                               long pause_us, double *samples, size_t count) {
+  for (size_t r = 0; r < count; r++) {
+    if (pause_us > 0) nanosleep(&(const struct timespec){0, pause_us * 1000L}, NULL);
+    const double start = now_ms();
+    arithmetic(gap_iterations, r);
+    if (pool != NULL) {
+      thaw_threadpool_run(pool, tasks, arithmetic_task, NULL);
+    } else {
+      for (size_t t = 0; t < tasks; t++) arithmetic_task(NULL, 0, t);
+    }
+    samples[r] = (now_ms() - start) * 1e3;
+  }
+  return median(samples, count);
+}
+
+static int measure_handoff(unsigned long threads, unsigned long runs) {
+  const size_t count = runs * HANDOFF_REGIONS;
+  double *samples = malloc(count * sizeof(double));
+  void *memory = thaw_platform_aligned_alloc(thaw_threadpool_bytes(threads));
+  if (samples == NULL || memory == NULL) {
+    fputs("thaw_threads: out of memory\n", stderr);
+    return 1;
+  }
+  thaw_threadpool *pool = thaw_threadpool_place(memory, threads);
+  thaw_error error;
+  if (thaw_threadpool_start(pool, &error) != THAW_OK) return fail("hand-off pool", &error);
+  task_iterations = iterations_for(HANDOFF_TASK_US);
+  const uint64_t gap_iterations = iterations_for(HANDOFF_GAP_US);
+  const double gap_us = median_region_us(NULL, 0, gap_iterations, 0, samples, count);
+  const double task_us = median_region_us(NULL, 1, 0, 0, samples, count);
+  const double serial_us = median_region_us(NULL, threads, gap_iterations, 0, samples, count);
+  thaw_threadpool_enter_run(pool);
+  const double warm_us = median_region_us(pool, threads, gap_iterations, 0, samples, count);
+  const double cold_us =
+      median_region_us(pool, threads, gap_iterations, COLD_PAUSE_US, samples, count);
+  thaw_threadpool_leave_run(pool);
+  thaw_threadpool_release(pool);
+  thaw_platform_free(memory);
+  const double ideal_us = gap_us + task_us;
+  printf("{\"handoff\": {\"threads\": %lu, \"regions\": %zu, \"task_us\": %.2f, \"gap_us\": %.2f, "
+         "\"one_thread_region_us\": %.2f, \"warm_region_us\": %.2f, \"warm_overhead_us\": %.2f, "
+         "\"cold_region_us\": %.2f, \"cold_overhead_us\": %.2f}}\n",
+         threads, count, task_us, gap_us, serial_us, warm_us, warm_us - ideal_us, cold_us,
+         cold_us - ideal_us);
+  free(samples);
+  return 0;
+}
+
+/* ---- Models ---- */
+
 static thaw_status create(const thaw_model *model, unsigned long threads, thaw_session **session,
                           thaw_error *error) {
   const thaw_session_options options = {.threads = (uint32_t)threads};
   return thaw_session_create(model, &options, session, error);
 }
 
-static int parse_count(const char *text, unsigned long *count) {
-  char *end;
-  errno = 0;
-  const unsigned long value = strtoul(text, &end, 10);
-  if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || value == 0 ||
-      value > MAX_COUNT)
-    return -1;
-  *count = value;
-  return 0;
-}
-
-static int parse_arguments(int argc, char **argv, const char **path, unsigned long *threads,
-                           unsigned long *runs) {
-  for (int i = 1; i < argc; i++) {
-    const int has_value = i + 1 < argc;
-    if (strcmp(argv[i], "--threads") == 0 && has_value) {
-      if (parse_count(argv[++i], threads) != 0 || *threads < 2) return -1;
-    } else if (strcmp(argv[i], "--runs") == 0 && has_value) {
-      if (parse_count(argv[++i], runs) != 0) return -1;
-    } else if (argv[i][0] != '-' && *path == NULL) {
-      *path = argv[i];
-    } else {
-      return -1;
-    }
-  }
-  return *path != NULL ? 0 : -1;
-}
-
-int main(int argc, char **argv) {
-  const char *path = NULL;
-  unsigned long threads = 2, runs = 20;
-  if (parse_arguments(argc, argv, &path, &threads, &runs) != 0) {
-    fprintf(stderr, "usage: thaw_threads MODEL.thaw [--threads N] [--runs R] (2 <= N, R <= %d)\n",
-            MAX_COUNT);
-    return 2;
-  }
+static int measure_model(const char *path, unsigned long threads, unsigned long runs,
+                         double *ready[2], double *latency[2]) {
   thaw_error error;
-  double *ready[2], *latency[2];
-  for (int s = 0; s < 2; s++) {
-    ready[s] = malloc(runs * sizeof(double));
-    latency[s] = malloc(runs * sizeof(double));
-    if (ready[s] == NULL || latency[s] == NULL) {
-      fputs("thaw_threads: out of memory\n", stderr);
-      return 1;
-    }
-  }
   const unsigned long thread_counts[2] = {1, threads};
-
   for (unsigned long r = 0; r < runs; r++) {
     for (int s = 0; s < 2; s++) {
       thaw_model *model;
@@ -153,15 +255,21 @@ int main(int argc, char **argv) {
     for (int w = 0; w < WARMUP_RUNS; w++)
       if (thaw_session_run(sessions[s], NULL, &error) != THAW_OK) return fail("run", &error);
   }
+  thread_clocks threads_now;
+  list_thread_clocks(&threads_now);
   double process_cpu[2] = {0, 0}, caller_cpu[2] = {0, 0};
+  const double machine_before = machine_busy_ms();
+  const double process_before_all = process_cpu_ms(&threads_now);
+  const double wall_before = now_ms();
   for (unsigned long r = 0; r < runs; r++) {
     for (int s = 0; s < 2; s++) {
-      const double process_before = cpu_ms(RUSAGE_SELF), caller_before = cpu_ms(RUSAGE_THREAD);
+      const double process_before = process_cpu_ms(&threads_now);
+      const double caller_before = clock_ms(CLOCK_THREAD_CPUTIME_ID);
       const double start = now_ms();
       if (thaw_session_run(sessions[s], NULL, &error) != THAW_OK) return fail("run", &error);
       latency[s][r] = now_ms() - start;
-      process_cpu[s] += cpu_ms(RUSAGE_SELF) - process_before;
-      caller_cpu[s] += cpu_ms(RUSAGE_THREAD) - caller_before;
+      caller_cpu[s] += clock_ms(CLOCK_THREAD_CPUTIME_ID) - caller_before;
+      process_cpu[s] += process_cpu_ms(&threads_now) - process_before;
     }
   }
   /* The workers' share is spread over threads - 1 of them; the busiest thread bounds the run. */
@@ -179,12 +287,14 @@ int main(int argc, char **argv) {
   double idle_cpu_ms = 0;
   for (int i = 0; i < IDLE_SAMPLES; i++) {
     if (thaw_session_run(sessions[1], NULL, &error) != THAW_OK) return fail("run", &error);
-    const double before = cpu_ms(RUSAGE_SELF);
-    const struct timespec pause = {0, IDLE_SLEEP_MS * 1000000L};
-    nanosleep(&pause, NULL);
-    const double burned = cpu_ms(RUSAGE_SELF) - before;
+    const double before = process_cpu_ms(&threads_now);
+    nanosleep(&(const struct timespec){0, IDLE_SLEEP_MS * 1000000L}, NULL);
+    const double burned = process_cpu_ms(&threads_now) - before;
     if (burned > idle_cpu_ms) idle_cpu_ms = burned;
   }
+  const double other_cpus_busy =
+      (machine_busy_ms() - machine_before - (process_cpu_ms(&threads_now) - process_before_all)) /
+      (now_ms() - wall_before);
 
   const double ready_1 = median(ready[0], runs), ready_n = median(ready[1], runs);
   const double latency_1 = median(latency[0], runs), latency_n = median(latency[1], runs);
@@ -192,16 +302,72 @@ int main(int argc, char **argv) {
          "\"model_ready_ms_n\": %.4f, \"latency_ms_1\": %.4f, \"latency_ms_n\": %.4f, "
          "\"speedup\": %.3f, \"cpu_ms_per_run_1\": %.4f, \"cpu_ms_per_run_n\": %.4f, "
          "\"caller_cpu_share_n\": %.3f, \"cpu_bound_speedup\": %.3f, "
-         "\"identical_outputs\": %s, \"idle_cpu_ms_per_500ms\": %.3f}\n",
+         "\"other_cpus_busy\": %.2f, \"identical_outputs\": %s, "
+         "\"idle_cpu_ms_per_500ms\": %.3f}\n",
          path, threads, runs, ready_1, ready_n, latency_1, latency_n, latency_1 / latency_n,
          process_cpu[0] / (double)runs, process_cpu[1] / (double)runs,
-         caller_cpu[1] / process_cpu[1], process_cpu[0] / busiest_cpu,
+         caller_cpu[1] / process_cpu[1], process_cpu[0] / busiest_cpu, other_cpus_busy,
          identical ? "true" : "false", idle_cpu_ms);
+  fflush(stdout);
+  for (int s = 0; s < 2; s++) thaw_session_destroy(sessions[s]);
+  thaw_model_close(model);
+  return identical ? 0 : 1;
+}
+
+static int parse_count(const char *text, unsigned long *count) {
+  char *end;
+  errno = 0;
+  const unsigned long value = strtoul(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || value == 0 ||
+      value > MAX_COUNT)
+    return -1;
+  *count = value;
+  return 0;
+}
+
+/* Options anywhere; every other argument is a model, moved to the front of argv. Returns the
+ * number of models, or -1. */
+static int parse_arguments(int argc, char **argv, unsigned long *threads, unsigned long *runs) {
+  int models = 0;
+  for (int i = 1; i < argc; i++) {
+    const int has_value = i + 1 < argc;
+    if (strcmp(argv[i], "--threads") == 0 && has_value) {
+      if (parse_count(argv[++i], threads) != 0 || *threads < 2) return -1;
+    } else if (strcmp(argv[i], "--runs") == 0 && has_value) {
+      if (parse_count(argv[++i], runs) != 0) return -1;
+    } else if (argv[i][0] != '-') {
+      argv[models++] = argv[i];
+    } else {
+      return -1;
+    }
+  }
+  return models > 0 ? models : -1;
+}
+
+int main(int argc, char **argv) {
+  unsigned long threads = 2, runs = 20;
+  const int models = parse_arguments(argc, argv, &threads, &runs);
+  if (models < 0) {
+    fprintf(stderr,
+            "usage: thaw_threads [--threads N] [--runs R] MODEL.thaw... (2 <= N, R <= %d)\n",
+            MAX_COUNT);
+    return 2;
+  }
+  double *ready[2], *latency[2];
   for (int s = 0; s < 2; s++) {
-    thaw_session_destroy(sessions[s]);
+    ready[s] = malloc(runs * sizeof(double));
+    latency[s] = malloc(runs * sizeof(double));
+    if (ready[s] == NULL || latency[s] == NULL) {
+      fputs("thaw_threads: out of memory\n", stderr);
+      return 1;
+    }
+  }
+  int status = measure_handoff(threads, runs);
+  fflush(stdout);
+  for (int m = 0; m < models; m++) status |= measure_model(argv[m], threads, runs, ready, latency);
+  for (int s = 0; s < 2; s++) {
     free(ready[s]);
     free(latency[s]);
   }
-  thaw_model_close(model);
-  return identical ? 0 : 1;
+  return status;
 }

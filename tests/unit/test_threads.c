@@ -12,17 +12,27 @@
  *   op is split,
  *   runs on 1, 2, 3 and 4 threads with identical output bytes, repeatedly, on the real pool.
  *
+ * - The pool itself: thousands of regions of 2 to 37 tasks, back to back (the workers spin
+ *   between them), after pauses longer than a worker spins (they sleep), and with a 1 ms task
+ *   (first, so that workers take the rest; last, so that the caller spins and then sleeps
+ *   waiting for it): each task runs exactly once and its write is seen by the caller when the
+ *   region returns. Once a run has returned, the workers sleep.
+ *
  * CI also runs this file under ThreadSanitizer (scripts/test-all.sh).
  */
 #define _GNU_SOURCE /* dlsym(RTLD_NEXT) */
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <math.h>
 #include <time.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "kernels/kernels.h"
+#include "runtime/platform.h"
+#include "runtime/threadpool.h"
 #include "test_runtime_builder.h"
 
 /* ---- Kernels through a backwards, three-thread split ---- */
@@ -584,6 +594,103 @@ static void test_a_deadline_stops_inside_a_node(void **state) {
   free(weights);
 }
 
+/* ---- The pool on its own ---- */
+
+enum { POOL_THREADS = 3, POOL_REGIONS = 3000, MOST_POOL_TASKS = 37 };
+
+typedef struct counted_region {
+  size_t runs[MOST_POOL_TASKS]; /* times each task ran, written by the task's thread only */
+  size_t threads_seen[POOL_THREADS];
+  size_t slow_task; /* takes 1 ms, longer than the caller spins waiting for it */
+} counted_region;
+
+static void count_task(void *context, size_t thread_index, size_t task_index) {
+  counted_region *region = context;
+  if (task_index == region->slow_task) nanosleep(&(const struct timespec){0, 1000000}, NULL);
+  region->runs[task_index]++;
+  __atomic_fetch_add(&region->threads_seen[thread_index], 1, __ATOMIC_RELAXED);
+}
+
+static void test_pool_runs_every_task_once(void **state) {
+  (void)state;
+  void *memory = thaw_platform_aligned_alloc(thaw_threadpool_bytes(POOL_THREADS));
+  assert_non_null(memory);
+  thaw_threadpool *pool = thaw_threadpool_place(memory, POOL_THREADS);
+  assert_int_equal(thaw_threadpool_start(pool, NULL), THAW_OK);
+  size_t worker_tasks = 0;
+  for (size_t r = 0; r < POOL_REGIONS; r++) {
+    /* Runs come and go, and every 100th region follows a pause longer than the workers spin:
+     * regions find the workers spinning, going to sleep and asleep. */
+    if (r % 500 == 0) thaw_threadpool_enter_run(pool);
+    if (r % 500 == 499) thaw_threadpool_leave_run(pool);
+    if (r % 100 == 50) nanosleep(&(const struct timespec){0, 2000000}, NULL);
+    const size_t tasks = 2 + r % (MOST_POOL_TASKS - 1);
+    /* A slow first task keeps its thread (mostly the caller) busy while the others take the
+     * rest; a slow last task (mostly a worker's) keeps the caller waiting. */
+    counted_region region = {.slow_task = r % 10 == 5 ? 0 : r % 10 == 7 ? tasks - 1 : SIZE_MAX};
+    thaw_threadpool_run(pool, tasks, count_task, &region);
+    for (size_t t = 0; t < MOST_POOL_TASKS; t++)
+      if (region.runs[t] != (t < tasks))
+        fail_msg("region %zu of %zu tasks: task %zu ran %zu times", r, tasks, t, region.runs[t]);
+    for (size_t t = 1; t < POOL_THREADS; t++) worker_tasks += region.threads_seen[t];
+  }
+  /* The workers took part (the caller alone would pass the checks above). */
+  assert_true(worker_tasks > 0);
+  thaw_threadpool_release(pool);
+  thaw_platform_free(memory);
+}
+
+/* The scheduler's state letter of thread `tid` ('R' running, 'S' sleeping), from
+ * /proc/self/task/TID/stat, whose state follows the parenthesised command name. */
+static char thread_state(long tid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/task/%ld/stat", tid);
+  FILE *file = fopen(path, "r");
+  if (file == NULL) return '?';
+  char line[512];
+  const bool read = fgets(line, sizeof line, file) != NULL;
+  fclose(file);
+  const char *end_of_name = read ? strrchr(line, ')') : NULL;
+  return end_of_name != NULL && end_of_name[1] == ' ' ? end_of_name[2] : '?';
+}
+
+/* Whether every thread of the process but the caller sleeps. */
+static bool others_sleep(void) {
+  DIR *tasks = opendir("/proc/self/task");
+  assert_non_null(tasks);
+  const long self = (long)gettid();
+  bool sleeping = true;
+  const struct dirent *entry;
+  while ((entry = readdir(tasks)) != NULL) {
+    if (entry->d_name[0] == '.') continue;
+    const long tid = strtol(entry->d_name, NULL, 10);
+    if (tid != self && thread_state(tid) == 'R') sleeping = false;
+  }
+  closedir(tasks);
+  return sleeping;
+}
+
+/* Workers spin between the regions of a run, never after it: once a run has returned they go
+ * to sleep, without another region to wake them. (How soon is a matter of microseconds, which
+ * a loaded machine cannot time; the bench reports the CPU they burn.) */
+static void test_workers_sleep_after_a_run(void **state) {
+  model_fixture *f = *state;
+  float *output = malloc(output_bytes(f->model));
+  assert_non_null(output);
+  thaw_session *session = create_session(f->model, 3);
+  for (int run = 0; run < 3; run++) {
+    run_into(f, session, output);
+    bool asleep = others_sleep();
+    for (int wait = 0; wait < 2000 && !asleep; wait++) {
+      nanosleep(&(const struct timespec){0, 1000000}, NULL);
+      asleep = others_sleep();
+    }
+    if (!asleep) fail_msg("run %d: a worker still runs 2 s after the run returned", run);
+  }
+  thaw_session_destroy(session);
+  free(output);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_gemm_split_is_exact),
@@ -597,6 +704,9 @@ int main(void) {
                                       failed_start_teardown),
       cmocka_unit_test_setup_teardown(test_thread_limits, model_setup, model_teardown),
       cmocka_unit_test(test_a_deadline_stops_inside_a_node),
+      cmocka_unit_test(test_pool_runs_every_task_once),
+      cmocka_unit_test_setup_teardown(test_workers_sleep_after_a_run, model_setup,
+                                      model_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
