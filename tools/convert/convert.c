@@ -240,6 +240,10 @@ static const char *const count_names[THAW_CONVERT_COUNT_KINDS] = {
     [THAW_CONVERT_GELU_PATTERN] = "gelu_pattern",
     [THAW_CONVERT_SILU_PATTERN] = "silu_pattern",
     [THAW_CONVERT_HARD_SWISH_PATTERN] = "hard_swish_pattern",
+    [THAW_CONVERT_FUSED_SCALE] = "fused_scale",
+    [THAW_CONVERT_HARD_SWISH_CLIP] = "hard_swish_clip",
+    [THAW_CONVERT_MERGED_AFFINE] = "merged_affine",
+    [THAW_CONVERT_AFFINE_INTO_NEXT] = "affine_into_next",
 };
 
 const char *thaw_convert_count_name(thaw_convert_count kind) {

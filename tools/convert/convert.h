@@ -2,8 +2,8 @@
  * The ONNX -> .thaw converter as a library, shared by `thaw convert`, the tests and the
  * conformance runner. Everything expensive happens here, offline (DESIGN.md §1): shape
  * inference with pinned input shapes, constant folding (shape sub-graphs included), BatchNorm
- * folding, bias/activation fusion, LayerNorm/GELU/HardSwish pattern recognition, arena planning
- * and weight layout (through the formats writer).
+ * folding, per-channel scale/bias and activation fusion, LayerNorm/GELU/HardSwish pattern
+ * recognition, arena planning and weight layout (through the formats writer).
  *
  *     thaw_input_shape shape = {.name = "input", .rank = 4, .dims = {1, 3, 224, 224}};
  *     thaw_convert_options options = {.input_shapes = &shape, .input_shape_count = 1};
@@ -65,6 +65,10 @@ typedef enum thaw_convert_count {
   THAW_CONVERT_GELU_PATTERN,         /* decomposed GELU recognised */
   THAW_CONVERT_SILU_PATTERN,         /* x * Sigmoid(x) recognised */
   THAW_CONVERT_HARD_SWISH_PATTERN,   /* x * HardSigmoid(x) recognised */
+  THAW_CONVERT_FUSED_SCALE,          /* Mul by a per-channel constant folded into Conv/MatMul */
+  THAW_CONVERT_HARD_SWISH_CLIP,      /* x * Clip(x + 3, 0, 6) / 6 recognised as HardSwish */
+  THAW_CONVERT_MERGED_AFFINE,        /* per-channel Mul/Add merged into one channel affine op */
+  THAW_CONVERT_AFFINE_INTO_NEXT,     /* per-channel Mul/Add/affine folded into the Conv after it */
   THAW_CONVERT_COUNT_KINDS
 } thaw_convert_count;
 

@@ -1,9 +1,11 @@
 /*
  * Graph rewrites after lowering: recognise decomposed GELU / LayerNormalization / SiLU /
- * HardSwish, fold BatchNorm (CHANNEL_AFFINE) into the producing Conv/MatMul, then fuse bias
- * Adds and activations into Conv/MatMul. A rewrite only consumes a value nobody else reads
- * (graph outputs count as readers), and the rewritten node keeps the position of the producer,
- * so execution order stays topological.
+ * HardSwish, fold BatchNorm (CHANNEL_AFFINE) into the producing Conv/MatMul, then fuse
+ * per-channel Mul/Add and activations into Conv/MatMul; per-channel Mul/Add left after an
+ * activation fold into the Conv reading them, or merge into one CHANNEL_AFFINE. A rewrite only
+ * consumes a value nobody else reads (graph outputs count as readers), and the rewritten node
+ * keeps the position of the producer (or of the last node it replaces), so execution order
+ * stays topological.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -124,6 +126,53 @@ static void match_gated(cv_graph *graph, const uses *u, cv_node *mul) {
     graph->report->counts[kind]++;
     return;
   }
+}
+
+/* The node reading `value` alone when it divides it by 6: Div(value, 6), or Mul by 1/6 with the
+ * operands either way round; NULL otherwise. */
+static cv_node *sixth_of(cv_graph *graph, const uses *u, uint32_t value) {
+  uint32_t reader = sole_reader(graph, u, value);
+  cv_node *node = reader == CV_NONE ? NULL : &graph->nodes[reader];
+  if (is_binary(node, THAW_BINARY_DIV) && node->inputs[0] == value &&
+      constant_scalar_near(graph, node->inputs[1], 6.0, 0))
+    return node;
+  if (is_binary(node, THAW_BINARY_MUL) &&
+      constant_scalar_near(graph, other_operand(node, value), 1.0 / 6.0, 1e-7))
+    return node;
+  return NULL;
+}
+
+/* HardSwish spelt with Clip, as exporters without a HardSwish op write it:
+ * Add(x, 3) → Clip(0, 6) → Mul(x, ·) → Div(6), or with the division before the Mul
+ * (x * (Clip(x + 3, 0, 6) / 6)); Mul by 1/6 for Div by 6; operands either way round. Clip's
+ * bounds come from attributes or (opset 11) constant inputs, both lowered into its attrs. */
+static void match_clip_hard_swish(cv_graph *graph, const uses *u, cv_node *clip) {
+  if (clip->attrs.unary.alpha != 0.0f || clip->attrs.unary.beta != 6.0f) return;
+  cv_node *plus_three = producer(graph, clip->inputs[0]);
+  if (!is_binary(plus_three, THAW_BINARY_ADD) || sole_reader(graph, u, clip->inputs[0]) == CV_NONE)
+    return;
+  uint32_t x = CV_NONE;
+  for (int side = 0; side < 2; ++side)
+    if (constant_scalar_near(graph, plus_three->inputs[side], 3.0, 0))
+      x = plus_three->inputs[1 - side];
+  if (x == CV_NONE) return;
+  uint32_t gate_index = sole_reader(graph, u, clip->outputs[0]);
+  cv_node *gate = gate_index == CV_NONE ? NULL : &graph->nodes[gate_index];
+  cv_node *middle, *last;
+  if (is_binary(gate, THAW_BINARY_MUL) && other_operand(gate, clip->outputs[0]) == x) {
+    middle = gate;
+    last = sixth_of(graph, u, gate->outputs[0]);
+  } else {
+    middle = sixth_of(graph, u, clip->outputs[0]);
+    uint32_t product = middle ? sole_reader(graph, u, middle->outputs[0]) : CV_NONE;
+    last = product == CV_NONE ? NULL : &graph->nodes[product];
+    if (!is_binary(last, THAW_BINARY_MUL) || other_operand(last, middle->outputs[0]) != x)
+      return;
+  }
+  if (!last) return;
+  plus_three->op = clip->op = middle->op = 0;
+  become_unary(graph, last, THAW_UNARY_HARD_SWISH, x);
+  graph->report->counts[THAW_CONVERT_HARD_SWISH_CLIP]++;
 }
 
 /* PyTorch's exact GELU: Div(x, √2) → Erf → Add(1) → Mul(x, ·) → Mul(0.5). */
@@ -272,6 +321,7 @@ static thaw_status recognise_patterns(cv_graph *graph, thaw_error *error) {
     cv_node *node = &graph->nodes[n];
     if (is_unary(node, THAW_UNARY_ERF)) match_gelu(graph, &u, node);
     else if (is_binary(node, THAW_BINARY_MUL)) match_gated(graph, &u, node);
+    else if (is_unary(node, THAW_UNARY_CLIP)) match_clip_hard_swish(graph, &u, node);
     else if (node->op == THAW_OP_REDUCE_MEAN) status = match_layer_norm(graph, &u, node, error);
   }
   uses_free(&u);
@@ -368,34 +418,61 @@ static thaw_status fold_batch_norm(cv_graph *graph, const uses *u, cv_node *affi
   return THAW_OK;
 }
 
-/* Add of a per-channel constant ([M,1,1] for Conv, [N] for MatMul, or a scalar). */
-static thaw_status fuse_bias(cv_graph *graph, const uses *u, cv_node *add, thaw_error *error) {
+/* Whether constant `c`, the operand of a binary op beside `y` whose output `out` has y's shape,
+ * holds one value, or one value per index of y's axis `axis` (1 on every other axis). */
+static bool per_channel_constant(const cv_graph *graph, uint32_t c, uint32_t y, uint32_t out,
+                                 uint32_t axis) {
+  const cv_value *cv = &graph->values[c], *yv = &graph->values[y], *ov = &graph->values[out];
+  if (!cv->data || cv->dtype != THAW_DTYPE_F32 || yv->dtype != THAW_DTYPE_F32) return false;
+  if (ov->rank != yv->rank || ov->element_count != yv->element_count) return false;
+  if (cv->element_count == 1) return true;
+  if (axis >= yv->rank) return false;
+  uint32_t from_end = yv->rank - axis;
+  return cv->element_count == (uint64_t)yv->shape[axis] && cv->rank >= from_end &&
+         cv->rank <= yv->rank && cv->shape[cv->rank - from_end] == yv->shape[axis];
+}
+
+/* Element `channel` of a per-channel constant (per_channel_constant), a scalar included. */
+static float channel_value(const cv_value *constant, int64_t channel) {
+  float value;
+  memcpy(&value, constant->data + (constant->element_count == 1 ? 0 : (size_t)channel * 4), 4);
+  return value;
+}
+
+static bool all_finite(const cv_value *constant) {
+  for (uint64_t i = 0; i < constant->element_count; ++i)
+    if (!isfinite(channel_value(constant, (int64_t)i))) return false;
+  return true;
+}
+
+/* The axis of a Conv's (NCHW) or MatMul's output that its weights' output channels index. */
+static uint32_t channel_axis(const cv_graph *graph, const cv_node *p) {
+  return p->op == THAW_OP_CONV ? 1 : graph->values[p->outputs[0]].rank - 1;
+}
+
+/* Add or Mul of a per-channel constant ([M,1,1] for Conv, [N] for MatMul, or a scalar) after a
+ * Conv/MatMul: Wx + b + t has bias b + t, (Wx + b) * s has weights sW and bias sb. */
+static thaw_status fold_channel_constant(cv_graph *graph, const uses *u, cv_node *binary,
+                                         thaw_error *error) {
+  bool scales = binary->attrs.binary.func == THAW_BINARY_MUL;
   for (int side = 0; side < 2; ++side) {
-    uint32_t y = add->inputs[side], c = add->inputs[1 - side];
-    const cv_value *cv = &graph->values[c];
-    if (!cv->data || cv->dtype != THAW_DTYPE_F32) continue;
-    cv_node *p = absorbing_producer(graph, u, y, false);
-    if (!p) continue;
-    const cv_value *yv = &graph->values[y], *out = &graph->values[add->outputs[0]];
-    if (out->rank != yv->rank || out->element_count != yv->element_count) continue;
+    uint32_t y = binary->inputs[side], c = binary->inputs[1 - side];
+    cv_node *p = absorbing_producer(graph, u, y, scales);
+    if (!p || !per_channel_constant(graph, c, y, binary->outputs[0], channel_axis(graph, p)))
+      continue;
+    const cv_value *constant = &graph->values[c];
+    /* An infinite or NaN scale would make NaN of a zero Wx + b in one form and not the other. */
+    if (scales && !all_finite(constant)) continue;
     int64_t channels = output_channels(graph, p);
-    /* The channel axis, right-aligned against the output: -3 for NCHW Conv, -1 for MatMul. */
-    uint32_t from_end = p->op == THAW_OP_CONV ? 3 : 1;
-    bool per_channel = cv->element_count == 1;
-    if (!per_channel && cv->element_count == (uint64_t)channels && cv->rank >= from_end &&
-        cv->rank <= yv->rank) {
-      per_channel = cv->shape[cv->rank - from_end] == channels;
-    }
-    if (!per_channel) continue;
-    float *shift = malloc((size_t)channels * sizeof(float));
-    if (!shift) return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
-    for (int64_t i = 0; i < channels; ++i)
-      memcpy(&shift[i], cv->data + (cv->element_count == 1 ? 0 : i) * 4, 4);
-    thaw_status status = rewrite_weights(graph, p, NULL, shift, error);
-    free(shift);
+    float *values = malloc((size_t)channels * sizeof(float));
+    if (!values) return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
+    for (int64_t i = 0; i < channels; ++i) values[i] = channel_value(constant, i);
+    thaw_status status =
+        rewrite_weights(graph, p, scales ? values : NULL, scales ? NULL : values, error);
+    free(values);
     if (status != THAW_OK) return status;
-    absorb(graph, p, add);
-    graph->report->counts[THAW_CONVERT_FUSED_BIAS]++;
+    absorb(graph, p, binary);
+    graph->report->counts[scales ? THAW_CONVERT_FUSED_SCALE : THAW_CONVERT_FUSED_BIAS]++;
     return THAW_OK;
   }
   return THAW_OK;
@@ -431,11 +508,223 @@ static thaw_status fold_into_producers(cv_graph *graph, fold_pass pass, thaw_err
     cv_node *node = &graph->nodes[n];
     if (pass == PASS_BATCH_NORM && node->op == THAW_OP_CHANNEL_AFFINE)
       status = fold_batch_norm(graph, &u, node, error);
-    else if (pass == PASS_BIAS && is_binary(node, THAW_BINARY_ADD))
-      status = fuse_bias(graph, &u, node, error);
+    else if (pass == PASS_BIAS &&
+             (is_binary(node, THAW_BINARY_ADD) || is_binary(node, THAW_BINARY_MUL)))
+      status = fold_channel_constant(graph, &u, node, error);
     else if (pass == PASS_ACTIVATION && node->op == THAW_OP_UNARY)
       fuse_activation(graph, &u, node);
   }
+  uses_free(&u);
+  return status;
+}
+
+/* ---- Per-channel affines left after the fusions ---- */
+
+/* Nodes applying y = scale * x + shift along axis 1 (Mul or Add by a per-channel constant,
+ * ChannelAffine), each the only reader of the one before, composed into one affine of `input`.
+ * What is left of PP-OCR's "learnable affine blocks" after an activation is such a run. */
+typedef struct affine_run {
+  uint32_t input;
+  cv_node *first, *last;
+  uint32_t length;
+  int64_t channels;       /* of `input`'s axis 1 */
+  double *scale, *shift;  /* `channels` each */
+} affine_run;
+
+/* The value a Mul/Add with one constant operand, or a ChannelAffine, applies itself to. */
+static uint32_t affine_operand(const cv_graph *graph, const cv_node *node) {
+  if (node->op == THAW_OP_CHANNEL_AFFINE) return node->inputs[0];
+  if (!is_binary(node, THAW_BINARY_MUL) && !is_binary(node, THAW_BINARY_ADD)) return CV_NONE;
+  bool constant0 = graph->values[node->inputs[0]].data != NULL;
+  bool constant1 = graph->values[node->inputs[1]].data != NULL;
+  return constant0 == constant1 ? CV_NONE : node->inputs[constant0 ? 1 : 0];
+}
+
+/* Compose `node` into the run when it applies a per-channel affine to `x`, the run's output. */
+static bool extend_run(const cv_graph *graph, const cv_node *node, uint32_t x, affine_run *run) {
+  if (affine_operand(graph, node) != x) return false;
+  if (node->op == THAW_OP_CHANNEL_AFFINE) {
+    const cv_value *scale = &graph->values[node->inputs[1]];
+    const cv_value *shift = &graph->values[node->inputs[2]];
+    if (!scale->data || !shift->data) return false;
+    for (int64_t c = 0; c < run->channels; ++c) {
+      double s = channel_value(scale, c);
+      run->scale[c] *= s;
+      run->shift[c] = run->shift[c] * s + channel_value(shift, c);
+    }
+    return true;
+  }
+  uint32_t operand = other_operand(node, x);
+  if (!per_channel_constant(graph, operand, x, node->outputs[0], 1)) return false;
+  const cv_value *constant = &graph->values[operand];
+  bool scales = node->attrs.binary.func == THAW_BINARY_MUL;
+  for (int64_t c = 0; c < run->channels; ++c) {
+    double value = channel_value(constant, c);
+    if (scales) {
+      run->scale[c] *= value;
+      run->shift[c] *= value;
+    } else {
+      run->shift[c] += value;
+    }
+  }
+  return true;
+}
+
+/* Count the run's nodes and remove them, all of them when `folded` into the next Conv, else all
+ * but the last, which becomes the merged ChannelAffine. Mul and Add count as `binary_kind`; a
+ * ChannelAffine (a kept BatchNorm) counts as folded when it is, else it stays one. */
+static void retire_run(cv_graph *graph, const uses *u, const affine_run *run,
+                       thaw_convert_count binary_kind, bool folded) {
+  uint32_t *counts = graph->report->counts;
+  cv_node *node = run->first;
+  for (uint32_t i = 0; i < run->length; ++i) {
+    cv_node *next = i + 1 < run->length
+                        ? &graph->nodes[sole_reader(graph, u, node->outputs[0])] : NULL;
+    if (node->op != THAW_OP_CHANNEL_AFFINE) {
+      counts[binary_kind]++;
+    } else if (folded) {
+      counts[THAW_CONVERT_BATCH_NORM_AFFINE]--;
+      counts[THAW_CONVERT_FOLDED_BATCH_NORM]++;
+    }
+    if (folded || node != run->last) node->op = 0;
+    node = next;
+  }
+}
+
+/* Whether `conv`, reading the run's output `y`, can take the run into its weights:
+ * W(s*x + t) + b = (W diag s)x + (b + Wt). The shift would also land on the zeros a padded
+ * conv reads outside its input, so a padded conv takes only a run without one. */
+static bool takes_input_affine(const cv_graph *graph, const cv_node *conv, uint32_t y,
+                               const affine_run *run) {
+  if (!conv || conv->op != THAW_OP_CONV || conv->inputs[0] != y) return false;
+  const cv_value *w = &graph->values[conv->inputs[1]];
+  if (!w->data || w->dtype != THAW_DTYPE_F32 || w->rank < 2 || w->element_count == 0 ||
+      w->shape[1] * (int64_t)conv->attrs.conv.groups != run->channels)
+    return false;
+  const thaw_conv_attrs *a = &conv->attrs.conv;
+  bool padded = a->pad_top || a->pad_left || a->pad_bottom || a->pad_right;
+  for (int64_t c = 0; c < run->channels; ++c) {
+    if (!isfinite((float)run->scale[c]) || !isfinite((float)run->shift[c])) return false;
+    if (padded && run->shift[c] != 0) return false;
+  }
+  return true;
+}
+
+static thaw_status fold_into_next_conv(cv_graph *graph, cv_node *conv, const affine_run *run,
+                                       thaw_error *error) {
+  const cv_value *w = &graph->values[conv->inputs[1]];
+  int64_t outputs = w->shape[0], per_group = w->shape[1];
+  uint64_t taps = w->element_count / (uint64_t)(outputs * per_group);
+  int64_t outputs_per_group = outputs / (int64_t)conv->attrs.conv.groups;
+  int64_t shape[THAW_MAX_RANK];
+  memcpy(shape, w->shape, sizeof(shape));
+  uint32_t weight = cv_add_constant(graph, w->name, THAW_DTYPE_F32, w->rank, shape, w->data);
+  float *bias = calloc((size_t)outputs, sizeof(float));
+  if (weight == CV_NONE || !bias) {
+    free(bias);
+    return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
+  }
+  if (conv->input_count > 2 && conv->inputs[2] != CV_NONE)
+    memcpy(bias, graph->values[conv->inputs[2]].data, (size_t)outputs * 4);
+  float *data = (float *)graph->values[weight].data;
+  for (int64_t o = 0; o < outputs; ++o) {
+    double shifted = bias[o];
+    for (int64_t i = 0; i < per_group; ++i) {
+      int64_t channel = o / outputs_per_group * per_group + i;
+      float *taps_of = data + ((uint64_t)(o * per_group + i)) * taps;
+      for (uint64_t k = 0; k < taps; ++k) {
+        shifted += (double)taps_of[k] * run->shift[channel];
+        taps_of[k] = (float)(taps_of[k] * run->scale[channel]);
+      }
+    }
+    bias[o] = (float)shifted;
+  }
+  uint32_t bias_value = cv_add_constant(graph, graph->values[weight].name, THAW_DTYPE_F32, 1,
+                                        &outputs, bias);
+  free(bias);
+  if (bias_value == CV_NONE)
+    return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
+  conv->inputs[0] = run->input;
+  conv->inputs[1] = weight;
+  conv->inputs[2] = bias_value;
+  conv->input_count = 3;
+  return THAW_OK;
+}
+
+/* The run's last node becomes one ChannelAffine of the run's input. */
+static thaw_status become_channel_affine(cv_graph *graph, const affine_run *run,
+                                         thaw_error *error) {
+  float *values = malloc((size_t)run->channels * 2 * sizeof(float));
+  if (!values) return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
+  for (int64_t c = 0; c < run->channels; ++c) {
+    values[c] = (float)run->scale[c];
+    values[run->channels + c] = (float)run->shift[c];
+  }
+  const char *name = graph->values[run->last->outputs[0]].name;
+  uint32_t scale = cv_add_constant(graph, name, THAW_DTYPE_F32, 1, &run->channels, values);
+  uint32_t shift = scale == CV_NONE ? CV_NONE
+                   : cv_add_constant(graph, name, THAW_DTYPE_F32, 1, &run->channels,
+                                     values + run->channels);
+  free(values);
+  if (shift == CV_NONE) return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
+  cv_node *last = run->last;
+  last->op = THAW_OP_CHANNEL_AFFINE;
+  memset(&last->attrs, 0, sizeof(last->attrs));
+  /* Binary nodes have room for 2 inputs plus the spare slot cv_add_node allocates. */
+  last->inputs[0] = run->input;
+  last->inputs[1] = scale;
+  last->inputs[2] = shift;
+  last->input_count = 3;
+  return THAW_OK;
+}
+
+/* The longest run starting at `first`: folded into the Conv reading it when that is exact, else
+ * merged into one ChannelAffine when it has two nodes or more (one pass over memory, not one per
+ * node). A single Mul or Add stays what it is. */
+static thaw_status fold_affine_run(cv_graph *graph, const uses *u, cv_node *first,
+                                   thaw_error *error) {
+  uint32_t x = affine_operand(graph, first);
+  if (x == CV_NONE || graph->values[x].rank < 2 || graph->values[x].dtype != THAW_DTYPE_F32 ||
+      graph->values[x].shape[1] < 1)
+    return THAW_OK;
+  affine_run run = {.input = x, .first = first, .channels = graph->values[x].shape[1]};
+  run.scale = malloc((size_t)run.channels * sizeof(double));
+  run.shift = malloc((size_t)run.channels * sizeof(double));
+  if (!run.scale || !run.shift) {
+    free(run.scale);
+    free(run.shift);
+    return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
+  }
+  for (int64_t c = 0; c < run.channels; ++c) {
+    run.scale[c] = 1.0;
+    run.shift[c] = 0.0;
+  }
+  uint32_t y = x, next_index = (uint32_t)(first - graph->nodes);
+  while (next_index != CV_NONE && extend_run(graph, &graph->nodes[next_index], y, &run)) {
+    run.last = &graph->nodes[next_index];
+    run.length++;
+    y = run.last->outputs[0];
+    next_index = sole_reader(graph, u, y);
+  }
+  thaw_status status = THAW_OK;
+  cv_node *next = next_index == CV_NONE ? NULL : &graph->nodes[next_index];
+  if (run.length && takes_input_affine(graph, next, y, &run)) {
+    status = fold_into_next_conv(graph, next, &run, error);
+    if (status == THAW_OK) retire_run(graph, u, &run, THAW_CONVERT_AFFINE_INTO_NEXT, true);
+  } else if (run.length >= 2) {
+    retire_run(graph, u, &run, THAW_CONVERT_MERGED_AFFINE, false);
+    status = become_channel_affine(graph, &run, error);
+  }
+  free(run.scale);
+  free(run.shift);
+  return status;
+}
+
+static thaw_status fold_affine_runs(cv_graph *graph, thaw_error *error) {
+  uses u;
+  thaw_status status = uses_build(graph, &u, error);
+  for (uint32_t n = 0; status == THAW_OK && n < graph->node_count; ++n)
+    if (graph->nodes[n].op) status = fold_affine_run(graph, &u, &graph->nodes[n], error);
   uses_free(&u);
   return status;
 }
@@ -445,5 +734,6 @@ thaw_status cv_fuse(cv_graph *graph, thaw_error *error) {
   if (status == THAW_OK) status = fold_into_producers(graph, PASS_BATCH_NORM, error);
   if (status == THAW_OK) status = fold_into_producers(graph, PASS_BIAS, error);
   if (status == THAW_OK) status = fold_into_producers(graph, PASS_ACTIVATION, error);
+  if (status == THAW_OK) status = fold_affine_runs(graph, error);
   return status;
 }
