@@ -445,5 +445,6 @@ thaw_status cv_fuse(cv_graph *graph, thaw_error *error) {
   if (status == THAW_OK) status = fold_into_producers(graph, PASS_BATCH_NORM, error);
   if (status == THAW_OK) status = fold_into_producers(graph, PASS_BIAS, error);
   if (status == THAW_OK) status = fold_into_producers(graph, PASS_ACTIVATION, error);
+  if (status == THAW_OK) status = cv_fuse_attention(graph, error);
   return status;
 }
