@@ -19,7 +19,7 @@
 #define THAW_FORMAT_MAGIC_SIZE 8
 #define THAW_FORMAT_MAJOR 1
 /* The newest minor version this reader knows; writers stamp the lowest one a file needs. */
-#define THAW_FORMAT_MINOR 2
+#define THAW_FORMAT_MINOR 3
 
 #define THAW_FORMAT_HEADER_SIZE 64
 #define THAW_FORMAT_SECTION_ENTRY_SIZE 24
@@ -120,8 +120,11 @@ typedef enum thaw_op {
   THAW_OP_DYNAMIC_QUANTIZE_LINEAR = 28, /* X(f32) -> Y(u8) scale[1](f32) zero_point[1](u8) none */
   THAW_OP_LSTM = 30,           /* X W R [B H0 C0] -> [Y Y_h Y_c] (format 1.2)      recurrent */
   THAW_OP_GRU = 31,            /* X W R [B H0 RB] -> [Y Y_h] (format 1.2)          recurrent */
+  /* MATMUL reading A and B through transposes and writing Y through one (format 1.3): the
+   * attention heads' split, Kᵀ and merge without copies. */
+  THAW_OP_PERMUTED_MATMUL = 32, /* A B [bias[N]] -> Y, all rank r             permuted_matmul */
 } thaw_op;
-#define THAW_OP_MAX 31
+#define THAW_OP_MAX 32
 
 /* Elementwise functions, standalone (UNARY) or fused into CONV/MATMUL outputs. */
 typedef enum thaw_unary_func {
@@ -175,6 +178,14 @@ typedef struct thaw_conv_attrs {
 typedef struct thaw_matmul_attrs {
   thaw_unary_attrs activation;
 } thaw_matmul_attrs;
+
+/* Y = Transpose(MatMul(Transpose(A, a_perm), Transpose(B, b_perm)) + bias, y_perm), each
+ * perm a permutation of [0, r) (entries past r are 0) as in thaw_transpose_attrs. y_perm
+ * keeps the last axis (the product's columns stay contiguous); the bias may be [1, ..., 1, N]. */
+typedef struct thaw_permuted_matmul_attrs {
+  thaw_unary_attrs activation;
+  uint32_t a_perm[THAW_MAX_RANK], b_perm[THAW_MAX_RANK], y_perm[THAW_MAX_RANK];
+} thaw_permuted_matmul_attrs;
 
 /* How a quantized op turns its f32 input into int8 (kernels.h, thaw_qs8_input). */
 typedef enum thaw_qs8_input_mode {

@@ -13,6 +13,8 @@
 _Static_assert(sizeof(thaw_unary_attrs) == 3 * 4, "unary attrs are 3 words");
 _Static_assert(sizeof(thaw_conv_attrs) == 14 * 4, "conv attrs are 14 words");
 _Static_assert(sizeof(thaw_matmul_attrs) == 3 * 4, "matmul attrs are 3 words");
+_Static_assert(sizeof(thaw_permuted_matmul_attrs) == (3 + 3 * THAW_MAX_RANK) * 4,
+               "permuted matmul attrs");
 _Static_assert(sizeof(thaw_binary_attrs) == 4, "binary attrs are 1 word");
 _Static_assert(sizeof(thaw_axis_attrs) == 4, "axis attrs are 1 word");
 _Static_assert(sizeof(thaw_layer_norm_attrs) == 2 * 4, "layer norm attrs are 2 words");
@@ -204,22 +206,49 @@ static thaw_status check_slice(const node_context *node, const uint8_t *blob) {
   return THAW_OK;
 }
 
-static thaw_status check_transpose(const node_context *node, const uint8_t *blob) {
-  thaw_transpose_attrs attrs;
-  thaw_op_attrs_decode(node->op, blob, &attrs);
+/* `perm` is a permutation of [0, input rank) followed by zeros. */
+static thaw_status check_permutation(const node_context *node, const char *field,
+                                     const uint32_t perm[THAW_MAX_RANK]) {
   uint32_t seen = 0;
   for (uint32_t axis = 0; axis < THAW_MAX_RANK; axis++) {
-    uint32_t source = attrs.perm[axis];
+    uint32_t source = perm[axis];
     if (axis >= node->input_rank) {
-      if (source != 0) return corrupt(node, "perm entries past the input rank must be 0");
+      if (source != 0) {
+        return thaw_error_set(node->error, THAW_STATUS_CORRUPT,
+                              "node '%s' (%s): %s entries past the input rank must be 0",
+                              node->name, node->op_name, field);
+      }
       continue;
     }
     if (source >= node->input_rank || (seen & (1u << source)) != 0) {
-      return corrupt(node, "perm is not a permutation of the input axes");
+      return thaw_error_set(node->error, THAW_STATUS_CORRUPT,
+                            "node '%s' (%s): %s is not a permutation of the input axes",
+                            node->name, node->op_name, field);
     }
     seen |= 1u << source;
   }
   return THAW_OK;
+}
+
+static thaw_status check_transpose(const node_context *node, const uint8_t *blob) {
+  thaw_transpose_attrs attrs;
+  thaw_op_attrs_decode(node->op, blob, &attrs);
+  return check_permutation(node, "perm", attrs.perm);
+}
+
+static thaw_status check_permuted_matmul(const node_context *node, const uint8_t *blob) {
+  thaw_permuted_matmul_attrs attrs;
+  thaw_op_attrs_decode(node->op, blob, &attrs);
+  thaw_status status = check_unary_func(node, &attrs.activation);
+  if (status == THAW_OK && node->input_rank < 2) status = corrupt(node, "A has rank below 2");
+  if (status == THAW_OK) status = check_permutation(node, "a_perm", attrs.a_perm);
+  if (status == THAW_OK) status = check_permutation(node, "b_perm", attrs.b_perm);
+  if (status == THAW_OK) status = check_permutation(node, "y_perm", attrs.y_perm);
+  const uint32_t last = node->input_rank - 1;
+  if (status == THAW_OK && attrs.y_perm[last] != last) {
+    status = corrupt(node, "y_perm moves the last axis");
+  }
+  return status;
 }
 
 static thaw_status check_resize(const node_context *node, const uint8_t *blob) {
@@ -416,6 +445,8 @@ static const op_contract kContracts[THAW_OP_MAX + 1] = {
     [THAW_OP_DYNAMIC_QUANTIZE_LINEAR] = {"DynamicQuantizeLinear", 0, 1, 1, 3, 3, NULL},
     [THAW_OP_LSTM] = {"LSTM", sizeof(thaw_recurrent_attrs), 3, 6, 1, 3, check_recurrent},
     [THAW_OP_GRU] = {"GRU", sizeof(thaw_recurrent_attrs), 3, 6, 1, 2, check_recurrent},
+    [THAW_OP_PERMUTED_MATMUL] = {"PermutedMatMul", sizeof(thaw_permuted_matmul_attrs), 2, 3, 1, 1,
+                                 check_permuted_matmul},
 };
 
 static const op_contract *find_contract(uint32_t op) {

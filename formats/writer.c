@@ -12,8 +12,9 @@
 #include "formats/format_internal.h"
 
 #define CONVERTER_STRING "thaw " THAW_VERSION_STRING
-#define MAX_ATTRS_SIZE 68 /* the largest attribute blob (thaw_qs8_conv_attrs) */
-_Static_assert(sizeof(thaw_qs8_conv_attrs) == MAX_ATTRS_SIZE, "largest attribute blob");
+#define MAX_ATTRS_SIZE 108 /* the largest attribute blob (thaw_permuted_matmul_attrs) */
+_Static_assert(sizeof(thaw_permuted_matmul_attrs) == MAX_ATTRS_SIZE, "largest attribute blob");
+_Static_assert(sizeof(thaw_qs8_conv_attrs) <= MAX_ATTRS_SIZE, "qs8 conv attributes fit");
 _Static_assert(sizeof(thaw_slice_attrs) <= MAX_ATTRS_SIZE, "slice attributes fit");
 
 typedef struct writer_tensor {
@@ -578,8 +579,10 @@ static void write_section_entry(uint8_t *entry, uint32_t kind, uint64_t offset, 
 
 /* Files that use nothing newer than 1.0 stay readable by 1.0 readers; the GEMM-packed
  * layout came with 1.1; the quantized ops and their layout, the linear quantization ops, state
- * pairs and the recurrent ops with 1.2. */
+ * pairs and the recurrent ops with 1.2; the permuted MatMul with 1.3. */
 static uint16_t minimum_minor_version(const thaw_writer *writer) {
+  for (uint32_t n = 0; n < writer->nodes.count; n++)
+    if (node_at(writer, n)->op == THAW_OP_PERMUTED_MATMUL) return 3;
   if (writer->states.count > 0) return 2;
   uint16_t minor = 0;
   for (uint32_t t = 0; t < writer->tensors.count; t++) {

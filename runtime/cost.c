@@ -228,7 +228,8 @@ void thaw_cost_node_facts(const thaw_model *model, uint32_t index, thaw_cost_nod
   switch ((thaw_op)node->op) {
     case THAW_OP_CONV: conv_facts(node, facts); break;
     case THAW_OP_CONV_TRANSPOSE: conv_transpose_facts(node, facts); break;
-    case THAW_OP_MATMUL: matmul_facts(node, facts); break;
+    case THAW_OP_MATMUL:
+    case THAW_OP_PERMUTED_MATMUL: matmul_facts(node, facts); break;
     case THAW_OP_QS8_MATMUL:
     case THAW_OP_QS8_CONV: int8_facts(node, facts); break;
     case THAW_OP_LSTM:

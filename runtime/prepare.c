@@ -468,94 +468,177 @@ static thaw_status prepare_conv(const preparation *p) {
   return status;
 }
 
-/* numpy.matmul: A[...,M,K]·B[...,K,N]; a rank-1 A is a row [1,K] and a rank-1 B a column
- * [K,1], and those unit dims are dropped from the result. Batch dims broadcast. B may be a
- * GEMM-packed [K,N] constant (the reader checked its rank and size). */
+/* An operand of a matrix product as the product reads it: `rank` dims, the last two the matrix
+ * (rows, columns) and the others batch dims; dim d has shape[d] elements stride[d] elements
+ * apart in the stored tensor. */
+typedef struct matrix_view {
+  uint32_t rank;
+  int64_t shape[THAW_MAX_RANK];
+  ptrdiff_t stride[THAW_MAX_RANK];
+} matrix_view;
+
+/* `tensor` read through Transpose(tensor, perm): dim d is the tensor's dim perm[d]. The
+ * strides are partial products of the dims, which the format checked fit. */
+static matrix_view permuted_view(const thaw_format_tensor *tensor, const uint32_t *perm) {
+  ptrdiff_t stored_stride[THAW_MAX_RANK];
+  ptrdiff_t running = 1;
+  for (uint32_t d = tensor->rank; d-- > 0;) {
+    stored_stride[d] = running;
+    running *= (ptrdiff_t)tensor->shape[d];
+  }
+  matrix_view view = {.rank = tensor->rank};
+  for (uint32_t d = 0; d < tensor->rank; d++) {
+    view.shape[d] = tensor->shape[perm[d]];
+    view.stride[d] = stored_stride[perm[d]];
+  }
+  return view;
+}
+
+static const uint32_t kIdentityPerm[THAW_MAX_RANK] = {0, 1, 2, 3, 4, 5, 6, 7};
+
+/* A MatMul operand as stored; numpy.matmul reads a rank-1 A as a row [1, K] and a rank-1 B
+ * as a column [K, 1]. */
+static matrix_view plain_view(const thaw_format_tensor *tensor, bool is_b) {
+  if (tensor->rank >= 2) return permuted_view(tensor, kIdentityPerm);
+  const int64_t k = tensor->shape[0];
+  if (is_b) return (matrix_view){.rank = 2, .shape = {k, 1}, .stride = {1, 1}};
+  return (matrix_view){.rank = 2, .shape = {1, k}, .stride = {(ptrdiff_t)k, 1}};
+}
+
+/* Where a PermutedMatMul writes: the product's dims (batch..., M, N) at the strides of Y's
+ * dims they become, and the single step between consecutive batches the executor walks Y by
+ * (the batch dims above 1 must be evenly strided, FORMAT.md). */
+static thaw_status permuted_output(const preparation *p, const thaw_format_tensor *y,
+                                   const uint32_t *y_perm, uint32_t rank,
+                                   const int64_t *product_dims, thaw_matmul_plan *plan) {
+  if (y->rank != rank) {
+    return node_fail(p, THAW_STATUS_CORRUPT, "output %s does not have the operands' rank %" PRIu32,
+                     format_shape(y).text, rank);
+  }
+  const matrix_view y_view = permuted_view(y, y_perm);
+  if (!dims_equal(rank, y_view.shape, rank, product_dims)) {
+    return node_fail(p, THAW_STATUS_CORRUPT,
+                     "output shape %s, transposed back, is %s; the product is %s",
+                     format_shape(y).text, format_dims(rank, y_view.shape).text,
+                     format_dims(rank, product_dims).text);
+  }
+  ptrdiff_t batch_step = 0, expected_stride = 0;
+  for (uint32_t d = rank - 2; d-- > 0;) {
+    if (product_dims[d] == 1) continue;
+    if (batch_step == 0) batch_step = expected_stride = y_view.stride[d];
+    if (y_view.stride[d] != expected_stride) {
+      return node_fail(p, THAW_STATUS_UNSUPPORTED,
+                       "output %s: its batch dims are not evenly strided after y_perm",
+                       format_shape(y).text);
+    }
+    expected_stride *= (ptrdiff_t)product_dims[d];
+  }
+  plan->y_batch_stride = (size_t)batch_step;
+  plan->gemm.c_row_stride = y_view.stride[rank - 2];
+  return THAW_OK;
+}
+
+/* numpy.matmul: A[...,M,K]·B[...,K,N] with broadcast batch dims, and a rank-1 A or B dropping
+ * its unit dim from the result (MatMul), or the same with A, B and Y read and written through
+ * transposes (PermutedMatMul). A MatMul's B may be a GEMM-packed [K,N] constant (the reader
+ * checked its rank and size). */
 static thaw_status prepare_matmul(const preparation *p) {
-  thaw_matmul_attrs attrs;
-  memcpy(&attrs, p->attrs, sizeof attrs);
+  const bool permuted = p->node->op == THAW_OP_PERMUTED_MATMUL;
+  thaw_permuted_matmul_attrs attrs;
+  memset(&attrs, 0, sizeof attrs);
+  memcpy(&attrs, p->attrs, thaw_op_attrs_size(p->node->op));
   const thaw_format_tensor *a = input_tensor(p, 0), *b = input_tensor(p, 1);
   const thaw_format_tensor *bias = p->node->input_count > 2 ? input_tensor(p, 2) : NULL;
   const thaw_format_tensor *y = output_tensor(p, 0);
   thaw_status status = require_f32(p, 3, (const thaw_format_tensor *[]){a, b, y},
                                    (const char *[]){"input A", "input B", "output"});
   if (status == THAW_OK && bias != NULL) status = require_dtype(p, bias, "bias", THAW_DTYPE_F32);
+  if (status == THAW_OK && permuted && b->rank != a->rank) {
+    status = node_fail(p, THAW_STATUS_CORRUPT, "A %s and B %s differ in rank",
+                       format_shape(a).text, format_shape(b).text);
+  }
   if (status != THAW_OK) return status;
 
-  const int64_t m = a->rank >= 2 ? a->shape[a->rank - 2] : 1;
-  const int64_t k = a->shape[a->rank - 1];
-  const int64_t b_k = b->rank >= 2 ? b->shape[b->rank - 2] : b->shape[0];
-  const int64_t n = b->rank >= 2 ? b->shape[b->rank - 1] : 1;
+  const matrix_view a_view = permuted ? permuted_view(a, attrs.a_perm) : plain_view(a, false);
+  const matrix_view b_view = permuted ? permuted_view(b, attrs.b_perm) : plain_view(b, true);
+  const int64_t m = a_view.shape[a_view.rank - 2], k = a_view.shape[a_view.rank - 1];
+  const int64_t b_k = b_view.shape[b_view.rank - 2], n = b_view.shape[b_view.rank - 1];
   if (k != b_k) {
     return node_fail(p, THAW_STATUS_CORRUPT,
                      "inner dims of A %s and B %s differ: %" PRId64 " vs %" PRId64,
                      format_shape(a).text, format_shape(b).text, k, b_k);
   }
 
-  const uint32_t a_batch_rank = a->rank > 2 ? a->rank - 2 : 0;
-  const uint32_t b_batch_rank = b->rank > 2 ? b->rank - 2 : 0;
+  const uint32_t a_batch_rank = a_view.rank - 2, b_batch_rank = b_view.rank - 2;
   const uint32_t batch_rank = a_batch_rank > b_batch_rank ? a_batch_rank : b_batch_rank;
   thaw_matmul_plan *plan = &p->node->u.matmul;
   memset(plan, 0, sizeof *plan);
-  int64_t expected[THAW_MAX_RANK + 2];
-  uint32_t expected_rank = 0;
+  int64_t product_dims[THAW_MAX_RANK + 2];
   size_t batch_count = 1;
   bool b_shared = true; /* every batch index reads the same B */
-  /* Walk the batch dims from the innermost out so strides accumulate matrix sizes. */
-  ptrdiff_t a_stride = (ptrdiff_t)(m * k), b_stride = (ptrdiff_t)(k * n);
-  for (uint32_t d = batch_rank; d-- > 0;) {
-    const int64_t a_dim =
-        d >= batch_rank - a_batch_rank ? a->shape[d - (batch_rank - a_batch_rank)] : 1;
-    const int64_t b_dim =
-        d >= batch_rank - b_batch_rank ? b->shape[d - (batch_rank - b_batch_rank)] : 1;
+  for (uint32_t d = 0; d < batch_rank; d++) {
+    const uint32_t a_d = d + a_batch_rank - batch_rank, b_d = d + b_batch_rank - batch_rank;
+    const bool a_has = d + a_batch_rank >= batch_rank, b_has = d + b_batch_rank >= batch_rank;
+    const int64_t a_dim = a_has ? a_view.shape[a_d] : 1, b_dim = b_has ? b_view.shape[b_d] : 1;
     if (a_dim != b_dim && a_dim != 1 && b_dim != 1) {
       return node_fail(p, THAW_STATUS_CORRUPT, "batch dims of A %s and B %s do not broadcast",
                        format_shape(a).text, format_shape(b).text);
     }
     const int64_t dim = a_dim == 1 ? b_dim : a_dim;
-    expected[d] = dim;
+    product_dims[d] = dim;
     plan->batch_shape[d] = (size_t)dim;
-    plan->a_batch_stride[d] = a_dim == 1 ? 0 : a_stride;
-    plan->b_batch_stride[d] = b_dim == 1 ? 0 : b_stride;
+    plan->a_batch_stride[d] = a_dim == 1 ? 0 : a_view.stride[a_d];
+    plan->b_batch_stride[d] = b_dim == 1 ? 0 : b_view.stride[b_d];
     b_shared = b_shared && b_dim == 1;
     batch_count *= (size_t)dim;
-    a_stride *= (ptrdiff_t)a_dim;
-    b_stride *= (ptrdiff_t)b_dim;
   }
-  expected_rank = batch_rank;
-  if (a->rank >= 2) expected[expected_rank++] = m;
-  if (b->rank >= 2) expected[expected_rank++] = n;
-  if (expected_rank == 0) expected[expected_rank++] = 1; /* vector·vector: a scalar, shape [1] */
-  /* The output's element count bounds every product below: no size computed here overflows. */
-  if (!dims_equal(y->rank, y->shape, expected_rank, expected)) {
-    return node_fail(p, THAW_STATUS_CORRUPT,
-                     "output shape %s does not match %s computed from A %s and B %s",
-                     format_shape(y).text, format_dims(expected_rank, expected).text,
-                     format_shape(a).text, format_shape(b).text);
-  }
-  if (bias != NULL && !dims_equal(bias->rank, bias->shape, 1, &n)) {
+  product_dims[batch_rank] = m;
+  product_dims[batch_rank + 1] = n;
+  /* A PermutedMatMul's bias may keep leading unit dims: an attention mask [1, 1, 1, N]. */
+  const bool bias_fits =
+      bias == NULL || (bias->shape[bias->rank - 1] == n &&
+                       (permuted ? dims_product(bias, 0, bias->rank - 1) == 1 : bias->rank == 1));
+  if (!bias_fits) {
     return node_fail(p, THAW_STATUS_CORRUPT, "bias shape %s does not match N = %" PRId64,
                      format_shape(bias).text, n);
   }
 
+  /* The output's element count bounds every product below: no size computed here overflows. */
+  if (permuted) {
+    status = permuted_output(p, y, attrs.y_perm, batch_rank + 2, product_dims, plan);
+    if (status != THAW_OK) return status;
+    /* Batches read through transposes are not the consecutive rows of one product. */
+    b_shared = false;
+  } else {
+    int64_t expected[THAW_MAX_RANK + 2];
+    uint32_t expected_rank = batch_rank;
+    memcpy(expected, product_dims, batch_rank * sizeof *expected);
+    if (a->rank >= 2) expected[expected_rank++] = m;
+    if (b->rank >= 2) expected[expected_rank++] = n;
+    if (expected_rank == 0) expected[expected_rank++] = 1; /* vector·vector: shape [1] */
+    if (!dims_equal(y->rank, y->shape, expected_rank, expected)) {
+      return node_fail(p, THAW_STATUS_CORRUPT,
+                       "output shape %s does not match %s computed from A %s and B %s",
+                       format_shape(y).text, format_dims(expected_rank, expected).text,
+                       format_shape(a).text, format_shape(b).text);
+    }
+    plan->y_batch_stride = (size_t)(m * n);
+    plan->gemm.c_row_stride = (ptrdiff_t)n;
+  }
+
   /* With one B for all batches, A's batches (then dense, since only A has batch dims > 1)
    * stack into the rows of a single product. */
-  const size_t gemm_rows = b_shared ? batch_count * (size_t)m : (size_t)m;
   plan->batch_rank = b_shared ? 0 : batch_rank;
   plan->batch_count = b_shared ? 1 : batch_count;
-  plan->y_batch_stride = (size_t)(m * n);
-  plan->gemm = (thaw_gemm_params){
-      .m = gemm_rows,
-      .n = (size_t)n,
-      .k = (size_t)k,
-      .a_row_stride = (ptrdiff_t)k,
-      .a_k_stride = 1,
-      .b_packed = b->layout == THAW_LAYOUT_F32_GEMM_PANEL16,
-      .b_row_stride = (ptrdiff_t)n,
-      .b_column_stride = 1,
-      .c_row_stride = (ptrdiff_t)n,
-      .bias = bias != NULL ? THAW_GEMM_BIAS_PER_COLUMN : THAW_GEMM_BIAS_NONE,
-  };
+  plan->gemm.m = b_shared ? batch_count * (size_t)m : (size_t)m;
+  plan->gemm.n = (size_t)n;
+  plan->gemm.k = (size_t)k;
+  plan->gemm.a_row_stride = a_view.stride[a_view.rank - 2];
+  plan->gemm.a_k_stride = a_view.stride[a_view.rank - 1];
+  plan->gemm.b_packed = b->layout == THAW_LAYOUT_F32_GEMM_PANEL16;
+  plan->gemm.b_row_stride = b_view.stride[b_view.rank - 2];
+  plan->gemm.b_column_stride = b_view.stride[b_view.rank - 1];
+  plan->gemm.bias = bias != NULL ? THAW_GEMM_BIAS_PER_COLUMN : THAW_GEMM_BIAS_NONE;
   status = map_unary(p, &attrs.activation, &plan->gemm.activation);
   p->node->scratch_bytes = p->model->kernels->f32_gemm_scratch_size(&plan->gemm);
   return status;
@@ -1091,6 +1174,7 @@ thaw_status thaw_prepare_node(thaw_model *model, uint32_t index, size_t first_op
       status = prepare_conv(&p);
       break;
     case THAW_OP_MATMUL:
+    case THAW_OP_PERMUTED_MATMUL:
       status = prepare_matmul(&p);
       break;
     case THAW_OP_BINARY:

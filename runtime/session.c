@@ -473,6 +473,7 @@ static thaw_status run_node(const executor *e, const thaw_prepared_node *node,
                                     node->input_count > 2 ? operand[2] : NULL, y, &e->parallel);
       break;
     case THAW_OP_MATMUL:
+    case THAW_OP_PERMUTED_MATMUL:
       run_matmul(e, &node->u.matmul, operand[0], operand[1],
                  node->input_count > 2 ? operand[2] : NULL, y);
       break;

@@ -45,6 +45,11 @@ static inline thaw_f32v thaw_f32v_fmadd(thaw_f32v a, thaw_f32v b, thaw_f32v c) {
  * either answer is acceptable. */
 static inline thaw_f32v thaw_f32v_max(thaw_f32v a, thaw_f32v b) { return _mm256_max_ps(a, b); }
 
+/* v in the lanes where x >= limit or x is NaN, 0 in the others. */
+static inline thaw_f32v thaw_f32v_zero_below(thaw_f32v v, thaw_f32v x, thaw_f32v limit) {
+  return _mm256_andnot_ps(_mm256_cmp_ps(x, limit, _CMP_LT_OQ), v);
+}
+
 /* Lanes [0, count) of v and `fill` in the others, count in [0, THAW_F32V_LANES]. */
 static inline thaw_f32v thaw_f32v_first_lanes_or(thaw_f32v v, size_t count, thaw_f32v fill) {
   return _mm256_blendv_ps(fill, v, _mm256_castsi256_ps(thaw_tail_mask__avx2(count)));

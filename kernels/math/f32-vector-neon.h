@@ -37,6 +37,11 @@ static inline thaw_f32v thaw_f32v_fmadd(thaw_f32v a, thaw_f32v b, thaw_f32v c) {
 /* FMAX: NaN from either operand. */
 static inline thaw_f32v thaw_f32v_max(thaw_f32v a, thaw_f32v b) { return vmaxq_f32(a, b); }
 
+/* v in the lanes where x >= limit or x is NaN, 0 in the others. */
+static inline thaw_f32v thaw_f32v_zero_below(thaw_f32v v, thaw_f32v x, thaw_f32v limit) {
+  return vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(v), vcltq_f32(x, limit)));
+}
+
 static inline thaw_f32v thaw_f32v_first_lanes_or(thaw_f32v v, size_t count, thaw_f32v fill) {
   return vbslq_f32(thaw_tail_mask__neon(count), v, fill);
 }

@@ -14,6 +14,16 @@
 #error "include an ISA's kernels/math/f32-vector-<isa>.h before this driver"
 #endif
 
+/* e^x for x <= 0 (a difference from the line's maximum), 0 where the result would fall below
+ * the smallest normal float. The vector exp rounds its result to a subnormal (or to 0 through
+ * one) from x = -87.3 down, and on x86 every such multiply takes a microcode assist of some
+ * hundred cycles: attention masks of -10000 put half the lines of a padded batch there, which
+ * made softmax twice as slow. The lost terms are below 2^-125 against a maximum of 1. */
+static inline thaw_f32v thaw_softmax_exp(thaw_f32v x) {
+  const thaw_f32v normal_limit = thaw_f32v_dup(-87.0f);
+  return thaw_f32v_zero_below(thaw_f32v_exp(thaw_f32v_max(normal_limit, x)), x, normal_limit);
+}
+
 /* A contiguous line (inner == 1), the attention and classifier case: maximum, then e^(x - max)
  * written to y and summed, then y scaled by 1/sum while it is still in cache. Lanes past the
  * end of the line are -inf for the maximum and 0 for the sum. */
@@ -32,14 +42,14 @@ static inline void thaw_softmax_line(size_t length, const float *x, float *y) {
 
   thaw_f32v sum = thaw_f32v_zero();
   for (i = 0; i + lanes <= length; i += lanes) {
-    const thaw_f32v e = thaw_f32v_exp(thaw_f32v_sub(thaw_f32v_load(x + i), line_maximum));
+    const thaw_f32v e = thaw_softmax_exp(thaw_f32v_sub(thaw_f32v_load(x + i), line_maximum));
     thaw_f32v_store(y + i, e);
     sum = thaw_f32v_add(sum, e);
   }
   if (tail != 0) {
     const thaw_f32v values = thaw_f32v_load_partial(x + i, tail);
     const thaw_f32v e = thaw_f32v_first_lanes_or(
-        thaw_f32v_exp(thaw_f32v_sub(values, line_maximum)), tail, thaw_f32v_zero());
+        thaw_softmax_exp(thaw_f32v_sub(values, line_maximum)), tail, thaw_f32v_zero());
     thaw_f32v_store_partial(y + i, tail, e);
     sum = thaw_f32v_add(sum, e);
   }
@@ -63,7 +73,7 @@ thaw_softmax_columns(size_t axis_size, size_t inner, size_t count, const float *
   thaw_f32v sum = thaw_f32v_zero();
   for (size_t a = 0; a < axis_size; a++) {
     const thaw_f32v values = thaw_f32v_load_partial(x + a * inner, count);
-    const thaw_f32v e = thaw_f32v_exp(thaw_f32v_sub(values, maximum));
+    const thaw_f32v e = thaw_softmax_exp(thaw_f32v_sub(values, maximum));
     thaw_f32v_store_partial(y + a * inner, count, e);
     sum = thaw_f32v_add(sum, e);
   }

@@ -12,6 +12,23 @@ static const size_t three_axis_shapes[][3] = {
 };
 #define SHAPE_COUNT (sizeof(three_axis_shapes) / sizeof(three_axis_shapes[0]))
 
+/* Every variant against `expected`; an expected 0 (an underflowed e^x) must come out as 0. */
+static void check_softmax_variants(const char *label, size_t outer, size_t axis, size_t inner,
+                                   const float *x, const double *expected) {
+  const size_t count = outer * axis * inner;
+  for (size_t v = 0; v < variant_count; v++) {
+    float *y = oracle_floats(count);
+    variants[v]->f32_softmax(outer, axis, inner, x, y);
+    char what[96];
+    snprintf(what, sizeof(what), "%s %s %zux%zux%zu", variants[v]->isa, label, outer, axis,
+             inner);
+    thaw_test_assert_close(what, y, expected, count, 1e-5, 1e-7);
+    for (size_t i = 0; i < count; i++)
+      if (expected[i] == 0.0 && y[i] != 0.0f) fail_msg("%s: element %zu is %g", what, i, y[i]);
+    free(y);
+  }
+}
+
 static void test_softmax(void **state) {
   (void)state;
   thaw_test_rng rng = {8};
@@ -32,15 +49,7 @@ static void test_softmax(void **state) {
           expected[i] = exp(x[i] - maximum) / sum;
         }
       }
-    for (size_t v = 0; v < variant_count; v++) {
-      float *y = oracle_floats(count);
-      variants[v]->f32_softmax(outer, axis, inner, x, y);
-      char what[96];
-      snprintf(what, sizeof(what), "%s softmax %zux%zux%zu", variants[v]->isa, outer, axis,
-               inner);
-      thaw_test_assert_close(what, y, expected, count, 1e-5, 1e-7);
-      free(y);
-    }
+    check_softmax_variants("softmax", outer, axis, inner, x, expected);
     free(x);
     free(expected);
   }
@@ -55,6 +64,35 @@ static void test_softmax_hand_values(void **state) {
     float y[3];
     variants[v]->f32_softmax(1, 3, 1, x, y);
     thaw_test_assert_close(variants[v]->isa, y, expected, 3, 1e-6, 0);
+  }
+}
+
+/* Attention rows whose padded tail carries a -10000 mask, along the line (inner 1) and across
+ * it: e^(x - max) is far below the smallest float there, so those outputs must be exactly 0,
+ * and the others the softmax of the unmasked values alone. */
+static void test_softmax_masked_lines(void **state) {
+  (void)state;
+  thaw_test_rng rng = {10};
+  static const size_t shapes[][3] = {{3, 13, 1}, {2, 128, 1}, {2, 13, 5}, {1, 9, 11}};
+  for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+    const size_t outer = shapes[s][0], axis = shapes[s][1], inner = shapes[s][2];
+    const size_t count = outer * axis * inner, kept = axis * 3 / 4;
+    float *x = oracle_random(&rng, count, -4, 4);
+    double *expected = oracle_doubles(count);
+    for (size_t o = 0; o < outer; o++)
+      for (size_t j = 0; j < inner; j++) {
+        double sum = 0.0;
+        for (size_t a = 0; a < axis; a++) {
+          const size_t i = (o * axis + a) * inner + j;
+          if (a >= kept) x[i] -= 10000.0f;
+          expected[i] = a < kept ? exp(x[i]) : 0.0;
+          sum += expected[i];
+        }
+        for (size_t a = 0; a < axis; a++) expected[(o * axis + a) * inner + j] /= sum;
+      }
+    check_softmax_variants("masked softmax", outer, axis, inner, x, expected);
+    free(x);
+    free(expected);
   }
 }
 
@@ -173,6 +211,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_softmax),
       cmocka_unit_test(test_softmax_hand_values),
+      cmocka_unit_test(test_softmax_masked_lines),
       cmocka_unit_test(test_layer_norm),
       cmocka_unit_test(test_layer_norm_hand_values),
       cmocka_unit_test(test_reduce_mean),

@@ -35,6 +35,7 @@ typedef struct cv_value {
 typedef union cv_attrs {
   thaw_conv_attrs conv;
   thaw_matmul_attrs matmul;
+  thaw_permuted_matmul_attrs permuted_matmul;
   thaw_unary_attrs unary;
   thaw_binary_attrs binary;
   thaw_axis_attrs axis;
@@ -133,6 +134,12 @@ thaw_status cv_fold_node(cv_graph *graph, const cv_node *node, thaw_error *error
 
 /* ---- fuse.c ---- */
 thaw_status cv_fuse(cv_graph *graph, thaw_error *error);
+
+/* ---- fuse_attention.c ---- */
+/* Transposes around activation·activation MatMuls become PERMUTED_MATMUL strides, a constant
+ * scale of attention scores moves into the Q projection's weights, and the mask into the
+ * scores' bias. */
+thaw_status cv_fuse_attention(cv_graph *graph, thaw_error *error);
 
 /* ---- qdq.c ---- */
 /* Run the QuantizeLinear -> DequantizeLinear -> Conv/MatMul <- DequantizeLinear(int8 weights)

@@ -734,6 +734,7 @@ thaw_status cv_fuse(cv_graph *graph, thaw_error *error) {
   if (status == THAW_OK) status = fold_into_producers(graph, PASS_BATCH_NORM, error);
   if (status == THAW_OK) status = fold_into_producers(graph, PASS_BIAS, error);
   if (status == THAW_OK) status = fold_into_producers(graph, PASS_ACTIVATION, error);
+  if (status == THAW_OK) status = cv_fuse_attention(graph, error);
   if (status == THAW_OK) status = fold_affine_runs(graph, error);
   return status;
 }
