@@ -36,6 +36,8 @@ static inline thaw_f32v thaw_f32v_fmadd(thaw_f32v a, thaw_f32v b, thaw_f32v c) {
 }
 /* FMAX: NaN from either operand. */
 static inline thaw_f32v thaw_f32v_max(thaw_f32v a, thaw_f32v b) { return vmaxq_f32(a, b); }
+/* FMIN: NaN from either operand. */
+static inline thaw_f32v thaw_f32v_min(thaw_f32v a, thaw_f32v b) { return vminq_f32(a, b); }
 
 static inline thaw_f32v thaw_f32v_first_lanes_or(thaw_f32v v, size_t count, thaw_f32v fill) {
   return vbslq_f32(thaw_tail_mask__neon(count), v, fill);
