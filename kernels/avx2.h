@@ -87,6 +87,13 @@ void thaw_qs8_gemm__avx2(const thaw_qs8_gemm_params *p, const float *a, const vo
 void thaw_qs8_conv2d__avx2(const thaw_conv2d_params *p, const thaw_qs8_input *input,
                            const float *x, const void *packed_w, const float *bias, float *y,
                            void *scratch);
+/* ONNX linear quantization (kernels/quantize/): the shared driver with vector rows. */
+void thaw_f32_quantize_linear__avx2(const thaw_quantize_params *p, const float *x,
+                                    const float *scale, const void *zero_point, void *y);
+void thaw_x_dequantize_linear__avx2(const thaw_quantize_params *p, const void *x,
+                                    const float *scale, const void *zero_point, float *y);
+void thaw_f32_dynamic_quantize_linear__avx2(size_t n, const float *x, uint8_t *y, float *scale,
+                                            uint8_t *zero_point);
 /* LSTM and GRU (kernels/rnn/): gate kernels on the vector sigmoid and tanh, bound to the shared
  * driver with the AVX2 GEMM. */
 void thaw_f32_lstm_gates__avx2(size_t rows, size_t hidden_size, const float *projected,

@@ -67,9 +67,9 @@ static const thaw_kernels avx2_kernels = {
     .where = thaw_x_where__scalar,
     .qs8_gemm = thaw_qs8_gemm__avx2,
     .qs8_conv2d = thaw_qs8_conv2d__avx2,
-    .quantize_linear = thaw_f32_quantize_linear__scalar,
-    .dequantize_linear = thaw_x_dequantize_linear__scalar,
-    .dynamic_quantize_linear = thaw_f32_dynamic_quantize_linear__scalar,
+    .quantize_linear = thaw_f32_quantize_linear__avx2,
+    .dequantize_linear = thaw_x_dequantize_linear__avx2,
+    .dynamic_quantize_linear = thaw_f32_dynamic_quantize_linear__avx2,
     .f32_rnn = thaw_f32_rnn__avx2,
     .f32_rnn_scratch_size = thaw_f32_rnn_scratch_size,
 };
@@ -88,7 +88,7 @@ static const thaw_kernels neon_kernels = {
     .f32_binary = thaw_f32_binary__neon,
     .f32_conv2d = thaw_f32_conv2d__neon,
     .f32_conv2d_scratch_size = thaw_f32_conv2d_scratch_size__neon,
-    .f32_conv_transpose2d = thaw_f32_conv_transpose2d__scalar,
+    .f32_conv_transpose2d = thaw_f32_conv_transpose2d__neon,
     .f32_gemm = thaw_f32_gemm__neon,
     .f32_gemm_scratch_size = thaw_f32_gemm_scratch_size,
     .f32_max_pool2d = thaw_f32_max_pool2d__neon,
@@ -108,11 +108,10 @@ static const thaw_kernels neon_kernels = {
     .where = thaw_x_where__scalar,
     .qs8_gemm = thaw_qs8_gemm__neon,
     .qs8_conv2d = thaw_qs8_conv2d__neon,
-    /* The recurrent and standalone quantize kernels have no NEON variants yet. */
-    .quantize_linear = thaw_f32_quantize_linear__scalar,
-    .dequantize_linear = thaw_x_dequantize_linear__scalar,
-    .dynamic_quantize_linear = thaw_f32_dynamic_quantize_linear__scalar,
-    .f32_rnn = thaw_f32_rnn__scalar,
+    .quantize_linear = thaw_f32_quantize_linear__neon,
+    .dequantize_linear = thaw_x_dequantize_linear__neon,
+    .dynamic_quantize_linear = thaw_f32_dynamic_quantize_linear__neon,
+    .f32_rnn = thaw_f32_rnn__neon,
     .f32_rnn_scratch_size = thaw_f32_rnn_scratch_size,
 };
 

@@ -26,6 +26,9 @@ void thaw_f32_conv2d__neon(const thaw_conv2d_params *p, const float *x, const fl
                            const float *bias, float *y, void *scratch,
                            const thaw_parallel *parallel);
 size_t thaw_f32_conv2d_scratch_size__neon(const thaw_conv2d_params *p);
+void thaw_f32_conv_transpose2d__neon(const thaw_conv2d_params *p, const float *x,
+                                     const float *w, const float *bias, float *y,
+                                     const thaw_parallel *parallel);
 
 /* Pooling (kernels/pool/). */
 void thaw_f32_max_pool2d__neon(const thaw_pool2d_params *p, const float *x, float *y);
@@ -95,5 +98,26 @@ void thaw_qs8_gemm__neondot(const thaw_qs8_gemm_params *p, const float *a, const
 void thaw_qs8_conv2d__neondot(const thaw_conv2d_params *p, const thaw_qs8_input *input,
                               const float *x, const void *packed_w, const float *bias, float *y,
                               void *scratch);
+
+/* ONNX linear quantization (kernels/quantize/): the shared driver with vector rows. */
+void thaw_f32_quantize_linear__neon(const thaw_quantize_params *p, const float *x,
+                                    const float *scale, const void *zero_point, void *y);
+void thaw_x_dequantize_linear__neon(const thaw_quantize_params *p, const void *x,
+                                    const float *scale, const void *zero_point, float *y);
+void thaw_f32_dynamic_quantize_linear__neon(size_t n, const float *x, uint8_t *y, float *scale,
+                                            uint8_t *zero_point);
+/* LSTM and GRU (kernels/rnn/): gate kernels on the vector sigmoid and tanh, bound to the shared
+ * driver with the NEON GEMM. */
+void thaw_f32_lstm_gates__neon(size_t rows, size_t hidden_size, const float *projected,
+                               size_t projected_stride, const float *recurrent,
+                               size_t recurrent_stride, float *cell, float *hidden);
+void thaw_f32_gru_reset__neon(size_t rows, size_t hidden_size, const float *projected,
+                              size_t projected_stride, const float *recurrent,
+                              size_t recurrent_stride, const float *hidden, float *reset_hidden);
+void thaw_f32_gru_gates__neon(size_t rows, size_t hidden_size, size_t candidate_column,
+                              bool linear_before_reset, const float *projected,
+                              size_t projected_stride, const float *recurrent,
+                              size_t recurrent_stride, float *hidden);
+void thaw_f32_rnn__neon(const thaw_rnn_params *p, const thaw_rnn_tensors *t, void *scratch);
 
 #endif /* THAW_KERNELS_NEON_H */

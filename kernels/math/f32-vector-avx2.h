@@ -44,6 +44,8 @@ static inline thaw_f32v thaw_f32v_fmadd(thaw_f32v a, thaw_f32v b, thaw_f32v c) {
 /* The larger of a and b; for a NaN operand the result is b (NEON's is NaN): use it only where
  * either answer is acceptable. */
 static inline thaw_f32v thaw_f32v_max(thaw_f32v a, thaw_f32v b) { return _mm256_max_ps(a, b); }
+/* The smaller of a and b, with the same NaN rule as thaw_f32v_max. */
+static inline thaw_f32v thaw_f32v_min(thaw_f32v a, thaw_f32v b) { return _mm256_min_ps(a, b); }
 
 /* v in the lanes where x >= limit or x is NaN, 0 in the others. */
 static inline thaw_f32v thaw_f32v_zero_below(thaw_f32v v, thaw_f32v x, thaw_f32v limit) {

@@ -36,6 +36,8 @@ static inline thaw_f32v thaw_f32v_fmadd(thaw_f32v a, thaw_f32v b, thaw_f32v c) {
 }
 /* FMAX: NaN from either operand. */
 static inline thaw_f32v thaw_f32v_max(thaw_f32v a, thaw_f32v b) { return vmaxq_f32(a, b); }
+/* FMIN: NaN from either operand. */
+static inline thaw_f32v thaw_f32v_min(thaw_f32v a, thaw_f32v b) { return vminq_f32(a, b); }
 
 /* v in the lanes where x >= limit or x is NaN, 0 in the others. */
 static inline thaw_f32v thaw_f32v_zero_below(thaw_f32v v, thaw_f32v x, thaw_f32v limit) {

@@ -6,6 +6,7 @@
 #define THAW_KERNELS_QUANTIZE_LINEAR_H
 
 #include <math.h>
+#include <stdbool.h>
 
 #include "kernels/kernels.h"
 
@@ -18,6 +19,12 @@ static inline int32_t thaw_load_quantized(thaw_dtype quantized, const void *data
   }
 }
 
+/* Channel c's zero point as a float; 0 without zero points. */
+static inline float thaw_zero_point_of(const thaw_quantize_params *p, const void *zero_point,
+                                       size_t c) {
+  return zero_point != NULL ? (float)thaw_load_quantized(p->quantized, zero_point, c) : 0.0f;
+}
+
 /* clamp(round_half_even(x / scale) + zero_point, lowest, highest), NaN to lowest. The division
  * (not a multiplication by 1 / scale) is what ONNX specifies, and it rounds differently near
  * half-way points. Bounds within +-2^24 are exact in float. */
@@ -26,6 +33,19 @@ static inline float thaw_quantize_value(float x, float scale, float zero_point, 
   const float q = nearbyintf(x / scale) + zero_point;
   if (!(q >= lowest)) return lowest;
   return q < highest ? q : highest;
+}
+
+/* DynamicQuantizeLinear's scale and zero point for values in [lo, hi] (lo <= 0 <= hi), operation
+ * for operation in f32 as ONNX's expanded test graph computes them; the range always holds 0,
+ * so 0 is exact in u8. False when the range is empty (only zeros and NaN): then every value is
+ * the zero point 0 and the scale is 0. */
+static inline bool thaw_dynamic_quantization(float lo, float hi, float *scale, float *zero_point) {
+  const float step = (hi - lo) / 255.0f;
+  if (!(step > 0.0f)) return false;
+  const float unclamped = 0.0f - lo / step;
+  *scale = step;
+  *zero_point = nearbyintf(unclamped < 0.0f ? 0.0f : (unclamped > 255.0f ? 255.0f : unclamped));
+  return true;
 }
 
 #endif /* THAW_KERNELS_QUANTIZE_LINEAR_H */

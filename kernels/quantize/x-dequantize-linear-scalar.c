@@ -6,7 +6,7 @@ void thaw_x_dequantize_linear__scalar(const thaw_quantize_params *p, const void 
   size_t i = 0;
   for (size_t o = 0; o < p->outer; o++) {
     for (size_t c = 0; c < p->channels; c++) {
-      const float zero = zero_point ? (float)thaw_load_quantized(p->quantized, zero_point, c) : 0.0f;
+      const float zero = thaw_zero_point_of(p, zero_point, c);
       for (size_t e = 0; e < p->inner; e++, i++)
         y[i] = ((float)thaw_load_quantized(p->quantized, x, i) - zero) * scale[c];
     }

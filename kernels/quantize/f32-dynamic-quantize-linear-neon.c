@@ -1,0 +1,7 @@
+#include "kernels/quantize/quantize-linear-neon.h"
+#include "kernels/quantize/quantize-linear-driver.h"
+
+void thaw_f32_dynamic_quantize_linear__neon(size_t n, const float *x, uint8_t *y, float *scale,
+                                            uint8_t *zero_point) {
+  thaw_f32_dynamic_quantize_linear_drive(n, x, y, scale, zero_point);
+}
