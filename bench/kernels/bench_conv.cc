@@ -2,10 +2,12 @@
 // next to the AVX2 GEMM of the same (M, N, K) and a memcpy of the same bytes, one thread, in one
 // run.
 //
-// K x K and 1x1 layers report GFLOP/s, to compare with the GEMM line of equal FLOPs (the
-// conv's own GEMM reads a plain B, so the GEMM line does too). Depthwise layers do 2 FLOPs
-// per byte or so, so they also report GB/s of input read + output written, to compare with
-// a memcpy of the input (GB/s of its bytes read + written) over the same cache levels.
+// K x K and 1x1 layers report GFLOP/s, to compare with the GEMM line of equal FLOPs. The
+// GEMM line reads B already packed, as a K x K conv's GEMM reads the columns it gathers into
+// packed panels, so for K x K the difference is the gathering (a 1x1 layer's GEMM packs the
+// image rows it reads in place). Depthwise layers do 2 FLOPs per byte or so, so they also
+// report GB/s of input read + output written, to compare with a memcpy of the input (GB/s of
+// its bytes read + written) over the same cache levels.
 //
 //   bench_conv --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
@@ -24,14 +26,19 @@ struct Layer {
   size_t channels, height, width, out_channels, kernel, stride, groups;
 };
 
-// MobileNetV2's depthwise layers at three resolutions, a ResNet-18 3x3 and MobileNetV2's
-// widest expansion (as 1x1).
+// MobileNetV2's depthwise layers at three resolutions, ResNet-18's stem and 3x3 layers at
+// every stage and MobileNetV2's widest expansion (as 1x1).
 const Layer kLayers[] = {
     {"mobilenetv2_dw_112x112x32_3x3s1", 32, 112, 112, 32, 3, 1, 32},
     {"mobilenetv2_dw_56x56x144_3x3s2", 144, 56, 56, 144, 3, 2, 144},
     {"mobilenetv2_dw_14x14x576_3x3s1", 576, 14, 14, 576, 3, 1, 576},
     {"mnasnet_dw_28x28x240_5x5s1", 240, 28, 28, 240, 5, 1, 240},
+    {"resnet18_stem_224x224x3_7x7s2_64", 3, 224, 224, 64, 7, 2, 1},
     {"resnet18_56x56x64_3x3_64", 64, 56, 56, 64, 3, 1, 1},
+    {"resnet18_56x56x64_3x3s2_128", 64, 56, 56, 128, 3, 2, 1},
+    {"resnet18_28x28x128_3x3_128", 128, 28, 28, 128, 3, 1, 1},
+    {"resnet18_14x14x256_3x3_256", 256, 14, 14, 256, 3, 1, 1},
+    {"resnet18_7x7x512_3x3_512", 512, 7, 7, 512, 3, 1, 1},
     {"pointwise_28x28x96_1x1_576", 96, 28, 28, 576, 1, 1, 1},
 };
 
@@ -105,7 +112,7 @@ void run_conv(benchmark::State& state, const Layer& layer, const char* isa) {
   report(state, conv_flops(p), conv_bytes(p));
 }
 
-// The GEMM a K x K or 1x1 layer amounts to, with a plain row-major B as the conv feeds it.
+// The GEMM a K x K or 1x1 layer amounts to, with B packed ahead of time.
 void run_gemm(benchmark::State& state, const Layer& layer) {
   const thaw_kernels* kernels = table_named("avx2");
   if (kernels == nullptr) {
@@ -119,12 +126,13 @@ void run_gemm(benchmark::State& state, const Layer& layer) {
   p.k = c.in_channels * c.kernel_height * c.kernel_width;
   p.a_row_stride = static_cast<ptrdiff_t>(p.k);
   p.a_k_stride = 1;
-  p.b_row_stride = static_cast<ptrdiff_t>(p.n);
-  p.b_column_stride = 1;
+  p.b_packed = true;
   p.c_row_stride = static_cast<ptrdiff_t>(p.n);
   p.bias = THAW_GEMM_BIAS_PER_ROW;
   p.activation = c.activation;
-  const std::vector<float> a = ramp(p.m * p.k, 0.001f), b = ramp(p.k * p.n, 0.01f);
+  const std::vector<float> a = ramp(p.m * p.k, 0.001f);
+  const std::vector<float> b =
+      ramp(thaw_f32_gemm_packed_b_size(p.k, p.n) / sizeof(float), 0.01f);
   const std::vector<float> bias = ramp(p.m, 0.1f);
   std::vector<float> out(p.m * p.n);
   void* scratch = aligned_scratch(kernels->f32_gemm_scratch_size(&p));

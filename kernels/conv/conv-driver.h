@@ -5,7 +5,8 @@
  * - depthwise (groups == in_channels == out_channels): the depthwise microkernels;
  * - 1x1, stride 1, no padding: per group, one GEMM of the weights (m = group outputs, k = group
  *   inputs) by the image rows read in place (k rows of H*W);
- * - anything else: per group, im2col of a chunk of output pixels into scratch, then one GEMM.
+ * - anything else: per group, im2col of a chunk of output pixels into scratch (packed for the
+ *   GEMM), then one GEMM.
  */
 #ifndef THAW_KERNELS_CONV_DRIVER_H
 #define THAW_KERNELS_CONV_DRIVER_H
@@ -30,13 +31,20 @@ void thaw_f32_conv2d_drive(const thaw_conv2d_isa *isa, const thaw_conv2d_params 
                            const float *w, const float *bias, float *y, void *scratch,
                            const thaw_parallel *parallel);
 
-/* im2col of one group: row (c, kh, kw) of the k x pixel_count result (k = in_channels/groups *
- * kh * kw) holds, for output pixels [first_pixel, first_pixel + pixel_count) in row-major order,
- * the input value that tap multiplies (0 in the padding). x_group points at the group's first
- * input channel of one image. The result is stored in panels of panel_width pixels, each panel
- * k rows of panel_width floats, lanes past pixel_count 0: panel_width = pixel_count gives a
- * plain row-major matrix, THAW_GEMM_NR the GEMM's packed B (THAW_GEMM_PANEL16). */
-void thaw_f32_im2col(const thaw_conv2d_params *p, const float *x_group, size_t first_pixel,
-                     size_t pixel_count, size_t panel_width, float *columns);
+/* im2col of one group in two steps. First the input rows that output rows [first_out_row,
+ * + out_rows) read, zero-padded on every side (channels [first_channel, + channel_count) of
+ * the group's in_channels / groups; x_group points at the group's first input channel of one
+ * image), into `padded`, which holds thaw_f32_im2col_padded_size(p, out_rows) bytes. */
+size_t thaw_f32_im2col_padded_size(const thaw_conv2d_params *p, size_t out_rows);
+void thaw_f32_im2col_pad(const thaw_conv2d_params *p, const float *x_group, size_t first_out_row,
+                         size_t out_rows, size_t first_channel, size_t channel_count,
+                         float *padded);
+/* Then the columns of output pixels [first_pixel, + pixel_count), which lie in those output
+ * rows, gathered from `padded` in the GEMM's packed B layout (THAW_GEMM_PANEL16): row (c, kh,
+ * kw) of the k x pixel_count matrix (k = in_channels / groups * kh * kw) holds, in row-major
+ * pixel order, the input value that tap multiplies (0 in the padding); panels of
+ * THAW_GEMM_NR pixels, each k rows of THAW_GEMM_NR floats, lanes past pixel_count 0. */
+void thaw_f32_im2col(const thaw_conv2d_params *p, const float *padded, size_t first_out_row,
+                     size_t out_rows, size_t first_pixel, size_t pixel_count, float *columns);
 
 #endif /* THAW_KERNELS_CONV_DRIVER_H */

@@ -3,9 +3,11 @@
 #include "kernels/conv/conv-driver.h"
 #include "kernels/scalar.h"
 
-/* An im2col chunk stays within this many bytes (unless a single 16-pixel chunk is larger): big
- * enough that each GEMM call is wide, small enough to be still in cache when the GEMM reads it,
- * and a bound on the session scratch whatever the layer's size.
+/* An im2col chunk stays within this many bytes, so that the GEMM finds its packed columns still
+ * in L2 (about half of it), and the session scratch is bounded whatever the layer's size;
+ * but a chunk holds at least IM2COL_MIN_CHUNK_PIXELS (more bytes when k is large): each chunk
+ * reads all of the group's weights, which a layer with many of them (ResNet's last stage,
+ * 9 MiB) would otherwise wait on. The plane's panels are dealt out to the chunks evenly.
  *
  * With threads, a large image is cut into smaller chunks, one task each (im2col into the
  * thread's scratch, then the GEMM on that thread); every chunk reads all the weights, so a
@@ -13,7 +15,11 @@
  * stages) is instead gathered once per chunk by all threads into a shared buffer, and the GEMM
  * splits its output rows over them. Either way each output value is one GEMM row times one
  * column, computed the same way, so the split changes no bit. */
-enum { IM2COL_CHUNK_BYTES = 1 << 20, IM2COL_MIN_TASK_PIXELS = 4 * THAW_GEMM_NR };
+enum {
+  IM2COL_CHUNK_BYTES = 256 << 10,
+  IM2COL_MIN_CHUNK_PIXELS = 8 * THAW_GEMM_NR,
+  IM2COL_MIN_TASK_PIXELS = 4 * THAW_GEMM_NR,
+};
 /* What gathering one value costs in the GEMM flops thaw_parallel_task_count counts (a copy
  * that misses L1 now and then, some 0.5 ns). */
 #define IM2COL_VALUE_COST 16.0
@@ -33,14 +39,20 @@ static size_t im2col_rows(const thaw_conv2d_params *p) {
   return p->in_channels / p->groups * p->kernel_height * p->kernel_width;
 }
 
-/* Output pixels per im2col chunk: a multiple of the GEMM's panel width unless the whole plane is
- * smaller. */
+/* The most output pixels of an im2col chunk: a multiple of the GEMM's panel width unless the
+ * whole plane is smaller. */
 static size_t im2col_chunk_pixels(const thaw_conv2d_params *p) {
   const size_t out_plane = p->out_height * p->out_width;
   size_t pixels = IM2COL_CHUNK_BYTES / sizeof(float) / im2col_rows(p);
   pixels -= pixels % THAW_GEMM_NR;
-  if (pixels < THAW_GEMM_NR) pixels = THAW_GEMM_NR;
+  if (pixels < IM2COL_MIN_CHUNK_PIXELS) pixels = IM2COL_MIN_CHUNK_PIXELS;
   return pixels < out_plane ? pixels : out_plane;
+}
+
+/* The most output rows a chunk of `pixels` consecutive output pixels touches. */
+static size_t chunk_out_rows(const thaw_conv2d_params *p, size_t pixels) {
+  const size_t rows = (pixels + 2 * p->out_width - 2) / p->out_width;
+  return rows < p->out_height ? rows : p->out_height;
 }
 
 /* The GEMM of one group's weights (m = group outputs, one row of k weights each) by k rows of
@@ -73,20 +85,21 @@ size_t thaw_f32_conv2d_drive_scratch_size(const thaw_conv2d_params *p) {
   }
   case PATH_IM2COL: break;
   }
-  /* A chunk's columns, then the GEMM's packing of them; or (shared gathering) the columns
-   * already packed, which need a little more room and no GEMM scratch. */
+  /* An empty output plane is not computed at all. */
+  if (p->out_height == 0 || p->out_width == 0) return 0;
+  /* A slice: a chunk's columns, gathered straight into the GEMM's packed panels, then the
+   * zero-padded input rows the chunk reads. */
   const size_t chunk = im2col_chunk_pixels(p);
   const size_t padded_chunk = (chunk + THAW_GEMM_NR - 1) / THAW_GEMM_NR * THAW_GEMM_NR;
-  const thaw_gemm_params gemm = group_gemm(p, im2col_rows(p), chunk, true);
+  const size_t padded_rows_bytes = thaw_f32_im2col_padded_size(p, chunk_out_rows(p, chunk));
   size_t packed_bytes, total;
-  /* The columns take no more than the packed columns, so only those need checking. */
-  if (__builtin_mul_overflow(im2col_rows(p), padded_chunk, &packed_bytes) ||
+  if (padded_rows_bytes == SIZE_MAX ||
+      __builtin_mul_overflow(im2col_rows(p), padded_chunk, &packed_bytes) ||
       __builtin_mul_overflow(packed_bytes, sizeof(float), &packed_bytes) ||
       packed_bytes > SIZE_MAX - THAW_SCRATCH_ALIGNMENT ||
-      __builtin_add_overflow(thaw_scratch_slice_bytes(im2col_rows(p) * chunk * sizeof(float)),
-                             thaw_f32_gemm_scratch_size(&gemm), &total))
+      __builtin_add_overflow(thaw_scratch_slice_bytes(packed_bytes), padded_rows_bytes, &total))
     return SIZE_MAX;
-  return total > packed_bytes ? total : packed_bytes;
+  return total;
 }
 
 /* The microkernel for p's window, and the column layout it reads. */
@@ -111,6 +124,11 @@ static size_t ceil_div(size_t numerator, size_t denominator) {
 
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
+/* The output pixels one GEMM of the im2col path covers, and the output rows they lie in. */
+typedef struct im2col_chunk {
+  size_t image_group, first_pixel, pixels, first_out_row, out_rows;
+} im2col_chunk;
+
 /* What the im2col work of one convolution shares. */
 typedef struct im2col_run {
   const thaw_conv2d_isa *isa;
@@ -119,11 +137,27 @@ typedef struct im2col_run {
   float *y;
   char *scratch;
   size_t scratch_stride; /* bytes between the threads' scratch slices */
-  size_t columns_bytes;  /* a slice: a chunk's columns, then the GEMM's scratch */
-  size_t k, chunk_pixels, chunks;
-  /* The shared gathering: the chunk being gathered and the panels each task gathers. */
-  size_t image_group, first_pixel, pixels, panels_per_task;
+  size_t padded_offset;  /* bytes from a slice's packed columns to its padded input rows */
+  size_t k, chunks;
+  /* Panels per chunk: the first taller_chunks chunks have one more. */
+  size_t chunk_panels, taller_chunks;
+  /* The shared gathering: the chunk being gathered, the channels each task pads and the
+   * panels each task gathers. */
+  im2col_chunk shared;
+  size_t channels_per_task, panels_per_task;
 } im2col_run;
+
+static im2col_chunk chunk_at(const im2col_run *r, size_t image_group, size_t chunk) {
+  const thaw_conv2d_params *p = r->p;
+  const size_t first_pixel =
+      (chunk * r->chunk_panels + min_size(chunk, r->taller_chunks)) * THAW_GEMM_NR;
+  const size_t pixels =
+      min_size((r->chunk_panels + (chunk < r->taller_chunks)) * THAW_GEMM_NR,
+               p->out_height * p->out_width - first_pixel);
+  const size_t first_out_row = first_pixel / p->out_width;
+  return (im2col_chunk){image_group, first_pixel, pixels, first_out_row,
+                        (first_pixel + pixels - 1) / p->out_width - first_out_row + 1};
+}
 
 static const float *group_input(const im2col_run *r, size_t image_group) {
   const thaw_conv2d_params *p = r->p;
@@ -132,45 +166,55 @@ static const float *group_input(const im2col_run *r, size_t image_group) {
                     p->in_width;
 }
 
-/* The GEMM of a group's weights by the columns of pixels [first_pixel, + pixels), plain or
- * already packed. */
-static void chunk_gemm(const im2col_run *r, size_t image_group, size_t first_pixel,
-                       size_t pixels, bool packed, const float *columns, void *gemm_scratch,
+/* The GEMM of a group's weights by a chunk's packed columns. */
+static void chunk_gemm(const im2col_run *r, const im2col_chunk *chunk, const float *columns,
                        const thaw_parallel *parallel) {
   const thaw_conv2d_params *p = r->p;
-  const size_t n = image_group / p->groups, g = image_group % p->groups;
+  const size_t n = chunk->image_group / p->groups, g = chunk->image_group % p->groups;
   const size_t group_out = p->out_channels / p->groups;
-  thaw_gemm_params gemm = group_gemm(p, r->k, pixels, r->bias != NULL);
-  gemm.b_packed = packed;
+  thaw_gemm_params gemm = group_gemm(p, r->k, chunk->pixels, r->bias != NULL);
+  gemm.b_packed = true;
   r->isa->gemm(&gemm, r->w + g * group_out * r->k, columns,
                r->bias != NULL ? r->bias + g * group_out : NULL,
                r->y + (n * p->out_channels + g * group_out) * p->out_height * p->out_width +
-                   first_pixel,
-               gemm_scratch, parallel);
+                   chunk->first_pixel,
+               NULL, parallel);
 }
 
-/* A task of the chunked form: one chunk of one (image, group), start to end on one thread:
- * its columns into the thread's scratch, then the GEMM, which packs them after the columns. */
+/* A task of the chunked form: one chunk of one (image, group), start to end on one thread in
+ * its slice: the input rows padded, the columns gathered from them, then the GEMM. */
 static void chunk_task(void *context, size_t thread_index, size_t task_index) {
   const im2col_run *r = context;
-  const size_t image_group = task_index / r->chunks;
-  const size_t first_pixel = task_index % r->chunks * r->chunk_pixels;
-  const size_t pixels =
-      min_size(r->chunk_pixels, r->p->out_height * r->p->out_width - first_pixel);
+  const im2col_chunk chunk =
+      chunk_at(r, task_index / r->chunks, task_index % r->chunks);
   char *slice = r->scratch + thread_index * r->scratch_stride;
-  thaw_f32_im2col(r->p, group_input(r, image_group), first_pixel, pixels, pixels,
-                  (float *)slice);
-  chunk_gemm(r, image_group, first_pixel, pixels, false, (const float *)slice,
-             slice + r->columns_bytes, &thaw_parallel_serial);
+  float *columns = (float *)slice, *padded = (float *)(slice + r->padded_offset);
+  thaw_f32_im2col_pad(r->p, group_input(r, chunk.image_group), chunk.first_out_row,
+                      chunk.out_rows, 0, r->p->in_channels / r->p->groups, padded);
+  thaw_f32_im2col(r->p, padded, chunk.first_out_row, chunk.out_rows, chunk.first_pixel,
+                  chunk.pixels, columns);
+  chunk_gemm(r, &chunk, columns, &thaw_parallel_serial);
 }
 
-/* A task of the shared form: some panels of the chunk being gathered, into thread 0's slice. */
+/* Tasks of the shared form, in thread 0's slice: some channels of the chunk's padded rows,
+ * then (in a second run) some panels of its columns. */
+static void pad_task(void *context, size_t thread_index, size_t task_index) {
+  (void)thread_index;
+  const im2col_run *r = context;
+  const size_t first = task_index * r->channels_per_task;
+  thaw_f32_im2col_pad(r->p, group_input(r, r->shared.image_group), r->shared.first_out_row,
+                      r->shared.out_rows, first,
+                      min_size(r->channels_per_task, r->p->in_channels / r->p->groups - first),
+                      (float *)(r->scratch + r->padded_offset));
+}
+
 static void gather_task(void *context, size_t thread_index, size_t task_index) {
   (void)thread_index;
   const im2col_run *r = context;
   const size_t first = task_index * r->panels_per_task * THAW_GEMM_NR;
-  thaw_f32_im2col(r->p, group_input(r, r->image_group), r->first_pixel + first,
-                  min_size(r->panels_per_task * THAW_GEMM_NR, r->pixels - first), THAW_GEMM_NR,
+  thaw_f32_im2col(r->p, (const float *)(r->scratch + r->padded_offset), r->shared.first_out_row,
+                  r->shared.out_rows, r->shared.first_pixel + first,
+                  min_size(r->panels_per_task * THAW_GEMM_NR, r->shared.pixels - first),
                   (float *)r->scratch + first * r->k);
 }
 
@@ -188,26 +232,34 @@ static void run_im2col(const thaw_parallel *parallel, im2col_run *r) {
   const bool chunked = image_groups * chunks >= wanted ||
                        out_plane / ceil_div(wanted, image_groups) >= IM2COL_MIN_TASK_PIXELS;
   if (chunked && image_groups * chunks < wanted) chunks = ceil_div(wanted, image_groups);
-  r->chunk_pixels = min_size(largest_chunk, ceil_div(ceil_div(out_plane, chunks), THAW_GEMM_NR) *
-                                                THAW_GEMM_NR);
-  r->chunks = ceil_div(out_plane, r->chunk_pixels);
+  const size_t panels = ceil_div(out_plane, THAW_GEMM_NR);
+  r->chunks = chunks;
+  r->chunk_panels = panels / chunks;
+  r->taller_chunks = panels % chunks;
   r->scratch_stride = thaw_scratch_slice_bytes(thaw_f32_conv2d_drive_scratch_size(p));
-  r->columns_bytes = thaw_scratch_slice_bytes(r->k * largest_chunk * sizeof(float));
+  r->padded_offset = thaw_scratch_slice_bytes(
+      r->k * ceil_div(largest_chunk, THAW_GEMM_NR) * THAW_GEMM_NR * sizeof(float));
   if (chunked) {
     parallel->run(parallel, image_groups * r->chunks, chunk_task, r);
     return;
   }
-  for (r->image_group = 0; r->image_group < image_groups; r->image_group++) {
+  const size_t group_in = p->in_channels / p->groups;
+  for (size_t image_group = 0; image_group < image_groups; image_group++) {
     for (size_t chunk = 0; chunk < r->chunks; chunk++) {
-      r->first_pixel = chunk * r->chunk_pixels;
-      r->pixels = min_size(r->chunk_pixels, out_plane - r->first_pixel);
-      const size_t panels = ceil_div(r->pixels, THAW_GEMM_NR);
-      const size_t tasks = thaw_parallel_task_count(
-          parallel, panels, IM2COL_VALUE_COST * (double)(r->k * THAW_GEMM_NR));
-      r->panels_per_task = ceil_div(panels, tasks);
-      parallel->run(parallel, ceil_div(panels, r->panels_per_task), gather_task, r);
-      chunk_gemm(r, r->image_group, r->first_pixel, r->pixels, true, (const float *)r->scratch,
-                 r->scratch, parallel);
+      r->shared = chunk_at(r, image_group, chunk);
+      const size_t channel_values = thaw_f32_im2col_padded_size(p, r->shared.out_rows) /
+                                    sizeof(float) / group_in;
+      r->channels_per_task = ceil_div(
+          group_in, thaw_parallel_task_count(parallel, group_in,
+                                             IM2COL_VALUE_COST * (double)channel_values));
+      parallel->run(parallel, ceil_div(group_in, r->channels_per_task), pad_task, r);
+      const size_t chunk_panels = ceil_div(r->shared.pixels, THAW_GEMM_NR);
+      r->panels_per_task = ceil_div(
+          chunk_panels,
+          thaw_parallel_task_count(parallel, chunk_panels,
+                                   IM2COL_VALUE_COST * (double)(r->k * THAW_GEMM_NR)));
+      parallel->run(parallel, ceil_div(chunk_panels, r->panels_per_task), gather_task, r);
+      chunk_gemm(r, &r->shared, (const float *)r->scratch, parallel);
     }
   }
 }

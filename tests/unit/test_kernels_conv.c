@@ -237,8 +237,19 @@ static void test_conv2d_paths(void **state) {
       {1, 3, 8, 9, 3, 3, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, 0, 0, true, {0, 0, 0}},
       /* large enough that im2col runs in several chunks (K = 288 rows, 1600 pixels) */
       {1, 32, 40, 40, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, true, {0, 0, 0}},
-      /* K = 3200 rows: chunks of a few hundred pixels, and the GEMM blocks over k */
-      {1, 128, 12, 13, 5, 5, 5, 1, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0, true, {0, 0, 0}},
+      /* K = 3200 rows: 20 panels in chunks of 7, 7 and 6, and the GEMM blocks over k */
+      {1, 128, 24, 13, 5, 5, 5, 1, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0, true, {0, 0, 0}},
+      /* im2col panels that span many output rows: one output column (16 runs of one pixel
+       * per panel), and rows of 3 */
+      {1, 3, 21, 1, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, true, {0, 0, 0}},
+      {2, 5, 13, 5, 6, 3, 3, 1, 2, 2, 1, 1, 1, 1, 1, 0, 0, 0, false, {0, 0, 0}},
+      /* column phases: stride 3 with a window wider than it, dilation 3 at stride 2 (taps
+       * alternate phases), stride 4 with padding wider than the window on the left */
+      {1, 3, 10, 29, 5, 3, 5, 1, 1, 3, 1, 1, 1, 2, 1, 2, 0, 0, true, {0, 0, 0}},
+      {1, 4, 15, 23, 3, 3, 3, 1, 2, 2, 2, 3, 2, 3, 2, 3, 0, 0, true, {0, 0, 0}},
+      {1, 2, 9, 19, 3, 2, 2, 1, 1, 4, 1, 1, 0, 5, 0, 1, 0, 0, true, {0, 0, 0}},
+      /* a small plane with many channels: one panel of 16 and one of 5 pixels, k = 1152 */
+      {1, 128, 7, 3, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, true, {0, 0, 0}},
   };
   thaw_test_rng rng = {8};
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -262,6 +273,23 @@ static void test_conv2d_scratch_is_bounded(void **state) {
     if (bytes > ((size_t)4 << 20))
       fail_msg("%s asks for %zu bytes of scratch for a 256x56x56 3x3 layer", variants[v]->isa,
                bytes);
+  }
+}
+
+/* A K x K layer whose output plane is empty (a 3x3 window over a 2-wide unpadded input) needs
+ * no scratch and writes nothing. */
+static void test_conv2d_empty_output(void **state) {
+  (void)state;
+  const thaw_conv2d_params p = {
+      .batch = 1, .in_channels = 2, .in_height = 5, .in_width = 2, .out_channels = 3,
+      .out_height = 3, .out_width = 0, .kernel_height = 3, .kernel_width = 3, .groups = 1,
+      .stride_h = 1, .stride_w = 1, .dilation_h = 1, .dilation_w = 1};
+  const float x[20] = {0}, w[54] = {0};
+  float y[1] = {42.0f};
+  for (size_t v = 0; v < variant_count; v++) {
+    assert_int_equal(variants[v]->f32_conv2d_scratch_size(&p), 0);
+    variants[v]->f32_conv2d(&p, x, w, NULL, y, NULL, &thaw_parallel_serial);
+    assert_true(y[0] == 42.0f);
   }
 }
 
@@ -345,6 +373,7 @@ int main(void) {
       cmocka_unit_test(test_conv2d_depthwise_widths),
       cmocka_unit_test(test_conv2d_paths),
       cmocka_unit_test(test_conv2d_scratch_is_bounded),
+      cmocka_unit_test(test_conv2d_empty_output),
       cmocka_unit_test(test_conv_transpose2d),
       cmocka_unit_test(test_conv2d_onnx_example),
       cmocka_unit_test(test_conv_transpose2d_onnx_example),
