@@ -96,4 +96,8 @@ void thaw_qs8_conv2d__neondot(const thaw_conv2d_params *p, const thaw_qs8_input 
                               const float *x, const void *packed_w, const float *bias, float *y,
                               void *scratch);
 
+/* Data movement (kernels/data/). */
+void thaw_f32_resize__neon(const thaw_resize_params *p, const float *x, float *y);
+void thaw_x_strided_copy__neon(const thaw_strided_copy_params *p, const void *x, void *y);
+
 #endif /* THAW_KERNELS_NEON_H */
