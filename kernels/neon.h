@@ -119,5 +119,8 @@ void thaw_f32_gru_gates__neon(size_t rows, size_t hidden_size, size_t candidate_
                               size_t projected_stride, const float *recurrent,
                               size_t recurrent_stride, float *hidden);
 void thaw_f32_rnn__neon(const thaw_rnn_params *p, const thaw_rnn_tensors *t, void *scratch);
+/* Data movement (kernels/data/). */
+void thaw_f32_resize__neon(const thaw_resize_params *p, const float *x, float *y);
+void thaw_x_strided_copy__neon(const thaw_strided_copy_params *p, const void *x, void *y);
 
 #endif /* THAW_KERNELS_NEON_H */

@@ -1,5 +1,7 @@
 /* Data-movement kernels of every variant: exact results against index arithmetic written
  * from the ONNX definitions, plus the worked examples of the ONNX operator docs. */
+#include <float.h>
+
 #include "formats/format.h"
 #include "test_kernels_oracle.h"
 
@@ -56,6 +58,14 @@ static void test_strided_copy(void **state) {
       /* x is [2,3,4,5]: transpose (0,2,3,1) with the last axis reversed */
       {"transpose and reverse", 4, {2, 4, 5, 3}, {60, 5, -1, 20}, 4, 120},
       {"contiguous", 2, {3, 13}, {13, 1}, 0, 39},
+      /* Transposes of the last two axes large enough for whole register tiles, with edges:
+       * x [3,13,19] perm (0,2,1); x [2,9,3,17] perm (0,2,3,1) as attention's K^T; the
+       * first with its last output axis reversed; [11,1] expanded to [11,17] and transposed. */
+      {"tiled transpose", 3, {3, 19, 13}, {247, 1, 19}, 0, 741},
+      {"tiled transpose of 4-d", 4, {2, 3, 17, 9}, {459, 17, 1, 51}, 0, 918},
+      {"tiled transpose, reversed columns", 3, {3, 19, 13}, {247, 1, -19}, 12 * 19, 741},
+      {"tiled transpose of a broadcast", 2, {11, 17}, {1, 0}, 0, 11},
+      {"whole tiles only", 3, {2, 16, 8}, {128, 1, 16}, 0, 256},
   };
   static const size_t element_sizes[] = {1, 2, 4, 8, 12};
   thaw_test_rng rng = {12};
@@ -709,6 +719,83 @@ static void test_resize_onnx_examples(void **state) {
   }
 }
 
+/* Every variant against the scalar reference on shapes that reach every path of the vector
+ * driver: integer upsampling factors (broadcast copies, also across column blocks of 512),
+ * gathers, rows copied from the row above, the row cache of linear upsampling, downsampling,
+ * rank 1 to 5, and an outer axis that really resizes (left to the reference). Nearest must
+ * agree bit for bit: both sample through f32-resize-sample.h and only copy values. Linear
+ * blends in another order (two blends of fused multiply-adds against the reference's sum of
+ * four weight products), each a convex combination whose rounding errors are a few ulp of the
+ * largest corner: 8 ulp of max |x| is allowed. */
+typedef struct resize_shape {
+  uint32_t rank;
+  size_t in[5], out[5];
+} resize_shape;
+
+static void test_resize_variants_match_reference(void **state) {
+  (void)state;
+  static const resize_shape shapes[] = {
+      {4, {1, 3, 5, 7}, {1, 3, 10, 14}},         /* x2, PyTorch and PP-OCR upsampling */
+      {4, {2, 3, 5, 9}, {2, 3, 20, 36}},         /* x4 */
+      {4, {1, 2, 3, 5}, {1, 2, 24, 40}},         /* x8 */
+      {4, {1, 2, 3, 3}, {1, 2, 48, 48}},         /* x16 */
+      {4, {1, 1, 4, 7}, {1, 1, 12, 21}},         /* x3 */
+      {4, {1, 2, 5, 7}, {1, 2, 5, 7}},           /* x1 */
+      {4, {1, 1, 3, 300}, {1, 1, 6, 1200}},      /* x4 over three column blocks */
+      {4, {1, 1, 3, 257}, {1, 1, 5, 771}},       /* x3: blocks not multiples of 3 */
+      {4, {1, 2, 9, 13}, {1, 2, 4, 6}},          /* downsampling */
+      {4, {1, 1, 13, 1100}, {1, 1, 5, 407}},     /* downsampling, wide */
+      {4, {1, 3, 6, 5}, {1, 3, 11, 17}},         /* non-integer upsampling */
+      {1, {7}, {19}},
+      {2, {5, 6}, {9, 13}},
+      {3, {3, 5, 6}, {7, 9, 13}},                /* the outer axis resizes too */
+      {5, {2, 1, 3, 4, 6}, {2, 1, 3, 9, 15}},
+  };
+  const thaw_kernels *reference = thaw_kernels_scalar();
+  thaw_test_rng rng = {18};
+  for (size_t c = 0; c < sizeof(shapes) / sizeof(shapes[0]); c++) {
+    const resize_shape *shape = &shapes[c];
+    thaw_resize_params p = {.rank = shape->rank};
+    for (uint32_t d = 0; d < shape->rank; d++) {
+      p.in_shape[d] = shape->in[d];
+      p.out_shape[d] = shape->out[d];
+      p.scales[d] = (float)shape->out[d] / (float)shape->in[d];
+    }
+    const size_t in_total = oracle_product(shape->rank, p.in_shape);
+    const size_t total = oracle_product(shape->rank, p.out_shape);
+    float *x = oracle_random(&rng, in_total, -4, 4);
+    float largest = 0.0f;
+    for (size_t i = 0; i < in_total; i++) largest = fmaxf(largest, fabsf(x[i]));
+    float *expected = oracle_floats(total);
+    float *y = oracle_floats(total);
+    for (int coordinates = 1; coordinates <= 4; coordinates++) {
+      for (int mode = THAW_RESIZE_NEAREST; mode <= THAW_RESIZE_LINEAR; mode++) {
+        for (int nearest = 1; nearest <= (mode == THAW_RESIZE_NEAREST ? 4 : 1); nearest++) {
+          p.mode = mode, p.coordinates = coordinates, p.nearest = nearest;
+          reference->f32_resize(&p, x, expected);
+          for (size_t v = 0; v < variant_count; v++) {
+            memset(y, 0xAB, total * sizeof(float));
+            variants[v]->f32_resize(&p, x, y);
+            for (size_t i = 0; i < total; i++) {
+              const bool agrees = mode == THAW_RESIZE_NEAREST
+                                      ? memcmp(&y[i], &expected[i], sizeof(float)) == 0
+                                      : fabsf(y[i] - expected[i]) <= 8 * FLT_EPSILON * largest;
+              if (!agrees)
+                fail_msg("%s resize shape %zu mode %d coordinates %d nearest %d: element %zu is "
+                         "%.9g, the reference's %.9g",
+                         variants[v]->isa, c, mode, coordinates, nearest, i, (double)y[i],
+                         (double)expected[i]);
+            }
+          }
+        }
+      }
+    }
+    free(x);
+    free(expected);
+    free(y);
+  }
+}
+
 int main(void) {
   variant_count = oracle_variants(variants);
   const struct CMUnitTest tests[] = {
@@ -726,6 +813,7 @@ int main(void) {
       cmocka_unit_test(test_resize_modes),
       cmocka_unit_test(test_resize_linear_last_axis),
       cmocka_unit_test(test_resize_onnx_examples),
+      cmocka_unit_test(test_resize_variants_match_reference),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
