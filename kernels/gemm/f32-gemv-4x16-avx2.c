@@ -1,23 +1,16 @@
 /*
  * GEMV for m <= 4 rows over a packed B, in one pass over B. Reading B is the cost (a k x n
  * matrix for 2*m*k*n flops), so the kernel must keep enough independent FMA chains in flight
- * for the loads to stream. It works on four lanes at once, each lane one (row, panel) pair
- * with two ymm accumulators: one row across four panels, two rows across two panels, or up
- * to four rows on one panel. Eight accumulators hide the FMA latency for any m.
+ * for the loads to stream. It works on four lanes at once (f32-gemv-lanes.h), each lane one
+ * (row, panel) pair with two ymm accumulators: eight accumulators hide the FMA latency for any
+ * m.
  */
 #include "kernels/avx2.h"
+#include "kernels/gemm/f32-gemv-lanes.h"
 #include "kernels/math/x32-tail-mask-avx2.h"
 
-enum { LANES = 4 };
-
-typedef struct lane {
-  const float *a, *b;
-  float *c;
-  size_t row, column, columns;
-} lane;
-
-static void lane_initial(const lane *l, const thaw_gemm_tile_args *args, __m256i vmask0,
-                         __m256i vmask1, __m256 *vacc0, __m256 *vacc1) {
+static void lane_initial(const thaw_gemv_lane *l, const thaw_gemm_tile_args *args,
+                         __m256i vmask0, __m256i vmask1, __m256 *vacc0, __m256 *vacc1) {
   switch (args->init) {
   case THAW_GEMM_TILE_BIAS_PER_ROW:
     *vacc0 = *vacc1 = _mm256_broadcast_ss(args->bias + l->row);
@@ -34,8 +27,8 @@ static void lane_initial(const lane *l, const thaw_gemm_tile_args *args, __m256i
   }
 }
 
-static void lane_store(const lane *l, const thaw_gemm_tile_args *args, __m256i vmask0,
-                       __m256i vmask1, __m256 vacc0, __m256 vacc1) {
+static void lane_store(const thaw_gemv_lane *l, const thaw_gemm_tile_args *args,
+                       __m256i vmask0, __m256i vmask1, __m256 vacc0, __m256 vacc1) {
   /* max(min, x) then min(max, x): with x as the second operand, NaN passes through. */
   const __m256 vmin = _mm256_set1_ps(args->min);
   const __m256 vmax = _mm256_set1_ps(args->max);
@@ -50,30 +43,13 @@ void thaw_f32_gemv_ukernel_4x16__avx2(size_t m, size_t n, size_t k, const float 
                                       const float *packed_b, float *c, ptrdiff_t c_row_stride,
                                       const thaw_gemm_tile_args *args) {
   const size_t panel_count = (n + THAW_GEMM_NR - 1) / THAW_GEMM_NR;
-  const size_t panels_per_step = LANES / m;
-  for (size_t first_panel = 0; first_panel < panel_count; first_panel += panels_per_step) {
-    const size_t step_panels = panel_count - first_panel < panels_per_step
-                                   ? panel_count - first_panel
-                                   : panels_per_step;
-    /* Lanes without a (row, panel) pair of their own repeat the last one: same values to the
-     * same place, and no branch in the loop. */
-    lane lanes[LANES];
-    for (size_t l = 0; l < LANES; l++) {
-      size_t row = l / panels_per_step, panel = l % panels_per_step;
-      if (row >= m) row = m - 1;
-      if (panel >= step_panels) panel = step_panels - 1;
-      const size_t column = (first_panel + panel) * THAW_GEMM_NR;
-      lanes[l] = (lane){
-          .a = a + (ptrdiff_t)row * a_row_stride,
-          .b = packed_b + column * k,
-          .c = c + (ptrdiff_t)row * c_row_stride + column,
-          .row = row,
-          .column = column,
-          .columns = n - column < THAW_GEMM_NR ? n - column : THAW_GEMM_NR,
-      };
-    }
-    __m256i vmask[LANES][2];
-    for (size_t l = 0; l < LANES; l++)
+  for (size_t first_panel = 0; first_panel < panel_count;
+       first_panel += thaw_gemv_step_panels(m)) {
+    thaw_gemv_lane lanes[THAW_GEMV_LANES];
+    thaw_gemv_deal_lanes(m, n, k, first_panel, a, a_row_stride, packed_b, c, c_row_stride,
+                         lanes);
+    __m256i vmask[THAW_GEMV_LANES][2];
+    for (size_t l = 0; l < THAW_GEMV_LANES; l++)
       thaw_column_masks(lanes[l].columns, &vmask[l][0], &vmask[l][1]);
     __m256 vacc0x0, vacc0x1, vacc1x0, vacc1x1, vacc2x0, vacc2x1, vacc3x0, vacc3x1;
     lane_initial(&lanes[0], args, vmask[0][0], vmask[0][1], &vacc0x0, &vacc0x1);

@@ -1,31 +1,24 @@
 /*
  * GEMV for m <= 4 rows over a packed B, in one pass over B: the twin of f32-gemv-4x16-avx2.c.
  * Reading B is the cost (a k x n matrix for 2*m*k*n flops), so the kernel keeps enough
- * independent FMA chains in flight for the loads to stream. It works on four lanes at once,
- * each lane one (row, panel) pair with four quad accumulators: one row across four panels,
- * two rows across two panels, or up to four rows on one panel. Sixteen accumulators hide the
- * FMLA latency for any m and leave room for the B loads in the 32 registers.
+ * independent FMA chains in flight for the loads to stream. It works on four lanes at once
+ * (f32-gemv-lanes.h), each lane one (row, panel) pair with four quad accumulators: sixteen
+ * accumulators hide the FMLA latency for any m and leave room for the B loads in the 32
+ * registers.
  */
 #include <arm_neon.h>
 
+#include "kernels/gemm/f32-gemv-lanes.h"
 #include "kernels/math/x32-tail-neon.h"
 #include "kernels/neon.h"
-
-enum { LANES = 4 };
-
-typedef struct lane {
-  const float *a, *b;
-  float *c;
-  size_t row, column, columns;
-} lane;
 
 /* A lane's 16 columns as four quads. */
 typedef struct lane_acc {
   float32x4_t q0, q1, q2, q3;
 } lane_acc;
 
-static inline __attribute__((always_inline)) lane_acc lane_initial(const lane *l,
-                                                                   const thaw_gemm_tile_args *args) {
+static inline __attribute__((always_inline)) lane_acc
+lane_initial(const thaw_gemv_lane *l, const thaw_gemm_tile_args *args) {
   switch (args->init) {
   case THAW_GEMM_TILE_BIAS_PER_ROW: {
     const float32x4_t bias = vld1q_dup_f32(args->bias + l->row);
@@ -59,7 +52,8 @@ static inline __attribute__((always_inline)) void lane_fma(lane_acc *acc, float3
 
 /* Clamped (FMAX/FMIN propagate NaN, so NaN passes through), then only the lane's real
  * columns stored. */
-static void lane_store(const lane *l, const thaw_gemm_tile_args *args, const lane_acc *acc) {
+static void lane_store(const thaw_gemv_lane *l, const thaw_gemm_tile_args *args,
+                       const lane_acc *acc) {
   const float32x4_t vmin = vdupq_n_f32(args->min);
   const float32x4_t vmax = vdupq_n_f32(args->max);
   const float32x4_t quads[4] = {acc->q0, acc->q1, acc->q2, acc->q3};
@@ -75,28 +69,11 @@ void thaw_f32_gemv_ukernel_4x16__neon(size_t m, size_t n, size_t k, const float 
                                       const float *packed_b, float *c, ptrdiff_t c_row_stride,
                                       const thaw_gemm_tile_args *args) {
   const size_t panel_count = (n + THAW_GEMM_NR - 1) / THAW_GEMM_NR;
-  const size_t panels_per_step = LANES / m;
-  for (size_t first_panel = 0; first_panel < panel_count; first_panel += panels_per_step) {
-    const size_t step_panels = panel_count - first_panel < panels_per_step
-                                   ? panel_count - first_panel
-                                   : panels_per_step;
-    /* Lanes without a (row, panel) pair of their own repeat the last one: same values to the
-     * same place, and no branch in the loop. */
-    lane lanes[LANES];
-    for (size_t l = 0; l < LANES; l++) {
-      size_t row = l / panels_per_step, panel = l % panels_per_step;
-      if (row >= m) row = m - 1;
-      if (panel >= step_panels) panel = step_panels - 1;
-      const size_t column = (first_panel + panel) * THAW_GEMM_NR;
-      lanes[l] = (lane){
-          .a = a + (ptrdiff_t)row * a_row_stride,
-          .b = packed_b + column * k,
-          .c = c + (ptrdiff_t)row * c_row_stride + column,
-          .row = row,
-          .column = column,
-          .columns = n - column < THAW_GEMM_NR ? n - column : THAW_GEMM_NR,
-      };
-    }
+  for (size_t first_panel = 0; first_panel < panel_count;
+       first_panel += thaw_gemv_step_panels(m)) {
+    thaw_gemv_lane lanes[THAW_GEMV_LANES];
+    thaw_gemv_deal_lanes(m, n, k, first_panel, a, a_row_stride, packed_b, c, c_row_stride,
+                         lanes);
     lane_acc acc0 = lane_initial(&lanes[0], args);
     lane_acc acc1 = lane_initial(&lanes[1], args);
     lane_acc acc2 = lane_initial(&lanes[2], args);
