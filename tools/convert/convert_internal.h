@@ -132,6 +132,25 @@ thaw_status cv_lower(cv_graph *graph, const Onnx__GraphProto *onnx_graph, const 
  * results as the outputs' constant data. */
 thaw_status cv_fold_node(cv_graph *graph, const cv_node *node, thaw_error *error);
 
+/* ---- uses.c ---- */
+/* Who reads each value: a CSR index over the live nodes, built before a pass and valid until
+ * the pass rewires a value. Graph outputs count as readers. */
+typedef struct cv_uses {
+  uint32_t *start;   /* value_count + 1 offsets into `readers` */
+  uint32_t *readers; /* node indices */
+  uint32_t *extra;   /* graph-output references per value */
+} cv_uses;
+
+thaw_status cv_uses_build(const cv_graph *graph, cv_uses *u, thaw_error *error);
+void cv_uses_free(cv_uses *u);
+/* Node inputs and graph outputs reading `value`. */
+uint32_t cv_reader_count(const cv_uses *u, uint32_t value);
+/* The only node reading `value`, or CV_NONE when there is not exactly one (or a graph output
+ * reads it). */
+uint32_t cv_sole_reader(const cv_graph *graph, const cv_uses *u, uint32_t value);
+/* The live node producing `value`, or NULL. */
+cv_node *cv_producer(const cv_graph *graph, uint32_t value);
+
 /* ---- fuse.c ---- */
 thaw_status cv_fuse(cv_graph *graph, thaw_error *error);
 

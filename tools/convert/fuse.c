@@ -13,60 +13,6 @@
 
 #include "convert_internal.h"
 
-/* Who reads each value: a CSR index over live nodes, rebuilt before every pass. */
-typedef struct uses {
-  uint32_t *start;  /* value_count + 1 offsets into `readers` */
-  uint32_t *readers; /* node indices */
-  uint32_t *extra;  /* graph-output references per value */
-} uses;
-
-static void uses_free(uses *u) {
-  free(u->start);
-  free(u->readers);
-  free(u->extra);
-}
-
-static thaw_status uses_build(const cv_graph *graph, uses *u, thaw_error *error) {
-  memset(u, 0, sizeof(*u));
-  size_t total = 0;
-  for (uint32_t n = 0; n < graph->node_count; ++n)
-    if (graph->nodes[n].op) total += graph->nodes[n].input_count;
-  u->start = calloc((size_t)graph->value_count + 2, sizeof(uint32_t));
-  u->readers = malloc((total + 1) * sizeof(uint32_t));
-  u->extra = calloc((size_t)graph->value_count + 1, sizeof(uint32_t));
-  if (!u->start || !u->readers || !u->extra) {
-    uses_free(u);
-    return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
-  }
-  for (uint32_t n = 0; n < graph->node_count; ++n)
-    if (graph->nodes[n].op)
-      for (uint32_t i = 0; i < graph->nodes[n].input_count; ++i)
-        u->start[graph->nodes[n].inputs[i] + 2]++;
-  for (uint32_t v = 0; v < graph->value_count; ++v) u->start[v + 2] += u->start[v + 1];
-  for (uint32_t n = 0; n < graph->node_count; ++n)
-    if (graph->nodes[n].op)
-      for (uint32_t i = 0; i < graph->nodes[n].input_count; ++i)
-        u->readers[u->start[graph->nodes[n].inputs[i] + 1]++] = n;
-  for (uint32_t i = 0; i < graph->output_count; ++i) u->extra[graph->outputs[i]]++;
-  return THAW_OK;
-}
-
-static uint32_t reader_count(const uses *u, uint32_t value) {
-  return u->start[value + 1] - u->start[value] + u->extra[value];
-}
-
-/* The only node reading `value`, or CV_NONE when there is not exactly one. */
-static uint32_t sole_reader(const cv_graph *graph, const uses *u, uint32_t value) {
-  if (reader_count(u, value) != 1 || u->extra[value]) return CV_NONE;
-  uint32_t node = u->readers[u->start[value]];
-  return graph->nodes[node].op ? node : CV_NONE;
-}
-
-static cv_node *producer(const cv_graph *graph, uint32_t value) {
-  uint32_t node = graph->values[value].producer;
-  return node != CV_NONE && graph->nodes[node].op ? &graph->nodes[node] : NULL;
-}
-
 static bool is_binary(const cv_node *node, uint32_t func) {
   return node && node->op == THAW_OP_BINARY && node->attrs.binary.func == func;
 }
@@ -102,11 +48,11 @@ static void become_unary(cv_graph *graph, cv_node *node, uint32_t func, uint32_t
 }
 
 /* x * f(x) with f(x) read only here: SiLU from Sigmoid, HardSwish from HardSigmoid(1/6, 1/2). */
-static void match_gated(cv_graph *graph, const uses *u, cv_node *mul) {
+static void match_gated(cv_graph *graph, const cv_uses *u, cv_node *mul) {
   for (int side = 0; side < 2; ++side) {
     uint32_t gate = mul->inputs[side], x = mul->inputs[1 - side];
-    cv_node *g = producer(graph, gate);
-    if (!g || g->op != THAW_OP_UNARY || g->inputs[0] != x || sole_reader(graph, u, gate) == CV_NONE)
+    cv_node *g = cv_producer(graph, gate);
+    if (!g || g->op != THAW_OP_UNARY || g->inputs[0] != x || cv_sole_reader(graph, u, gate) == CV_NONE)
       continue;
     uint32_t func;
     thaw_convert_count kind;
@@ -130,8 +76,8 @@ static void match_gated(cv_graph *graph, const uses *u, cv_node *mul) {
 
 /* The node reading `value` alone when it divides it by 6: Div(value, 6), or Mul by 1/6 with the
  * operands either way round; NULL otherwise. */
-static cv_node *sixth_of(cv_graph *graph, const uses *u, uint32_t value) {
-  uint32_t reader = sole_reader(graph, u, value);
+static cv_node *sixth_of(cv_graph *graph, const cv_uses *u, uint32_t value) {
+  uint32_t reader = cv_sole_reader(graph, u, value);
   cv_node *node = reader == CV_NONE ? NULL : &graph->nodes[reader];
   if (is_binary(node, THAW_BINARY_DIV) && node->inputs[0] == value &&
       constant_scalar_near(graph, node->inputs[1], 6.0, 0))
@@ -146,17 +92,17 @@ static cv_node *sixth_of(cv_graph *graph, const uses *u, uint32_t value) {
  * Add(x, 3) → Clip(0, 6) → Mul(x, ·) → Div(6), or with the division before the Mul
  * (x * (Clip(x + 3, 0, 6) / 6)); Mul by 1/6 for Div by 6; operands either way round. Clip's
  * bounds come from attributes or (opset 11) constant inputs, both lowered into its attrs. */
-static void match_clip_hard_swish(cv_graph *graph, const uses *u, cv_node *clip) {
+static void match_clip_hard_swish(cv_graph *graph, const cv_uses *u, cv_node *clip) {
   if (clip->attrs.unary.alpha != 0.0f || clip->attrs.unary.beta != 6.0f) return;
-  cv_node *plus_three = producer(graph, clip->inputs[0]);
-  if (!is_binary(plus_three, THAW_BINARY_ADD) || sole_reader(graph, u, clip->inputs[0]) == CV_NONE)
+  cv_node *plus_three = cv_producer(graph, clip->inputs[0]);
+  if (!is_binary(plus_three, THAW_BINARY_ADD) || cv_sole_reader(graph, u, clip->inputs[0]) == CV_NONE)
     return;
   uint32_t x = CV_NONE;
   for (int side = 0; side < 2; ++side)
     if (constant_scalar_near(graph, plus_three->inputs[side], 3.0, 0))
       x = plus_three->inputs[1 - side];
   if (x == CV_NONE) return;
-  uint32_t gate_index = sole_reader(graph, u, clip->outputs[0]);
+  uint32_t gate_index = cv_sole_reader(graph, u, clip->outputs[0]);
   cv_node *gate = gate_index == CV_NONE ? NULL : &graph->nodes[gate_index];
   cv_node *middle, *last;
   if (is_binary(gate, THAW_BINARY_MUL) && other_operand(gate, clip->outputs[0]) == x) {
@@ -164,7 +110,7 @@ static void match_clip_hard_swish(cv_graph *graph, const uses *u, cv_node *clip)
     last = sixth_of(graph, u, gate->outputs[0]);
   } else {
     middle = sixth_of(graph, u, clip->outputs[0]);
-    uint32_t product = middle ? sole_reader(graph, u, middle->outputs[0]) : CV_NONE;
+    uint32_t product = middle ? cv_sole_reader(graph, u, middle->outputs[0]) : CV_NONE;
     last = product == CV_NONE ? NULL : &graph->nodes[product];
     if (!is_binary(last, THAW_BINARY_MUL) || other_operand(last, middle->outputs[0]) != x)
       return;
@@ -176,24 +122,24 @@ static void match_clip_hard_swish(cv_graph *graph, const uses *u, cv_node *clip)
 }
 
 /* PyTorch's exact GELU: Div(x, √2) → Erf → Add(1) → Mul(x, ·) → Mul(0.5). */
-static void match_gelu(cv_graph *graph, const uses *u, cv_node *erf) {
-  cv_node *scale = producer(graph, erf->inputs[0]);
-  if (!scale || sole_reader(graph, u, erf->inputs[0]) == CV_NONE) return;
+static void match_gelu(cv_graph *graph, const cv_uses *u, cv_node *erf) {
+  cv_node *scale = cv_producer(graph, erf->inputs[0]);
+  if (!scale || cv_sole_reader(graph, u, erf->inputs[0]) == CV_NONE) return;
   bool divides = is_binary(scale, THAW_BINARY_DIV) &&
                  constant_scalar_near(graph, scale->inputs[1], sqrt(2.0), 1e-3);
   bool multiplies = is_binary(scale, THAW_BINARY_MUL) &&
                     constant_scalar_near(graph, scale->inputs[1], sqrt(0.5), 1e-3);
   if (!divides && !multiplies) return;
   uint32_t x = scale->inputs[0];
-  uint32_t add_index = sole_reader(graph, u, erf->outputs[0]);
+  uint32_t add_index = cv_sole_reader(graph, u, erf->outputs[0]);
   cv_node *add = add_index == CV_NONE ? NULL : &graph->nodes[add_index];
   if (!is_binary(add, THAW_BINARY_ADD) ||
       !constant_scalar_near(graph, other_operand(add, erf->outputs[0]), 1.0, 1e-6))
     return;
-  uint32_t gate_index = sole_reader(graph, u, add->outputs[0]);
+  uint32_t gate_index = cv_sole_reader(graph, u, add->outputs[0]);
   cv_node *gate = gate_index == CV_NONE ? NULL : &graph->nodes[gate_index];
   if (!is_binary(gate, THAW_BINARY_MUL) || other_operand(gate, add->outputs[0]) != x) return;
-  uint32_t half_index = sole_reader(graph, u, gate->outputs[0]);
+  uint32_t half_index = cv_sole_reader(graph, u, gate->outputs[0]);
   cv_node *half = half_index == CV_NONE ? NULL : &graph->nodes[half_index];
   if (!is_binary(half, THAW_BINARY_MUL) ||
       !constant_scalar_near(graph, other_operand(half, gate->outputs[0]), 0.5, 1e-6))
@@ -224,17 +170,17 @@ static uint32_t normalised_constant(cv_graph *graph, uint32_t value, const cv_va
 }
 
 /* ReduceMean → Sub → Pow(2) → ReduceMean → Add(eps) → Sqrt → Div [→ Mul(scale) → Add(bias)]. */
-static thaw_status match_layer_norm(cv_graph *graph, const uses *u, cv_node *mean,
+static thaw_status match_layer_norm(cv_graph *graph, const cv_uses *u, cv_node *mean,
                                     thaw_error *error) {
   uint32_t x = mean->inputs[0];
   const cv_value *xv = &graph->values[x];
   uint32_t axis = mean->attrs.reduce.first_axis;
   if (axis + mean->attrs.reduce.axis_count != xv->rank) return THAW_OK;
-  uint32_t sub_index = sole_reader(graph, u, mean->outputs[0]);
+  uint32_t sub_index = cv_sole_reader(graph, u, mean->outputs[0]);
   cv_node *sub = sub_index == CV_NONE ? NULL : &graph->nodes[sub_index];
   if (!is_binary(sub, THAW_BINARY_SUB) || sub->inputs[0] != x) return THAW_OK;
   uint32_t centred = sub->outputs[0];
-  if (reader_count(u, centred) != 2 || u->extra[centred]) return THAW_OK;
+  if (cv_reader_count(u, centred) != 2 || u->extra[centred]) return THAW_OK;
   cv_node *square = NULL, *divide = NULL;
   for (uint32_t r = u->start[centred]; r < u->start[centred + 1]; ++r) {
     cv_node *reader = &graph->nodes[u->readers[r]];
@@ -245,34 +191,34 @@ static thaw_status match_layer_norm(cv_graph *graph, const uses *u, cv_node *mea
       divide = reader;
   }
   if (!square || !divide) return THAW_OK;
-  uint32_t variance_index = sole_reader(graph, u, square->outputs[0]);
+  uint32_t variance_index = cv_sole_reader(graph, u, square->outputs[0]);
   cv_node *variance = variance_index == CV_NONE ? NULL : &graph->nodes[variance_index];
   if (!variance || variance->op != THAW_OP_REDUCE_MEAN ||
       variance->attrs.reduce.first_axis != axis ||
       variance->attrs.reduce.axis_count != mean->attrs.reduce.axis_count)
     return THAW_OK;
-  uint32_t add_index = sole_reader(graph, u, variance->outputs[0]);
+  uint32_t add_index = cv_sole_reader(graph, u, variance->outputs[0]);
   cv_node *add_epsilon = add_index == CV_NONE ? NULL : &graph->nodes[add_index];
   if (!is_binary(add_epsilon, THAW_BINARY_ADD)) return THAW_OK;
   uint32_t epsilon_value = other_operand(add_epsilon, variance->outputs[0]);
   const cv_value *epsilon = &graph->values[epsilon_value];
   if (!epsilon->data || epsilon->dtype != THAW_DTYPE_F32 || epsilon->element_count != 1)
     return THAW_OK;
-  uint32_t sqrt_index = sole_reader(graph, u, add_epsilon->outputs[0]);
+  uint32_t sqrt_index = cv_sole_reader(graph, u, add_epsilon->outputs[0]);
   cv_node *root = sqrt_index == CV_NONE ? NULL : &graph->nodes[sqrt_index];
   if (!is_unary(root, THAW_UNARY_SQRT) || divide->inputs[1] != root->outputs[0] ||
-      sole_reader(graph, u, root->outputs[0]) == CV_NONE)
+      cv_sole_reader(graph, u, root->outputs[0]) == CV_NONE)
     return THAW_OK;
   /* Optional affine tail: Mul by a constant scale, then Add a constant bias. */
   cv_node *last = divide, *scale_node = NULL, *bias_node = NULL;
   uint32_t scale = CV_NONE, bias = CV_NONE;
-  uint32_t next = sole_reader(graph, u, divide->outputs[0]);
+  uint32_t next = cv_sole_reader(graph, u, divide->outputs[0]);
   if (next != CV_NONE && is_binary(&graph->nodes[next], THAW_BINARY_MUL)) {
     scale = normalised_constant(graph, other_operand(&graph->nodes[next], divide->outputs[0]),
                                 &graph->values[x], axis);
     if (scale != CV_NONE) {
       scale_node = last = &graph->nodes[next];
-      next = sole_reader(graph, u, last->outputs[0]);
+      next = cv_sole_reader(graph, u, last->outputs[0]);
       if (next != CV_NONE && is_binary(&graph->nodes[next], THAW_BINARY_ADD)) {
         bias = normalised_constant(graph, other_operand(&graph->nodes[next], last->outputs[0]),
                                    &graph->values[x], axis);
@@ -315,8 +261,8 @@ static thaw_status match_layer_norm(cv_graph *graph, const uses *u, cv_node *mea
 }
 
 static thaw_status recognise_patterns(cv_graph *graph, thaw_error *error) {
-  uses u;
-  thaw_status status = uses_build(graph, &u, error);
+  cv_uses u;
+  thaw_status status = cv_uses_build(graph, &u, error);
   for (uint32_t n = 0; status == THAW_OK && n < graph->node_count; ++n) {
     cv_node *node = &graph->nodes[n];
     if (is_unary(node, THAW_UNARY_ERF)) match_gelu(graph, &u, node);
@@ -324,7 +270,7 @@ static thaw_status recognise_patterns(cv_graph *graph, thaw_error *error) {
     else if (is_unary(node, THAW_UNARY_CLIP)) match_clip_hard_swish(graph, &u, node);
     else if (node->op == THAW_OP_REDUCE_MEAN) status = match_layer_norm(graph, &u, node, error);
   }
-  uses_free(&u);
+  cv_uses_free(&u);
   return status;
 }
 
@@ -334,7 +280,7 @@ static thaw_status recognise_patterns(cv_graph *graph, thaw_error *error) {
  * dequantize of constant integers. Only constant bytes can be rewritten. */
 static bool weights_known(const cv_graph *graph, uint32_t weights, bool rewritten) {
   if (graph->values[weights].data) return true;
-  const cv_node *dequantize = producer(graph, weights);
+  const cv_node *dequantize = cv_producer(graph, weights);
   if (rewritten || !dequantize || dequantize->op != THAW_OP_DEQUANTIZE_LINEAR) return false;
   for (uint32_t i = 0; i < dequantize->input_count; ++i)
     if (!graph->values[dequantize->inputs[i]].data) return false;
@@ -343,10 +289,10 @@ static bool weights_known(const cv_graph *graph, uint32_t weights, bool rewritte
 
 /* The Conv/MatMul producing `value` when it can absorb what follows: read only by `reader`,
  * weights known offline (constant bytes when `rewrites_weights`), no activation fused yet. */
-static cv_node *absorbing_producer(const cv_graph *graph, const uses *u, uint32_t value,
+static cv_node *absorbing_producer(const cv_graph *graph, const cv_uses *u, uint32_t value,
                                    bool rewrites_weights) {
-  cv_node *p = producer(graph, value);
-  if (!p || sole_reader(graph, u, value) == CV_NONE) return NULL;
+  cv_node *p = cv_producer(graph, value);
+  if (!p || cv_sole_reader(graph, u, value) == CV_NONE) return NULL;
   if (p->op != THAW_OP_CONV && p->op != THAW_OP_MATMUL) return NULL;
   if (!weights_known(graph, p->inputs[1], rewrites_weights)) return NULL;
   const thaw_unary_attrs *activation =
@@ -403,7 +349,7 @@ static void absorb(cv_graph *graph, cv_node *p, cv_node *absorbed) {
 }
 
 /* BatchNorm (lowered to CHANNEL_AFFINE) after a Conv, or after a MatMul with a [rows, C] output. */
-static thaw_status fold_batch_norm(cv_graph *graph, const uses *u, cv_node *affine,
+static thaw_status fold_batch_norm(cv_graph *graph, const cv_uses *u, cv_node *affine,
                                    thaw_error *error) {
   cv_node *p = absorbing_producer(graph, u, affine->inputs[0], true);
   if (!p) return THAW_OK;
@@ -452,7 +398,7 @@ static uint32_t channel_axis(const cv_graph *graph, const cv_node *p) {
 
 /* Add or Mul of a per-channel constant ([M,1,1] for Conv, [N] for MatMul, or a scalar) after a
  * Conv/MatMul: Wx + b + t has bias b + t, (Wx + b) * s has weights sW and bias sb. */
-static thaw_status fold_channel_constant(cv_graph *graph, const uses *u, cv_node *binary,
+static thaw_status fold_channel_constant(cv_graph *graph, const cv_uses *u, cv_node *binary,
                                          thaw_error *error) {
   bool scales = binary->attrs.binary.func == THAW_BINARY_MUL;
   for (int side = 0; side < 2; ++side) {
@@ -489,7 +435,7 @@ static bool fusable_activation(uint32_t func) {
   }
 }
 
-static void fuse_activation(cv_graph *graph, const uses *u, cv_node *unary) {
+static void fuse_activation(cv_graph *graph, const cv_uses *u, cv_node *unary) {
   if (!fusable_activation(unary->attrs.unary.func)) return;
   cv_node *p = absorbing_producer(graph, u, unary->inputs[0], false);
   if (!p) return;
@@ -502,8 +448,8 @@ static void fuse_activation(cv_graph *graph, const uses *u, cv_node *unary) {
 typedef enum { PASS_BATCH_NORM, PASS_BIAS, PASS_ACTIVATION } fold_pass;
 
 static thaw_status fold_into_producers(cv_graph *graph, fold_pass pass, thaw_error *error) {
-  uses u;
-  thaw_status status = uses_build(graph, &u, error);
+  cv_uses u;
+  thaw_status status = cv_uses_build(graph, &u, error);
   for (uint32_t n = 0; status == THAW_OK && n < graph->node_count; ++n) {
     cv_node *node = &graph->nodes[n];
     if (pass == PASS_BATCH_NORM && node->op == THAW_OP_CHANNEL_AFFINE)
@@ -514,7 +460,7 @@ static thaw_status fold_into_producers(cv_graph *graph, fold_pass pass, thaw_err
     else if (pass == PASS_ACTIVATION && node->op == THAW_OP_UNARY)
       fuse_activation(graph, &u, node);
   }
-  uses_free(&u);
+  cv_uses_free(&u);
   return status;
 }
 
@@ -573,13 +519,13 @@ static bool extend_run(const cv_graph *graph, const cv_node *node, uint32_t x, a
 /* Count the run's nodes and remove them, all of them when `folded` into the next Conv, else all
  * but the last, which becomes the merged ChannelAffine. Mul and Add count as `binary_kind`; a
  * ChannelAffine (a kept BatchNorm) counts as folded when it is, else it stays one. */
-static void retire_run(cv_graph *graph, const uses *u, const affine_run *run,
+static void retire_run(cv_graph *graph, const cv_uses *u, const affine_run *run,
                        thaw_convert_count binary_kind, bool folded) {
   uint32_t *counts = graph->report->counts;
   cv_node *node = run->first;
   for (uint32_t i = 0; i < run->length; ++i) {
     cv_node *next = i + 1 < run->length
-                        ? &graph->nodes[sole_reader(graph, u, node->outputs[0])] : NULL;
+                        ? &graph->nodes[cv_sole_reader(graph, u, node->outputs[0])] : NULL;
     if (node->op != THAW_OP_CHANNEL_AFFINE) {
       counts[binary_kind]++;
     } else if (folded) {
@@ -681,7 +627,7 @@ static thaw_status become_channel_affine(cv_graph *graph, const affine_run *run,
 /* The longest run starting at `first`: folded into the Conv reading it when that is exact, else
  * merged into one ChannelAffine when it has two nodes or more (one pass over memory, not one per
  * node). A single Mul or Add stays what it is. */
-static thaw_status fold_affine_run(cv_graph *graph, const uses *u, cv_node *first,
+static thaw_status fold_affine_run(cv_graph *graph, const cv_uses *u, cv_node *first,
                                    thaw_error *error) {
   uint32_t x = affine_operand(graph, first);
   if (x == CV_NONE || graph->values[x].rank < 2 || graph->values[x].dtype != THAW_DTYPE_F32 ||
@@ -704,7 +650,7 @@ static thaw_status fold_affine_run(cv_graph *graph, const uses *u, cv_node *firs
     run.last = &graph->nodes[next_index];
     run.length++;
     y = run.last->outputs[0];
-    next_index = sole_reader(graph, u, y);
+    next_index = cv_sole_reader(graph, u, y);
   }
   thaw_status status = THAW_OK;
   cv_node *next = next_index == CV_NONE ? NULL : &graph->nodes[next_index];
@@ -721,11 +667,11 @@ static thaw_status fold_affine_run(cv_graph *graph, const uses *u, cv_node *firs
 }
 
 static thaw_status fold_affine_runs(cv_graph *graph, thaw_error *error) {
-  uses u;
-  thaw_status status = uses_build(graph, &u, error);
+  cv_uses u;
+  thaw_status status = cv_uses_build(graph, &u, error);
   for (uint32_t n = 0; status == THAW_OK && n < graph->node_count; ++n)
     if (graph->nodes[n].op) status = fold_affine_run(graph, &u, &graph->nodes[n], error);
-  uses_free(&u);
+  cv_uses_free(&u);
   return status;
 }
 

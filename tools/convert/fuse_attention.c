@@ -18,45 +18,20 @@
 
 #include "convert_internal.h"
 
-/* How many live nodes and graph outputs read each value. */
-static uint32_t *count_readers(const cv_graph *graph) {
-  uint32_t *readers = calloc((size_t)graph->value_count + 1, sizeof *readers);
-  if (!readers) return NULL;
-  for (uint32_t n = 0; n < graph->node_count; ++n) {
-    const cv_node *node = &graph->nodes[n];
-    if (!node->op) continue;
-    for (uint32_t i = 0; i < node->input_count; ++i)
-      if (node->inputs[i] != CV_NONE) readers[node->inputs[i]]++;
-  }
-  for (uint32_t i = 0; i < graph->output_count; ++i) readers[graph->outputs[i]]++;
-  return readers;
-}
-
-static cv_node *live_producer(const cv_graph *graph, uint32_t value) {
-  const uint32_t node = graph->values[value].producer;
-  return node != CV_NONE && graph->nodes[node].op ? &graph->nodes[node] : NULL;
-}
-
-/* The live node reading `value` when it is the value's only reader (graph outputs count). */
-static cv_node *only_reader(const cv_graph *graph, const uint32_t *readers, uint32_t value) {
-  if (readers[value] != 1) return NULL;
-  for (uint32_t n = 0; n < graph->node_count; ++n) {
-    cv_node *node = &graph->nodes[n];
-    if (!node->op) continue;
-    for (uint32_t i = 0; i < node->input_count; ++i)
-      if (node->inputs[i] == value) return node;
-  }
-  return NULL; /* read by a graph output */
+/* The node `value` alone reads (cv_sole_reader), or NULL. */
+static cv_node *sole_reader_node(const cv_graph *graph, const cv_uses *u, uint32_t value) {
+  const uint32_t reader = cv_sole_reader(graph, u, value);
+  return reader == CV_NONE ? NULL : &graph->nodes[reader];
 }
 
 /* Operand `i` of `product` read through the Transpose producing it, when the product is that
  * Transpose's only reader and the transposed tensor is not a constant (a MatMul packs a
  * constant B offline, and constant transposes were folded). */
-static bool absorb_operand_transpose(cv_graph *graph, const uint32_t *readers, cv_node *product,
+static bool absorb_operand_transpose(cv_graph *graph, const cv_uses *u, cv_node *product,
                                      uint32_t i, uint32_t perm[THAW_MAX_RANK]) {
   const uint32_t operand = product->inputs[i];
-  cv_node *transpose = live_producer(graph, operand);
-  if (!transpose || transpose->op != THAW_OP_TRANSPOSE || readers[operand] != 1 ||
+  cv_node *transpose = cv_producer(graph, operand);
+  if (!transpose || transpose->op != THAW_OP_TRANSPOSE || cv_reader_count(u, operand) != 1 ||
       graph->values[transpose->inputs[0]].data)
     return false;
   memcpy(perm, transpose->attrs.transpose.perm, sizeof(uint32_t) * THAW_MAX_RANK);
@@ -86,9 +61,9 @@ static bool batches_evenly_strided(uint32_t rank, const int64_t *dims, const uin
 }
 
 /* The product writes straight into the output of the Transpose that is its only reader. */
-static bool absorb_output_transpose(cv_graph *graph, const uint32_t *readers, cv_node *product,
+static bool absorb_output_transpose(cv_graph *graph, const cv_uses *u, cv_node *product,
                                     uint32_t rank, uint32_t perm[THAW_MAX_RANK]) {
-  cv_node *transpose = only_reader(graph, readers, product->outputs[0]);
+  cv_node *transpose = sole_reader_node(graph, u, product->outputs[0]);
   if (!transpose || transpose->op != THAW_OP_TRANSPOSE ||
       transpose->attrs.transpose.perm[rank - 1] != rank - 1 ||
       !batches_evenly_strided(rank, graph->values[product->outputs[0]].shape,
@@ -101,16 +76,16 @@ static bool absorb_output_transpose(cv_graph *graph, const uint32_t *readers, cv
   return true;
 }
 
-static void permute_matmul(cv_graph *graph, const uint32_t *readers, cv_node *product) {
+static void permute_matmul(cv_graph *graph, const cv_uses *u, cv_node *product) {
   const uint32_t rank = graph->values[product->inputs[0]].rank;
   if (rank < 2 || graph->values[product->inputs[1]].rank != rank ||
       graph->values[product->outputs[0]].rank != rank)
     return;
   thaw_permuted_matmul_attrs attrs = {.activation = product->attrs.matmul.activation};
   for (uint32_t d = 0; d < rank; ++d) attrs.a_perm[d] = attrs.b_perm[d] = attrs.y_perm[d] = d;
-  bool absorbed = absorb_operand_transpose(graph, readers, product, 0, attrs.a_perm);
-  absorbed |= absorb_operand_transpose(graph, readers, product, 1, attrs.b_perm);
-  absorbed |= absorb_output_transpose(graph, readers, product, rank, attrs.y_perm);
+  bool absorbed = absorb_operand_transpose(graph, u, product, 0, attrs.a_perm);
+  absorbed |= absorb_operand_transpose(graph, u, product, 1, attrs.b_perm);
+  absorbed |= absorb_output_transpose(graph, u, product, rank, attrs.y_perm);
   if (!absorbed) return;
   product->op = THAW_OP_PERMUTED_MATMUL;
   product->attrs.permuted_matmul = attrs;
@@ -126,11 +101,11 @@ static bool constant_scalar(const cv_graph *graph, uint32_t value, float *scalar
 
 /* The MatMul with constant row-major weights whose output reaches `value` through Reshapes and
  * Transposes alone, every value on the way read once; NULL when there is none. */
-static cv_node *projection_behind(const cv_graph *graph, const uint32_t *readers,
+static cv_node *projection_behind(const cv_graph *graph, const cv_uses *u,
                                   uint32_t value) {
   for (;;) {
-    cv_node *node = live_producer(graph, value);
-    if (!node || readers[value] != 1) return NULL;
+    cv_node *node = cv_producer(graph, value);
+    if (!node || cv_reader_count(u, value) != 1) return NULL;
     if (node->op == THAW_OP_RESHAPE || node->op == THAW_OP_TRANSPOSE) {
       value = node->inputs[0];
       continue;
@@ -159,22 +134,22 @@ static uint32_t scaled_constant(cv_graph *graph, uint32_t value, float scale) {
 /* Div(product, c) or Mul(product, c) of a product of attention scores: the projection behind
  * the product's A takes the factor into its weights and bias, and the product takes over the
  * scaled output. */
-static thaw_status fold_score_scale(cv_graph *graph, const uint32_t *readers, cv_node *scale,
+static thaw_status fold_score_scale(cv_graph *graph, const cv_uses *u, cv_node *scale,
                                     thaw_error *error) {
   float factor;
   if (!constant_scalar(graph, scale->inputs[1], &factor)) return THAW_OK;
   if (scale->attrs.binary.func == THAW_BINARY_DIV) factor = 1.0f / factor;
   if (!isfinite(factor) || factor == 0.0f) return THAW_OK;
   const uint32_t scores = scale->inputs[0];
-  cv_node *product = live_producer(graph, scores);
+  cv_node *product = cv_producer(graph, scores);
   /* Both products' attributes start with the activation (a common initial sequence). */
-  if (!product || readers[scores] != 1 ||
+  if (!product || cv_reader_count(u, scores) != 1 ||
       (product->op != THAW_OP_MATMUL && product->op != THAW_OP_PERMUTED_MATMUL) ||
       product->attrs.matmul.activation.func != THAW_UNARY_IDENTITY ||
       product->input_count != 2 ||
       graph->values[scale->outputs[0]].element_count != graph->values[scores].element_count)
     return THAW_OK;
-  cv_node *projection = projection_behind(graph, readers, product->inputs[0]);
+  cv_node *projection = projection_behind(graph, u, product->inputs[0]);
   if (!projection) return THAW_OK;
 
   const uint32_t weights = scaled_constant(graph, projection->inputs[1], factor);
@@ -194,11 +169,11 @@ static thaw_status fold_score_scale(cv_graph *graph, const uint32_t *readers, cv
 /* Add(product, mask) with a mask of one row of N values ([1, ..., 1, N], the attention mask
  * broadcast over heads and queries) computed before the product: the mask becomes the
  * product's per-column bias, which the GEMM starts each tile from. */
-static void fold_score_mask(cv_graph *graph, const uint32_t *readers, cv_node *add) {
+static void fold_score_mask(cv_graph *graph, const cv_uses *u, cv_node *add) {
   for (uint32_t side = 0; side < 2; ++side) {
     const uint32_t scores = add->inputs[side], mask = add->inputs[1 - side];
-    cv_node *product = live_producer(graph, scores);
-    if (!product || product->op != THAW_OP_PERMUTED_MATMUL || readers[scores] != 1 ||
+    cv_node *product = cv_producer(graph, scores);
+    if (!product || product->op != THAW_OP_PERMUTED_MATMUL || cv_reader_count(u, scores) != 1 ||
         product->input_count != 2 ||
         product->attrs.permuted_matmul.activation.func != THAW_UNARY_IDENTITY)
       continue;
@@ -220,19 +195,19 @@ static void fold_score_mask(cv_graph *graph, const uint32_t *readers, cv_node *a
 }
 
 thaw_status cv_fuse_attention(cv_graph *graph, thaw_error *error) {
-  uint32_t *readers = count_readers(graph);
-  if (!readers) return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
+  cv_uses u;
+  thaw_status status = cv_uses_build(graph, &u, error);
+  if (status != THAW_OK) return status;
   for (uint32_t n = 0; n < graph->node_count; ++n)
-    if (graph->nodes[n].op == THAW_OP_MATMUL) permute_matmul(graph, readers, &graph->nodes[n]);
-  thaw_status status = THAW_OK;
+    if (graph->nodes[n].op == THAW_OP_MATMUL) permute_matmul(graph, &u, &graph->nodes[n]);
   for (uint32_t n = 0; status == THAW_OK && n < graph->node_count; ++n) {
     cv_node *node = &graph->nodes[n];
     if (node->op == THAW_OP_BINARY && (node->attrs.binary.func == THAW_BINARY_DIV ||
                                        node->attrs.binary.func == THAW_BINARY_MUL))
-      status = fold_score_scale(graph, readers, node, error);
+      status = fold_score_scale(graph, &u, node, error);
     else if (node->op == THAW_OP_BINARY && node->attrs.binary.func == THAW_BINARY_ADD)
-      fold_score_mask(graph, readers, node);
+      fold_score_mask(graph, &u, node);
   }
-  free(readers);
+  cv_uses_free(&u);
   return status;
 }
