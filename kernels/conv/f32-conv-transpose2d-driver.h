@@ -65,9 +65,11 @@ static __attribute__((noinline)) void accumulate_tap(size_t count, const float *
                                                      size_t x_stride, const float *w,
                                                      size_t w_stride, size_t taps,
                                                      size_t channels, thaw_f32v *sums) {
+  /* Every entry set, the ones past `channels` too: GCC cannot see that channels <=
+   * CHANNEL_BLOCK and warns about the others at -O2. */
   thaw_f32v acc[CHANNEL_BLOCK];
 #pragma GCC unroll 4
-  for (size_t o = 0; o < channels; o++) acc[o] = sums[o];
+  for (size_t o = 0; o < CHANNEL_BLOCK; o++) acc[o] = o < channels ? sums[o] : thaw_f32v_zero();
   for (; count != 0; count--, x += x_stride, w += w_stride) {
     const thaw_f32v values = thaw_f32v_load(x);
 #pragma GCC unroll 4
