@@ -174,9 +174,10 @@ static void run_block(const gemm_run *r, size_t j0, size_t first_tile, size_t en
 static void gemm_task(void *context, size_t thread_index, size_t task_index) {
   const gemm_run *r = context;
   const size_t first_tile = task_index % r->row_chunks * r->tiles_per_chunk;
+  /* A packed B needs no scratch, and callers may then pass none: no offset from NULL. */
+  float *packing = r->p->b_packed ? NULL : (float *)(r->scratch + thread_index * r->scratch_stride);
   run_block(r, task_index / r->row_chunks * r->column_chunk, first_tile,
-            min_size(first_tile + r->tiles_per_chunk, r->tiling.count),
-            (float *)(r->scratch + thread_index * r->scratch_stride));
+            min_size(first_tile + r->tiles_per_chunk, r->tiling.count), packing);
 }
 
 /* Panels [first, first + panels_per_task) of a GEMV. */
