@@ -132,7 +132,7 @@ thaw_status cv_lower(cv_graph *graph, const Onnx__GraphProto *onnx_graph, const 
  * results as the outputs' constant data. */
 thaw_status cv_fold_node(cv_graph *graph, const cv_node *node, thaw_error *error);
 
-/* ---- uses.c ---- */
+/* ---- uses.c: queries the fusion passes share ---- */
 /* Who reads each value: a CSR index over the live nodes, built before a pass and valid until
  * the pass rewires a value. Graph outputs count as readers. */
 typedef struct cv_uses {
@@ -150,6 +150,8 @@ uint32_t cv_reader_count(const cv_uses *u, uint32_t value);
 uint32_t cv_sole_reader(const cv_graph *graph, const cv_uses *u, uint32_t value);
 /* The live node producing `value`, or NULL. */
 cv_node *cv_producer(const cv_graph *graph, uint32_t value);
+/* The value of an f32 constant holding exactly one element, into *scalar; false otherwise. */
+bool cv_constant_scalar(const cv_graph *graph, uint32_t value, float *scalar);
 
 /* ---- fuse.c ---- */
 thaw_status cv_fuse(cv_graph *graph, thaw_error *error);

@@ -23,11 +23,8 @@ static bool is_unary(const cv_node *node, uint32_t func) {
 
 static bool constant_scalar_near(const cv_graph *graph, uint32_t value, double expected,
                                  double tolerance) {
-  const cv_value *v = &graph->values[value];
-  if (!v->data || v->dtype != THAW_DTYPE_F32 || v->element_count != 1) return false;
   float x;
-  memcpy(&x, v->data, 4);
-  return fabs((double)x - expected) <= tolerance;
+  return cv_constant_scalar(graph, value, &x) && fabs((double)x - expected) <= tolerance;
 }
 
 /* For a binary node with `known` as one operand, the other operand (CV_NONE if neither). */

@@ -91,14 +91,6 @@ static void permute_matmul(cv_graph *graph, const cv_uses *u, cv_node *product) 
   product->attrs.permuted_matmul = attrs;
 }
 
-/* The scalar an f32 constant holds, when it holds exactly one. */
-static bool constant_scalar(const cv_graph *graph, uint32_t value, float *scalar) {
-  const cv_value *v = &graph->values[value];
-  if (!v->data || v->dtype != THAW_DTYPE_F32 || v->element_count != 1) return false;
-  memcpy(scalar, v->data, sizeof *scalar);
-  return true;
-}
-
 /* The MatMul with constant row-major weights whose output reaches `value` through Reshapes and
  * Transposes alone, every value on the way read once; NULL when there is none. */
 static cv_node *projection_behind(const cv_graph *graph, const cv_uses *u,
@@ -137,7 +129,7 @@ static uint32_t scaled_constant(cv_graph *graph, uint32_t value, float scale) {
 static thaw_status fold_score_scale(cv_graph *graph, const cv_uses *u, cv_node *scale,
                                     thaw_error *error) {
   float factor;
-  if (!constant_scalar(graph, scale->inputs[1], &factor)) return THAW_OK;
+  if (!cv_constant_scalar(graph, scale->inputs[1], &factor)) return THAW_OK;
   if (scale->attrs.binary.func == THAW_BINARY_DIV) factor = 1.0f / factor;
   if (!isfinite(factor) || factor == 0.0f) return THAW_OK;
   const uint32_t scores = scale->inputs[0];

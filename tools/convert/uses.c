@@ -1,4 +1,5 @@
-/* Who reads each value of the working graph (convert_internal.h, cv_uses). */
+/* Queries the fusion passes share on the working graph (convert_internal.h): who reads each
+ * value (cv_uses), who produces it, and what a scalar constant holds. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,4 +49,11 @@ uint32_t cv_sole_reader(const cv_graph *graph, const cv_uses *u, uint32_t value)
 cv_node *cv_producer(const cv_graph *graph, uint32_t value) {
   uint32_t node = graph->values[value].producer;
   return node != CV_NONE && graph->nodes[node].op ? &graph->nodes[node] : NULL;
+}
+
+bool cv_constant_scalar(const cv_graph *graph, uint32_t value, float *scalar) {
+  const cv_value *v = &graph->values[value];
+  if (!v->data || v->dtype != THAW_DTYPE_F32 || v->element_count != 1) return false;
+  memcpy(scalar, v->data, sizeof *scalar);
+  return true;
 }
