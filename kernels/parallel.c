@@ -6,11 +6,16 @@ enum {
   TASKS_PER_THREAD = 4,
 };
 
-/* Below about this much work (some 30 us on one AVX2 core) waking another thread costs more
- * than it can save: the MLP's layers (0.8 and 0.5 MFLOP) stay on the caller's thread. Above
- * it, a split costs little even when the other thread wakes late: tasks are claimed one by
- * one, so the caller takes whatever the sleeper has not started. */
-#define MIN_TASK_FLOPS 1.0e6
+/* A node of less work than this (some 30 us on one AVX2 core) stays on the caller's thread:
+ * the MLP's layers (0.8 and 0.5 MFLOP) run in less time than a sleeping worker takes to wake
+ * (20-50 us), and on one thread they cost nothing extra. */
+#define MIN_SPLIT_FLOPS 1.0e6
+/* A split node's tasks hold at least this much work (some 13 us). Within a run the workers
+ * spin between nodes, and handing a task to a spinning worker costs under a microsecond
+ * (bench/e2e/thaw_threads), so a node of 1-2 MFLOP gains from two or three tasks; a worker that
+ * sleeps costs the caller only the wake-up call: tasks are claimed one by one, so the caller
+ * takes whatever the sleeper has not started. */
+#define MIN_TASK_FLOPS 0.4e6
 
 static void run_serially(const thaw_parallel *parallel, size_t task_count,
                          thaw_parallel_task task, void *context) {
@@ -21,9 +26,11 @@ static void run_serially(const thaw_parallel *parallel, size_t task_count,
 const thaw_parallel thaw_parallel_serial = {.thread_count = 1, .run = run_serially};
 
 size_t thaw_parallel_task_count(const thaw_parallel *parallel, size_t units, double unit_flops) {
-  if (parallel->thread_count <= 1 || units <= 1) return 1;
-  const double worth = (double)units * unit_flops / MIN_TASK_FLOPS;
+  const double flops = (double)units * unit_flops;
+  if (parallel->thread_count <= 1 || units <= 1 || flops < MIN_SPLIT_FLOPS) return 1;
   size_t tasks = parallel->thread_count * TASKS_PER_THREAD;
-  if (worth < (double)tasks) tasks = worth < 1.0 ? 1 : (size_t)worth;
+  /* At least 2: MIN_SPLIT_FLOPS may be under two tasks' worth. */
+  const double worth = flops / MIN_TASK_FLOPS;
+  if (worth < (double)tasks) tasks = worth < 2.0 ? 2 : (size_t)worth;
   return tasks < units ? tasks : units;
 }

@@ -214,7 +214,7 @@ typedef struct guarded_task {
 } guarded_task;
 
 /* A relaxed load per task, and a clock read (vDSO, tens of ns) only when the run has a
- * deadline: a split task holds some 30 us of work or more (thaw_parallel_task_count), so the
+ * deadline: a split task holds some 13 us of work or more (thaw_parallel_task_count), so the
  * check costs nothing measurable and a stop is seen within about one task per thread. */
 static void run_guarded(void *context, size_t thread_index, size_t task_index) {
   const guarded_task *guarded = context;
@@ -336,7 +336,9 @@ enum {
   COST_SOFTMAX = 64,
   COST_POOL_TAP = 8,
   COST_RESIZE = 24, /* bench_data: 0.4 ns per nearest output, about 1 ns per linear one */
+  COST_COPY_BYTE = 2, /* a large memcpy moves some 16 bytes per ns */
 };
+enum { CONCAT_BLOCK_BYTES = 16384 }; /* bytes per "row" of a Concat's output */
 enum { UNARY_BLOCK = 256 }; /* elements per "row" of a unary op */
 
 static void run_rows(const executor *e, const thaw_prepared_node *node, void *const *operand,
@@ -456,6 +458,63 @@ static void pool_rows(const row_split *s, size_t first, size_t count) {
   }
 }
 
+/* ChannelAffine: rows are the [N, C] tensor's rows when inner is 1, else (image, channel)
+ * planes of inner elements; a range of planes may run over several images. */
+static void channel_affine_rows(const row_split *s, size_t first, size_t count) {
+  const size_t channels = s->node->u.axis.axis_size, inner = s->node->u.axis.inner;
+  const float *x = input_f32(s, 0), *scale = input_f32(s, 1), *shift = input_f32(s, 2);
+  float *y = output_f32(s);
+  if (inner == 1) {
+    s->kernels->f32_channel_affine(count, channels, 1, x + first * channels, scale, shift,
+                                   y + first * channels);
+    return;
+  }
+  for (size_t plane = first, end = first + count; plane < end;) {
+    const size_t c = plane % channels, planes = min_size(channels - c, end - plane);
+    s->kernels->f32_channel_affine(1, planes, inner, x + plane * inner, scale + c, shift + c,
+                                   y + plane * inner);
+    plane += planes;
+  }
+}
+
+/* GlobalAveragePool: rows are (image, channel) planes. */
+static void global_pool_rows(const row_split *s, size_t first, size_t count) {
+  const size_t spatial = s->node->u.global_pool.spatial;
+  s->kernels->f32_global_average_pool(count, spatial, input_f32(s, 0) + first * spatial,
+                                      output_f32(s) + first);
+}
+
+/* Bytes of one outer row of a Concat's output: one row of each input. */
+static size_t concat_row_bytes(const thaw_prepared_node *node) {
+  size_t bytes = 0;
+  for (size_t i = 0; i < node->input_count; i++) bytes += node->u.concat.row_bytes[i];
+  return bytes;
+}
+
+/* Concat: rows are blocks of CONCAT_BLOCK_BYTES of the output, the last one short. Its outer
+ * rows are often few (one for an NCHW concat over channels), so a block is copied piece by
+ * piece: the part of each input row that it overlaps. */
+static void concat_rows(const row_split *s, size_t first, size_t count) {
+  const size_t *row_bytes = s->node->u.concat.row_bytes;
+  const size_t inputs = s->node->input_count, out_row_bytes = concat_row_bytes(s->node);
+  size_t at = first * CONCAT_BLOCK_BYTES;
+  const size_t end = min_size((first + count) * CONCAT_BLOCK_BYTES,
+                              s->node->u.concat.outer * out_row_bytes);
+  char *y = (char *)s->operand[inputs];
+  size_t row = at / out_row_bytes, offset = at % out_row_bytes, input = 0;
+  while (offset >= row_bytes[input]) offset -= row_bytes[input++];
+  while (at < end) {
+    const size_t bytes = min_size(row_bytes[input] - offset, end - at);
+    memcpy(y + at, (const char *)s->operand[input] + row * row_bytes[input] + offset, bytes);
+    at += bytes;
+    offset = 0;
+    if (++input == inputs) {
+      input = 0;
+      row++;
+    }
+  }
+}
+
 /* Run one node. It fails only on bad data the file could not rule out: a Gather index out
  * of range. A node whose tasks were skipped because the run must stop is left incomplete;
  * the caller reports it. */
@@ -513,13 +572,16 @@ static thaw_status run_node(const executor *e, const thaw_prepared_node *node,
       break;
     }
     case THAW_OP_GLOBAL_AVERAGE_POOL:
-      kernels->f32_global_average_pool(node->u.global_pool.channels, node->u.global_pool.spatial,
-                                       operand[0], y);
+      run_rows(e, node, operand, global_pool_rows, node->u.global_pool.channels,
+               COST_POOL_TAP * (double)node->u.global_pool.spatial);
       break;
-    case THAW_OP_CONCAT:
-      kernels->concat(node->u.concat.outer, node->input_count, node->u.concat.row_bytes,
-                      (const void *const *)operand, y);
+    case THAW_OP_CONCAT: {
+      const size_t bytes = node->u.concat.outer * concat_row_bytes(node);
+      run_rows(e, node, operand, concat_rows,
+               (bytes + CONCAT_BLOCK_BYTES - 1) / CONCAT_BLOCK_BYTES,
+               COST_COPY_BYTE * CONCAT_BLOCK_BYTES);
       break;
+    }
     case THAW_OP_SPLIT:
       kernels->split(node->u.concat.outer, node->output_count, node->u.concat.row_bytes, operand[0],
                      &operand[1]);
@@ -572,10 +634,13 @@ static thaw_status run_node(const executor *e, const thaw_prepared_node *node,
       kernels->where(node->u.where.element_size, &node->u.where.iter, operand[0], operand[1],
                      operand[2], y);
       break;
-    case THAW_OP_CHANNEL_AFFINE:
-      kernels->f32_channel_affine(node->u.axis.outer, node->u.axis.axis_size, node->u.axis.inner,
-                                  operand[0], operand[1], operand[2], y);
+    case THAW_OP_CHANNEL_AFFINE: {
+      const size_t inner = node->u.axis.inner, channels = node->u.axis.axis_size;
+      run_rows(e, node, operand, channel_affine_rows,
+               node->u.axis.outer * (inner == 1 ? 1 : channels),
+               COST_ELEMENTWISE * (double)(inner == 1 ? channels : inner));
       break;
+    }
     case THAW_OP_QUANTIZE_LINEAR:
       kernels->quantize_linear(&node->u.quantize, operand[0], operand[1],
                                node->input_count > 2 ? operand[2] : NULL, y);

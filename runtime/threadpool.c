@@ -37,13 +37,34 @@ typedef struct worker {
 } worker;
 
 /*
+ * A region's tasks are dealt out in units (one task each unless a region has more than
+ * MAX_UNITS), and every thread starts with its own contiguous share of the units: the caller
+ * the first, worker 1 the next, and so on; a thread that has finished its share then takes
+ * units from the back of the others' (nearest first). Consecutive nodes split the same way
+ * (output pixels in order, say) thus leave each pixel on the core that produced it, whose
+ * caches still hold it (reading data another core wrote costs some 3x more), while a thread
+ * that is late or slow still gets helped.
+ *
+ * A share is one word on its own cache line, which its owner and the threads that help it
+ * compare-and-swap: the region's sequence in the high 32 bits (so that a late worker cannot
+ * claim a unit of a later region with the task and context of an earlier one: it would have to
+ * sleep through 2^31 regions between reading the region and claiming for the sequence to come
+ * round again), then the next unclaimed unit and the end of the share, 16 bits each.
+ */
+enum { MAX_UNITS = UINT16_MAX };
+
+typedef struct share {
+  _Alignas(THAW_PLATFORM_ALIGNMENT) uint64_t word;
+} share;
+
+/*
  * A region is published like a sequence lock: the caller makes `sequence` odd, writes the
- * region, and makes it even again (release); a worker that reads an even sequence, the region,
- * and the same sequence again has a consistent copy. The region's fields are stored with
- * release and loaded with acquire (free on x86 and arm64), so a worker that reads a field of a
- * region being rewritten also sees the odd sequence before it, and no fence is needed (which
- * ThreadSanitizer could not follow). Every field shared with running workers is accessed
- * atomically: a late worker reads something it discards, never a torn value.
+ * region and the shares, and makes it even again (release); a worker that reads an even
+ * sequence, the region, and the same sequence again has a consistent copy. The region's fields
+ * are stored with release and loaded with acquire (free on x86 and arm64), so a worker that
+ * reads a field of a region being rewritten also sees the odd sequence before it, and no fence
+ * is needed (which ThreadSanitizer could not follow). Every field shared with running workers
+ * is accessed atomically: a late worker reads something it discards, never a torn value.
  */
 struct thaw_threadpool {
   pthread_mutex_t mutex;
@@ -56,23 +77,27 @@ struct thaw_threadpool {
   uint32_t sequence;  /* twice the number of regions published; odd while one is written */
   bool spin_allowed;  /* between thaw_threadpool_enter_run and thaw_threadpool_leave_run */
   region current;
-  /* The region's sequence in the high 32 bits, the next unclaimed task in the low 32: claiming
-   * is one compare-and-swap, and a late worker cannot claim a task of a later region with the
-   * task and context of an earlier one. A worker would have to sleep through 2^31 regions
-   * between reading the region and claiming for the sequence to come round again. */
-  uint64_t claim;
-  size_t finished_tasks;
+  share *shares; /* one per thread, the caller's first */
+  size_t finished_units;
   /* The caller's own. */
   bool started;
   size_t worker_count;
   worker workers[];
 };
 
+/* Where the shares start: after the workers, on a cache line of their own. */
+static size_t shares_offset(size_t thread_count) {
+  const size_t end = sizeof(thaw_threadpool) + (thread_count - 1) * sizeof(worker);
+  return (end + THAW_PLATFORM_ALIGNMENT - 1) / THAW_PLATFORM_ALIGNMENT * THAW_PLATFORM_ALIGNMENT;
+}
+
 size_t thaw_threadpool_bytes(size_t thread_count) {
   size_t bytes;
-  if (thread_count == 0 ||
-      __builtin_mul_overflow(thread_count - 1, sizeof(worker), &bytes) ||
-      __builtin_add_overflow(bytes, sizeof(thaw_threadpool), &bytes))
+  /* The bound keeps shares_offset from overflowing: a pool of that many threads could not be
+   * allocated anyway. */
+  if (thread_count == 0 || thread_count > SIZE_MAX / 2 / (sizeof(worker) + sizeof(share)) ||
+      __builtin_mul_overflow(thread_count, sizeof(share), &bytes) ||
+      __builtin_add_overflow(bytes, shares_offset(thread_count), &bytes))
     return SIZE_MAX;
   return bytes;
 }
@@ -84,6 +109,8 @@ thaw_threadpool *thaw_threadpool_place(void *memory, size_t thread_count) {
   pthread_cond_init(&pool->region_started, NULL);
   pthread_cond_init(&pool->region_finished, NULL);
   pool->worker_count = thread_count - 1;
+  pool->shares = (share *)((char *)memory + shares_offset(thread_count));
+  memset(pool->shares, 0, thread_count * sizeof(share));
   return pool;
 }
 
@@ -138,29 +165,58 @@ static uint32_t read_region(const thaw_threadpool *pool, region *work) {
   return __atomic_load_n(&pool->sequence, __ATOMIC_RELAXED) == sequence ? sequence : 1;
 }
 
-/* Claims and runs tasks of the region with `sequence` until none is left; returns how many it
- * ran. */
-static size_t run_tasks(thaw_threadpool *pool, uint32_t sequence, const region *work,
-                        size_t thread_index) {
-  size_t done = 0;
-  uint64_t claim = __atomic_load_n(&pool->claim, __ATOMIC_RELAXED);
+static size_t tasks_per_unit(size_t task_count) {
+  return (task_count + MAX_UNITS - 1) / MAX_UNITS;
+}
+
+static size_t unit_count(size_t task_count) {
+  const size_t per_unit = tasks_per_unit(task_count);
+  return (task_count + per_unit - 1) / per_unit;
+}
+
+static uint64_t share_word(uint32_t sequence, size_t next, size_t end) {
+  return (uint64_t)sequence << 32 | (uint64_t)next << 16 | (uint64_t)end;
+}
+
+/* Claims the next unit of a share of the region with `sequence`, or with `from_back` its last
+ * one; false when the share is used up or belongs to another region. */
+static bool claim_unit(share *s, uint32_t sequence, bool from_back, size_t *unit) {
+  uint64_t word = __atomic_load_n(&s->word, __ATOMIC_RELAXED);
   for (;;) {
-    const uint64_t task = claim & UINT32_MAX;
-    if ((uint32_t)(claim >> 32) != sequence || task >= work->task_count) return done;
-    if (__atomic_compare_exchange_n(&pool->claim, &claim, claim + 1, true, __ATOMIC_RELAXED,
+    const size_t next = (size_t)(word >> 16 & UINT16_MAX), end = (size_t)(word & UINT16_MAX);
+    if ((uint32_t)(word >> 32) != sequence || next >= end) return false;
+    const uint64_t claimed = from_back ? word - 1 : word + (UINT64_C(1) << 16);
+    if (__atomic_compare_exchange_n(&s->word, &word, claimed, true, __ATOMIC_RELAXED,
                                     __ATOMIC_RELAXED)) {
-      work->task(work->context, thread_index, (size_t)task);
-      done++;
-      claim = __atomic_load_n(&pool->claim, __ATOMIC_RELAXED);
+      *unit = from_back ? end - 1 : next;
+      return true;
     }
   }
 }
 
-/* Counts a worker's tasks (with release: the caller reads their outputs once the count is
+/* Runs the units of the region with `sequence` that this thread can claim: its own share from
+ * the front, then the others' from the back; returns how many it ran. */
+static size_t run_units(thaw_threadpool *pool, uint32_t sequence, const region *work,
+                        size_t thread_index) {
+  const size_t thread_count = pool->worker_count + 1, per_unit = tasks_per_unit(work->task_count);
+  size_t done = 0, unit;
+  for (size_t k = 0; k < thread_count; k++) {
+    share *s = &pool->shares[(thread_index + k) % thread_count];
+    while (claim_unit(s, sequence, k > 0, &unit)) {
+      const size_t first = unit * per_unit;
+      const size_t end = first + per_unit < work->task_count ? first + per_unit : work->task_count;
+      for (size_t task = first; task < end; task++) work->task(work->context, thread_index, task);
+      done++;
+    }
+  }
+  return done;
+}
+
+/* Counts a worker's units (with release: the caller reads their outputs once the count is
  * complete) and wakes the caller if it sleeps. A worker that ran none leaves the count alone:
  * its region may be over already. */
-static void count_worker_tasks(thaw_threadpool *pool, size_t done, size_t task_count) {
-  if (__atomic_add_fetch(&pool->finished_tasks, done, __ATOMIC_ACQ_REL) < task_count) return;
+static void count_worker_units(thaw_threadpool *pool, size_t done, size_t units) {
+  if (__atomic_add_fetch(&pool->finished_units, done, __ATOMIC_ACQ_REL) < units) return;
   pthread_mutex_lock(&pool->mutex);
   if (pool->caller_sleeps) pthread_cond_signal(&pool->region_finished);
   pthread_mutex_unlock(&pool->mutex);
@@ -175,8 +231,8 @@ static void *worker_main(void *argument) {
     region work;
     seen = read_region(pool, &work);
     if (seen % 2 == 1) continue;
-    const size_t done = run_tasks(pool, seen, &work, self->thread_index);
-    if (done > 0) count_worker_tasks(pool, done, work.task_count);
+    const size_t done = run_units(pool, seen, &work, self->thread_index);
+    if (done > 0) count_worker_units(pool, done, unit_count(work.task_count));
   }
   return NULL;
 }
@@ -227,25 +283,30 @@ void thaw_threadpool_leave_run(thaw_threadpool *pool) {
   __atomic_store_n(&pool->spin_allowed, false, __ATOMIC_RELAXED);
 }
 
-static bool region_complete(const thaw_threadpool *pool, size_t task_count) {
-  return __atomic_load_n(&pool->finished_tasks, __ATOMIC_ACQUIRE) == task_count;
+static bool region_complete(const thaw_threadpool *pool, size_t units) {
+  return __atomic_load_n(&pool->finished_units, __ATOMIC_ACQUIRE) == units;
 }
 
 void thaw_threadpool_run(thaw_threadpool *pool, size_t task_count, thaw_parallel_task task,
                          void *context) {
-  /* One task, or more than a claim can number (no kernel cuts its work that fine): the
-   * caller's thread alone. */
-  if (!pool->started || task_count <= 1 || task_count > UINT32_MAX) {
+  if (!pool->started || task_count <= 1) {
     for (size_t i = 0; i < task_count; i++) task(context, 0, i);
     return;
   }
+  const size_t thread_count = pool->worker_count + 1, units = unit_count(task_count);
   const uint32_t sequence = __atomic_load_n(&pool->sequence, __ATOMIC_RELAXED) + 2;
   __atomic_store_n(&pool->sequence, sequence - 1, __ATOMIC_RELAXED);
   __atomic_store_n(&pool->current.task, task, __ATOMIC_RELEASE);
   __atomic_store_n(&pool->current.context, context, __ATOMIC_RELEASE);
   __atomic_store_n(&pool->current.task_count, task_count, __ATOMIC_RELEASE);
-  __atomic_store_n(&pool->finished_tasks, 0, __ATOMIC_RELAXED);
-  __atomic_store_n(&pool->claim, (uint64_t)sequence << 32, __ATOMIC_RELAXED);
+  __atomic_store_n(&pool->finished_units, 0, __ATOMIC_RELAXED);
+  /* Shares rounded up, so that the caller, which is surely awake, has one even when there are
+   * fewer units than threads. */
+  for (size_t t = 0; t < thread_count; t++)
+    __atomic_store_n(&pool->shares[t].word,
+                     share_word(sequence, (t * units + thread_count - 1) / thread_count,
+                                ((t + 1) * units + thread_count - 1) / thread_count),
+                     __ATOMIC_RELAXED);
   __atomic_store_n(&pool->sequence, sequence, __ATOMIC_RELEASE);
   /* Spinning workers have seen the sequence already; this wakes the sleeping ones (it costs a
    * lock when none sleeps). */
@@ -254,12 +315,12 @@ void thaw_threadpool_run(thaw_threadpool *pool, size_t task_count, thaw_parallel
   pthread_mutex_unlock(&pool->mutex);
 
   const region work = {task, context, task_count};
-  const size_t done = run_tasks(pool, sequence, &work, 0);
-  if (__atomic_add_fetch(&pool->finished_tasks, done, __ATOMIC_ACQ_REL) == task_count) return;
-  if (spin_until(pool, region_complete, task_count, false)) return;
+  const size_t done = run_units(pool, sequence, &work, 0);
+  if (__atomic_add_fetch(&pool->finished_units, done, __ATOMIC_ACQ_REL) == units) return;
+  if (spin_until(pool, region_complete, units, false)) return;
   pthread_mutex_lock(&pool->mutex);
   pool->caller_sleeps = true;
-  while (!region_complete(pool, task_count))
+  while (!region_complete(pool, units))
     pthread_cond_wait(&pool->region_finished, &pool->mutex);
   pool->caller_sleeps = false;
   pthread_mutex_unlock(&pool->mutex);

@@ -7,8 +7,11 @@
  * workers sleep on a condition variable: an idle session burns no CPU.
  *
  * One region at a time, started by the session's own thread, which takes tasks too (thread
- * index 0; workers are 1 .. thread_count - 1). Tasks are claimed one by one from a shared
- * counter, so a thread that finishes early takes the next task.
+ * index 0; workers are 1 .. thread_count - 1). Each thread starts on its own contiguous share
+ * of the tasks, in thread order (of n tasks on T threads, thread t's share starts at task
+ * ceil(t * n / T)), so that consecutive nodes split alike leave each output on the core that
+ * produced it; a thread that finishes early then takes tasks from the back of the others'.
+ * (Regions of more than 65535 tasks deal them out in groups of consecutive tasks.)
  */
 #ifndef THAW_RUNTIME_THREADPOOL_H
 #define THAW_RUNTIME_THREADPOOL_H

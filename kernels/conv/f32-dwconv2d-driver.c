@@ -93,15 +93,16 @@ static void split_pairs(const float *source, size_t columns, size_t pad_left, fl
   if ((columns - iw) % 2 == 1) even[pairs] = source[2 * pairs];
 }
 
-/* Copies one input plane into the interior of the padded plane; the padding around it stays as the
- * driver zeroed it, since every plane has the same interior. */
+/* Copies the input rows of one plane that fall in padded rows [first_row, end_row) into the
+ * interior of the padded plane; the padding around them stays as the driver zeroed it, since
+ * every plane has the same interior. */
 static void copy_interior(const thaw_conv2d_params *p, const thaw_dwconv2d_geometry *g,
-                          const float *x_plane, float *padded) {
-  const size_t rows =
-      g->padded_height > p->pad_top ? min_size(p->in_height, g->padded_height - p->pad_top) : 0;
+                          const float *x_plane, size_t first_row, size_t end_row, float *padded) {
+  const size_t first_ih = first_row > p->pad_top ? first_row - p->pad_top : 0;
+  const size_t end_ih = end_row > p->pad_top ? min_size(p->in_height, end_row - p->pad_top) : 0;
   const size_t columns =
       g->padded_width > p->pad_left ? min_size(p->in_width, g->padded_width - p->pad_left) : 0;
-  for (size_t ih = 0; ih < rows; ih++) {
+  for (size_t ih = first_ih; ih < end_ih; ih++) {
     const float *source = x_plane + ih * p->in_width;
     float *row = padded + (ih + p->pad_top) * g->row_stride;
     if (g->phases == 1) {
@@ -121,7 +122,14 @@ static void copy_interior(const thaw_conv2d_params *p, const thaw_dwconv2d_geome
  * Counting taps only, its 960-channel 7x7 layers (140 us on one thread) stayed on one. */
 enum { DWCONV_PLANE_FLOPS = 3000, DWCONV_OUTPUT_FLOPS = 9 };
 
-/* What the tasks of one convolution share; a task is a range of planes (image, channel). */
+/* Output rows per thread below which planes are not cut into bands: the rows a band's windows
+ * share with the next band's are copied twice. */
+enum { DWCONV_MIN_BAND_ROWS = 8 };
+
+/* What the tasks of one convolution share. A task is a band of output rows of a range of planes
+ * (image, channel), the tasks of one band in a row: with one band per thread, each thread's
+ * share of the tasks (thaw_threadpool) is its band, which holds the pixels it produced in the
+ * GEMM before (1x1 convolutions split over pixels in order) and which it hands to the next. */
 typedef struct dwconv_run {
   const thaw_conv2d_params *p;
   thaw_dwconv2d_geometry g;
@@ -129,7 +137,7 @@ typedef struct dwconv_run {
   float *y;
   char *scratch;
   size_t scratch_stride; /* bytes between the threads' padded planes */
-  size_t planes_per_task;
+  size_t bands, plane_ranges, planes_per_task;
   thaw_f32_dwconv2d_ukernel ukernel;
   void (*unary)(const thaw_unary_params *, size_t, const float *, float *);
   bool activation_fused;
@@ -141,14 +149,24 @@ static void dwconv_task(void *context, size_t thread_index, size_t task_index) {
   const size_t taps = p->kernel_height * p->kernel_width;
   const size_t in_plane = p->in_height * p->in_width, out_plane = p->out_height * p->out_width;
   float *padded = (float *)(r->scratch + thread_index * r->scratch_stride);
-  const size_t first = task_index * r->planes_per_task;
+  const size_t band = task_index / r->plane_ranges;
+  const size_t first = task_index % r->plane_ranges * r->planes_per_task;
   const size_t end = min_size(first + r->planes_per_task, p->batch * p->in_channels);
+  /* The band's output rows, and the padded rows their windows cover. */
+  const size_t first_oh = band * p->out_height / r->bands;
+  thaw_dwconv2d_geometry g = r->g;
+  g.out_height = (band + 1) * p->out_height / r->bands - first_oh;
+  const size_t first_row = first_oh * p->stride_h;
+  const size_t end_row = first_row + (g.out_height - 1) * p->stride_h +
+                         (p->kernel_height - 1) * p->dilation_h + 1;
+  const size_t band_outputs = g.out_height * p->out_width;
   for (size_t plane = first; plane < end; plane++) {
     const size_t c = plane % p->in_channels;
-    float *y_plane = r->y + plane * out_plane;
-    copy_interior(p, &r->g, r->x + plane * in_plane, padded);
-    r->ukernel(&r->g, padded, r->w + c * taps, r->bias != NULL ? r->bias[c] : 0.0f, y_plane);
-    if (!r->activation_fused) r->unary(&p->activation, out_plane, y_plane, y_plane);
+    float *y_band = r->y + plane * out_plane + first_oh * p->out_width;
+    copy_interior(p, &g, r->x + plane * in_plane, first_row, end_row, padded);
+    r->ukernel(&g, padded + first_row * g.row_stride, r->w + c * taps,
+               r->bias != NULL ? r->bias[c] : 0.0f, y_band);
+    if (!r->activation_fused) r->unary(&p->activation, band_outputs, y_band, y_band);
   }
 }
 
@@ -168,11 +186,15 @@ void thaw_f32_dwconv2d(const thaw_conv2d_params *p, const float *x, const float 
     memset(r.scratch + t * r.scratch_stride, 0, plane_bytes(&r.g));
 
   const size_t planes = p->batch * p->in_channels;
-  if (planes == 0) return;
+  if (planes == 0 || p->out_height == 0) return;
   const double taps = (double)(p->kernel_height * p->kernel_width);
   const double outputs = (double)(p->out_height * p->out_width);
   const size_t tasks = thaw_parallel_task_count(
       parallel, planes, DWCONV_PLANE_FLOPS + outputs * (2.0 * taps + DWCONV_OUTPUT_FLOPS));
-  r.planes_per_task = (planes + tasks - 1) / tasks;
-  parallel->run(parallel, (planes + r.planes_per_task - 1) / r.planes_per_task, dwconv_task, &r);
+  r.bands = tasks > 1 && p->out_height >= parallel->thread_count * DWCONV_MIN_BAND_ROWS
+                ? min_size(parallel->thread_count, tasks)
+                : 1;
+  r.planes_per_task = (planes * r.bands + tasks - 1) / tasks;
+  r.plane_ranges = (planes + r.planes_per_task - 1) / r.planes_per_task;
+  parallel->run(parallel, r.bands * r.plane_ranges, dwconv_task, &r);
 }

@@ -46,7 +46,8 @@ typedef void (*thaw_f32_dwconv2d_ukernel)(const thaw_dwconv2d_geometry *g, const
  * size_t. */
 size_t thaw_f32_dwconv2d_scratch_size(const thaw_conv2d_params *p);
 
-/* Runs the whole convolution, plane by plane, the planes split over the threads of `parallel`,
+/* Runs the whole convolution, plane by plane, the planes (and tall planes' output rows) split
+ * over the threads of `parallel`,
  * with padded planes laid out as `columns` says the microkernel reads them. ReLU and Clip are
  * applied by the microkernel, other activations with `unary` on each finished plane. scratch
  * holds one slice of thaw_f32_dwconv2d_scratch_size(p) bytes per thread (see thaw_parallel),

@@ -7,16 +7,19 @@
  *   backwards on three make-believe threads, with scratch full of NaN bytes, and must give the
  *   bytes of the serial run: the split is over independent outputs only, in any order, each
  *   thread on its own scratch slice.
- * - A model with every op the executor splits (resize, convolutions, depthwise, pooling, unary,
- *   binary, softmax, LayerNorm, batched and weight MatMuls, transpose), large enough that each
- *   op is split,
+ * - A model with every op the executor splits (resize, convolutions, depthwise, channel affine,
+ *   concat, global and windowed pooling, unary, binary, softmax, LayerNorm, batched and weight
+ *   MatMuls, transpose), large enough that each op is split,
  *   runs on 1, 2, 3 and 4 threads with identical output bytes, repeatedly, on the real pool.
  *
  * - The pool itself: thousands of regions of 2 to 37 tasks, back to back (the workers spin
  *   between them), after pauses longer than a worker spins (they sleep), and with a 1 ms task
  *   (first, so that workers take the rest; last, so that the caller spins and then sleeps
- *   waiting for it): each task runs exactly once and its write is seen by the caller when the
- *   region returns. Once a run has returned, the workers sleep.
+ *   waiting for it), then one of some 200,000 tasks: each task runs exactly once and its write
+ *   is seen by the caller when the region returns, and each thread ran the first tasks of its
+ *   own share (the others took from its back). Once a run has returned, the workers sleep.
+ * - Concat and ChannelAffine, whose splits cut inside the rows they copy or run over the
+ *   planes of several images, against the copies and products computed here.
  *
  * CI also runs this file under ThreadSanitizer (scripts/test-all.sh).
  */
@@ -191,6 +194,9 @@ static void test_conv_split_is_exact(void **state) {
       {"pointwise", conv_params(40, 33, 90, 1, 1, 1, THAW_KERNEL_GELU)},
       {"depthwise 3x3", conv_params(200, 41, 200, 3, 1, 200, THAW_KERNEL_HARD_SWISH)},
       {"depthwise 5x5 stride 2", conv_params(150, 40, 150, 5, 2, 150, THAW_KERNEL_CLIP)},
+      /* Tall enough to be cut into bands of output rows too. */
+      {"depthwise 5x5 stride 2 in bands", conv_params(40, 61, 40, 5, 2, 40, THAW_KERNEL_RELU)},
+      {"depthwise 7x7 in bands", conv_params(30, 50, 30, 7, 1, 30, THAW_KERNEL_IDENTITY)},
   };
   const thaw_kernels *variants[8];
   const size_t variant_count = thaw_kernels_variants(variants, 8);
@@ -267,13 +273,15 @@ enum { IMAGE = 128, IMAGE_CHANNELS = 8, WIDE = 16, POINTWISE = 32, POOLED = IMAG
        PROJECTED = 80 };
 
 /* image [1,8,64,64] -> bilinear 2x resize -> x [1,8,128,128] -> 3x3 conv + GELU -> depthwise
- * 3x3 + ReLU -> sigmoid -> + the conv's output -> 1x1 conv -> 2x2 max pool -> softmax over rows
- * -> LayerNorm over rows -> per channel the [64,64] plane times itself -> times a [64,80]
- * weight -> transposed to [1,64,32,80]. Every op is large enough to be split over threads. */
+ * 3x3 + ReLU -> sigmoid -> + the conv's output -> a scale and shift per channel -> concatenated
+ * with the sigmoid's output over channels -> 1x1 conv -> times its own global average per
+ * channel -> 2x2 max pool -> softmax over rows -> LayerNorm over rows -> per channel the [64,64]
+ * plane times itself -> times a [64,80] weight -> transposed to [1,64,32,80]. Every op is large
+ * enough to be split over threads. */
 static test_model_bytes build_split_ops_model(void) {
   thaw_writer *w = thaw_writer_create();
-  float *weights = random_floats(WIDE * IMAGE_CHANNELS * 9 + WIDE * 9 + POINTWISE * WIDE +
-                                     2 * WIDE + 2 * POOLED + POOLED * PROJECTED,
+  float *weights = random_floats(WIDE * IMAGE_CHANNELS * 9 + WIDE * 9 + POINTWISE * 2 * WIDE +
+                                     4 * WIDE + 2 * POOLED + POOLED * PROJECTED,
                                  11);
   const float *next = weights;
 #define TAKE(count) (next += (count), next - (count))
@@ -282,8 +290,12 @@ static test_model_bytes build_split_ops_model(void) {
   const uint32_t b1 = test_constant(w, "b1", THAW_DTYPE_F32, DIMS(WIDE), TAKE(WIDE));
   const uint32_t w2 = test_constant(w, "w2", THAW_DTYPE_F32, DIMS(WIDE, 1, 3, 3), TAKE(WIDE * 9));
   const uint32_t b2 = test_constant(w, "b2", THAW_DTYPE_F32, DIMS(WIDE), TAKE(WIDE));
-  const uint32_t w3 =
-      test_constant(w, "w3", THAW_DTYPE_F32, DIMS(POINTWISE, WIDE, 1, 1), TAKE(POINTWISE * WIDE));
+  const uint32_t channel_scale =
+      test_constant(w, "channel_scale", THAW_DTYPE_F32, DIMS(WIDE), TAKE(WIDE));
+  const uint32_t channel_shift =
+      test_constant(w, "channel_shift", THAW_DTYPE_F32, DIMS(WIDE), TAKE(WIDE));
+  const uint32_t w3 = test_constant(w, "w3", THAW_DTYPE_F32, DIMS(POINTWISE, 2 * WIDE, 1, 1),
+                                    TAKE(POINTWISE * 2 * WIDE));
   const uint32_t scale = test_constant(w, "scale", THAW_DTYPE_F32, DIMS(POOLED), TAKE(POOLED));
   const uint32_t shift = test_constant(w, "shift", THAW_DTYPE_F32, DIMS(POOLED), TAKE(POOLED));
   const uint32_t w4 = test_packed_constant(w, "w4", POOLED, PROJECTED, TAKE(POOLED * PROJECTED));
@@ -300,8 +312,16 @@ static test_model_bytes build_split_ops_model(void) {
   const uint32_t sigmoid =
       test_activation(w, "sigmoid", THAW_DTYPE_F32, DIMS(1, WIDE, IMAGE, IMAGE));
   const uint32_t sum = test_activation(w, "sum", THAW_DTYPE_F32, DIMS(1, WIDE, IMAGE, IMAGE));
+  const uint32_t affine =
+      test_activation(w, "affine", THAW_DTYPE_F32, DIMS(1, WIDE, IMAGE, IMAGE));
+  const uint32_t joined =
+      test_activation(w, "joined", THAW_DTYPE_F32, DIMS(1, 2 * WIDE, IMAGE, IMAGE));
   const uint32_t pointwise =
       test_activation(w, "pointwise", THAW_DTYPE_F32, DIMS(1, POINTWISE, IMAGE, IMAGE));
+  const uint32_t averages =
+      test_activation(w, "averages", THAW_DTYPE_F32, DIMS(1, POINTWISE, 1, 1));
+  const uint32_t excited =
+      test_activation(w, "excited", THAW_DTYPE_F32, DIMS(1, POINTWISE, IMAGE, IMAGE));
   const uint32_t pooled =
       test_activation(w, "pooled", THAW_DTYPE_F32, DIMS(1, POINTWISE, POOLED, POOLED));
   const uint32_t softmax =
@@ -326,7 +346,8 @@ static test_model_bytes build_split_ops_model(void) {
   const thaw_pool_attrs pool = {.kernel_h = 2, .kernel_w = 2, .stride_h = 2, .stride_w = 2,
                                 .dilation_h = 1, .dilation_w = 1};
   const thaw_unary_attrs sigmoid_attrs = {THAW_UNARY_SIGMOID, 0, 0};
-  const thaw_binary_attrs add = {THAW_BINARY_ADD};
+  const thaw_binary_attrs add = {THAW_BINARY_ADD}, multiply = {THAW_BINARY_MUL};
+  const thaw_axis_attrs channel_axis = {1};
   const thaw_axis_attrs last_axis = {3};
   const thaw_layer_norm_attrs layer_norm = {3, 1e-5f};
   const thaw_matmul_attrs plain = {{THAW_UNARY_IDENTITY, 0, 0}};
@@ -339,8 +360,15 @@ static test_model_bytes build_split_ops_model(void) {
             depthwise);
   test_node(w, THAW_OP_UNARY, "sigmoid", &sigmoid_attrs, 1, (uint32_t[]){depthwise}, sigmoid);
   test_node(w, THAW_OP_BINARY, "sum", &add, 2, (uint32_t[]){sigmoid, conv}, sum);
-  test_node(w, THAW_OP_CONV, "pointwise", &conv1x1, 2, (uint32_t[]){sum, w3}, pointwise);
-  test_node(w, THAW_OP_MAX_POOL, "pooled", &pool, 1, (uint32_t[]){pointwise}, pooled);
+  test_node(w, THAW_OP_CHANNEL_AFFINE, "affine", NULL, 3,
+            (uint32_t[]){sum, channel_scale, channel_shift}, affine);
+  test_node(w, THAW_OP_CONCAT, "joined", &channel_axis, 2, (uint32_t[]){affine, sigmoid}, joined);
+  test_node(w, THAW_OP_CONV, "pointwise", &conv1x1, 2, (uint32_t[]){joined, w3}, pointwise);
+  test_node(w, THAW_OP_GLOBAL_AVERAGE_POOL, "averages", NULL, 1, (uint32_t[]){pointwise},
+            averages);
+  test_node(w, THAW_OP_BINARY, "excited", &multiply, 2, (uint32_t[]){pointwise, averages},
+            excited);
+  test_node(w, THAW_OP_MAX_POOL, "pooled", &pool, 1, (uint32_t[]){excited}, pooled);
   test_node(w, THAW_OP_SOFTMAX, "softmax", &last_axis, 1, (uint32_t[]){pooled}, softmax);
   test_node(w, THAW_OP_LAYER_NORM, "normalised", &layer_norm, 3,
             (uint32_t[]){softmax, scale, shift}, normalised);
@@ -549,6 +577,104 @@ static void test_thread_limits(void **state) {
   thaw_session_destroy(session);
 }
 
+/* Data movement and per-channel ops whose split boundaries fall inside the rows they copy:
+ * three inputs [4,3,h,257] (h = 129, 70, 1) concatenated over h, then a scale and shift per
+ * channel (ranges of planes that run over images), and separately a [600,257] tensor scaled
+ * per column (the [N, C] form). Compared with the copy and the products computed here, on 1 to
+ * 4 threads. */
+enum { PARTS = 3, PART_IMAGES = 4, PART_CHANNELS = 3, PART_WIDTH = 257, TABLE_ROWS = 600 };
+static const size_t part_heights[PARTS] = {129, 70, 1};
+
+static void test_copies_split_inside_rows(void **state) {
+  (void)state;
+  const size_t joined_height = part_heights[0] + part_heights[1] + part_heights[2];
+  const size_t outer = PART_IMAGES * PART_CHANNELS, plane = joined_height * PART_WIDTH;
+  thaw_writer *w = thaw_writer_create();
+  float *parts[PARTS];
+  uint32_t part_ids[PARTS];
+  for (size_t i = 0; i < PARTS; i++) {
+    parts[i] = random_floats(outer * part_heights[i] * PART_WIDTH, 20 + i);
+    char name[16];
+    snprintf(name, sizeof name, "part%zu", i);
+    part_ids[i] = test_activation(w, name, THAW_DTYPE_F32,
+                                  DIMS(PART_IMAGES, PART_CHANNELS, part_heights[i], PART_WIDTH));
+    thaw_writer_add_input(w, part_ids[i]);
+  }
+  float *table = random_floats(TABLE_ROWS * PART_WIDTH, 23);
+  const uint32_t table_id =
+      test_activation(w, "table", THAW_DTYPE_F32, DIMS(TABLE_ROWS, PART_WIDTH));
+  thaw_writer_add_input(w, table_id);
+  float *factors = random_floats(2 * (PART_CHANNELS + PART_WIDTH), 24);
+  const float *channel_scale = factors, *channel_shift = factors + PART_CHANNELS;
+  const float *column_scale = factors + 2 * PART_CHANNELS;
+  const float *column_shift = column_scale + PART_WIDTH;
+  const uint32_t channel_scale_id =
+      test_constant(w, "channel_scale", THAW_DTYPE_F32, DIMS(PART_CHANNELS), channel_scale);
+  const uint32_t channel_shift_id =
+      test_constant(w, "channel_shift", THAW_DTYPE_F32, DIMS(PART_CHANNELS), channel_shift);
+  const uint32_t column_scale_id =
+      test_constant(w, "column_scale", THAW_DTYPE_F32, DIMS(PART_WIDTH), column_scale);
+  const uint32_t column_shift_id =
+      test_constant(w, "column_shift", THAW_DTYPE_F32, DIMS(PART_WIDTH), column_shift);
+  const uint32_t joined = test_activation(
+      w, "joined", THAW_DTYPE_F32, DIMS(PART_IMAGES, PART_CHANNELS, joined_height, PART_WIDTH));
+  const uint32_t scaled = test_activation(
+      w, "scaled", THAW_DTYPE_F32, DIMS(PART_IMAGES, PART_CHANNELS, joined_height, PART_WIDTH));
+  const uint32_t scaled_table =
+      test_activation(w, "scaled_table", THAW_DTYPE_F32, DIMS(TABLE_ROWS, PART_WIDTH));
+  test_node(w, THAW_OP_CONCAT, "joined", &(thaw_axis_attrs){2}, PARTS, part_ids, joined);
+  test_node(w, THAW_OP_CHANNEL_AFFINE, "scaled", NULL, 3,
+            (uint32_t[]){joined, channel_scale_id, channel_shift_id}, scaled);
+  test_node(w, THAW_OP_CHANNEL_AFFINE, "scaled_table", NULL, 3,
+            (uint32_t[]){table_id, column_scale_id, column_shift_id}, scaled_table);
+  thaw_writer_add_output(w, joined);
+  thaw_writer_add_output(w, scaled);
+  thaw_writer_add_output(w, scaled_table);
+  test_model_bytes bytes = test_finish(w);
+  thaw_model *model = test_open(&bytes);
+
+  for (uint32_t threads = 1; threads <= 4; threads++) {
+    thaw_session *session = create_session(model, threads);
+    for (size_t i = 0; i < PARTS; i++) test_set_input(session, i, parts[i]);
+    test_set_input(session, PARTS, table);
+    thaw_error error = {0};
+    if (thaw_session_run(session, NULL, &error) != THAW_OK) fail_msg("run: %s", error.message);
+    const float *joined_out = test_output(session, 0), *scaled_out = test_output(session, 1);
+    for (size_t o = 0; o < outer; o++) {
+      size_t row = 0;
+      for (size_t i = 0; i < PARTS; i++) {
+        const size_t values = part_heights[i] * PART_WIDTH;
+        if (memcmp(joined_out + o * plane + row, parts[i] + o * values, values * sizeof(float)))
+          fail_msg("%u threads: concat plane %zu, part %zu differs", threads, o, i);
+        row += values;
+      }
+      const size_t c = o % PART_CHANNELS;
+      for (size_t v = 0; v < plane; v++) {
+        const double expected =
+            (double)joined_out[o * plane + v] * channel_scale[c] + channel_shift[c];
+        if (fabs(scaled_out[o * plane + v] - expected) > 1e-5)
+          fail_msg("%u threads: channel affine plane %zu value %zu: %g, expected %g", threads,
+                   o, v, (double)scaled_out[o * plane + v], expected);
+      }
+    }
+    const float *table_out = test_output(session, 2);
+    for (size_t r = 0; r < TABLE_ROWS; r++)
+      for (size_t c = 0; c < PART_WIDTH; c++) {
+        const double expected =
+            (double)table[r * PART_WIDTH + c] * column_scale[c] + column_shift[c];
+        if (fabs(table_out[r * PART_WIDTH + c] - expected) > 1e-5)
+          fail_msg("%u threads: [N, C] affine row %zu column %zu: %g, expected %g", threads, r,
+                   c, (double)table_out[r * PART_WIDTH + c], expected);
+      }
+    thaw_session_destroy(session);
+  }
+  thaw_model_close(model);
+  free(bytes.bytes);
+  free(factors);
+  free(table);
+  for (size_t i = 0; i < PARTS; i++) free(parts[i]);
+}
+
 /* One product long enough to be cut by a deadline while it runs: the remaining tasks are
  * skipped (a run that finished its only node would have succeeded) and the run reports the node
  * it stopped inside. */
@@ -600,15 +726,51 @@ enum { POOL_THREADS = 3, POOL_REGIONS = 3000, MOST_POOL_TASKS = 37 };
 
 typedef struct counted_region {
   size_t runs[MOST_POOL_TASKS]; /* times each task ran, written by the task's thread only */
+  size_t thread_of[MOST_POOL_TASKS]; /* the thread that ran each task, likewise */
   size_t threads_seen[POOL_THREADS];
   size_t slow_task; /* takes 1 ms, longer than the caller spins waiting for it */
+  bool all_slow;    /* every task takes some 20 us: the threads take from each other's shares */
 } counted_region;
 
 static void count_task(void *context, size_t thread_index, size_t task_index) {
   counted_region *region = context;
   if (task_index == region->slow_task) nanosleep(&(const struct timespec){0, 1000000}, NULL);
+  if (region->all_slow) nanosleep(&(const struct timespec){0, 20000}, NULL);
   region->runs[task_index]++;
+  region->thread_of[task_index] = thread_index;
   __atomic_fetch_add(&region->threads_seen[thread_index], 1, __ATOMIC_RELAXED);
+}
+
+/* A region of more tasks than the pool deals out one by one: they go out in groups. */
+enum { HUGE_REGION_TASKS = 3 * UINT16_MAX + 7 };
+
+static void mark_task(void *context, size_t thread_index, size_t task_index) {
+  (void)thread_index;
+  ((unsigned char *)context)[task_index]++;
+}
+
+/* Thread t's share of a region of `tasks` tasks (threadpool.h) starts here. */
+static size_t share_start(size_t t, size_t tasks) {
+  return (t * tasks + POOL_THREADS - 1) / POOL_THREADS;
+}
+
+/* Each thread runs its own share from the front, the others take from its back: the tasks its
+ * owner ran are the first ones of the share. Returns how many workers ran the first task of
+ * their share. */
+static size_t check_shares(const counted_region *region, size_t r, size_t tasks) {
+  size_t workers_on_own_front = 0;
+  for (size_t t = 0; t < POOL_THREADS; t++) {
+    const size_t end = share_start(t + 1, tasks);
+    size_t task = share_start(t, tasks);
+    if (t > 0 && task < end && region->thread_of[task] == t) workers_on_own_front++;
+    while (task < end && region->thread_of[task] == t) task++;
+    for (; task < end; task++)
+      if (region->thread_of[task] == t)
+        fail_msg("region %zu of %zu tasks: thread %zu ran task %zu of its share after another "
+                 "thread took an earlier one",
+                 r, tasks, t, task);
+  }
+  return workers_on_own_front;
 }
 
 static void test_pool_runs_every_task_once(void **state) {
@@ -617,7 +779,7 @@ static void test_pool_runs_every_task_once(void **state) {
   assert_non_null(memory);
   thaw_threadpool *pool = thaw_threadpool_place(memory, POOL_THREADS);
   assert_int_equal(thaw_threadpool_start(pool, NULL), THAW_OK);
-  size_t worker_tasks = 0;
+  size_t worker_tasks = 0, workers_on_own_front = 0;
   for (size_t r = 0; r < POOL_REGIONS; r++) {
     /* Runs come and go, and every 100th region follows a pause longer than the workers spin:
      * regions find the workers spinning, going to sleep and asleep. */
@@ -626,16 +788,28 @@ static void test_pool_runs_every_task_once(void **state) {
     if (r % 100 == 50) nanosleep(&(const struct timespec){0, 2000000}, NULL);
     const size_t tasks = 2 + r % (MOST_POOL_TASKS - 1);
     /* A slow first task keeps its thread (mostly the caller) busy while the others take the
-     * rest; a slow last task (mostly a worker's) keeps the caller waiting. */
-    counted_region region = {.slow_task = r % 10 == 5 ? 0 : r % 10 == 7 ? tasks - 1 : SIZE_MAX};
+     * rest; a slow last task (mostly a worker's) keeps the caller waiting; with every task slow,
+     * the threads work on their shares side by side and take from each other's. */
+    counted_region region = {.slow_task = r % 10 == 5 ? 0 : r % 10 == 7 ? tasks - 1 : SIZE_MAX,
+                             .all_slow = r % 10 == 3};
     thaw_threadpool_run(pool, tasks, count_task, &region);
     for (size_t t = 0; t < MOST_POOL_TASKS; t++)
       if (region.runs[t] != (t < tasks))
         fail_msg("region %zu of %zu tasks: task %zu ran %zu times", r, tasks, t, region.runs[t]);
     for (size_t t = 1; t < POOL_THREADS; t++) worker_tasks += region.threads_seen[t];
+    workers_on_own_front += check_shares(&region, r, tasks);
   }
-  /* The workers took part (the caller alone would pass the checks above). */
+  /* The workers took part, on their own shares (the caller alone would pass the checks
+   * above). */
   assert_true(worker_tasks > 0);
+  assert_true(workers_on_own_front > 0);
+
+  unsigned char *runs = calloc(HUGE_REGION_TASKS, 1);
+  assert_non_null(runs);
+  thaw_threadpool_run(pool, HUGE_REGION_TASKS, mark_task, runs);
+  for (size_t t = 0; t < HUGE_REGION_TASKS; t++)
+    if (runs[t] != 1) fail_msg("task %zu of %d ran %u times", t, HUGE_REGION_TASKS, runs[t]);
+  free(runs);
   thaw_threadpool_release(pool);
   thaw_platform_free(memory);
 }
@@ -703,6 +877,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_a_failed_start_leaves_the_session_usable, model_setup,
                                       failed_start_teardown),
       cmocka_unit_test_setup_teardown(test_thread_limits, model_setup, model_teardown),
+      cmocka_unit_test(test_copies_split_inside_rows),
       cmocka_unit_test(test_a_deadline_stops_inside_a_node),
       cmocka_unit_test(test_pool_runs_every_task_once),
       cmocka_unit_test_setup_teardown(test_workers_sleep_after_a_run, model_setup,
