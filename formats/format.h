@@ -19,7 +19,7 @@
 #define THAW_FORMAT_MAGIC_SIZE 8
 #define THAW_FORMAT_MAJOR 1
 /* The newest minor version this reader knows; writers stamp the lowest one a file needs. */
-#define THAW_FORMAT_MINOR 3
+#define THAW_FORMAT_MINOR 4
 
 #define THAW_FORMAT_HEADER_SIZE 64
 #define THAW_FORMAT_SECTION_ENTRY_SIZE 24
@@ -123,8 +123,11 @@ typedef enum thaw_op {
   /* MATMUL reading A and B through transposes and writing Y through one (format 1.3): the
    * attention heads' split, Kᵀ and merge without copies. */
   THAW_OP_PERMUTED_MATMUL = 32, /* A B [bias[N]] -> Y, all rank r             permuted_matmul */
+  /* CONCAT whose parts the arena plan placed at their slices of Y, which nothing before the
+   * axis but 1s makes contiguous (format 1.4): the producers wrote Y, nothing is copied. */
+  THAW_OP_CONCAT_IN_PLACE = 33, /* X0 X1 ... -> Y along axis                   axis attrs */
 } thaw_op;
-#define THAW_OP_MAX 32
+#define THAW_OP_MAX 33
 
 /* Elementwise functions, standalone (UNARY) or fused into CONV/MATMUL outputs. */
 typedef enum thaw_unary_func {
@@ -452,10 +455,11 @@ typedef struct thaw_writer_stats {
   uint64_t file_bytes;
 } thaw_writer_stats;
 
-/* Plan the arena by liveness (RESHAPE outputs alias their input; model inputs and outputs
- * never share memory), order the weights by first use, and lay out the file into a 64-byte
- * aligned buffer (ready for thaw_model_open_memory) that the caller frees with free().
- * `flags` may include THAW_FORMAT_FLAG_WEIGHTS_CHECKSUM. */
+/* Plan the arena by liveness (RESHAPE outputs alias their input; a CONCAT's parts go at their
+ * slices of its output where they can, and the node is then written as CONCAT_IN_PLACE; model
+ * inputs and outputs never share memory), order the weights by first use, and lay out the
+ * file into a 64-byte aligned buffer (ready for thaw_model_open_memory) that the caller frees
+ * with free(). `flags` may include THAW_FORMAT_FLAG_WEIGHTS_CHECKSUM. */
 thaw_status thaw_writer_finish(thaw_writer *writer, uint32_t flags, uint8_t **bytes,
                                uint64_t *size, thaw_writer_stats *stats, thaw_error *error);
 /* thaw_writer_finish, then write to `path` through a temporary name and rename, so a failed

@@ -91,14 +91,17 @@ typedef struct thaw_plan_node {
   uint32_t input_count;
   const uint32_t *outputs;
   uint32_t output_count;
+  /* CONCAT: each part is one contiguous range of the output (its dims before the axis are 1) */
+  bool parts_contiguous;
 } thaw_plan_node;
 
 /* Assign every activation an arena offset (64-byte aligned) by liveness over the node order:
- * RESHAPE outputs share their input's bytes; model inputs and outputs get bytes no other
- * activation uses. Constants get offset 0. Tensor ids in the nodes must be below
- * tensor_count. */
+ * RESHAPE outputs share their input's bytes; a CONCAT's parts lie at their slices of its output
+ * where that is safe, which sets the node's concat_in_place entry (node_count entries, the
+ * others false); model inputs and outputs get bytes no other activation uses. Constants get
+ * offset 0. Tensor ids in the nodes must be below tensor_count. */
 thaw_status thaw_plan_arena(const thaw_plan_tensor *tensors, uint32_t tensor_count,
                             const thaw_plan_node *nodes, uint32_t node_count, uint64_t *offsets,
-                            uint64_t *arena_size, thaw_error *error);
+                            uint64_t *arena_size, bool *concat_in_place, thaw_error *error);
 
 #endif /* THAW_FORMAT_INTERNAL_H */

@@ -447,6 +447,8 @@ static const op_contract kContracts[THAW_OP_MAX + 1] = {
     [THAW_OP_GRU] = {"GRU", sizeof(thaw_recurrent_attrs), 3, 6, 1, 2, check_recurrent},
     [THAW_OP_PERMUTED_MATMUL] = {"PermutedMatMul", sizeof(thaw_permuted_matmul_attrs), 2, 3, 1, 1,
                                  check_permuted_matmul},
+    [THAW_OP_CONCAT_IN_PLACE] = {"ConcatInPlace", sizeof(thaw_axis_attrs), 1, ANY_COUNT, 1, 1,
+                                 check_axis},
 };
 
 static const op_contract *find_contract(uint32_t op) {

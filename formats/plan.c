@@ -3,7 +3,9 @@
  * inputs and outputs live over the whole run [0, node_count + 1] (inputs because a run never
  * overwrites them, outputs because their bytes must not be shared with anything). A RESHAPE
  * output of the same byte size joins its input's alias group; a group is one block of bytes
- * that lives from its first member's production to its last member's last read.
+ * that lives from its first member's production to its last member's last read. A CONCAT
+ * whose parts are contiguous slices of its output takes its parts into the output's group, each
+ * at its slice: their producers then write the output, and the CONCAT copies nothing.
  *
  * Placement is first-fit by decreasing size: blocks are placed largest first, each at the
  * lowest 64-byte aligned offset that does not overlap a placed block whose lifetime intersects
@@ -15,6 +17,34 @@
 #include <string.h>
 
 #include "formats/format_internal.h"
+
+/* Whether a CONCAT's parts can live at their slices of its output: each part is one contiguous
+ * slice, a planned activation in no alias group (so used as a part nowhere else, nor twice
+ * here) whose slice starts on the arena alignment, and neither a part nor the output is a model
+ * input or output, which own their bytes. The output is alone in its group too: a RESHAPE view
+ * of it may be a model output, whose bytes only its own RESHAPE group may share. */
+static bool concat_fits_in_place(const thaw_plan_tensor *tensors, const thaw_plan_node *node,
+                                 const uint32_t *group, const uint32_t *group_members) {
+  if (node->op != THAW_OP_CONCAT || !node->parts_contiguous || node->output_count != 1)
+    return false;
+  const thaw_plan_tensor *output = &tensors[node->outputs[0]];
+  if (!output->is_activation || output->is_model_input || output->is_model_output ||
+      group_members[node->outputs[0]] != 1)
+    return false;
+  uint64_t slice = 0;
+  for (uint32_t i = 0; i < node->input_count; i++) {
+    const uint32_t part = node->inputs[i];
+    const thaw_plan_tensor *tensor = &tensors[part];
+    if (!tensor->is_activation || tensor->is_model_input || tensor->is_model_output ||
+        group[part] != part || group_members[part] != 1 ||
+        slice % THAW_FORMAT_ARENA_ALIGNMENT != 0)
+      return false;
+    for (uint32_t j = 0; j < i; j++)
+      if (node->inputs[j] == part) return false;
+    slice += tensor->size;
+  }
+  return slice == output->size;
+}
 
 typedef struct block {
   uint32_t root;   /* the alias group's first tensor */
@@ -57,19 +87,21 @@ static void place_block(block *blocks, uint32_t index, uint32_t *by_offset, uint
 
 thaw_status thaw_plan_arena(const thaw_plan_tensor *tensors, uint32_t tensor_count,
                             const thaw_plan_node *nodes, uint32_t node_count, uint64_t *offsets,
-                            uint64_t *arena_size, thaw_error *error) {
+                            uint64_t *arena_size, bool *concat_in_place, thaw_error *error) {
   const uint32_t end_step = node_count + 1;
   const uint32_t unset = UINT32_MAX;
   uint64_t count = tensor_count > 0 ? tensor_count : 1;
   uint32_t *group = malloc(count * sizeof *group);
+  uint32_t *group_members = malloc(count * sizeof *group_members); /* of a root */
+  uint64_t *offset_in_group = malloc(count * sizeof *offset_in_group);
   uint32_t *first_step = malloc(count * sizeof *first_step);
   uint32_t *last_step = malloc(count * sizeof *last_step);
   uint32_t *block_of_root = malloc(count * sizeof *block_of_root);
   block *blocks = malloc(count * sizeof *blocks);
   uint32_t *by_offset = malloc(count * sizeof *by_offset);
   thaw_status status = THAW_OK;
-  if (group == NULL || first_step == NULL || last_step == NULL || block_of_root == NULL ||
-      blocks == NULL || by_offset == NULL) {
+  if (group == NULL || group_members == NULL || offset_in_group == NULL || first_step == NULL ||
+      last_step == NULL || block_of_root == NULL || blocks == NULL || by_offset == NULL) {
     status = thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY,
                             "no memory to plan %u tensors", tensor_count);
     goto cleanup;
@@ -77,6 +109,8 @@ thaw_status thaw_plan_arena(const thaw_plan_tensor *tensors, uint32_t tensor_cou
 
   for (uint32_t t = 0; t < tensor_count; t++) {
     group[t] = t;
+    group_members[t] = 1;
+    offset_in_group[t] = 0;
     first_step[t] = unset;
     last_step[t] = 0;
   }
@@ -89,6 +123,7 @@ thaw_status thaw_plan_arena(const thaw_plan_tensor *tensors, uint32_t tensor_cou
           tensors[input].size == tensors[output].size && group[output] == output) {
         /* group[input] is always a root: groups only ever point at roots. */
         group[output] = group[input];
+        group_members[group[input]]++;
       }
     }
     for (uint32_t j = 0; j < node->output_count; j++) {
@@ -100,6 +135,23 @@ thaw_status thaw_plan_arena(const thaw_plan_tensor *tensors, uint32_t tensor_cou
       uint32_t t = node->inputs[j];
       if (first_step[t] == unset || step < first_step[t]) first_step[t] = step;
       if (step > last_step[t]) last_step[t] = step;
+    }
+  }
+
+  /* A CONCAT's output is never a RESHAPE's, so it roots its own group; its parts join it once
+   * the views are known. */
+  for (uint32_t i = 0; i < node_count; i++) {
+    const thaw_plan_node *node = &nodes[i];
+    concat_in_place[i] = concat_fits_in_place(tensors, node, group, group_members);
+    if (!concat_in_place[i]) continue;
+    const uint32_t output = node->outputs[0];
+    uint64_t slice = 0;
+    for (uint32_t j = 0; j < node->input_count; j++) {
+      const uint32_t part = node->inputs[j];
+      group[part] = output;
+      offset_in_group[part] = slice;
+      group_members[output]++;
+      slice += tensors[part].size;
     }
   }
 
@@ -135,7 +187,7 @@ thaw_status thaw_plan_arena(const thaw_plan_tensor *tensors, uint32_t tensor_cou
   for (uint32_t t = 0; t < tensor_count; t++) {
     offsets[t] = 0;
     if (!tensors[t].is_activation) continue;
-    offsets[t] = blocks[block_of_root[group[t]]].offset;
+    offsets[t] = blocks[block_of_root[group[t]]].offset + offset_in_group[t];
     uint64_t end = offsets[t] + tensors[t].size;
     if (end > arena_end) arena_end = end;
   }
@@ -149,6 +201,8 @@ thaw_status thaw_plan_arena(const thaw_plan_tensor *tensors, uint32_t tensor_cou
 
 cleanup:
   free(group);
+  free(group_members);
+  free(offset_in_group);
   free(first_step);
   free(last_step);
   free(block_of_root);

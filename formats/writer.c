@@ -436,6 +436,7 @@ typedef struct file_layout {
   uint32_t *name_offsets;  /* tensors then nodes, then producer and converter */
   uint64_t *blob_offsets;  /* per tensor, relative to the weights section */
   uint64_t *arena_offsets; /* per tensor */
+  bool *concat_in_place;   /* per node: a CONCAT planned in place, written as CONCAT_IN_PLACE */
   uint64_t arena_size;
   uint64_t activation_bytes;
 } file_layout;
@@ -498,10 +499,21 @@ static thaw_status plan_activations(const thaw_writer *writer, file_layout *layo
     const writer_node *node = node_at(writer, n);
     const uint32_t *refs = u32_items(&writer->refs) + node->refs_first;
     nodes[n] = (thaw_plan_node){node->op, refs, node->input_count, refs + node->input_count,
-                                node->output_count};
+                                node->output_count, false};
+    if (node->op == THAW_OP_CONCAT) {
+      /* The op contract keeps the axis below the first part's rank: the dims read are inside
+       * the shape array (a session checks the output's shape against the parts). */
+      const writer_tensor *output = tensor_at(writer, refs[node->input_count]);
+      thaw_axis_attrs attrs;
+      thaw_op_attrs_decode(THAW_OP_CONCAT, node->attrs, &attrs);
+      bool contiguous = true;
+      for (uint32_t d = 0; d < attrs.axis; d++) contiguous = contiguous && output->shape[d] == 1;
+      nodes[n].parts_contiguous = contiguous;
+    }
   }
   status = thaw_plan_arena(tensors, tensor_count, nodes, writer->nodes.count,
-                           layout->arena_offsets, &layout->arena_size, error);
+                           layout->arena_offsets, &layout->arena_size, layout->concat_in_place,
+                           error);
 cleanup:
   free(tensors);
   free(nodes);
@@ -579,8 +591,11 @@ static void write_section_entry(uint8_t *entry, uint32_t kind, uint64_t offset, 
 
 /* Files that use nothing newer than 1.0 stay readable by 1.0 readers; the GEMM-packed
  * layout came with 1.1; the quantized ops and their layout, the linear quantization ops, state
- * pairs and the recurrent ops with 1.2; the permuted MatMul with 1.3. */
-static uint16_t minimum_minor_version(const thaw_writer *writer) {
+ * pairs and the recurrent ops with 1.2; the permuted MatMul with 1.3; the in-place Concat with
+ * 1.4. */
+static uint16_t minimum_minor_version(const thaw_writer *writer, const file_layout *layout) {
+  for (uint32_t n = 0; n < writer->nodes.count; n++)
+    if (layout->concat_in_place[n]) return 4;
   for (uint32_t n = 0; n < writer->nodes.count; n++)
     if (node_at(writer, n)->op == THAW_OP_PERMUTED_MATMUL) return 3;
   if (writer->states.count > 0) return 2;
@@ -650,7 +665,7 @@ static void write_file(const thaw_writer *writer, const file_layout *layout, uin
     const writer_node *node = node_at(writer, n);
     uint32_t attr_size = (uint32_t)thaw_op_attrs_size(node->op);
     uint8_t *record = graph + 16 + (uint64_t)n * THAW_FORMAT_NODE_RECORD_SIZE;
-    thaw_store_u32(record + 0, node->op);
+    thaw_store_u32(record + 0, layout->concat_in_place[n] ? THAW_OP_CONCAT_IN_PLACE : node->op);
     thaw_store_u32(record + 4, layout->name_offsets[tensor_count + n]);
     thaw_store_u32(record + 8, (uint32_t)strlen(node->name));
     thaw_store_u32(record + 12, node->refs_first);
@@ -713,7 +728,7 @@ static void write_file(const thaw_writer *writer, const file_layout *layout, uin
 
   memcpy(file, THAW_FORMAT_MAGIC, THAW_FORMAT_MAGIC_SIZE);
   thaw_store_u16(file + THAW_HEADER_MAJOR, THAW_FORMAT_MAJOR);
-  thaw_store_u16(file + THAW_HEADER_MINOR, minimum_minor_version(writer));
+  thaw_store_u16(file + THAW_HEADER_MINOR, minimum_minor_version(writer, layout));
   thaw_store_u32(file + THAW_HEADER_FLAGS, flags);
   thaw_store_u64(file + THAW_HEADER_FILE_SIZE, layout->file_size);
   if (flags & THAW_FORMAT_FLAG_WEIGHTS_CHECKSUM) {
@@ -750,8 +765,11 @@ thaw_status thaw_writer_finish(thaw_writer *writer, uint32_t flags, uint8_t **by
   layout.name_offsets = malloc((count + writer->nodes.count + 2) * sizeof *layout.name_offsets);
   layout.blob_offsets = calloc(count, sizeof *layout.blob_offsets);
   layout.arena_offsets = calloc(count, sizeof *layout.arena_offsets);
+  layout.concat_in_place =
+      calloc(writer->nodes.count > 0 ? writer->nodes.count : 1, sizeof *layout.concat_in_place);
   uint8_t *file = NULL;
-  if (layout.name_offsets == NULL || layout.blob_offsets == NULL || layout.arena_offsets == NULL) {
+  if (layout.name_offsets == NULL || layout.blob_offsets == NULL || layout.arena_offsets == NULL ||
+      layout.concat_in_place == NULL) {
     status = thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "writer: out of memory");
     goto cleanup;
   }
@@ -790,6 +808,7 @@ cleanup:
   free(layout.name_offsets);
   free(layout.blob_offsets);
   free(layout.arena_offsets);
+  free(layout.concat_in_place);
   return status;
 }
 

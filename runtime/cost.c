@@ -286,6 +286,9 @@ void thaw_cost_node_facts(const thaw_model *model, uint32_t index, thaw_cost_nod
                                                            : THAW_RATE_RESIZE_LINEAR,
                 0);
       break;
+    case THAW_OP_CONCAT_IN_PLACE:
+      set_class(facts, THAW_COST_VIEW, THAW_RATE_NONE, 0);
+      return; /* the parts' producers wrote the output */
     case THAW_OP_RESHAPE:
       if (node->u.reshape.is_view) {
         set_class(facts, THAW_COST_VIEW, THAW_RATE_NONE, 0);

@@ -27,6 +27,9 @@ void thaw_platform_prefetch(const void *address, size_t size);
 /* `size` bytes aligned to THAW_PLATFORM_ALIGNMENT, or NULL. Freed with thaw_platform_free. */
 #define THAW_PLATFORM_ALIGNMENT 64
 void *thaw_platform_aligned_alloc(size_t size);
+/* The same, but of a block of a huge page or more only the first `huge_bytes` (in whole huge
+ * pages) may be backed by transparent huge pages; the rest stays in small pages. */
+void *thaw_platform_aligned_alloc_huge(size_t size, size_t huge_bytes);
 void thaw_platform_free(void *pointer);
 
 /* CPU time the calling thread has used, in nanoseconds: what a measurement of its own work

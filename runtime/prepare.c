@@ -795,6 +795,34 @@ static thaw_status prepare_concat_or_split(const preparation *p, const thaw_form
   return THAW_OK;
 }
 
+/* A CONCAT_IN_PLACE is a Concat whose producers already wrote its output: every part must be
+ * an activation at its own slice of the output, and the slices contiguous (nothing before the
+ * axis but 1s). */
+static thaw_status prepare_concat_in_place(const preparation *p, uint32_t part_count) {
+  const thaw_format_tensor *whole = output_tensor(p, 0);
+  thaw_status status = prepare_concat_or_split(p, whole, "output", 0, part_count);
+  if (status != THAW_OK) return status;
+  if (p->node->u.concat.outer != 1) {
+    thaw_axis_attrs attrs;
+    memcpy(&attrs, p->attrs, sizeof attrs);
+    return node_fail(p, THAW_STATUS_CORRUPT,
+                     "output %s along axis %" PRIu32 " is not one slice per part",
+                     format_shape(whole).text, attrs.axis);
+  }
+  uint64_t slice = whole->offset; /* offsets and sizes are at most 2^40 */
+  for (uint32_t i = 0; i < part_count; i++) {
+    const thaw_format_tensor *part = input_tensor(p, i);
+    if (part->kind != THAW_TENSOR_ACTIVATION || part->offset != slice) {
+      return node_fail(p, THAW_STATUS_CORRUPT,
+                       "part %" PRIu32 " \"%s\" is not at its slice of output \"%s\" (arena offset "
+                       "%" PRIu64 ")",
+                       i, part->name, whole->name, slice);
+    }
+    slice += part->size;
+  }
+  return THAW_OK;
+}
+
 /* Row-major element strides of a tensor. */
 static void dense_strides(const thaw_format_tensor *tensor, ptrdiff_t *strides) {
   ptrdiff_t stride = 1;
@@ -1093,6 +1121,8 @@ static thaw_status check_output_memory(const preparation *p) {
           same_shape(input, output)) {
         continue;
       }
+      /* Its preparation checked that each part is exactly at its slice. */
+      if (node->op == THAW_OP_CONCAT_IN_PLACE) continue;
       return node_fail(
           p, THAW_STATUS_CORRUPT,
           "output \"%s\" (arena bytes %" PRIu64 "+%" PRIu64 ") overlaps input \"%s\" (%" PRIu64
@@ -1203,6 +1233,9 @@ thaw_status thaw_prepare_node(thaw_model *model, uint32_t index, size_t first_op
     case THAW_OP_SPLIT:
       status =
           prepare_concat_or_split(&p, input_tensor(&p, 0), "input", 1, format_node.output_count);
+      break;
+    case THAW_OP_CONCAT_IN_PLACE:
+      status = prepare_concat_in_place(&p, format_node.input_count);
       break;
     case THAW_OP_SLICE:
       status = prepare_slice(&p);

@@ -18,6 +18,7 @@ typedef struct op_profile {
 
 struct thaw_session {
   const thaw_model *model;
+  void *block; /* the single allocation this session lives in */
   uint8_t *arena;
   /* One slice of model->scratch_bytes per thread, scratch_stride bytes apart, shared by the
    * nodes: each uses it only while it runs. */
@@ -34,9 +35,12 @@ struct thaw_session {
   bool outputs_are_results;
 };
 
-/* Where each part lives inside the session's single allocation. */
+/* Where each part lives inside the session's single allocation. The arena and the scratch come
+ * first, on the huge pages the block starts with; the small tables written at creation (the
+ * session, its operands, pool and profile) follow from tables_at, in small pages, so creating
+ * a session does not fault in and clear a whole huge page. */
 typedef struct session_layout {
-  size_t operands_at, arena_at, scratch_at, pool_at, profile_at, total;
+  size_t arena_at, scratch_at, tables_at, operands_at, pool_at, profile_at, total;
 } session_layout;
 
 /* Append `bytes` at the next `alignment` boundary after *end; false on overflow. */
@@ -51,17 +55,19 @@ static bool append_region(size_t *end, uint64_t bytes, size_t alignment, size_t 
 static bool plan_session(const thaw_model *model, size_t thread_count, bool profiled,
                          session_layout *layout) {
   size_t operand_bytes, scratch_bytes;
-  layout->total = sizeof(struct thaw_session); /* the session itself comes first */
+  layout->total = 0;
   return !__builtin_mul_overflow(model->operand_count, sizeof(void *), &operand_bytes) &&
          model->scratch_bytes <= SIZE_MAX - THAW_SCRATCH_ALIGNMENT &&
          !__builtin_mul_overflow(thaw_scratch_slice_bytes(model->scratch_bytes), thread_count,
                                  &scratch_bytes) &&
-         append_region(&layout->total, operand_bytes, THAW_PLATFORM_ALIGNMENT,
-                       &layout->operands_at) &&
          append_region(&layout->total, model->view.arena_size, THAW_FORMAT_ARENA_ALIGNMENT,
                        &layout->arena_at) &&
          append_region(&layout->total, scratch_bytes, THAW_PLATFORM_ALIGNMENT,
                        &layout->scratch_at) &&
+         append_region(&layout->total, sizeof(struct thaw_session), THAW_PLATFORM_ALIGNMENT,
+                       &layout->tables_at) &&
+         append_region(&layout->total, operand_bytes, THAW_PLATFORM_ALIGNMENT,
+                       &layout->operands_at) &&
          append_region(&layout->total, thread_count > 1 ? thaw_threadpool_bytes(thread_count) : 0,
                        THAW_PLATFORM_ALIGNMENT, &layout->pool_at) &&
          append_region(&layout->total, profiled ? (THAW_OP_MAX + 1) * sizeof(op_profile) : 0,
@@ -110,13 +116,14 @@ thaw_status thaw_session_create(const thaw_model *model, const thaw_session_opti
                           layout.total, model->view.arena_size, (uint64_t)model->scratch_bytes,
                           thread_count, options->max_bytes);
   }
-  uint8_t *block = thaw_platform_aligned_alloc(layout.total);
+  uint8_t *block = thaw_platform_aligned_alloc_huge(layout.total, layout.tables_at);
   if (block == NULL) {
     return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY,
                           "cannot allocate %zu bytes for a session", layout.total);
   }
-  thaw_session *result = (thaw_session *)block;
+  thaw_session *result = (thaw_session *)(block + layout.tables_at);
   result->model = model;
+  result->block = block;
   result->operands = (void **)(block + layout.operands_at);
   result->arena = block + layout.arena_at;
   result->scratch = block + layout.scratch_at;
@@ -158,7 +165,7 @@ void thaw_session_destroy(thaw_session *session) {
   if (session == NULL) return;
   if (session->profile != NULL) print_profile(session);
   if (session->pool != NULL) thaw_threadpool_release(session->pool);
-  thaw_platform_free(session);
+  thaw_platform_free(session->block);
 }
 
 const thaw_model *thaw_session_model(const thaw_session *session) { return session->model; }
@@ -582,6 +589,8 @@ static thaw_status run_node(const executor *e, const thaw_prepared_node *node,
                COST_COPY_BYTE * CONCAT_BLOCK_BYTES);
       break;
     }
+    case THAW_OP_CONCAT_IN_PLACE:
+      break; /* the parts' producers wrote the output */
     case THAW_OP_SPLIT:
       kernels->split(node->u.concat.outer, node->output_count, node->u.concat.row_bytes, operand[0],
                      &operand[1]);

@@ -158,22 +158,35 @@ void run_copy(benchmark::State& state, const Layer& layer) {
   report(state, 0.0, 2.0 * sizeof(float) * static_cast<double>(x.size()));
 }
 
-// ResNet-18's stem max pool (3x3, stride 2, pad 1, 64 x 112x112 -> 56x56) and its global
-// average pool (512 x 7x7), in GB/s of input read.
-void run_max_pool(benchmark::State& state, const char* isa) {
+// 3x3 stride-2 max pools: ResNet-18's stem (pad 1, 64 x 112x112 -> 56x56) and SqueezeNet
+// 1.1's three (no padding, ceil mode: 64 x 111x111, 128 x 55x55, 256 x 27x27); and ResNet-18's
+// global average pool (512 x 7x7), in GB/s of input read.
+struct MaxPoolShape {
+  const char* name;
+  size_t channels, in_side, out_side, pad;
+};
+
+constexpr MaxPoolShape kMaxPools[] = {
+    {"resnet18_max_pool_3x3s2", 64, 112, 56, 1},
+    {"squeezenet_max_pool_111", 64, 111, 55, 0},
+    {"squeezenet_max_pool_55", 128, 55, 27, 0},
+    {"squeezenet_max_pool_27", 256, 27, 13, 0},
+};
+
+void run_max_pool(benchmark::State& state, const MaxPoolShape& shape, const char* isa) {
   const thaw_kernels* kernels = table_named(isa);
   if (kernels == nullptr) {
     state.SkipWithError("kernel table not available on this CPU");
     return;
   }
   thaw_pool2d_params p = {};
-  p.batch_channels = 64;
-  p.in_height = p.in_width = 112;
-  p.out_height = p.out_width = 56;
+  p.batch_channels = shape.channels;
+  p.in_height = p.in_width = shape.in_side;
+  p.out_height = p.out_width = shape.out_side;
   p.kernel_height = p.kernel_width = 3;
   p.stride_h = p.stride_w = 2;
   p.dilation_h = p.dilation_w = 1;
-  p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = 1;
+  p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = shape.pad;
   const std::vector<float> x = ramp(p.batch_channels * p.in_height * p.in_width, 0.01f);
   std::vector<float> y(p.batch_channels * p.out_height * p.out_width);
   for (auto _ : state) {
@@ -214,9 +227,10 @@ void register_all() {
           ->Unit(benchmark::kMicrosecond);
   }
   for (const char* isa : {"scalar", "avx2"}) {
-    benchmark::RegisterBenchmark((std::string("resnet18_max_pool_3x3s2/") + isa).c_str(),
-                                 run_max_pool, isa)
-        ->Unit(benchmark::kMicrosecond);
+    for (const MaxPoolShape& shape : kMaxPools)
+      benchmark::RegisterBenchmark((std::string(shape.name) + "/" + isa).c_str(), run_max_pool,
+                                   shape, isa)
+          ->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark((std::string("resnet18_global_average_pool/") + isa).c_str(),
                                  run_global_average_pool, isa)
         ->Unit(benchmark::kMicrosecond);

@@ -37,6 +37,13 @@ static inline float32x4_t thaw_pool_load_columns(const float *row,
   return vld1q_lane_f32(row + 3 * stride, values, 3);
 }
 
+/* Every load above is in column order already. */
+static inline float32x4_t thaw_pool_columns_in_order(float32x4_t v,
+                                                     const thaw_pool_columns *columns) {
+  (void)columns;
+  return v;
+}
+
 /* FMAX propagates NaN, so a NaN tap wins with no extra mask. */
 typedef struct thaw_pool_maximum {
   float32x4_t maximum;
@@ -52,6 +59,18 @@ static inline void thaw_pool_maximum_add(thaw_pool_maximum *m, float32x4_t value
 
 static inline float32x4_t thaw_pool_maximum_result(const thaw_pool_maximum *m) {
   return m->maximum;
+}
+
+/* The separable max pool watches the inputs it folds in with plain maxima for NaN, two at a
+ * time: `watch` gains the lanes where a or b is NaN. (FMAX keeps a NaN input, but the pool's
+ * driver is shared with AVX2, whose maximum drops one.) */
+static inline float32x4_t thaw_pool_watch_nan(float32x4_t watch, float32x4_t a, float32x4_t b) {
+  const uint32x4_t ordered = vandq_u32(vceqq_f32(a, a), vceqq_f32(b, b));
+  return vreinterpretq_f32_u32(vornq_u32(vreinterpretq_u32_f32(watch), ordered));
+}
+
+static inline bool thaw_pool_nan_seen(float32x4_t watch) {
+  return vmaxvq_u32(vreinterpretq_u32_f32(watch)) != 0;
 }
 
 #endif /* THAW_KERNELS_POOL_F32_POOL2D_NEON_H */

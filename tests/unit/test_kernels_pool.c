@@ -114,6 +114,12 @@ static void test_pools(void **state) {
       /* stride 2: 8 outputs end at the input's last float, so a 16-float load would overrun */
       {1, 1, 15, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, false},
       {1, 3, 17, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, false},
+      /* rows wider than a max pool's 1024-column stack row, which it cuts into chunks */
+      {2, 5, 2501, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, true},
+      {1, 2, 1100, 2, 3, 1, 1, 1, 2, 0, 1, 0, 1, false},
+      /* windows too wide for that row, and strides too long for a vector of windows in it */
+      {1, 2, 2300, 1, 2, 1, 1, 1, 1100, 0, 0, 0, 0, false},
+      {1, 3, 2000, 2, 3, 1, 600, 1, 1, 0, 0, 0, 0, false},
   };
   thaw_test_rng rng = {6};
   for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) run_pool_case(&cases[c], &rng);
@@ -222,6 +228,40 @@ static void test_max_pool_nan_in_wide_rows(void **state) {
   }
 }
 
+/* The same in two dimensions, for MaxPool's 3x3 stride-2 windows with padding: a NaN at each
+ * position of the plane reaches the outputs whose windows hold it, and only those, whichever
+ * window row and column it is in. Widths below, at and above a vector. */
+static void test_max_pool_nan_in_planes(void **state) {
+  (void)state;
+  static const size_t widths[] = {5, 8, 21};
+  enum { HEIGHT = 7, MAX_WIDTH = 21 };
+  for (size_t w = 0; w < sizeof(widths) / sizeof(widths[0]); w++) {
+    const pool_case c = {1, HEIGHT, widths[w], 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false};
+    const thaw_pool2d_params p = pool_params(&c, false);
+    const size_t x_count = HEIGHT * widths[w];
+    for (size_t position = 0; position < x_count; position++) {
+      float x[HEIGHT * MAX_WIDTH], y[HEIGHT * MAX_WIDTH];
+      for (size_t i = 0; i < x_count; i++) x[i] = (float)(i % 13) - 6.0f;
+      x[position] = NAN;
+      const size_t nan_h = position / widths[w], nan_w = position % widths[w];
+      for (size_t v = 0; v < variant_count; v++) {
+        variants[v]->f32_max_pool2d(&p, x, y);
+        for (size_t oh = 0; oh < p.out_height; oh++)
+          for (size_t ow = 0; ow < p.out_width; ow++) {
+            /* Window rows 2*oh-1 .. 2*oh+1, and the same for columns. */
+            const bool window_holds_nan =
+                nan_h + 1 >= 2 * oh && nan_h <= 2 * oh + 1 && nan_w + 1 >= 2 * ow &&
+                nan_w <= 2 * ow + 1;
+            const float output = y[oh * p.out_width + ow];
+            if (isnan(output) != window_holds_nan)
+              fail_msg("%s: width %zu, NaN at (%zu, %zu), output (%zu, %zu) is %g",
+                       variants[v]->isa, widths[w], nan_h, nan_w, oh, ow, output);
+          }
+      }
+    }
+  }
+}
+
 static void test_global_average_pool(void **state) {
   (void)state;
   thaw_test_rng rng = {7};
@@ -255,6 +295,7 @@ int main(void) {
       cmocka_unit_test(test_average_pool_padding_hand_values),
       cmocka_unit_test(test_max_pool_nan_propagates),
       cmocka_unit_test(test_max_pool_nan_in_wide_rows),
+      cmocka_unit_test(test_max_pool_nan_in_planes),
       cmocka_unit_test(test_global_average_pool),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
