@@ -19,6 +19,10 @@
 
 #include "bench_support.h"
 
+extern "C" {
+#include "kernels/conv/conv-driver.h"
+}
+
 namespace {
 
 struct Layer {
@@ -27,7 +31,7 @@ struct Layer {
 };
 
 // MobileNetV2's depthwise layers at three resolutions, ResNet-18's stem and 3x3 layers at
-// every stage and MobileNetV2's widest expansion (as 1x1).
+// every stage, SqueezeNet 1.1's expand 3x3 layers and MobileNetV2's widest expansion (as 1x1).
 const Layer kLayers[] = {
     {"mobilenetv2_dw_112x112x32_3x3s1", 32, 112, 112, 32, 3, 1, 32},
     {"mobilenetv2_dw_56x56x144_3x3s2", 144, 56, 56, 144, 3, 2, 144},
@@ -39,6 +43,10 @@ const Layer kLayers[] = {
     {"resnet18_28x28x128_3x3_128", 128, 28, 28, 128, 3, 1, 1},
     {"resnet18_14x14x256_3x3_256", 256, 14, 14, 256, 3, 1, 1},
     {"resnet18_7x7x512_3x3_512", 512, 7, 7, 512, 3, 1, 1},
+    {"squeezenet_55x55x16_3x3_64", 16, 55, 55, 64, 3, 1, 1},
+    {"squeezenet_27x27x32_3x3_128", 32, 27, 27, 128, 3, 1, 1},
+    {"squeezenet_13x13x48_3x3_192", 48, 13, 13, 192, 3, 1, 1},
+    {"squeezenet_13x13x64_3x3_256", 64, 13, 13, 256, 3, 1, 1},
     {"pointwise_28x28x96_1x1_576", 96, 28, 28, 576, 1, 1, 1},
 };
 
@@ -106,6 +114,38 @@ void run_conv(benchmark::State& state, const Layer& layer, const char* isa) {
   for (auto _ : state) {
     kernels->f32_conv2d(&p, x.data(), w.data(), bias.data(), y.data(), scratch,
                         &thaw_parallel_serial);
+    benchmark::ClobberMemory();
+  }
+  std::free(scratch);
+  report(state, conv_flops(p), conv_bytes(p));
+}
+
+// The vector ISA whose convolution paths are timed one by one.
+#if defined(__aarch64__)
+constexpr const char* kPathIsa = "neon";
+#define PATH_FUNCTION(path) thaw_f32_conv2d_##path##__neon
+#else
+constexpr const char* kPathIsa = "avx2";
+#define PATH_FUNCTION(path) thaw_f32_conv2d_##path##__avx2
+#endif
+
+// A 3x3 stride-1 layer through the im2col or the Winograd path, whichever the driver would
+// choose, in the GFLOP/s of direct convolution (Winograd does fewer).
+void run_conv_path(benchmark::State& state, const Layer& layer, bool winograd) {
+  if (table_named(kPathIsa) == nullptr) {
+    state.SkipWithError("kernel table not available on this CPU");
+    return;
+  }
+  const thaw_conv2d_params p = params_of(layer);
+  const std::vector<float> x = ramp(p.in_channels * p.in_height * p.in_width, 0.01f);
+  const std::vector<float> w = ramp(p.out_channels * p.in_channels * 9, 0.001f);
+  const std::vector<float> bias = ramp(p.out_channels, 0.1f);
+  std::vector<float> y(p.out_channels * p.out_height * p.out_width);
+  void* scratch = aligned_scratch(winograd ? thaw_f32_winograd_scratch_size(&p)
+                                           : thaw_f32_conv2d_im2col_scratch_size(&p));
+  const auto conv = winograd ? PATH_FUNCTION(winograd) : PATH_FUNCTION(im2col);
+  for (auto _ : state) {
+    conv(&p, x.data(), w.data(), bias.data(), y.data(), scratch, &thaw_parallel_serial);
     benchmark::ClobberMemory();
   }
   std::free(scratch);
@@ -222,6 +262,14 @@ void register_all() {
     if (layer.groups == 1)
       benchmark::RegisterBenchmark((name + "/gemm_avx2").c_str(), run_gemm, layer)
           ->Unit(benchmark::kMicrosecond);
+    if (layer.groups == 1 && layer.kernel == 3 && layer.stride == 1) {
+      benchmark::RegisterBenchmark((name + "/im2col_" + kPathIsa).c_str(), run_conv_path, layer,
+                                   false)
+          ->Unit(benchmark::kMicrosecond);
+      benchmark::RegisterBenchmark((name + "/winograd_" + kPathIsa).c_str(), run_conv_path,
+                                   layer, true)
+          ->Unit(benchmark::kMicrosecond);
+    }
     else
       benchmark::RegisterBenchmark((name + "/memcpy_input").c_str(), run_copy, layer)
           ->Unit(benchmark::kMicrosecond);

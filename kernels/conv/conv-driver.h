@@ -5,6 +5,8 @@
  * - depthwise (groups == in_channels == out_channels): the depthwise microkernels;
  * - 1x1, stride 1, no padding: per group, one GEMM of the weights (m = group outputs, k = group
  *   inputs) by the image rows read in place (k rows of H*W);
+ * - 3x3, stride 1, dilation 1, ungrouped, where its cost rule says it beats im2col: Winograd
+ *   F(4x4, 3x3) (f32-winograd.h);
  * - anything else: per group, im2col of a chunk of output pixels into scratch (packed for the
  *   GEMM), then one GEMM.
  */
@@ -12,6 +14,7 @@
 #define THAW_KERNELS_CONV_DRIVER_H
 
 #include "kernels/conv/f32-dwconv2d.h"
+#include "kernels/conv/f32-winograd.h"
 
 typedef struct thaw_conv2d_isa {
   void (*gemm)(const thaw_gemm_params *p, const float *a, const float *b, const float *bias,
@@ -21,6 +24,9 @@ typedef struct thaw_conv2d_isa {
   thaw_f32_dwconv2d_ukernel dwconv_generic; /* every other window, stride or dilation */
   /* The padded rows dwconv_3x3s2 and dwconv_5x5s2 read; the others read them by phase. */
   thaw_dwconv2d_columns dwconv_stride2_columns;
+  thaw_f32_winograd_weights_fn winograd_weights;
+  thaw_f32_winograd_input_fn winograd_input;
+  thaw_f32_winograd_output_fn winograd_output;
 } thaw_conv2d_isa;
 
 /* Bytes of scratch per thread the path chosen for p needs, or SIZE_MAX when that overflows. */
@@ -30,6 +36,22 @@ size_t thaw_f32_conv2d_drive_scratch_size(const thaw_conv2d_params *p);
 void thaw_f32_conv2d_drive(const thaw_conv2d_isa *isa, const thaw_conv2d_params *p, const float *x,
                            const float *w, const float *bias, float *y, void *scratch,
                            const thaw_parallel *parallel);
+
+/* The im2col path whatever the shape (for benches that compare it with Winograd on the layers
+ * Winograd takes), with its scratch per thread; same contract as thaw_f32_conv2d_drive. */
+size_t thaw_f32_conv2d_im2col_scratch_size(const thaw_conv2d_params *p);
+void thaw_f32_conv2d_drive_im2col(const thaw_conv2d_isa *isa, const thaw_conv2d_params *p,
+                                  const float *x, const float *w, const float *bias, float *y,
+                                  void *scratch, const thaw_parallel *parallel);
+
+/* The Winograd path: whether p takes it, its scratch per thread (SIZE_MAX on overflow) and the
+ * run, with the same scratch contract as thaw_f32_conv2d_drive. Any 3x3, stride 1, dilation 1,
+ * groups 1 convolution can run it, whether it pays or not. */
+bool thaw_f32_winograd_pays(const thaw_conv2d_params *p);
+size_t thaw_f32_winograd_scratch_size(const thaw_conv2d_params *p);
+void thaw_f32_winograd_run(const thaw_conv2d_isa *isa, const thaw_conv2d_params *p,
+                           const float *x, const float *w, const float *bias, float *y,
+                           void *scratch, const thaw_parallel *parallel);
 
 /* im2col of one group in two steps. First the input rows that output rows [first_out_row,
  * + out_rows) read, zero-padded on every side (channels [first_channel, + channel_count) of
@@ -46,5 +68,18 @@ void thaw_f32_im2col_pad(const thaw_conv2d_params *p, const float *x_group, size
  * THAW_GEMM_NR pixels, each k rows of THAW_GEMM_NR floats, lanes past pixel_count 0. */
 void thaw_f32_im2col(const thaw_conv2d_params *p, const float *padded, size_t first_out_row,
                      size_t out_rows, size_t first_pixel, size_t pixel_count, float *columns);
+
+/* One ISA's im2col and Winograd paths forced, as THAW_F32_CONV2D_BINDING defines them, for
+ * benches; scratch of thaw_f32_conv2d_im2col_scratch_size or thaw_f32_winograd_scratch_size
+ * bytes per thread. */
+#define THAW_F32_CONV2D_FORCED_PATHS(isa)                                                     \
+  void thaw_f32_conv2d_im2col__##isa(const thaw_conv2d_params *p, const float *x,            \
+                                     const float *w, const float *bias, float *y,            \
+                                     void *scratch, const thaw_parallel *parallel);          \
+  void thaw_f32_conv2d_winograd__##isa(const thaw_conv2d_params *p, const float *x,          \
+                                       const float *w, const float *bias, float *y,          \
+                                       void *scratch, const thaw_parallel *parallel);
+THAW_F32_CONV2D_FORCED_PATHS(avx2)
+THAW_F32_CONV2D_FORCED_PATHS(neon)
 
 #endif /* THAW_KERNELS_CONV_DRIVER_H */

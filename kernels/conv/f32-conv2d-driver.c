@@ -24,7 +24,7 @@ enum {
  * that misses L1 now and then, some 0.5 ns). */
 #define IM2COL_VALUE_COST 16.0
 
-typedef enum conv_path { PATH_DEPTHWISE, PATH_POINTWISE, PATH_IM2COL } conv_path;
+typedef enum conv_path { PATH_DEPTHWISE, PATH_POINTWISE, PATH_WINOGRAD, PATH_IM2COL } conv_path;
 
 static conv_path choose_path(const thaw_conv2d_params *p) {
   if (p->groups == p->in_channels && p->out_channels == p->in_channels) return PATH_DEPTHWISE;
@@ -32,6 +32,7 @@ static conv_path choose_path(const thaw_conv2d_params *p) {
       p->pad_top == 0 && p->pad_left == 0 && p->out_height == p->in_height &&
       p->out_width == p->in_width)
     return PATH_POINTWISE;
+  if (thaw_f32_winograd_pays(p)) return PATH_WINOGRAD;
   return PATH_IM2COL;
 }
 
@@ -83,8 +84,13 @@ size_t thaw_f32_conv2d_drive_scratch_size(const thaw_conv2d_params *p) {
         group_gemm(p, p->in_channels / p->groups, p->in_height * p->in_width, true);
     return thaw_f32_gemm_scratch_size(&gemm);
   }
+  case PATH_WINOGRAD: return thaw_f32_winograd_scratch_size(p);
   case PATH_IM2COL: break;
   }
+  return thaw_f32_conv2d_im2col_scratch_size(p);
+}
+
+size_t thaw_f32_conv2d_im2col_scratch_size(const thaw_conv2d_params *p) {
   /* An empty output plane is not computed at all. */
   if (p->out_height == 0 || p->out_width == 0) return 0;
   /* A slice: a chunk's columns, gathered straight into the GEMM's packed panels, then the
@@ -236,7 +242,7 @@ static void run_im2col(const thaw_parallel *parallel, im2col_run *r) {
   r->chunks = chunks;
   r->chunk_panels = panels / chunks;
   r->taller_chunks = panels % chunks;
-  r->scratch_stride = thaw_scratch_slice_bytes(thaw_f32_conv2d_drive_scratch_size(p));
+  r->scratch_stride = thaw_scratch_slice_bytes(thaw_f32_conv2d_im2col_scratch_size(p));
   r->padded_offset = thaw_scratch_slice_bytes(
       r->k * ceil_div(largest_chunk, THAW_GEMM_NR) * THAW_GEMM_NR * sizeof(float));
   if (chunked) {
@@ -290,8 +296,18 @@ void thaw_f32_conv2d_drive(const thaw_conv2d_isa *isa, const thaw_conv2d_params 
     }
     return;
   }
+  if (path == PATH_WINOGRAD) {
+    thaw_f32_winograd_run(isa, p, x, w, bias, y, scratch, parallel);
+    return;
+  }
+  thaw_f32_conv2d_drive_im2col(isa, p, x, w, bias, y, scratch, parallel);
+}
+
+void thaw_f32_conv2d_drive_im2col(const thaw_conv2d_isa *isa, const thaw_conv2d_params *p,
+                                  const float *x, const float *w, const float *bias, float *y,
+                                  void *scratch, const thaw_parallel *parallel) {
   if (p->batch == 0 || p->out_height * p->out_width == 0 || p->out_channels == 0) return;
   im2col_run r = {.isa = isa, .p = p, .x = x, .w = w, .bias = bias, .y = y,
-                  .scratch = scratch, .k = k};
+                  .scratch = scratch, .k = im2col_rows(p)};
   run_im2col(parallel, &r);
 }

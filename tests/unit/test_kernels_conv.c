@@ -1,6 +1,12 @@
 /* Conv and ConvTranspose of every variant against naive double-precision loops. */
 #include "test_kernels_oracle.h"
 
+#include "kernels/conv/conv-driver.h"
+
+/* The error of F(4x4, 3x3) in fp32, relative to an output's sum of |products|: a few units of
+ * rounding amplified by the transforms' largest coefficients (measured here: at most 3e-6). */
+#define WINOGRAD_ERROR 1e-5
+
 static const thaw_kernels *variants[ORACLE_MAX_VARIANTS];
 static size_t variant_count;
 
@@ -104,6 +110,39 @@ static const thaw_unary_params hard_swish = {THAW_KERNEL_HARD_SWISH, 0, 0};
 static const thaw_unary_params gelu = {THAW_KERNEL_GELU, 0, 0};
 static const thaw_unary_params silu = {THAW_KERNEL_SILU, 0, 0};
 
+/* The sum of |x * w| over the taps of every output, plus |bias|: the scale of the rounding error
+ * of any summation order, and of the Winograd transforms. */
+static void oracle_conv2d_magnitude(const thaw_conv2d_params *p, const float *x, const float *w,
+                                    const float *bias, double *magnitude) {
+  const size_t x_count = p->batch * p->in_channels * p->in_height * p->in_width;
+  const size_t w_count =
+      p->out_channels * p->in_channels / p->groups * p->kernel_height * p->kernel_width;
+  float *x_abs = oracle_floats(x_count), *w_abs = oracle_floats(w_count);
+  float *bias_abs = bias != NULL ? oracle_floats(p->out_channels) : NULL;
+  for (size_t i = 0; i < x_count; i++) x_abs[i] = fabsf(x[i]);
+  for (size_t i = 0; i < w_count; i++) w_abs[i] = fabsf(w[i]);
+  for (size_t i = 0; bias != NULL && i < p->out_channels; i++) bias_abs[i] = fabsf(bias[i]);
+  thaw_conv2d_params linear = *p;
+  linear.activation = identity;
+  oracle_conv2d(&linear, x_abs, w_abs, bias_abs, magnitude);
+  free(x_abs);
+  free(w_abs);
+  free(bias_abs);
+}
+
+/* Each output within its tolerance for Winograd F(4x4, 3x3), whose transforms lose a few
+ * bits: a small multiple of its sum of |products|. */
+static void assert_within_winograd_error(const char *what, const float *y, const double *expected,
+                                         const double *magnitude, size_t count) {
+  for (size_t i = 0; i < count; i++) {
+    /* Every activation tested has a slope of at most 1.5. */
+    const double tolerance = 1.5 * WINOGRAD_ERROR * magnitude[i] + 1e-6;
+    if (!(fabs((double)y[i] - expected[i]) <= tolerance))
+      fail_msg("%s: y[%zu] = %.9g, expected %.9g (tolerance %.3g)", what, i, (double)y[i],
+               expected[i], tolerance);
+  }
+}
+
 /* The scratch a variant asks for, exactly that size, aligned as a session aligns it; NULL when
  * it needs none. */
 static void *conv_scratch(const thaw_kernels *kernels, const thaw_conv2d_params *p) {
@@ -115,7 +154,12 @@ static void *conv_scratch(const thaw_kernels *kernels, const thaw_conv2d_params 
   return scratch;
 }
 
-static void run_case(const conv_case *c, bool transpose, thaw_test_rng *rng) {
+/* How outputs are compared with the oracle: within a relative and an absolute tolerance, or
+ * within the Winograd path's error bound. */
+typedef enum conv_check { CHECK_CLOSE, CHECK_WINOGRAD } conv_check;
+
+static void run_case_checked(const conv_case *c, bool transpose, conv_check check,
+                             thaw_test_rng *rng) {
   const thaw_conv2d_params p = conv_params(c, transpose);
   const size_t x_count = c->batch * c->in_channels * c->in_height * c->in_width;
   const size_t filter_channels =
@@ -130,6 +174,11 @@ static void run_case(const conv_case *c, bool transpose, thaw_test_rng *rng) {
   double *expected = oracle_doubles(y_count);
   if (transpose) oracle_conv_transpose2d(&p, x, w, bias, expected);
   else oracle_conv2d(&p, x, w, bias, expected);
+  double *magnitude = NULL;
+  if (check == CHECK_WINOGRAD) {
+    magnitude = oracle_doubles(y_count);
+    oracle_conv2d_magnitude(&p, x, w, bias, magnitude);
+  }
   for (size_t v = 0; v < variant_count; v++) {
     float *y = oracle_floats(y_count);
     void *scratch = transpose ? NULL : conv_scratch(variants[v], &p);
@@ -141,13 +190,21 @@ static void run_case(const conv_case *c, bool transpose, thaw_test_rng *rng) {
              variants[v]->isa, transpose ? "conv_transpose2d" : "conv2d", c->in_channels,
              c->in_height, c->in_width, c->out_channels, c->kernel_height, c->kernel_width,
              c->groups, c->stride_h, c->stride_w, c->dilation_h, c->dilation_w);
-    thaw_test_assert_close(what, y, expected, y_count, 1e-5, 1e-6 * (double)reduction);
+    if (check == CHECK_WINOGRAD)
+      assert_within_winograd_error(what, y, expected, magnitude, y_count);
+    else
+      thaw_test_assert_close(what, y, expected, y_count, 1e-5, 1e-6 * (double)reduction);
     free(y);
   }
   free(x);
   free(w);
   free(bias);
   free(expected);
+  free(magnitude);
+}
+
+static void run_case(const conv_case *c, bool transpose, thaw_test_rng *rng) {
+  run_case_checked(c, transpose, CHECK_CLOSE, rng);
 }
 
 static void test_conv2d(void **state) {
@@ -207,6 +264,22 @@ static void test_conv2d_depthwise_widths(void **state) {
   }
 }
 
+/* Each convolution case with 1 / share of the activations, a different share for the next
+ * case. A case checked as Winograd must take that path. */
+static void run_cases_over_activations(const conv_case *cases, size_t count, size_t share,
+                                       conv_check check, thaw_test_rng *rng) {
+  for (size_t i = 0; i < count; i++) {
+    for (size_t a = i % share; a < ACTIVATION_COUNT; a += share) {
+      conv_case c = cases[i];
+      c.activation = every_activation[a];
+      const thaw_conv2d_params p = conv_params(&c, false);
+      if (check == CHECK_WINOGRAD && !thaw_f32_winograd_pays(&p))
+        fail_msg("case %zu does not take the Winograd path", i);
+      run_case_checked(&c, false, check, rng);
+    }
+  }
+}
+
 /* Shapes that take the other paths of a vector variant: 1x1 as a GEMM on the image in place,
  * im2col + GEMM (grouped, channel multipliers, dilation, strided 1x1) and the general
  * depthwise kernel, with the activations spread over them. */
@@ -235,8 +308,9 @@ static void test_conv2d_paths(void **state) {
        * stride that never reaches the last input row and column */
       {1, 2, 4, 5, 2, 3, 3, 2, 2, 1, 1, 1, 4, 3, 5, 4, 0, 0, true, {0, 0, 0}},
       {1, 3, 8, 9, 3, 3, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, 0, 0, true, {0, 0, 0}},
-      /* large enough that im2col runs in several chunks (K = 288 rows, 1600 pixels) */
-      {1, 32, 40, 40, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, true, {0, 0, 0}},
+      /* large enough that im2col runs in several chunks (K = 288 rows, 1600 pixels; at
+       * stride 2, as Winograd takes this at stride 1) */
+      {1, 32, 79, 79, 7, 3, 3, 1, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0, true, {0, 0, 0}},
       /* K = 3200 rows: 20 panels in chunks of 7, 7 and 6, and the GEMM blocks over k */
       {1, 128, 24, 13, 5, 5, 5, 1, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0, true, {0, 0, 0}},
       /* im2col panels that span many output rows: one output column (16 runs of one pixel
@@ -252,14 +326,27 @@ static void test_conv2d_paths(void **state) {
       {1, 128, 7, 3, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, true, {0, 0, 0}},
   };
   thaw_test_rng rng = {8};
-  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    /* A third of the activations per case, a different third for the next case. */
-    for (size_t a = i % 3; a < ACTIVATION_COUNT; a += 3) {
-      conv_case c = cases[i];
-      c.activation = every_activation[a];
-      run_case(&c, false, &rng);
-    }
-  }
+  run_cases_over_activations(cases, sizeof(cases) / sizeof(cases[0]), 3, CHECK_CLOSE, &rng);
+}
+
+/* 3x3 stride-1 layers that take the Winograd path F(4x4, 3x3): planes whose sides are not
+ * multiples of the 4x4 tile, tile rows of 1 to 3 slot blocks, pads 0, 1 and 2 (and unequal),
+ * channel counts off the 8 and 16 steps, more output channels than one GEMM block, bias on and
+ * off, every activation, batches and a chunked plane. */
+static void test_conv2d_winograd(void **state) {
+  (void)state;
+  static const conv_case cases[] = {
+      /* batch C H W M  kh kw g  sh sw dh dw  pt pl pb pr  oph opw  bias activation */
+      {1, 24, 27, 29, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, true, {0, 0, 0}},
+      {1, 37, 9, 30, 21, 3, 3, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, false, {0, 0, 0}},
+      {2, 30, 25, 23, 70, 3, 3, 1, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0, true, {0, 0, 0}},
+      {1, 33, 20, 70, 17, 3, 3, 1, 1, 1, 1, 1, 2, 0, 1, 2, 0, 0, true, {0, 0, 0}},
+      {1, 40, 26, 23, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, false, {0, 0, 0}},
+      /* 5 tile rows of 24 slots: V and the products of 4 exceed one chunk */
+      {1, 16, 18, 90, 19, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, true, {0, 0, 0}},
+  };
+  thaw_test_rng rng = {9};
+  run_cases_over_activations(cases, sizeof(cases) / sizeof(cases[0]), 3, CHECK_WINOGRAD, &rng);
 }
 
 /* A session holds the largest scratch of any node, so a large K x K layer must not ask for
@@ -372,6 +459,7 @@ int main(void) {
       cmocka_unit_test(test_conv2d),
       cmocka_unit_test(test_conv2d_depthwise_widths),
       cmocka_unit_test(test_conv2d_paths),
+      cmocka_unit_test(test_conv2d_winograd),
       cmocka_unit_test(test_conv2d_scratch_is_bounded),
       cmocka_unit_test(test_conv2d_empty_output),
       cmocka_unit_test(test_conv_transpose2d),

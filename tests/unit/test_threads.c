@@ -2,8 +2,8 @@
  * Threads inside a run (thaw_session_options.threads): results are bit-identical for any thread
  * count, and the pool behaves (lazy start, a failed start, limits).
  *
- * - The kernels that split their work (GEMM and GEMV, the im2col, pointwise and depthwise
- *   convolutions, ConvTranspose) are run through a thaw_parallel that executes the tasks
+ * - The kernels that split their work (GEMM and GEMV, the im2col, Winograd, pointwise and
+ *   depthwise convolutions, ConvTranspose) are run through a thaw_parallel that executes the tasks
  *   backwards on three make-believe threads, with scratch full of NaN bytes, and must give the
  *   bytes of the serial run: the split is over independent outputs only, in any order, each
  *   thread on its own scratch slice.
@@ -191,6 +191,8 @@ static void test_conv_split_is_exact(void **state) {
       /* Few pixels, many output channels: split over channel ranges. */
       {"im2col 3x3 on 7x10", conv_params(64, 7, 100, 3, 1, 1, THAW_KERNEL_RELU)},
       {"grouped 3x3", conv_params(24, 29, 48, 3, 1, 2, THAW_KERNEL_IDENTITY)},
+      /* Winograd F(4x4, 3x3): chunks of tile rows over the threads' slices after U. */
+      {"winograd 3x3", conv_params(40, 38, 72, 3, 1, 1, THAW_KERNEL_GELU)},
       {"pointwise", conv_params(40, 33, 90, 1, 1, 1, THAW_KERNEL_GELU)},
       {"depthwise 3x3", conv_params(200, 41, 200, 3, 1, 200, THAW_KERNEL_HARD_SWISH)},
       {"depthwise 5x5 stride 2", conv_params(150, 40, 150, 5, 2, 150, THAW_KERNEL_CLIP)},

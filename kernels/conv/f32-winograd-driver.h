@@ -1,0 +1,195 @@
+/*
+ * The F(4x4, 3x3) transforms (f32-winograd.h), one source for every vector ISA: an ISA's
+ * f32-winograd-<isa>.c includes its f32 vector interface (kernels/math/f32-vector-<isa>.h),
+ * defines winograd_load_patch_row and winograd_store_tile_row (the stride-4 reads and writes
+ * of neighbouring tiles, an in-register transpose), includes this header, then says
+ * THAW_F32_WINOGRAD_TRANSFORMS(<isa>).
+ *
+ * Each transform is separable: a 1-D transform along the rows of a tile, then along its
+ * columns. The input and output transforms run over the vectors of THAW_F32V_LANES
+ * neighbouring tile slots, so every load and store of V and M is contiguous; the weight
+ * transform runs over THAW_F32V_LANES input channels, contiguous in U.
+ */
+#ifndef THAW_KERNELS_CONV_F32_WINOGRAD_DRIVER_H
+#define THAW_KERNELS_CONV_F32_WINOGRAD_DRIVER_H
+
+#include <string.h>
+
+#include "kernels/conv/f32-winograd.h"
+
+#ifndef THAW_F32V_LANES
+#error "include an ISA's kernels/math/f32-vector-<isa>.h before this driver"
+#endif
+
+enum { WINOGRAD_LANES = THAW_F32V_LANES };
+
+/* G g for a 3-vector g (rows of G: 1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6;
+ * 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1). */
+static inline void winograd_filter_1d(thaw_f32v g0, thaw_f32v g1, thaw_f32v g2, thaw_f32v *u) {
+  const thaw_f32v outer = thaw_f32v_add(g0, g2);
+  const thaw_f32v even = thaw_f32v_fmadd(g0, thaw_f32v_dup(1.0f / 24.0f),
+                                         thaw_f32v_mul(g2, thaw_f32v_dup(1.0f / 6.0f)));
+  const thaw_f32v odd = thaw_f32v_mul(g1, thaw_f32v_dup(1.0f / 12.0f));
+  u[0] = thaw_f32v_mul(g0, thaw_f32v_dup(0.25f));
+  u[1] = thaw_f32v_mul(thaw_f32v_add(outer, g1), thaw_f32v_dup(-1.0f / 6.0f));
+  u[2] = thaw_f32v_mul(thaw_f32v_sub(outer, g1), thaw_f32v_dup(-1.0f / 6.0f));
+  u[3] = thaw_f32v_add(even, odd);
+  u[4] = thaw_f32v_sub(even, odd);
+  u[5] = g2;
+}
+
+/* B^T d for a 6-vector d (rows of B^T: 4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0;
+ * 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1). */
+static inline void winograd_input_1d(const thaw_f32v *d, thaw_f32v *v) {
+  const thaw_f32v four = thaw_f32v_dup(4.0f), minus_four = thaw_f32v_dup(-4.0f);
+  const thaw_f32v minus_five = thaw_f32v_dup(-5.0f), two = thaw_f32v_dup(2.0f);
+  const thaw_f32v inner_sum = thaw_f32v_add(d[1], d[2]), inner_difference = thaw_f32v_sub(d[1], d[2]);
+  const thaw_f32v high_sum = thaw_f32v_add(d[3], d[4]), high_difference = thaw_f32v_sub(d[4], d[3]);
+  const thaw_f32v far = thaw_f32v_sub(d[4], d[2]), near = thaw_f32v_sub(d[3], d[1]);
+  v[0] = thaw_f32v_fmadd(four, d[0], thaw_f32v_fmadd(minus_five, d[2], d[4]));
+  v[1] = thaw_f32v_fmadd(minus_four, inner_sum, high_sum);
+  v[2] = thaw_f32v_fmadd(four, inner_difference, high_difference);
+  v[3] = thaw_f32v_fmadd(two, near, far);
+  v[4] = thaw_f32v_fmadd(thaw_f32v_dup(-2.0f), near, far);
+  v[5] = thaw_f32v_fmadd(four, d[1], thaw_f32v_fmadd(minus_five, d[3], d[5]));
+}
+
+/* A^T m for a 6-vector m (rows of A^T: 1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0;
+ * 0 1 -1 8 -8 1). */
+static inline void winograd_output_1d(const thaw_f32v *m, thaw_f32v *o) {
+  const thaw_f32v inner_sum = thaw_f32v_add(m[1], m[2]), inner_difference = thaw_f32v_sub(m[1], m[2]);
+  const thaw_f32v outer_sum = thaw_f32v_add(m[3], m[4]), outer_difference = thaw_f32v_sub(m[3], m[4]);
+  o[0] = thaw_f32v_add(thaw_f32v_add(m[0], inner_sum), outer_sum);
+  o[1] = thaw_f32v_fmadd(thaw_f32v_dup(2.0f), outer_difference, inner_difference);
+  o[2] = thaw_f32v_fmadd(thaw_f32v_dup(4.0f), outer_sum, inner_sum);
+  o[3] = thaw_f32v_add(thaw_f32v_fmadd(thaw_f32v_dup(8.0f), outer_difference, inner_difference),
+                       m[5]);
+}
+
+static void winograd_weights(size_t in_channels, size_t first_out, size_t out_count,
+                             const float *w, float *u) {
+  for (size_t o = first_out; o < first_out + out_count; o++) {
+    for (size_t c = 0; c < in_channels; c += WINOGRAD_LANES) {
+      const size_t count = in_channels - c < WINOGRAD_LANES ? in_channels - c : WINOGRAD_LANES;
+      /* The 9 taps of `count` filters, tap-major: a filter's taps are contiguous in w.
+       * Lanes past count are zero on the last block only: the others fill every lane. */
+      float taps[9][WINOGRAD_LANES];
+      if (count < WINOGRAD_LANES) memset(taps, 0, sizeof(taps));
+      const float *filters = w + (o * in_channels + c) * 9;
+      for (size_t lane = 0; lane < count; lane++)
+        for (size_t tap = 0; tap < 9; tap++) taps[tap][lane] = filters[lane * 9 + tap];
+      thaw_f32v columns[3][6];
+      for (size_t kw = 0; kw < 3; kw++)
+        winograd_filter_1d(thaw_f32v_load(taps[kw]), thaw_f32v_load(taps[3 + kw]),
+                           thaw_f32v_load(taps[6 + kw]), columns[kw]);
+      float *out = u + o * THAW_WINOGRAD_POINTS * in_channels + c;
+      for (size_t row = 0; row < 6; row++) {
+        thaw_f32v points[6];
+        winograd_filter_1d(columns[0][row], columns[1][row], columns[2][row], points);
+        for (size_t column = 0; column < 6; column++) {
+          float *point = out + (row * 6 + column) * in_channels;
+          if (count == WINOGRAD_LANES) thaw_f32v_store(point, points[column]);
+          else thaw_f32v_store_partial(point, count, points[column]);
+        }
+      }
+    }
+  }
+}
+
+static void winograd_input(const thaw_winograd_chunk *c, size_t channels, const float *padded,
+                           float *v) {
+  const size_t channel_floats = (4 * c->tile_rows + 2) * c->row_floats;
+  const size_t slots = c->tile_rows * c->tile_slots;
+  for (size_t channel = 0; channel < channels; channel++) {
+    for (size_t tile_row = 0; tile_row < c->tile_rows; tile_row++) {
+      const float *patch = padded + channel * channel_floats + 4 * tile_row * c->row_floats;
+      for (size_t s = 0; s < c->tile_slots; s += WINOGRAD_LANES) {
+        thaw_f32v rows[6][6];
+        for (size_t i = 0; i < 6; i++) {
+          thaw_f32v d[6];
+          winograd_load_patch_row(patch + i * c->row_floats + 4 * s, d);
+          winograd_input_1d(d, rows[i]);
+        }
+        const size_t slot = tile_row * c->tile_slots + s;
+        float *out = v + slot / THAW_GEMM_NR * channels * THAW_GEMM_NR +
+                     channel * THAW_GEMM_NR + slot % THAW_GEMM_NR;
+        for (size_t column = 0; column < 6; column++) {
+          const thaw_f32v d[6] = {rows[0][column], rows[1][column], rows[2][column],
+                                  rows[3][column], rows[4][column], rows[5][column]};
+          thaw_f32v points[6];
+          winograd_input_1d(d, points);
+          for (size_t row = 0; row < 6; row++)
+            thaw_f32v_store(out + (row * 6 + column) * c->v_point_stride, points[row]);
+        }
+      }
+    }
+    /* A last panel only half filled by slots has zero lanes, as the packed layout asks. */
+    if (slots % THAW_GEMM_NR != 0) {
+      float *last = v + slots / THAW_GEMM_NR * channels * THAW_GEMM_NR +
+                    channel * THAW_GEMM_NR + slots % THAW_GEMM_NR;
+      for (size_t point = 0; point < THAW_WINOGRAD_POINTS; point++)
+        for (size_t lane = slots % THAW_GEMM_NR; lane < THAW_GEMM_NR; lane += WINOGRAD_LANES)
+          thaw_f32v_store(last + point * c->v_point_stride + (lane - slots % THAW_GEMM_NR),
+                          thaw_f32v_zero());
+    }
+  }
+}
+
+static void winograd_output(const thaw_winograd_chunk *c, size_t tile_row, const float *m,
+                            size_t row, float bias, float min, float max, float *out,
+                            size_t out_width, size_t out_rows) {
+  const thaw_f32v bias_v = thaw_f32v_dup(bias);
+  const thaw_f32v min_v = thaw_f32v_dup(min), max_v = thaw_f32v_dup(max);
+  const float *products = m + row * c->tile_rows * c->tile_slots + tile_row * c->tile_slots;
+  for (size_t s = 0; s < c->tile_slots && 4 * s < out_width; s += WINOGRAD_LANES) {
+    thaw_f32v rows[6][4];
+    for (size_t i = 0; i < 6; i++) {
+      thaw_f32v point_row[6];
+      for (size_t j = 0; j < 6; j++)
+        point_row[j] = thaw_f32v_load(products + (i * 6 + j) * c->m_point_stride + s);
+      winograd_output_1d(point_row, rows[i]);
+    }
+    thaw_f32v out_rows_v[4][4];
+    for (size_t q = 0; q < 4; q++) {
+      const thaw_f32v column[6] = {rows[0][q], rows[1][q], rows[2][q],
+                                   rows[3][q], rows[4][q], rows[5][q]};
+      thaw_f32v values[4];
+      winograd_output_1d(column, values);
+      /* max(min, x) then min(max, x): NaN in x comes through both. */
+      for (size_t r = 0; r < 4; r++)
+        out_rows_v[r][q] =
+            thaw_f32v_min(max_v, thaw_f32v_max(min_v, thaw_f32v_add(values[r], bias_v)));
+    }
+    const size_t columns = out_width - 4 * s;
+    for (size_t r = 0; r < out_rows; r++) {
+      float *destination = out + r * out_width + 4 * s;
+      if (columns >= 4 * WINOGRAD_LANES) {
+        winograd_store_tile_row(destination, out_rows_v[r]);
+      } else {
+        /* The plane's last columns: only those inside it are written. */
+        float tail[4 * WINOGRAD_LANES];
+        winograd_store_tile_row(tail, out_rows_v[r]);
+        memcpy(destination, tail, columns * sizeof(float));
+      }
+    }
+  }
+}
+
+/* The public transforms of ISA `isa`, as f32-winograd.h declares them. */
+#define THAW_F32_WINOGRAD_TRANSFORMS(isa)                                                     \
+  void thaw_f32_winograd_weights__##isa(size_t in_channels, size_t first_out,               \
+                                        size_t out_count, const float *w, float *u) {       \
+    winograd_weights(in_channels, first_out, out_count, w, u);                              \
+  }                                                                                          \
+  void thaw_f32_winograd_input__##isa(const thaw_winograd_chunk *c, size_t channels,        \
+                                      const float *padded, float *v) {                      \
+    winograd_input(c, channels, padded, v);                                                 \
+  }                                                                                          \
+  void thaw_f32_winograd_output__##isa(const thaw_winograd_chunk *c, size_t tile_row,       \
+                                       const float *m, size_t row, float bias, float min,   \
+                                       float max, float *out, size_t out_width,             \
+                                       size_t out_rows) {                                   \
+    winograd_output(c, tile_row, m, row, bias, min, max, out, out_width, out_rows);         \
+  }
+
+#endif /* THAW_KERNELS_CONV_F32_WINOGRAD_DRIVER_H */
