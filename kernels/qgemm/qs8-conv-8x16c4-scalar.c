@@ -21,9 +21,7 @@ void thaw_qs8_conv_ukernel_8x16c4__scalar(size_t mr, size_t nr, size_t k4, const
   for (size_t i = 0; i < mr; i++) {
     float *c_row = c + i * c_row_stride;
     for (size_t j = 0; j < nr; j++) {
-      float value = thaw_qs8_requantize(acc[i][j], &args->input, args->channel_scales[i],
-                                        args->channel_sums[i]);
-      if (args->bias != NULL) value += args->bias[i];
+      const float value = (float)(acc[i][j] - args->offsets[i]) * args->scales[i] + args->biases[i];
       c_row[j] = thaw_gemm_clamp(value, args->min, args->max);
     }
   }

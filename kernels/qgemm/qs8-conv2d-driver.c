@@ -11,7 +11,9 @@
  *  3. the weights, read as rows of 8 output channels, multiply a block of panels (up to
  *     BLOCK_BYTES of them), and each tile lands in the NCHW output as it is: 8 channels by 16
  *     consecutive pixels. Per block, each tile of weights stays in L1 while it meets every panel,
- *     and each output channel is written in runs of up to 16 panels rather than 64 bytes.
+ *     and each output channel is written in runs of up to 16 panels rather than 64 bytes. The
+ *     image's quantization is folded into per-channel scales and offsets once per image, so a
+ *     tile's epilogue reads three numbers per channel.
  * Blocks are independent of each other, so a thread pool can split them without changing a
  * result.
  */
@@ -81,9 +83,18 @@ typedef struct conv_scratch {
   int8_t *runs;    /* k rows of 16 bytes (and 16 slack) gathered for a panel */
   int8_t *panels; /* block_panels() panels of k4 x 16 */
   ptrdiff_t *tap_offsets, *run_offsets; /* kernel_height x kernel_width each */
+  /* The epilogue's per-channel values (thaw_qs8_conv_tile_args), out_channels rounded up to
+   * whole weight panels. */
+  float *scales;
+  int32_t *offsets;
+  float *biases;
 } conv_scratch;
 
-enum { SCRATCH_PARTS = 6 };
+enum { SCRATCH_PARTS = 9 };
+
+static size_t padded_channels(const thaw_conv2d_params *p) {
+  return (p->out_channels + THAW_QS8_GEMM_NR - 1) / THAW_QS8_GEMM_NR * THAW_QS8_GEMM_NR;
+}
 
 /* Byte offsets of the parts and the total, for a patch length of at most THAW_QS8_GEMM_MAX_K
  * (which keeps all but the image small); false when they do not fit in size_t. The panel reads
@@ -98,10 +109,13 @@ static bool scratch_offsets(const thaw_conv2d_params *p, size_t offsets[SCRATCH_
     return false;
   }
   const size_t k = patch_length(p), taps_bytes = p->kernel_height * p->kernel_width * 8;
+  const size_t channel_values_bytes = padded_channels(p) * sizeof(float);
   const size_t sizes[SCRATCH_PARTS] = {
       image_bytes + THAW_QS8_GEMM_NR, p->in_width,
       (k + 1) * THAW_QS8_GEMM_NR,     block_panels(p) * panel_bytes(p),
       taps_bytes,                     taps_bytes,
+      channel_values_bytes,           channel_values_bytes,
+      channel_values_bytes,
   };
   size_t offset = 0;
   for (size_t part = 0; part < SCRATCH_PARTS; part++) {
@@ -118,9 +132,20 @@ size_t thaw_qs8_conv2d_scratch_size(const thaw_conv2d_params *p) {
       p->kernel_height != 0 && p->kernel_width != 0 &&
       p->in_channels <= THAW_QS8_GEMM_MAX_K / p->kernel_height / p->kernel_width;
   return patch_fits && p->out_height != 0 && p->out_width != 0 && p->in_width <= SIZE_MAX / 2 &&
-                 scratch_offsets(p, offsets, &total)
+                 p->out_channels <= SIZE_MAX / 8 && scratch_offsets(p, offsets, &total)
              ? total
              : SIZE_MAX;
+}
+
+/* Deal the `width` bytes of a quantized row, which start at padded column `first`, to their
+ * phases of the copy's row (column_offset), one phase at a time: every `phases`-th byte lands
+ * next to the previous one. */
+static void split_phases(const padded_image *image, size_t first, size_t width,
+                         const int8_t *quantized, int8_t *row) {
+  for (size_t start = 0; start < image->phases && start < width; start++) {
+    int8_t *out = row + column_offset(image, first + start);
+    for (size_t w = start; w < width; w += image->phases) *out++ = quantized[w];
+  }
 }
 
 /* Step 1: the quantization of the image and its padded, phase-split int8 copy. */
@@ -153,11 +178,24 @@ static thaw_qs8_row_quantization quantize_image(const thaw_qs8_gemm_isa *isa,
         continue;
       }
       isa->quantize(p->in_width, x_row, &q, lowest, parts->row);
-      for (size_t w = 0; w < p->in_width; w++)
-        row[column_offset(image, p->pad_left + w)] = parts->row[w];
+      split_phases(image, p->pad_left, p->in_width, parts->row, row);
     }
   }
   return q;
+}
+
+/* The image's quantization folded into each channel's scale and weight sum, zeros past the last
+ * channel (the padding of the packed weights' sums is not validated: it is never multiplied). */
+static void fold_epilogue(const thaw_conv2d_params *p, const thaw_qs8_packed_b *weights,
+                          const thaw_qs8_row_quantization *input, const float *bias,
+                          const conv_scratch *parts) {
+  const size_t padded = padded_channels(p);
+  for (size_t c = 0; c < padded; c++) {
+    const bool real = c < p->out_channels;
+    parts->scales[c] = real ? input->scale * weights->column_scales[c] : 0.0f;
+    parts->offsets[c] = real ? input->zero_point * weights->column_sums[c] : 0;
+    parts->biases[c] = real && bias != NULL ? bias[c] : 0.0f;
+  }
 }
 
 /* Step 2 for 16 pixels that are not consecutive in the copy (they span output rows): each
@@ -201,6 +239,9 @@ void thaw_qs8_conv2d_drive(const thaw_qs8_gemm_isa *isa, const thaw_conv2d_param
       .panels = (int8_t *)(base + offsets[3]),
       .tap_offsets = (ptrdiff_t *)(base + offsets[4]),
       .run_offsets = (ptrdiff_t *)(base + offsets[5]),
+      .scales = (float *)(base + offsets[6]),
+      .offsets = (int32_t *)(base + offsets[7]),
+      .biases = (float *)(base + offsets[8]),
   };
   const padded_image image = padded_geometry(p);
   const size_t taps = p->kernel_height * p->kernel_width;
@@ -227,7 +268,9 @@ void thaw_qs8_conv2d_drive(const thaw_qs8_gemm_isa *isa, const thaw_conv2d_param
   for (size_t n = 0; n < p->batch; n++) {
     const float *x_image = x + n * p->in_channels * p->in_height * p->in_width;
     float *y_image = y + n * channels * pixels;
-    args.input = quantize_image(isa, p, input, &image, x_image, &parts);
+    const thaw_qs8_row_quantization quantization =
+        quantize_image(isa, p, input, &image, x_image, &parts);
+    fold_epilogue(p, &weights, &quantization, bias, &parts);
     for (size_t block = 0; block < pixels; block += block_pixels) {
       const size_t block_end = min_size(block + block_pixels, pixels);
       int8_t *panel = parts.panels;
@@ -246,9 +289,9 @@ void thaw_qs8_conv2d_drive(const thaw_qs8_gemm_isa *isa, const thaw_conv2d_param
       for (size_t channel = 0; channel < channels; channel += THAW_QS8_CONV_MR) {
         const int8_t *w = weights.panels + channel / THAW_QS8_GEMM_NR * weights.panel_bytes +
                           channel % THAW_QS8_GEMM_NR * THAW_QS8_GEMM_KR;
-        args.channel_scales = weights.column_scales + channel;
-        args.channel_sums = weights.column_sums + channel;
-        args.bias = bias != NULL ? bias + channel : NULL;
+        args.scales = parts.scales + channel;
+        args.offsets = parts.offsets + channel;
+        args.biases = parts.biases + channel;
         const size_t mr = min_size(THAW_QS8_CONV_MR, channels - channel);
         panel = parts.panels;
         for (size_t first = block; first < block_end;

@@ -77,12 +77,14 @@ typedef void (*thaw_qs8_gemm_ukernel_fn)(size_t mr, size_t nr, size_t k4, const 
                                          size_t a_row_stride, const int8_t *packed_b, float *c,
                                          ptrdiff_t c_row_stride, const thaw_qs8_tile_args *args);
 
-/* What the epilogue of one convolution tile reads. Rows are output channels, columns pixels. */
+/* What the epilogue of one convolution tile reads. Rows are output channels, columns pixels.
+ * The driver folds the image's quantization into per-channel values once per image, so that a
+ * tile reads three numbers per channel: each array holds THAW_QS8_CONV_MR values from the
+ * tile's first channel (zeros past the last real one). */
 typedef struct thaw_qs8_conv_tile_args {
-  const float *channel_scales; /* the weights' column scales and sums from the tile's first */
-  const int32_t *channel_sums; /* channel, padded to whole panels like the packed weights */
-  const float *bias;           /* from the tile's first channel; NULL for none */
-  thaw_qs8_row_quantization input; /* the activations', one for the whole image */
+  const float *scales;    /* input scale * the channel's weight scale */
+  const int32_t *offsets; /* input zero point * the sum of the channel's weights */
+  const float *biases;    /* the channel's bias, 0 without one */
   float min, max; /* every stored value is clamped to [min, max]; NaN passes unchanged */
 } thaw_qs8_conv_tile_args;
 
@@ -92,11 +94,12 @@ typedef struct thaw_qs8_conv_tile_args {
  * 16-channel panel of the weights. */
 #define THAW_QS8_CONV_MR 8
 
-/* One tile: C(i, j) = clamp(float(acc - zx * sum_i) * (sx * sw_i) + bias_i) with acc the exact
- * int32 sum over k4 of qw(i, k) * qx(k, j). w points at the tile's first channel inside its
+/* One tile: C(i, j) = clamp(float(acc - offsets[i]) * scales[i] + biases[i]) with acc the exact
+ * int32 sum over k4 (> 0) of qw(i, k) * qx(k, j). w points at the tile's first channel inside its
  * weight panel, so qw(i, k) = w[k / 4 * 64 + i * 4 + k % 4]; panel is k4 / 4 groups of 64 bytes,
  * qx(k, j) = panel[k / 4 * 64 + j * 4 + k % 4]. Row i of C is c + i * c_row_stride. Touches no
- * row of C at or past mr (<= THAW_QS8_CONV_MR) and no column at or past nr (<= 16). */
+ * row of C at or past mr (<= THAW_QS8_CONV_MR) and no column at or past nr (<= 16); may read
+ * the weights and epilogue values of all THAW_QS8_CONV_MR channels. */
 typedef void (*thaw_qs8_conv_ukernel_fn)(size_t mr, size_t nr, size_t k4, const int8_t *w,
                                          const int8_t *panel, float *c, size_t c_row_stride,
                                          const thaw_qs8_conv_tile_args *args);

@@ -398,6 +398,8 @@ static void test_qs8_conv2d(void **state) {
       {1, 6, 5, 37, 9, 3, 1, 1, 1},   {1, 7, 4, 40, 18, 1, 1, 1, 0},  {2, 3, 6, 24, 6, 3, 1, 2, 2},
       /* Several blocks of 16 small panels; one panel per block (k = 4140, 66 KiB a panel). */
       {1, 2, 20, 31, 5, 1, 1, 1, 0},  {1, 460, 4, 5, 6, 3, 1, 1, 1},
+      /* Stride 3 (three phases per padded row, an odd pad) and a last tile of 7 channels. */
+      {1, 3, 13, 20, 23, 3, 3, 1, 1},
   };
   static const thaw_qs8_input inputs[] = {{THAW_QS8_STATIC, 0.25f, 3}, {THAW_QS8_DYNAMIC, 0, 0}};
   thaw_test_rng rng = {41};
