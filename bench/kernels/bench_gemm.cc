@@ -4,6 +4,8 @@
 // Shapes: every (M; N, K) of ../shared/FIGURES.md plus three squares. thaw multiplies by a B
 // packed offline (as the converter stores weights), OpenBLAS and BLIS by a plain row-major B
 // they pack themselves, which is how each is used for inference. M = 1 goes to their GEMV.
+// BM_thaw_avx2_pointwise runs MobileNetV2's 1x1 convolutions, whose B (the image) thaw packs
+// at every call.
 // XNNPACK runs its fully-connected operator (y = x W, W of k x n), which packs the weights
 // once when it is created, outside the timed loop, as an inference engine does.
 // Each result reports GFLOP/s and the percentage of the FMA peak that this program measures
@@ -84,7 +86,9 @@ void report(benchmark::State& state, const Operands& o) {
                                                benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void run_thaw(benchmark::State& state, const thaw_kernels* kernels) {
+// b_packed: B packed offline (weights); otherwise a plain row-major B that the GEMM packs at
+// every call, as a 1x1 convolution multiplies its weights (A) by its input image (B).
+void run_thaw(benchmark::State& state, const thaw_kernels* kernels, bool b_packed) {
   Operands o(state.range(0), state.range(1), state.range(2));
   thaw_gemm_params p = {};
   p.m = o.m;
@@ -92,29 +96,38 @@ void run_thaw(benchmark::State& state, const thaw_kernels* kernels) {
   p.k = o.k;
   p.a_row_stride = static_cast<ptrdiff_t>(o.k);
   p.a_k_stride = 1;
-  p.b_packed = true;
+  p.b_packed = b_packed;
+  p.b_row_stride = static_cast<ptrdiff_t>(o.n);
+  p.b_column_stride = 1;
   p.c_row_stride = static_cast<ptrdiff_t>(o.n);
   p.bias = THAW_GEMM_BIAS_NONE;
   p.activation.func = THAW_KERNEL_IDENTITY;
   std::vector<float> scratch(kernels->f32_gemm_scratch_size(&p) / sizeof(float));
+  const float* b = b_packed ? o.packed_b.data() : o.b.data();
   for (auto _ : state) {
-    kernels->f32_gemm(&p, o.a.data(), o.packed_b.data(), nullptr, o.c.data(), scratch.data(),
+    kernels->f32_gemm(&p, o.a.data(), b, nullptr, o.c.data(), scratch.data(),
                       &thaw_parallel_serial);
     benchmark::ClobberMemory();
   }
   report(state, o);
 }
 
-void BM_thaw_avx2(benchmark::State& state) {
+// The AVX2 table, or nullptr once the benchmark is marked skipped on a CPU without it.
+const thaw_kernels* avx2_table(benchmark::State& state) {
   const thaw_kernels* kernels = table_named("avx2");
-  if (kernels == nullptr) {
-    state.SkipWithError("this CPU has no AVX2+FMA");
-    return;
-  }
-  run_thaw(state, kernels);
+  if (kernels == nullptr) state.SkipWithError("this CPU has no AVX2+FMA");
+  return kernels;
 }
 
-void BM_thaw_scalar(benchmark::State& state) { run_thaw(state, thaw_kernels_scalar()); }
+void BM_thaw_avx2(benchmark::State& state) {
+  if (const thaw_kernels* kernels = avx2_table(state)) run_thaw(state, kernels, true);
+}
+
+void BM_thaw_avx2_pointwise(benchmark::State& state) {
+  if (const thaw_kernels* kernels = avx2_table(state)) run_thaw(state, kernels, false);
+}
+
+void BM_thaw_scalar(benchmark::State& state) { run_thaw(state, thaw_kernels_scalar(), true); }
 
 void BM_openblas(benchmark::State& state) {
   Operands o(state.range(0), state.range(1), state.range(2));
@@ -181,6 +194,18 @@ void library_shapes(benchmark::internal::Benchmark* b) {
   for (int64_t s : kSquares) b->Args({s, s, s});
 }
 
+// MobileNetV2's 1x1 convolutions as the GEMM sees them: M output channels, N pixels of the
+// plane (112^2 .. 7^2), K input channels; expansions (K < M) and projections (K > M).
+void pointwise_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"M", "N", "K"});
+  static const int64_t kShapes[][3] = {
+      {16, 12544, 32}, {96, 12544, 16}, {24, 3136, 96},  {144, 3136, 24},  {24, 3136, 144},
+      {192, 784, 32},  {32, 784, 192},  {384, 196, 64},  {64, 196, 384},   {576, 196, 96},
+      {96, 196, 576},  {960, 49, 160},  {160, 49, 960},  {1280, 49, 320},
+  };
+  for (const auto& shape : kShapes) b->Args({shape[0], shape[1], shape[2]});
+}
+
 // The reference is slow: enough shapes to show the gap, not all of them.
 void scalar_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"M", "N", "K"});
@@ -193,6 +218,7 @@ void scalar_shapes(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_fma_peak)->Iterations(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_thaw_avx2)->Apply(library_shapes)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_thaw_avx2_pointwise)->Apply(pointwise_shapes)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_openblas)->Apply(library_shapes)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_blis)->Apply(library_shapes)->Unit(benchmark::kMicrosecond);
 #ifdef THAW_BENCH_XNNPACK

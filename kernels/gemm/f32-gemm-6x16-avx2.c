@@ -4,9 +4,25 @@
  *
  * Full-width tiles, nearly all of a large product, touch C and a column bias with plain
  * loads and stores: masked moves are slow on AMD Zen (a masked store costs about ten
- * cycles). Only a tile at the right edge of C takes the masked copy of the body. */
+ * cycles). Only a tile at the right edge of C takes the masked copy of the body, or, when it
+ * is at most 8 columns wide, a half-width body (gemm_6x8_tile). */
 #include "kernels/avx2.h"
 #include "kernels/math/x32-tail-mask-avx2.h"
+
+/* Rows past mr alias the last real row: they compute and store its values again, which keeps
+ * one code path for every tile height without touching memory outside the tile. */
+static inline __attribute__((always_inline)) void tile_rows(size_t mr, const float *a,
+                                                            ptrdiff_t a_row_stride, float *c,
+                                                            ptrdiff_t c_row_stride,
+                                                            const float *a_rows[6],
+                                                            float *c_rows[6]) {
+  a_rows[0] = a;
+  c_rows[0] = c;
+  for (size_t i = 1; i < 6; i++) {
+    a_rows[i] = mr > i ? a_rows[i - 1] + a_row_stride : a_rows[i - 1];
+    c_rows[i] = mr > i ? c_rows[i - 1] + c_row_stride : c_rows[i - 1];
+  }
+}
 
 /* full_width is a constant at each call, so the body is compiled twice: with every move of C
  * and bias plain, and with every one masked to the tile's nr columns. */
@@ -14,20 +30,13 @@ static inline __attribute__((always_inline)) void gemm_6x16_tile(
     size_t mr, size_t nr, size_t kc, const float *a, ptrdiff_t a_row_stride,
     ptrdiff_t a_k_stride, const float *packed_b, float *c, ptrdiff_t c_row_stride,
     const thaw_gemm_tile_args *args, bool full_width) {
-  /* Rows past mr alias the last real row: they compute and store its values again, which
-   * keeps one code path for every tile height without touching memory outside the tile. */
-  const float *a0 = a;
-  const float *a1 = mr > 1 ? a0 + a_row_stride : a0;
-  const float *a2 = mr > 2 ? a1 + a_row_stride : a1;
-  const float *a3 = mr > 3 ? a2 + a_row_stride : a2;
-  const float *a4 = mr > 4 ? a3 + a_row_stride : a3;
-  const float *a5 = mr > 5 ? a4 + a_row_stride : a4;
-  float *c0 = c;
-  float *c1 = mr > 1 ? c0 + c_row_stride : c0;
-  float *c2 = mr > 2 ? c1 + c_row_stride : c1;
-  float *c3 = mr > 3 ? c2 + c_row_stride : c2;
-  float *c4 = mr > 4 ? c3 + c_row_stride : c3;
-  float *c5 = mr > 5 ? c4 + c_row_stride : c4;
+  const float *a_rows[6];
+  float *c_rows[6];
+  tile_rows(mr, a, a_row_stride, c, c_row_stride, a_rows, c_rows);
+  const float *a0 = a_rows[0], *a1 = a_rows[1], *a2 = a_rows[2];
+  const float *a3 = a_rows[3], *a4 = a_rows[4], *a5 = a_rows[5];
+  float *c0 = c_rows[0], *c1 = c_rows[1], *c2 = c_rows[2];
+  float *c3 = c_rows[3], *c4 = c_rows[4], *c5 = c_rows[5];
   __m256i vmask0, vmask1;
   thaw_column_masks(nr, &vmask0, &vmask1);
 #define LOAD_LOW(p) (full_width ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, vmask0))
@@ -158,11 +167,81 @@ static inline __attribute__((always_inline)) void gemm_6x16_tile(
 #undef STORE_ROW
 }
 
+/* A tile at most 8 columns wide, the right edge of C when n % 16 is 1..8 (n = 49, a 7x7
+ * plane; n = 1000): only the low half of the panel is read, six FMAs per k step. Six chains
+ * would wait on the FMA latency, so even and odd k steps accumulate apart and are summed after
+ * the loop: the tile then costs about half a full one, where the masked full-width body costs
+ * more than a full one. */
+static void gemm_6x8_tile(size_t mr, size_t nr, size_t kc, const float *a,
+                          ptrdiff_t a_row_stride, ptrdiff_t a_k_stride, const float *packed_b,
+                          float *c, ptrdiff_t c_row_stride, const thaw_gemm_tile_args *args) {
+  const float *a_rows[6];
+  float *c_rows[6];
+  tile_rows(mr, a, a_row_stride, c, c_row_stride, a_rows, c_rows);
+
+  __m256 vacc_even[6], vacc_odd[6];
+#pragma GCC unroll 6
+  for (size_t i = 0; i < 6; i++) {
+    switch (args->init) {
+    case THAW_GEMM_TILE_BIAS_PER_ROW:
+      vacc_even[i] = _mm256_broadcast_ss(args->bias + (i < mr ? i : mr - 1));
+      break;
+    case THAW_GEMM_TILE_BIAS_PER_COLUMN:
+      vacc_even[i] = thaw_load_f32__avx2(args->bias, nr);
+      break;
+    case THAW_GEMM_TILE_ZERO:
+    case THAW_GEMM_TILE_ACCUMULATE:
+    default: vacc_even[i] = _mm256_setzero_ps(); break;
+    }
+    vacc_odd[i] = _mm256_setzero_ps();
+  }
+
+  const float *w = packed_b;
+  ptrdiff_t a_offset = 0;
+  size_t kk = 0;
+  for (; kk + 2 <= kc; kk += 2) {
+    const __m256 vb_even = _mm256_loadu_ps(w);
+    const __m256 vb_odd = _mm256_loadu_ps(w + THAW_GEMM_NR);
+    w += 2 * THAW_GEMM_NR;
+#pragma GCC unroll 6
+    for (size_t i = 0; i < 6; i++) {
+      vacc_even[i] =
+          _mm256_fmadd_ps(_mm256_broadcast_ss(a_rows[i] + a_offset), vb_even, vacc_even[i]);
+      vacc_odd[i] = _mm256_fmadd_ps(_mm256_broadcast_ss(a_rows[i] + a_offset + a_k_stride),
+                                    vb_odd, vacc_odd[i]);
+    }
+    a_offset += 2 * a_k_stride;
+  }
+  if (kk < kc) {
+    const __m256 vb = _mm256_loadu_ps(w);
+#pragma GCC unroll 6
+    for (size_t i = 0; i < 6; i++)
+      vacc_even[i] =
+          _mm256_fmadd_ps(_mm256_broadcast_ss(a_rows[i] + a_offset), vb, vacc_even[i]);
+  }
+
+  /* Every row of C is read before any is stored: an aliased row reads the real one. */
+#pragma GCC unroll 6
+  for (size_t i = 0; i < 6; i++) {
+    vacc_even[i] = _mm256_add_ps(vacc_even[i], vacc_odd[i]);
+    if (args->init == THAW_GEMM_TILE_ACCUMULATE)
+      vacc_even[i] = _mm256_add_ps(vacc_even[i], thaw_load_f32__avx2(c_rows[i], nr));
+  }
+  /* max(min, x) then min(max, x): with x as the second operand, NaN passes through. */
+  const __m256 vmin = _mm256_set1_ps(args->min);
+  const __m256 vmax = _mm256_set1_ps(args->max);
+#pragma GCC unroll 6
+  for (size_t i = 0; i < 6; i++)
+    thaw_store_f32__avx2(c_rows[i], nr, _mm256_min_ps(vmax, _mm256_max_ps(vmin, vacc_even[i])));
+}
+
 void thaw_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t kc, const float *a,
                                       ptrdiff_t a_row_stride, ptrdiff_t a_k_stride,
                                       const float *packed_b, float *c, ptrdiff_t c_row_stride,
                                       const thaw_gemm_tile_args *args) {
-  if (nr == THAW_GEMM_NR)
+  if (nr <= THAW_GEMM_NR / 2)
+    gemm_6x8_tile(mr, nr, kc, a, a_row_stride, a_k_stride, packed_b, c, c_row_stride, args);
+  else if (nr == THAW_GEMM_NR)
     gemm_6x16_tile(mr, nr, kc, a, a_row_stride, a_k_stride, packed_b, c, c_row_stride, args,
                    true);
   else

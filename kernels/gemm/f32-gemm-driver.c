@@ -6,8 +6,9 @@
  * block is packed into scratch here, so scratch never depends on m), then groups of MC_TILES
  * row tiles, then one 16-wide panel at a time, then the row tiles of the group. A panel
  * (KC x 16 floats, 24 KiB) stays in L1 while the group's rows of A (at most 96 x KC floats)
- * stay in L2 and the B block (KC x NC floats) in L2/L3. A packed B multiplied by a few rows
- * is walked in memory order instead (each panel through all of k): it is read only once.
+ * stay in L2; a packed B, which is not copied, has wider column blocks and is read from L2/L3
+ * with the next panel prefetched. A packed B multiplied by a few rows is walked in memory
+ * order instead (each panel through all of k): it is read only once.
  *
  * Threads split C, never k: a task is a range of at most NC columns (packing its own part of a
  * plain B into its thread's scratch slice) by a range of row tiles, or for a GEMV a range of
@@ -24,9 +25,18 @@
 
 enum {
   GEMM_KC_MAX = 384, /* measured: k = 384 in one block beats two of 192 at large m */
+  /* Measured: with a packed B, k = 576 in one block beats 288 + 288 (m = 3136, n = 64: +12 %;
+   * m = 128..196: +3 %), though its panel (36 KiB) no longer fits in L1: C is not read back,
+   * and each tile reads its rows of A in one sweep. */
+  GEMM_KC_PACKED_SINGLE = 576,
   GEMM_NC = 256, /* a multiple of THAW_GEMM_NR */
+  /* A packed B is not copied, and its panels are prefetched (run_panel): its column block only
+   * bounds how often A is read again, from L3 at large m (measured at m = 3136: +4 % over
+   * 256). */
+  GEMM_NC_PACKED = 512,
   GEMM_MC_TILES = 16,
   GEMM_STREAM_A_MAX_FLOATS = 64 * 1024, /* a quarter of L2 */
+  GEMM_CACHE_LINE = 64,
 };
 
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
@@ -97,12 +107,22 @@ typedef struct gemm_run {
   size_t panels_per_task;             /* GEMV tasks */
 } gemm_run;
 
-/* One k block of one panel (columns j onwards) against the row tiles [first_tile, end_tile). */
+/* The k rows of k block k_block: kc_nominal, fewer in the last block. */
+static size_t block_depth(const gemm_run *r, size_t k_block) {
+  return min_size(r->kc_nominal, r->p->k - k_block * r->kc_nominal);
+}
+
+/* One k block of one panel (columns j onwards) against the row tiles [first_tile, end_tile).
+ * While its tiles run, next_panel (the same k block of the panel to run next, or NULL) is
+ * fetched into L2, a share per tile: a packed B is read from L3 or memory once per row group,
+ * and its k blocks of one panel are far from those of the next, so the hardware prefetcher
+ * loses the stream at every panel and the first tile would wait on memory (measured: +8 % at
+ * m = 64, n = 1000, k = 1280). */
 static void run_panel(const gemm_run *r, size_t first_tile, size_t end_tile, size_t k_block,
-                      size_t j, const float *panel) {
+                      size_t j, const float *panel, const float *next_panel) {
   const thaw_gemm_params *p = r->p;
   const size_t k0 = k_block * r->kc_nominal;
-  const size_t kc = min_size(r->kc_nominal, p->k - k0);
+  const size_t kc = block_depth(r, k_block);
   const bool last_k_block = k_block + 1 == r->k_blocks;
   thaw_gemm_tile_args args = {
       .init = k_block == 0 ? r->first_init : THAW_GEMM_TILE_ACCUMULATE,
@@ -110,7 +130,15 @@ static void run_panel(const gemm_run *r, size_t first_tile, size_t end_tile, siz
       .max = last_k_block ? r->clamp_max : INFINITY,
   };
   const size_t nr = min_size(THAW_GEMM_NR, p->n - j);
+  const size_t next_lines =
+      next_panel != NULL ? kc * THAW_GEMM_NR * sizeof(float) / GEMM_CACHE_LINE : 0;
+  const size_t tiles = end_tile - first_tile;
+  const size_t lines_per_tile = (next_lines + tiles - 1) / tiles;
   for (size_t tile = first_tile; tile < end_tile; tile++) {
+    const size_t first_line = (tile - first_tile) * lines_per_tile;
+    const size_t end_line = min_size(first_line + lines_per_tile, next_lines);
+    for (size_t line = first_line; line < end_line; line++)
+      __builtin_prefetch((const char *)next_panel + line * GEMM_CACHE_LINE, 0, 2);
     const size_t i = tile_first_row(&r->tiling, tile);
     if (args.init == THAW_GEMM_TILE_BIAS_PER_ROW) args.bias = r->bias + i;
     if (args.init == THAW_GEMM_TILE_BIAS_PER_COLUMN) args.bias = r->bias + j;
@@ -136,11 +164,13 @@ static void run_block(const gemm_run *r, size_t j0, size_t first_tile, size_t en
   const size_t nc = min_size(r->column_chunk, p->n - j0);
   const size_t panel_count = (nc + THAW_GEMM_NR - 1) / THAW_GEMM_NR;
   if (r->stream_b) {
+    /* B is read in memory order: the hardware prefetcher keeps up, and a software prefetch
+     * as well only costs (measured at m = 8: -15 %). */
     for (size_t panel = 0; panel < panel_count; panel++) {
       const size_t j = j0 + panel * THAW_GEMM_NR;
       for (size_t k_block = 0; k_block < r->k_blocks; k_block++)
         run_panel(r, first_tile, end_tile, k_block, j,
-                  r->b + j * p->k + k_block * r->kc_nominal * THAW_GEMM_NR);
+                  r->b + j * p->k + k_block * r->kc_nominal * THAW_GEMM_NR, NULL);
     }
     if (!r->fused) finish_block(r, first_tile, end_tile, j0, nc);
     return;
@@ -153,7 +183,7 @@ static void run_block(const gemm_run *r, size_t j0, size_t first_tile, size_t en
       panels = r->b + (j0 * p->k + k0 * THAW_GEMM_NR);
       panel_stride = p->k * THAW_GEMM_NR;
     } else {
-      const size_t kc = min_size(r->kc_nominal, p->k - k0);
+      const size_t kc = block_depth(r, k_block);
       thaw_f32_gemm_pack_b(kc, nc,
                            r->b + (ptrdiff_t)k0 * p->b_row_stride +
                                (ptrdiff_t)j0 * p->b_column_stride,
@@ -165,7 +195,9 @@ static void run_block(const gemm_run *r, size_t j0, size_t first_tile, size_t en
       const size_t group_end = min_size(group + GEMM_MC_TILES, end_tile);
       for (size_t panel = 0; panel < panel_count; panel++)
         run_panel(r, group, group_end, k_block, j0 + panel * THAW_GEMM_NR,
-                  panels + panel * panel_stride);
+                  panels + panel * panel_stride,
+                  p->b_packed && panel + 1 < panel_count ? panels + (panel + 1) * panel_stride
+                                                         : NULL);
       if (k_block + 1 == r->k_blocks && !r->fused) finish_block(r, group, group_end, j0, nc);
     }
   }
@@ -215,9 +247,11 @@ void thaw_f32_gemm_drive(const thaw_gemm_isa *isa, const thaw_gemm_params *p, co
     return;
   }
 
-  /* Equal k blocks (k = 576 runs as 288 + 288, not 384 + 192); k = 0 still takes one block,
-   * which writes the bias. */
-  r.k_blocks = p->k == 0 ? 1 : (p->k + GEMM_KC_MAX - 1) / GEMM_KC_MAX;
+  /* Equal k blocks (k = 520 runs as 260 + 260, not 384 + 136); k = 0 still takes one block,
+   * which writes the bias. A packed B, which no scratch bounds, takes a k up to
+   * GEMM_KC_PACKED_SINGLE in one block. */
+  const bool single_block = p->k == 0 || (p->b_packed && p->k <= GEMM_KC_PACKED_SINGLE);
+  r.k_blocks = single_block ? 1 : (p->k + GEMM_KC_MAX - 1) / GEMM_KC_MAX;
   r.kc_nominal = (p->k + r.k_blocks - 1) / r.k_blocks;
   r.tiling = tile_rows(p->m, isa->mr);
   /* A packed B read by few rows that fit in L2 is not reused from cache across row groups:
@@ -225,11 +259,12 @@ void thaw_f32_gemm_drive(const thaw_gemm_isa *isa, const thaw_gemm_params *p, co
   r.stream_b = p->b_packed && r.tiling.count <= GEMM_MC_TILES &&
                p->m * p->k <= GEMM_STREAM_A_MAX_FLOATS;
 
+  const size_t column_block = p->b_packed ? GEMM_NC_PACKED : GEMM_NC;
   /* At least one task per NC columns; more column chunks, down to one panel each, while the
    * threads want more tasks; then row chunks. */
   const size_t tasks = thaw_parallel_task_count(
       parallel, panel_count * r.tiling.count, 2.0 * (double)(isa->mr * p->k * THAW_GEMM_NR));
-  size_t column_chunks = (p->n + GEMM_NC - 1) / GEMM_NC;
+  size_t column_chunks = (p->n + column_block - 1) / column_block;
   if (column_chunks < tasks) column_chunks = min_size(tasks, panel_count);
   r.column_chunk = (panel_count + column_chunks - 1) / column_chunks * THAW_GEMM_NR;
   column_chunks = (p->n + r.column_chunk - 1) / r.column_chunk;

@@ -18,6 +18,17 @@ void thaw_f32_gemm_pack_b(size_t k, size_t n, const float *b, ptrdiff_t b_row_st
   for (size_t panel_start = 0; panel_start < n; panel_start += THAW_GEMM_NR) {
     const size_t width = n - panel_start < THAW_GEMM_NR ? n - panel_start : THAW_GEMM_NR;
     const float *column = b + (ptrdiff_t)panel_start * b_column_stride;
+    /* A full panel of a row-major B (a 1x1 convolution's input, packed at every run) is k
+     * runs of 16 contiguous floats: copied with a fixed size, which compiles to vector moves
+     * instead of sixteen scalar ones at a stride unknown to the compiler (measured on
+     * MobileNetV2's 1x1 inputs, read from L3: 3 to 4 times faster). */
+    if (width == THAW_GEMM_NR && b_column_stride == 1) {
+      for (size_t kk = 0; kk < k; kk++) {
+        memcpy(packed, column + (ptrdiff_t)kk * b_row_stride, THAW_GEMM_NR * sizeof(float));
+        packed += THAW_GEMM_NR;
+      }
+      continue;
+    }
     for (size_t kk = 0; kk < k; kk++) {
       const float *row = column + (ptrdiff_t)kk * b_row_stride;
       for (size_t j = 0; j < width; j++) packed[j] = row[(ptrdiff_t)j * b_column_stride];

@@ -102,14 +102,16 @@ static void run_gemm_case(const gemm_case *g, thaw_test_rng *rng) {
   free(expected);
 }
 
-/* Odd sizes around the tile (6 rows, 16 columns), the GEMV path (m <= 4), the column block
- * (256) and the k block (384: 520 takes two). The layouts and bias kinds rotate with
- * the size indices so that each meets every m, n and k; the activations rotate apart. */
+/* Odd sizes around the tile (6 rows, 16 columns; an edge of at most 8 columns takes its own
+ * path), the GEMV path (m <= 4), the column block (256 for a plain B, 512 for a packed one)
+ * and the k block (384: 520 takes two, but one with a packed B, which takes up to 576; 600
+ * takes two with either). The layouts and bias kinds rotate with the size indices so that
+ * each meets every m, n and k; the activations rotate apart. */
 static void test_gemm_sizes(void **state) {
   (void)state;
   static const size_t ms[] = {1, 2, 3, 4, 5, 6, 7, 8, 13, 17, 33, 65, 257};
-  static const size_t ns[] = {1, 2, 5, 15, 16, 17, 33, 65, 257, 300};
-  static const size_t ks[] = {1, 2, 7, 33, 257, 520};
+  static const size_t ns[] = {1, 2, 5, 15, 16, 17, 24, 33, 65, 257, 300, 530};
+  static const size_t ks[] = {1, 2, 7, 33, 257, 520, 600};
   thaw_test_rng rng = {17};
   size_t index = 0;
   for (size_t mi = 0; mi < sizeof(ms) / sizeof(ms[0]); mi++)
