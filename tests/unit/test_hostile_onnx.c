@@ -110,6 +110,21 @@ static void build_output_without_name(builder *b, thaw_convert_options *options)
   b->output_list[0]->name = NULL;
 }
 
+/* Found by fuzz_onnx_convert: a three-operand Max whose first operand is int8 became a chain of
+ * f32 Binary nodes, a file the runtime then refused. */
+static void build_variadic_int8_first_operand(builder *b, thaw_convert_options *options) {
+  (void)options;
+  static int64_t dims[1] = {3};
+  static float three_floats[3] = {1.0f, 2.0f, 3.0f};
+  builder_init(b, 13);
+  add_input(b, "a", 1, dims);
+  b->input_list[0]->type->tensor_type->elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT8;
+  add_input(b, "b", 1, dims);
+  add_initializer(b, "c", 1, dims, three_floats, 3);
+  add_node(b, "Max", "a", "b", "c", "y");
+  add_output(b, "y");
+}
+
 static void build_duplicate_initializer(builder *b, thaw_convert_options *options) {
   (void)options;
   binary_frame(b, "MatMul", "w");
@@ -558,6 +573,8 @@ static const hostile_case kCases[] = {
      "graph output 0 has no name"},
     {"a graph output nothing produces", build_output_never_produced, THAW_STATUS_CORRUPT,
      "graph output \"phantom\" is never produced"},
+    {"a variadic Max whose first operand is int8", build_variadic_int8_first_operand,
+     THAW_STATUS_UNSUPPORTED, "operand \"a\" is i8; only f32 is supported here"},
     {"two initializers with one name", build_duplicate_initializer, THAW_STATUS_CORRUPT,
      "tensor \"w\" is defined twice"},
     {"a node output reusing the input's name", build_output_redefines_input,

@@ -596,11 +596,12 @@ static thaw_status lower_variadic(lowering *l, uint32_t func, constant_func inte
   if (l->in_count == 0) return corrupt(l, "no inputs");
   if (l->in_count == 2) return lower_binary(l, func, integer_func);
   if (l->in_count == 1) return alias_output(l, 0, l->in[0]);
+  /* Every operand, the first included: the chain of Binary nodes runs on f32 only. */
   uint32_t accumulated = l->in[0];
-  for (uint32_t i = 1; i < l->in_count; ++i) {
+  for (uint32_t i = 0; i < l->in_count; ++i) {
     thaw_status status = require_input(l, i);
     if (status == THAW_OK) status = require_f32(l, l->in[i], "operand");
-    if (status == THAW_OK)
+    if (status == THAW_OK && i > 0)
       status = emit_binary(l, func, accumulated, l->in[i], i + 1 == l->in_count ? 0 : CV_NONE,
                            &accumulated);
     if (status != THAW_OK) return status;
