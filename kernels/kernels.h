@@ -310,10 +310,11 @@ typedef struct thaw_kernels {
   void (*f32_pad)(const thaw_pad_params *p, const float *x, float *y);
   void (*f32_resize)(const thaw_resize_params *p, const float *x, float *y);
   void (*strided_copy)(const thaw_strided_copy_params *p, const void *x, void *y);
-  /* Concatenate along an axis: for each of `outer` rows, append each input's row of
-   * row_bytes[i] bytes. Split is the inverse. */
-  void (*concat)(size_t outer, size_t count, const size_t *row_bytes, const void *const *x,
-                 void *y);
+  /* Concatenate along an axis: each output row appends each input's row of row_bytes[i] bytes;
+   * only bytes [first_byte, end_byte) of the output are written. Split is the inverse, for
+   * `outer` rows. */
+  void (*concat)(size_t count, const size_t *row_bytes, const void *const *x, void *y,
+                 size_t first_byte, size_t end_byte);
   void (*split)(size_t outer, size_t count, const size_t *row_bytes, const void *x,
                 void *const *y);
   /* Returns false (and writes nothing further) when an index is outside [-axis_size,

@@ -57,8 +57,8 @@ void thaw_f32_channel_affine__scalar(size_t outer, size_t channels, size_t inner
 void thaw_f32_pad__scalar(const thaw_pad_params *p, const float *x, float *y);
 void thaw_f32_resize__scalar(const thaw_resize_params *p, const float *x, float *y);
 void thaw_x_strided_copy__scalar(const thaw_strided_copy_params *p, const void *x, void *y);
-void thaw_x_concat__scalar(size_t outer, size_t count, const size_t *row_bytes,
-                           const void *const *x, void *y);
+void thaw_x_concat__scalar(size_t count, const size_t *row_bytes, const void *const *x, void *y,
+                           size_t first_byte, size_t end_byte);
 void thaw_x_split__scalar(size_t outer, size_t count, const size_t *row_bytes, const void *x,
                           void *const *y);
 bool thaw_x_gather__scalar(const thaw_gather_params *p, const void *x, const void *indices,

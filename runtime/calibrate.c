@@ -130,7 +130,8 @@ static void call_probe(const thaw_kernels *k, const probe *p, const probe_buffer
     case CALL_STRIDED_COPY: k->strided_copy(&p->u.strided_copy, b->in0, b->out); break;
     case CALL_CONCAT: {
       const void *const parts[2] = {b->in0, b->in1};
-      k->concat(p->u.axis.outer, 2, p->row_bytes, parts, b->out);
+      k->concat(2, p->row_bytes, parts, b->out, 0,
+                p->u.axis.outer * (p->row_bytes[0] + p->row_bytes[1]));
       break;
     }
     case CALL_GATHER: {

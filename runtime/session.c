@@ -498,28 +498,14 @@ static size_t concat_row_bytes(const thaw_prepared_node *node) {
   return bytes;
 }
 
-/* Concat: rows are blocks of CONCAT_BLOCK_BYTES of the output, the last one short. Its outer
- * rows are often few (one for an NCHW concat over channels), so a block is copied piece by
- * piece: the part of each input row that it overlaps. */
+/* Concat: rows are blocks of CONCAT_BLOCK_BYTES of the output, the last one short (its outer
+ * rows are often few: one for an NCHW concat over channels). */
 static void concat_rows(const row_split *s, size_t first, size_t count) {
-  const size_t *row_bytes = s->node->u.concat.row_bytes;
-  const size_t inputs = s->node->input_count, out_row_bytes = concat_row_bytes(s->node);
-  size_t at = first * CONCAT_BLOCK_BYTES;
-  const size_t end = min_size((first + count) * CONCAT_BLOCK_BYTES,
-                              s->node->u.concat.outer * out_row_bytes);
-  char *y = (char *)s->operand[inputs];
-  size_t row = at / out_row_bytes, offset = at % out_row_bytes, input = 0;
-  while (offset >= row_bytes[input]) offset -= row_bytes[input++];
-  while (at < end) {
-    const size_t bytes = min_size(row_bytes[input] - offset, end - at);
-    memcpy(y + at, (const char *)s->operand[input] + row * row_bytes[input] + offset, bytes);
-    at += bytes;
-    offset = 0;
-    if (++input == inputs) {
-      input = 0;
-      row++;
-    }
-  }
+  const size_t inputs = s->node->input_count;
+  s->kernels->concat(inputs, s->node->u.concat.row_bytes, (const void *const *)s->operand,
+                     s->operand[inputs], first * CONCAT_BLOCK_BYTES,
+                     min_size((first + count) * CONCAT_BLOCK_BYTES,
+                              s->node->u.concat.outer * concat_row_bytes(s->node)));
 }
 
 /* Run one node. It fails only on bad data the file could not rule out: a Gather index out

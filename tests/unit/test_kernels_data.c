@@ -147,7 +147,13 @@ static void test_concat_split_round_trip(void **state) {
   for (size_t v = 0; v < variant_count; v++) {
     uint8_t *y = malloc(OUTER * total_row);
     assert_non_null(y);
-    variants[v]->concat(OUTER, COUNT, row_bytes, (const void *const *)inputs, y);
+    variants[v]->concat(COUNT, row_bytes, (const void *const *)inputs, y, 0, OUTER * total_row);
+    assert_memory_equal(y, expected, OUTER * total_row);
+    /* Again in ranges of 7 bytes, which start and end inside input rows, as threads cut it. */
+    memset(y, 0, OUTER * total_row);
+    for (size_t first = 0; first < OUTER * total_row; first += 7)
+      variants[v]->concat(COUNT, row_bytes, (const void *const *)inputs, y, first,
+                          first + 7 < OUTER * total_row ? first + 7 : OUTER * total_row);
     assert_memory_equal(y, expected, OUTER * total_row);
     uint8_t *parts[COUNT];
     for (size_t i = 0; i < COUNT; i++) {
