@@ -4,13 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/cost.h"
 #include "runtime/model.h"
 #include "runtime/threadpool.h"
 
 /* More threads than any machine a function runs on has cores; a bound on the session's size. */
 #define SESSION_MAX_THREADS 256
 
-/* THAW_PROFILE: where thaw_session_run spends its time, per op type. */
+/* THAW_PROFILE: where thaw_session_run spends its time, per op type; THAW_PROFILE=nodes adds
+ * a line per node, with its rate, to find the layers that fall short of the kernels' peak. */
 typedef struct op_profile {
   double seconds;
   uint64_t nodes; /* node executions, over all runs */
@@ -30,6 +32,7 @@ struct thaw_session {
   void **operands;
   /* THAW_OP_MAX + 1 entries when THAW_PROFILE was set at creation, else NULL. */
   op_profile *profile;
+  double *node_seconds; /* one per node under THAW_PROFILE=nodes, else NULL */
   uint64_t profiled_runs;
   /* False while the outputs hold the remains of a run that stopped early. */
   bool outputs_are_results;
@@ -40,7 +43,8 @@ struct thaw_session {
  * session, its operands, pool and profile) follow from tables_at, in small pages, so creating
  * a session does not fault in and clear a whole huge page. */
 typedef struct session_layout {
-  size_t arena_at, scratch_at, tables_at, operands_at, pool_at, profile_at, total;
+  size_t arena_at, scratch_at, tables_at, operands_at, pool_at, profile_at, node_seconds_at;
+  size_t total;
 } session_layout;
 
 /* Append `bytes` at the next `alignment` boundary after *end; false on overflow. */
@@ -53,7 +57,7 @@ static bool append_region(size_t *end, uint64_t bytes, size_t alignment, size_t 
 
 /* False when the session would not fit in the address space. */
 static bool plan_session(const thaw_model *model, size_t thread_count, bool profiled,
-                         session_layout *layout) {
+                         bool nodes_profiled, session_layout *layout) {
   size_t operand_bytes, scratch_bytes;
   layout->total = 0;
   return !__builtin_mul_overflow(model->operand_count, sizeof(void *), &operand_bytes) &&
@@ -71,12 +75,15 @@ static bool plan_session(const thaw_model *model, size_t thread_count, bool prof
          append_region(&layout->total, thread_count > 1 ? thaw_threadpool_bytes(thread_count) : 0,
                        THAW_PLATFORM_ALIGNMENT, &layout->pool_at) &&
          append_region(&layout->total, profiled ? (THAW_OP_MAX + 1) * sizeof(op_profile) : 0,
-                       THAW_PLATFORM_ALIGNMENT, &layout->profile_at);
+                       THAW_PLATFORM_ALIGNMENT, &layout->profile_at) &&
+         append_region(&layout->total,
+                       nodes_profiled ? (uint64_t)model->view.node_count * sizeof(double) : 0,
+                       THAW_PLATFORM_ALIGNMENT, &layout->node_seconds_at);
 }
 
 size_t thaw_model_session_bytes(const thaw_model *model) {
   session_layout layout;
-  if (model == NULL || !plan_session(model, 1, false, &layout)) return 0;
+  if (model == NULL || !plan_session(model, 1, false, false, &layout)) return 0;
   return layout.total;
 }
 
@@ -101,9 +108,11 @@ thaw_status thaw_session_create(const thaw_model *model, const thaw_session_opti
                           thread_count, SESSION_MAX_THREADS);
   }
   /* Read once per session, so a run never looks at the environment. */
-  const bool profiled = getenv("THAW_PROFILE") != NULL;
+  const char *profile_setting = getenv("THAW_PROFILE");
+  const bool profiled = profile_setting != NULL;
+  const bool nodes_profiled = profiled && strcmp(profile_setting, "nodes") == 0;
   session_layout layout;
-  if (!plan_session(model, thread_count, profiled, &layout)) {
+  if (!plan_session(model, thread_count, profiled, nodes_profiled, &layout)) {
     return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY,
                           "a session with a %" PRIu64 "-byte arena does not fit in memory",
                           model->view.arena_size);
@@ -135,6 +144,8 @@ thaw_status thaw_session_create(const thaw_model *model, const thaw_session_opti
   result->profiled_runs = 0;
   result->outputs_are_results = true;
   if (profiled) memset(result->profile, 0, (THAW_OP_MAX + 1) * sizeof(op_profile));
+  result->node_seconds = nodes_profiled ? (double *)(block + layout.node_seconds_at) : NULL;
+  if (nodes_profiled) memset(result->node_seconds, 0, model->view.node_count * sizeof(double));
   for (size_t i = 0; i < model->operand_count; i++) {
     result->operands[i] = tensor_data(result, model->operand_tensors[i]);
   }
@@ -158,6 +169,18 @@ static void print_profile(const thaw_session *session) {
             thaw_op_name(op), entry->nodes / session->profiled_runs,
             1e3 * entry->seconds / (double)session->profiled_runs,
             100.0 * entry->seconds / total);
+  }
+  if (session->node_seconds == NULL) return;
+  const thaw_model *model = session->model;
+  fprintf(stderr, "  per node: ms per run, share, GFLOP/s, op and shape\n");
+  for (uint32_t n = 0; n < model->view.node_count; n++) {
+    thaw_cost_node facts;
+    thaw_cost_node_facts(model, n, &facts);
+    const double seconds = session->node_seconds[n] / (double)session->profiled_runs;
+    fprintf(stderr, "  %4" PRIu32 " %9.3f %5.1f %% %7.1f  %-14s %-24s %s\n", n, 1e3 * seconds,
+            100.0 * session->node_seconds[n] / total,
+            seconds > 0 ? 1e-9 * (double)facts.flops / seconds : 0.0,
+            thaw_op_name(model->nodes[n].op), facts.detail, model->nodes[n].name);
   }
 }
 
@@ -680,8 +703,10 @@ static thaw_status run_nodes(const thaw_session *session, const executor *e,
     status = (thaw_status)__atomic_load_n(e->stop, __ATOMIC_RELAXED);
     if (status != THAW_OK) return stopped(status, "inside", n, model, error);
     if (profile != NULL) {
-      profile[node->op].seconds += 1e-9 * (double)(thaw_monotonic_ns() - start);
+      const double seconds = 1e-9 * (double)(thaw_monotonic_ns() - start);
+      profile[node->op].seconds += seconds;
       profile[node->op].nodes++;
+      if (session->node_seconds != NULL) session->node_seconds[n] += seconds;
     }
   }
   return THAW_OK;

@@ -746,43 +746,57 @@ static void test_batched_matmul_broadcasts_b(void **state) {
   free(bytes.bytes);
 }
 
-/* THAW_PROFILE, set when a session is created, makes its destruction print the time per op
- * type to stderr; a session created without it prints nothing. */
-static void test_profile_report(void **state) {
-  (void)state;
-  test_model_bytes bytes = build_relu_then_softmax();
-  thaw_model *model = test_open(&bytes);
+/* What a session created with THAW_PROFILE set to `setting` (unset when NULL) prints on stderr
+ * over three runs and its destruction, into `report`. */
+static void capture_profile(const thaw_model *model, const char *setting, char *report,
+                            size_t capacity) {
   FILE *captured = tmpfile();
   assert_non_null(captured);
   const int saved_stderr = dup(STDERR_FILENO);
   assert_true(saved_stderr >= 0);
   fflush(stderr);
   assert_true(dup2(fileno(captured), STDERR_FILENO) >= 0);
-
+  if (setting != NULL) assert_int_equal(setenv("THAW_PROFILE", setting, 1), 0);
   thaw_session *session = NULL;
-  assert_int_equal(thaw_session_create(model, NULL, &session, NULL), THAW_OK);
-  assert_int_equal(thaw_session_run(session, NULL, NULL), THAW_OK);
-  thaw_session_destroy(session);
-  fflush(stderr);
-  const long quiet_size = ftell(captured);
-  assert_int_equal(setenv("THAW_PROFILE", "1", 1), 0);
   assert_int_equal(thaw_session_create(model, NULL, &session, NULL), THAW_OK);
   assert_int_equal(unsetenv("THAW_PROFILE"), 0);
   for (int run = 0; run < 3; run++) assert_int_equal(thaw_session_run(session, NULL, NULL), THAW_OK);
   thaw_session_destroy(session);
   fflush(stderr);
-
   assert_true(dup2(saved_stderr, STDERR_FILENO) >= 0);
   close(saved_stderr);
-  char report[1024] = {0};
   rewind(captured);
-  const size_t length = fread(report, 1, sizeof report - 1, captured);
+  const size_t length = fread(report, 1, capacity - 1, captured);
+  report[length] = '\0';
   fclose(captured);
-  assert_int_equal(quiet_size, 0);
-  assert_true(length > 0);
+}
+
+/* THAW_PROFILE, set when a session is created, makes its destruction print the time per op
+ * type to stderr, and with THAW_PROFILE=nodes a line per node too; a session created without
+ * it prints nothing. */
+static void test_profile_report(void **state) {
+  (void)state;
+  test_model_bytes bytes = build_relu_then_softmax();
+  thaw_model *model = test_open(&bytes);
+  char report[2048];
+
+  capture_profile(model, NULL, report, sizeof report);
+  assert_string_equal(report, "");
+
+  capture_profile(model, "1", report, sizeof report);
   if (strstr(report, ": 3 runs, ") == NULL || strstr(report, "  Unary ") == NULL ||
-      strstr(report, "  Softmax ") == NULL || strstr(report, "  MatMul ") != NULL) {
+      strstr(report, "  Softmax ") == NULL || strstr(report, "  MatMul ") != NULL ||
+      strstr(report, "per node") != NULL) {
     fail_msg("unexpected profile report:\n%s", report);
+  }
+
+  capture_profile(model, "nodes", report, sizeof report);
+  const char *relu_line = strstr(report, "\n     0 ");
+  const char *softmax_line = strstr(report, "\n     1 ");
+  if (strstr(report, ": 3 runs, ") == NULL || strstr(report, "  Softmax ") == NULL ||
+      relu_line == NULL || softmax_line == NULL || strstr(relu_line, " relu\n") == NULL ||
+      strstr(softmax_line, " softmax\n") == NULL) {
+    fail_msg("unexpected per-node profile report:\n%s", report);
   }
   thaw_model_close(model);
   free(bytes.bytes);
