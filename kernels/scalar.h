@@ -34,6 +34,10 @@ void thaw_f32_gemm_ukernel_6x16__scalar(size_t mr, size_t nr, size_t kc, const f
                                         ptrdiff_t a_row_stride, ptrdiff_t a_k_stride,
                                         const float *packed_b, float *c, ptrdiff_t c_row_stride,
                                         const thaw_gemm_tile_args *args);
+void thaw_f32_gemm_dot_ukernel_6x4__scalar(size_t mr, size_t nr, size_t kc, const float *a,
+                                           ptrdiff_t a_row_stride, const float *b,
+                                           ptrdiff_t b_column_stride, float *c,
+                                           ptrdiff_t c_row_stride, const thaw_gemm_tile_args *args);
 void thaw_f32_gemv_ukernel__scalar(size_t m, size_t n, size_t k, const float *a,
                                    ptrdiff_t a_row_stride, ptrdiff_t a_k_stride,
                                    const float *packed_b, float *c, ptrdiff_t c_row_stride,

@@ -5,7 +5,7 @@
 // packed offline (as the converter stores weights), OpenBLAS and BLIS by a plain row-major B
 // they pack themselves, which is how each is used for inference. M = 1 goes to their GEMV.
 // BM_thaw_avx2_pointwise runs MobileNetV2's 1x1 convolutions, whose B (the image) thaw packs
-// at every call.
+// at every call; a second BM_thaw_avx2 group, convolutions on small planes.
 // XNNPACK runs its fully-connected operator (y = x W, W of k x n), which packs the weights
 // once when it is created, outside the timed loop, as an inference engine does.
 // Each result reports GFLOP/s and the percentage of the FMA peak that this program measures
@@ -206,6 +206,18 @@ void pointwise_shapes(benchmark::internal::Benchmark* b) {
   for (const auto& shape : kShapes) b->Args({shape[0], shape[1], shape[2]});
 }
 
+// Convolutions on small planes as the GEMM sees them: ResNet-18's last two 3x3 stages (K = 9
+// input channels) and SqueezeNet's classifier, each next to the same product without its
+// right-edge columns (N a multiple of 16), which shows what the narrow edge tile costs.
+void small_plane_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"M", "N", "K"});
+  static const int64_t kShapes[][3] = {
+      {512, 49, 4608}, {512, 48, 4608}, {256, 196, 2304},
+      {256, 192, 2304}, {1000, 169, 512}, {1000, 160, 512},
+  };
+  for (const auto& shape : kShapes) b->Args({shape[0], shape[1], shape[2]});
+}
+
 // The reference is slow: enough shapes to show the gap, not all of them.
 void scalar_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"M", "N", "K"});
@@ -219,6 +231,7 @@ void scalar_shapes(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_fma_peak)->Iterations(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_thaw_avx2)->Apply(library_shapes)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_thaw_avx2_pointwise)->Apply(pointwise_shapes)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_thaw_avx2)->Apply(small_plane_shapes)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_openblas)->Apply(library_shapes)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_blis)->Apply(library_shapes)->Unit(benchmark::kMicrosecond);
 #ifdef THAW_BENCH_XNNPACK

@@ -4,6 +4,7 @@ static const thaw_gemm_isa scalar_gemm = {
     .ukernel = thaw_f32_gemm_ukernel_6x16__scalar,
     .mr = 6,
     .gemv = thaw_f32_gemv_ukernel__scalar,
+    .dot = thaw_f32_gemm_dot_ukernel_6x4__scalar,
     .unary = thaw_f32_unary__scalar,
 };
 

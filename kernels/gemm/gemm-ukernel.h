@@ -47,6 +47,34 @@ static inline float thaw_gemm_clamp(float value, float min, float max) {
   return value > max ? max : value;
 }
 
+/* C(i, j) of a tile that is finished in scalar form: `product`, row i of A times column j of B
+ * over this call's k steps, started by args->init and clamped (i and j count from the tile's
+ * first row and column). */
+static inline void thaw_gemm_store_value(const thaw_gemm_tile_args *args, size_t i, size_t j,
+                                         float product, float *c_cell) {
+  switch (args->init) {
+  case THAW_GEMM_TILE_ACCUMULATE: product += *c_cell; break;
+  case THAW_GEMM_TILE_BIAS_PER_ROW: product += args->bias[i]; break;
+  case THAW_GEMM_TILE_BIAS_PER_COLUMN: product += args->bias[j]; break;
+  case THAW_GEMM_TILE_ZERO: break;
+  }
+  *c_cell = thaw_gemm_clamp(product, args->min, args->max);
+}
+
+/* A narrow tile at the right edge of C (mr <= MR rows, nr <= THAW_GEMM_DOT_NR columns) as dot
+ * products along k, for an A whose rows are contiguous in k (a_k_stride 1): B's nr columns
+ * are each kc contiguous floats, b_column_stride apart. The 6x16 microkernel spreads columns
+ * over vector lanes, so an edge of one column costs it as much as 8 columns (more than half a
+ * full tile); here lanes run along k and every FMA does useful work. Same init and clamp
+ * contract as the microkernel; a tile's sums are ordered differently from the microkernel's,
+ * but each C value is computed the same way whatever the thread split. */
+#define THAW_GEMM_DOT_NR 4
+typedef void (*thaw_f32_gemm_dot_ukernel_fn)(size_t mr, size_t nr, size_t kc, const float *a,
+                                             ptrdiff_t a_row_stride, const float *b,
+                                             ptrdiff_t b_column_stride, float *c,
+                                             ptrdiff_t c_row_stride,
+                                             const thaw_gemm_tile_args *args);
+
 /* The bandwidth-bound product for a few rows (m <= THAW_GEMV_MAX_M): all of C at once, in a
  * single pass over a whole packed B (n columns, k rows, every panel); args->init is never
  * THAW_GEMM_TILE_ACCUMULATE. */
@@ -62,6 +90,7 @@ typedef struct thaw_gemm_isa {
   thaw_f32_gemm_ukernel_fn ukernel;
   size_t mr; /* the ukernel's MR */
   thaw_f32_gemv_ukernel_fn gemv;
+  thaw_f32_gemm_dot_ukernel_fn dot;
   /* The same table's f32_unary, applied to finished blocks of C for activations that are
    * not a clamp. */
   void (*unary)(const thaw_unary_params *p, size_t n, const float *x, float *y);

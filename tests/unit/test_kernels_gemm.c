@@ -6,6 +6,8 @@
 #include "test_kernels_oracle.h"
 #if defined(__x86_64__)
 #include "kernels/avx2.h"
+#elif defined(__aarch64__)
+#include "kernels/neon.h"
 #endif
 
 static const thaw_kernels *variants[ORACLE_MAX_VARIANTS];
@@ -103,14 +105,15 @@ static void run_gemm_case(const gemm_case *g, thaw_test_rng *rng) {
 }
 
 /* Odd sizes around the tile (6 rows, 16 columns; an edge of at most 8 columns takes its own
- * path), the GEMV path (m <= 4), the column block (256 for a plain B, 512 for a packed one)
- * and the k block (384: 520 takes two, but one with a packed B, which takes up to 576; 600
- * takes two with either). The layouts and bias kinds rotate with the size indices so that
- * each meets every m, n and k; the activations rotate apart. */
+ * path, one of at most 4 the dot edge tile when A's rows are contiguous in k), the GEMV path
+ * (m <= 4), the column block (256 for a plain B, 512 for a packed one) and the k block (384:
+ * 520 takes two, but one with a packed B, which takes up to 576; 600 takes two with either).
+ * The layouts and bias kinds rotate with the size indices so that each meets every m, n and
+ * k; the activations rotate apart. */
 static void test_gemm_sizes(void **state) {
   (void)state;
   static const size_t ms[] = {1, 2, 3, 4, 5, 6, 7, 8, 13, 17, 33, 65, 257};
-  static const size_t ns[] = {1, 2, 5, 15, 16, 17, 24, 33, 65, 257, 300, 530};
+  static const size_t ns[] = {1, 2, 4, 5, 15, 16, 17, 24, 33, 52, 65, 257, 300, 530};
   static const size_t ks[] = {1, 2, 7, 33, 257, 520, 600};
   thaw_test_rng rng = {17};
   size_t index = 0;
@@ -174,20 +177,37 @@ typedef struct ukernel_variant {
   const char *name;
   thaw_f32_gemm_ukernel_fn gemm;
   thaw_f32_gemv_ukernel_fn gemv;
+  thaw_f32_gemm_dot_ukernel_fn dot;
 } ukernel_variant;
 
 /* The scalar microkernels first, then those this CPU runs. */
 static size_t ukernel_variants(ukernel_variant *out) {
   size_t count = 0;
   out[count++] = (ukernel_variant){"scalar", thaw_f32_gemm_ukernel_6x16__scalar,
-                                   thaw_f32_gemv_ukernel__scalar};
+                                   thaw_f32_gemv_ukernel__scalar,
+                                   thaw_f32_gemm_dot_ukernel_6x4__scalar};
 #if defined(__x86_64__)
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
     out[count++] = (ukernel_variant){"avx2", thaw_f32_gemm_ukernel_6x16__avx2,
-                                     thaw_f32_gemv_ukernel_4x16__avx2};
+                                     thaw_f32_gemv_ukernel_4x16__avx2,
+                                     thaw_f32_gemm_dot_ukernel_6x4__avx2};
+#elif defined(__aarch64__)
+  out[count++] = (ukernel_variant){"neon", thaw_f32_gemm_ukernel_6x16__neon,
+                                   thaw_f32_gemv_ukernel_4x16__neon,
+                                   thaw_f32_gemm_dot_ukernel_6x4__neon};
 #endif
   return count;
+}
+
+/* The cells of a C of rows x stride outside its first mr rows and nr columns kept their
+ * start values. */
+static void assert_only_tile_written(const char *what, const float *c, const float *c_start,
+                                     size_t rows, size_t stride, size_t mr, size_t nr) {
+  for (size_t e = 0; e < rows * stride; e++)
+    if ((e / stride >= mr || e % stride >= nr) && c[e] != c_start[e])
+      fail_msg("%s: wrote outside the tile at row %zu column %zu", what, e / stride,
+               e % stride);
 }
 
 static const thaw_gemm_tile_init tile_inits[] = {
@@ -234,12 +254,64 @@ static void test_gemm_ukernel_edges(void **state) {
                 snprintf(what, sizeof(what), "%s 6x16 ukernel mr %zu nr %zu kc %zu init %zu",
                          kernels[v].name, mr, nr, kc, init);
                 thaw_test_assert_close(what, c_actual, expected, C_ROWS * C_STRIDE, 1e-6, 1e-6);
-                for (size_t e = 0; e < C_ROWS * C_STRIDE; e++)
-                  if ((e / C_STRIDE >= mr || e % C_STRIDE >= nr) && c_actual[e] != c_start[e])
-                    fail_msg("%s: wrote outside the tile at row %zu column %zu", what,
-                             e / C_STRIDE, e % C_STRIDE);
+                assert_only_tile_written(what, c_actual, c_start, C_ROWS, C_STRIDE, mr, nr);
               }
             }
+}
+
+/* Every dot edge tile (up to 6 rows by THAW_GEMM_DOT_NR columns) with every start and clamp,
+ * kc around the vector widths (4 and 8 lanes, two vectors for a lone column), against double
+ * sums; A rows and B columns have gaps between them, and the cells of C outside the tile
+ * must keep their values. Every variant, the scalar one too. */
+static void test_gemm_dot_ukernel_edges(void **state) {
+  (void)state;
+  enum { C_ROWS = 8, C_STRIDE = 7, KC_MAX = 35, A_STRIDE = KC_MAX + 3, B_STRIDE = KC_MAX + 2 };
+  ukernel_variant kernels[4];
+  const size_t kernel_count = ukernel_variants(kernels);
+  thaw_test_rng rng = {37};
+  float a[6 * A_STRIDE], b[THAW_GEMM_DOT_NR * B_STRIDE], bias[6], c_start[C_ROWS * C_STRIDE];
+  float c_actual[C_ROWS * C_STRIDE];
+  double expected[C_ROWS * C_STRIDE];
+  static const size_t kcs[] = {0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 24, KC_MAX};
+  for (size_t kci = 0; kci < sizeof(kcs) / sizeof(kcs[0]); kci++)
+    for (size_t mr = 1; mr <= 6; mr++)
+      for (size_t nr = 1; nr <= THAW_GEMM_DOT_NR; nr++)
+        for (size_t init = 0; init < 4; init++)
+          for (size_t clamp = 0; clamp < 2; clamp++) {
+            const size_t kc = kcs[kci];
+            thaw_test_fill_uniform(&rng, a, 6 * A_STRIDE, -1, 1);
+            thaw_test_fill_uniform(&rng, b, THAW_GEMM_DOT_NR * B_STRIDE, -1, 1);
+            thaw_test_fill_uniform(&rng, bias, 6, -1, 1);
+            thaw_test_fill_uniform(&rng, c_start, C_ROWS * C_STRIDE, -1, 1);
+            const thaw_gemm_tile_args args = {tile_inits[init], bias, clamps[clamp][0],
+                                              clamps[clamp][1]};
+            for (size_t e = 0; e < C_ROWS * C_STRIDE; e++) {
+              const size_t i = e / C_STRIDE, j = e % C_STRIDE;
+              if (i >= mr || j >= nr) {
+                expected[e] = c_start[e];
+                continue;
+              }
+              double sum = 0.0;
+              for (size_t kk = 0; kk < kc; kk++)
+                sum += (double)a[i * A_STRIDE + kk] * b[j * B_STRIDE + kk];
+              switch (tile_inits[init]) {
+              case THAW_GEMM_TILE_ACCUMULATE: sum += c_start[e]; break;
+              case THAW_GEMM_TILE_BIAS_PER_ROW: sum += bias[i]; break;
+              case THAW_GEMM_TILE_BIAS_PER_COLUMN: sum += bias[j]; break;
+              case THAW_GEMM_TILE_ZERO: break;
+              }
+              expected[e] = fmin(fmax(sum, clamps[clamp][0]), clamps[clamp][1]);
+            }
+            for (size_t v = 0; v < kernel_count; v++) {
+              memcpy(c_actual, c_start, sizeof(c_start));
+              kernels[v].dot(mr, nr, kc, a, A_STRIDE, b, B_STRIDE, c_actual, C_STRIDE, &args);
+              char what[128];
+              snprintf(what, sizeof(what), "%s dot ukernel mr %zu nr %zu kc %zu init %zu",
+                       kernels[v].name, mr, nr, kc, init);
+              thaw_test_assert_close(what, c_actual, expected, C_ROWS * C_STRIDE, 1e-5, 1e-6);
+              assert_only_tile_written(what, c_actual, c_start, C_ROWS, C_STRIDE, mr, nr);
+            }
+          }
 }
 
 /* Every m up to 4 against n around the lane groups (16, 32, 64 columns) and k = 0. */
@@ -302,6 +374,7 @@ int main(void) {
       cmocka_unit_test(test_gemm_pack_layout),
       cmocka_unit_test(test_gemm_ukernel_edges),
       cmocka_unit_test(test_gemv_ukernel_edges),
+      cmocka_unit_test(test_gemm_dot_ukernel_edges),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
