@@ -55,15 +55,16 @@ static void test_batch_norm_folds_into_conv(void **state) {
   thaw_convert_report_free(&report);
 }
 
-/* A grouped 2x upsampling ConvTranspose (4 -> 6 channels in 2 groups, bias), then
- * BatchNormalization and Relu, as in a detection head: one CONV_TRANSPOSE op with the norm
- * folded into its weights and the Relu fused. */
+/* A grouped 2x upsampling ConvTranspose (4 -> 6 channels in 2 groups), then its bias as an
+ * Add, BatchNormalization and Relu, as paddle2onnx writes a detection head: one CONV_TRANSPOSE
+ * op with the bias and the norm folded into its weights and the Relu fused. */
 static void test_batch_norm_and_relu_fold_into_conv_transpose(void **state) {
   (void)state;
   enum { C = 4, M = 6, GROUPS = 2, H = 2, W = 3, K = 2, OH = H * K, OW = W * K };
   builder b;
   builder_init(&b, 13);
   int64_t x_dims[4] = {1, C, H, W}, w_dims[4] = {C, M / GROUPS, K, K}, c_dims[1] = {M};
+  int64_t bias_dims[3] = {M, 1, 1};
   float w[C * (M / GROUPS) * K * K], bias[M], gamma[M], beta[M], mean[M], var[M];
   thaw_test_rng rng = {7};
   thaw_test_fill_uniform(&rng, w, C * (M / GROUPS) * K * K, -1.0f, 1.0f);
@@ -74,17 +75,18 @@ static void test_batch_norm_and_relu_fold_into_conv_transpose(void **state) {
   thaw_test_fill_uniform(&rng, var, M, 0.25f, 4.0f);
   add_input(&b, "x", 4, x_dims);
   add_initializer(&b, "w", 4, w_dims, w, C * (M / GROUPS) * K * K);
-  add_initializer(&b, "b", 1, c_dims, bias, M);
+  add_initializer(&b, "b", 3, bias_dims, bias, M);
   add_initializer(&b, "gamma", 1, c_dims, gamma, M);
   add_initializer(&b, "beta", 1, c_dims, beta, M);
   add_initializer(&b, "mean", 1, c_dims, mean, M);
   add_initializer(&b, "var", 1, c_dims, var, M);
-  Onnx__NodeProto *up = add_node(&b, "ConvTranspose", "x", "w", "b", "up");
+  Onnx__NodeProto *up = add_node(&b, "ConvTranspose", "x", "w", NULL, "up");
   static int64_t strides[2] = {K, K};
   add_ints_attribute(&b, up, "strides", strides, 2);
   add_int_attribute(&b, up, "group", GROUPS);
-  Onnx__NodeProto *bn = add_node(&b, "BatchNormalization", "up", "gamma", "beta", "normed");
-  static char *bn_inputs[5] = {"up", "gamma", "beta", "mean", "var"};
+  add_node(&b, "Add", "up", "b", NULL, "biased");
+  Onnx__NodeProto *bn = add_node(&b, "BatchNormalization", "biased", "gamma", "beta", "normed");
+  static char *bn_inputs[5] = {"biased", "gamma", "beta", "mean", "var"};
   bn->input = bn_inputs;
   bn->n_input = 5;
   add_node(&b, "Relu", "normed", NULL, NULL, "y");
@@ -95,6 +97,7 @@ static void test_batch_norm_and_relu_fold_into_conv_transpose(void **state) {
   thaw_error error;
   assert_int_equal(convert(&b, NULL, &bytes, &size, &report, &error), THAW_OK);
   assert_int_equal(report.ops_out, 1);
+  assert_int_equal(report.counts[THAW_CONVERT_FUSED_BIAS], 1);
   assert_int_equal(report.counts[THAW_CONVERT_FOLDED_BATCH_NORM], 1);
   assert_int_equal(report.counts[THAW_CONVERT_FUSED_ACTIVATION], 1);
   float x[C * H * W], y[M * OH * OW];
