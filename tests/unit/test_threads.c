@@ -3,7 +3,7 @@
  * count, and the pool behaves (lazy start, a failed start, limits).
  *
  * - The kernels that split their work (GEMM and GEMV, the im2col, Winograd, pointwise and
- *   depthwise convolutions, ConvTranspose) are run through a thaw_parallel that executes the tasks
+ *   depthwise convolutions, ConvTranspose, the int8 GEMM and convolution) are run through a thaw_parallel that executes the tasks
  *   backwards on three make-believe threads, with scratch full of NaN bytes, and must give the
  *   bytes of the serial run: the split is over independent outputs only, in any order, each
  *   thread on its own scratch slice.
@@ -205,6 +205,96 @@ static void test_conv_split_is_exact(void **state) {
   for (size_t v = 0; v < variant_count; v++)
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
       check_conv_split(variants[v], &cases[c].p, cases[c].what);
+}
+
+/* ---- Quantized products through the same split ---- */
+
+/* Random int8 weights [k, n] in [-127, 127], packed with scales in (0, 0.02]. */
+static void *random_qs8_weights(size_t k, size_t n, uint64_t seed) {
+  int8_t *b = malloc(k * n);
+  float *scales = random_floats(n, seed + 1);
+  void *packed = malloc(thaw_qs8_gemm_packed_b_size(k, n));
+  assert_non_null(b);
+  assert_non_null(packed);
+  thaw_test_rng rng = {seed};
+  for (size_t i = 0; i < k * n; i++) b[i] = (int8_t)(thaw_test_rng_next(&rng) % 255 - 127);
+  for (size_t j = 0; j < n; j++) scales[j] = 0.01f * (fabsf(scales[j]) + 0.01f);
+  thaw_qs8_gemm_pack_b(k, n, b, (ptrdiff_t)n, 1, scales, packed);
+  free(scales);
+  free(b);
+  return packed;
+}
+
+/* The same bytes from a serial run and from the backwards split, on NaN-filled scratch. */
+static void check_qs8_split(const thaw_kernels *kernels, const thaw_qs8_gemm_params *gemm,
+                            const thaw_conv2d_params *conv, const char *what) {
+  const bool is_gemm = gemm != NULL;
+  const size_t x_count = is_gemm ? gemm->m * gemm->k
+                                 : conv->batch * conv->in_channels * conv->in_height *
+                                       conv->in_width;
+  const size_t k = is_gemm ? gemm->k : conv->in_channels * conv->kernel_height * conv->kernel_width;
+  const size_t n = is_gemm ? gemm->n : conv->out_channels;
+  const size_t y_count = is_gemm ? gemm->m * gemm->n
+                                 : conv->batch * conv->out_channels * conv->out_height *
+                                       conv->out_width;
+  float *x = random_floats(x_count, 11), *bias = random_floats(n, 12);
+  void *packed = random_qs8_weights(k, n, 13);
+  float *serial = malloc(y_count * sizeof(float)), *split = malloc(y_count * sizeof(float));
+  assert_non_null(serial);
+  assert_non_null(split);
+  const size_t scratch_bytes =
+      is_gemm ? thaw_qs8_gemm_scratch_size(gemm) : thaw_qs8_conv2d_scratch_size(conv);
+  void *scratch = nan_scratch(scratch_bytes, FAKE_THREADS);
+  const thaw_qs8_input dynamic = {.mode = THAW_QS8_DYNAMIC};
+  for (int pass = 0; pass < 2; pass++) {
+    const thaw_parallel *parallel = pass == 0 ? &thaw_parallel_serial : &backwards;
+    float *y = pass == 0 ? serial : split;
+    memset(scratch, 0xff, thaw_scratch_slice_bytes(scratch_bytes) * FAKE_THREADS);
+    most_tasks = 0;
+    if (is_gemm) kernels->qs8_gemm(gemm, x, packed, bias, y, scratch, parallel);
+    else kernels->qs8_conv2d(conv, &dynamic, x, packed, bias, y, scratch, parallel);
+  }
+  if (most_tasks < 2) fail_msg("%s %s was not split", kernels->isa, what);
+  if (memcmp(serial, split, y_count * sizeof(float)) != 0)
+    fail_msg("%s %s: the split result differs", kernels->isa, what);
+  free(scratch);
+  free(serial);
+  free(split);
+  free(packed);
+  free(bias);
+  free(x);
+}
+
+static void test_qs8_split_is_exact(void **state) {
+  (void)state;
+  const struct {
+    const char *what;
+    thaw_qs8_gemm_params gemm;
+  } gemms[] = {
+      /* Row blocks of 64 (the last one short), then columns as well. */
+      {"qs8 gemm, rows", {.m = 203, .n = 75, .k = 301, .a_row_stride = 301, .c_row_stride = 75,
+                          .input = {.mode = THAW_QS8_DYNAMIC}, .has_bias = true,
+                          .activation = {THAW_KERNEL_GELU, 0.0f, 0.0f}}},
+      {"qs8 gemm, columns", {.m = 5, .n = 517, .k = 770, .a_row_stride = 770, .c_row_stride = 517,
+                             .input = {.mode = THAW_QS8_STATIC, .scale = 0.01f, .zero_point = 3},
+                             .activation = {THAW_KERNEL_RELU, 0.0f, 0.0f}}},
+  };
+  const struct {
+    const char *what;
+    thaw_conv2d_params p;
+  } convs[] = {
+      {"qs8 3x3 stride 2 conv", conv_params(13, 37, 70, 3, 2, 1, THAW_KERNEL_HARD_SWISH)},
+      /* One block of pixels: split over channel tiles. */
+      {"qs8 3x3 conv on 7x10", conv_params(64, 7, 100, 3, 1, 1, THAW_KERNEL_CLIP)},
+  };
+  const thaw_kernels *variants[8];
+  const size_t variant_count = thaw_kernels_variants(variants, 8);
+  for (size_t v = 0; v < variant_count; v++) {
+    for (size_t c = 0; c < sizeof gemms / sizeof gemms[0]; c++)
+      check_qs8_split(variants[v], &gemms[c].gemm, NULL, gemms[c].what);
+    for (size_t c = 0; c < sizeof convs / sizeof convs[0]; c++)
+      check_qs8_split(variants[v], NULL, &convs[c].p, convs[c].what);
+  }
 }
 
 /* ConvTranspose of `in_channels` size x (size + 3) images, padding kernel / 4 on each side. */
@@ -872,6 +962,7 @@ int main(void) {
       cmocka_unit_test(test_gemm_split_is_exact),
       cmocka_unit_test(test_conv_split_is_exact),
       cmocka_unit_test(test_conv_transpose_split_is_exact),
+      cmocka_unit_test(test_qs8_split_is_exact),
       cmocka_unit_test_setup_teardown(test_results_are_identical_for_any_thread_count,
                                       model_setup, model_teardown),
       cmocka_unit_test_setup_teardown(test_workers_start_at_the_first_run, model_setup,
