@@ -14,9 +14,11 @@
  *     and each output channel is written in runs of up to 16 panels rather than 64 bytes. The
  *     image's quantization is folded into per-channel scales and offsets once per image, so a
  *     tile's epilogue reads three numbers per channel.
- * Threads split the output, never k: per image, the copy and the folded epilogue are made once
- * (in the first thread's scratch slice, which every task reads), then a task is a range of
- * blocks by a range of 8-channel weight tiles, its panels packed in its own thread's slice.
+ * Threads split the output, never k: per image, tasks over ranges of input channels take the
+ * image's range (each thread folding its tasks' ranges into its own slice, combined after) and
+ * write the copy into the first thread's slice, which every later task reads with the folded
+ * epilogue; then a task is a range of blocks by a range of 8-channel weight tiles, its panels
+ * packed in its own thread's slice.
  * Blocks are split first, channel tiles too when there are fewer blocks than wanted tasks (a
  * small plane: its panels are then packed once per channel range). Each tile meets the same
  * panel bytes whatever the split, so results are bit-identical for any thread count.
@@ -92,9 +94,10 @@ typedef struct conv_scratch {
   float *scales;
   int32_t *offsets;
   float *biases;
+  float *range; /* the minimum and maximum of the image this thread's tasks have seen */
 } conv_scratch;
 
-enum { SCRATCH_PARTS = 9 };
+enum { SCRATCH_PARTS = 10 };
 
 static size_t padded_channels(const thaw_conv2d_params *p) {
   return (p->out_channels + THAW_QS8_GEMM_NR - 1) / THAW_QS8_GEMM_NR * THAW_QS8_GEMM_NR;
@@ -119,7 +122,7 @@ static bool scratch_offsets(const thaw_conv2d_params *p, size_t offsets[SCRATCH_
       (k + 1) * THAW_QS8_GEMM_NR,     block_panels(p) * panel_bytes(p),
       taps_bytes,                     taps_bytes,
       channel_values_bytes,           channel_values_bytes,
-      channel_values_bytes,
+      channel_values_bytes,           2 * sizeof(float),
   };
   size_t offset = 0;
   for (size_t part = 0; part < SCRATCH_PARTS; part++) {
@@ -150,42 +153,6 @@ static void split_phases(const padded_image *image, size_t first, size_t width,
     int8_t *out = row + column_offset(image, first + start);
     for (size_t w = start; w < width; w += image->phases) *out++ = quantized[w];
   }
-}
-
-/* Step 1: the quantization of the image and its padded, phase-split int8 copy. */
-static thaw_qs8_row_quantization quantize_image(const thaw_qs8_gemm_isa *isa,
-                                                const thaw_conv2d_params *p,
-                                                const thaw_qs8_input *input,
-                                                const padded_image *image, const float *x,
-                                                const conv_scratch *parts) {
-  const size_t plane = p->in_height * p->in_width, values = p->in_channels * plane;
-  thaw_qs8_row_quantization q = {input->scale, input->zero_point};
-  if (input->mode == THAW_QS8_DYNAMIC) {
-    float min, max;
-    isa->range(values, x, &min, &max);
-    q = thaw_qs8_dynamic_quantization(min, max);
-  }
-  const float lowest = thaw_qs8_lowest(input->mode);
-  int8_t *copy = parts->image;
-  memset(copy + p->in_channels * image->channel_bytes, 0, THAW_QS8_GEMM_NR);
-  if (image->height == p->in_height && image->pitch == p->in_width && image->phases == 1) {
-    isa->quantize(values, x, &q, lowest, copy);
-    return q;
-  }
-  memset(copy, (int)q.zero_point, p->in_channels * image->channel_bytes);
-  for (size_t c = 0; c < p->in_channels; c++) {
-    for (size_t h = 0; h < p->in_height; h++) {
-      int8_t *row = copy + c * image->channel_bytes + (p->pad_top + h) * image->pitch;
-      const float *x_row = x + c * plane + h * p->in_width;
-      if (image->phases == 1) {
-        isa->quantize(p->in_width, x_row, &q, lowest, row + p->pad_left);
-        continue;
-      }
-      isa->quantize(p->in_width, x_row, &q, lowest, parts->row);
-      split_phases(image, p->pad_left, p->in_width, parts->row, row);
-    }
-  }
-  return q;
 }
 
 /* The image's quantization folded into each channel's scale and weight sum, zeros past the last
@@ -244,6 +211,7 @@ static conv_scratch slice_parts(uint8_t *scratch, size_t scratch_stride, size_t 
       .scales = (float *)(base + offsets[6]),
       .offsets = (int32_t *)(base + offsets[7]),
       .biases = (float *)(base + offsets[8]),
+      .range = (float *)(base + offsets[9]),
   };
 }
 
@@ -265,6 +233,97 @@ typedef struct qs8_conv_run {
   size_t pixels, block_pixels, k4, panel_step;
   size_t blocks_per_task, channel_chunks, channels_per_task; /* channels: a multiple of MR */
 } qs8_conv_run;
+
+/* What quantizing one image (step 1) on the threads shares: tasks are ranges of input
+ * channels. */
+typedef struct image_run {
+  const qs8_conv_run *r;
+  const float *x;
+  thaw_qs8_row_quantization quantization;
+  float lowest;
+  size_t channels_per_task;
+} image_run;
+
+/* What quantizing one input value costs in the flops thaw_parallel_task_count counts (some
+ * 0.4 ns: a range pass and a quantizing pass over it). */
+#define QUANTIZE_VALUE_COST 12.0
+
+/* The range of the task's channels, folded into its thread's slice: a minimum and a maximum do
+ * not depend on the order they are taken in, so the image's range is the same for any split. */
+static void range_task(void *context, size_t thread_index, size_t task_index) {
+  const image_run *run = context;
+  const qs8_conv_run *r = run->r;
+  const size_t plane = r->p->in_height * r->p->in_width;
+  const size_t first = task_index * run->channels_per_task;
+  const size_t end = min_size(first + run->channels_per_task, r->p->in_channels);
+  float min, max;
+  r->isa->range((end - first) * plane, run->x + first * plane, &min, &max);
+  float *range = slice_parts(r->scratch, r->scratch_stride, thread_index, r->offsets).range;
+  range[0] = min < range[0] ? min : range[0];
+  range[1] = max > range[1] ? max : range[1];
+}
+
+/* The task's channels of the padded, phase-split int8 copy. */
+static void copy_task(void *context, size_t thread_index, size_t task_index) {
+  const image_run *run = context;
+  const qs8_conv_run *r = run->r;
+  const thaw_conv2d_params *p = r->p;
+  const size_t plane = p->in_height * p->in_width;
+  const size_t first = task_index * run->channels_per_task;
+  const size_t end = min_size(first + run->channels_per_task, p->in_channels);
+  int8_t *copy = r->shared.image + first * r->image.channel_bytes;
+  const float *x = run->x + first * plane;
+  if (r->image.height == p->in_height && r->image.pitch == p->in_width && r->image.phases == 1) {
+    r->isa->quantize((end - first) * plane, x, &run->quantization, run->lowest, copy);
+    return;
+  }
+  memset(copy, (int)run->quantization.zero_point, (end - first) * r->image.channel_bytes);
+  int8_t *quantized_row =
+      slice_parts(r->scratch, r->scratch_stride, thread_index, r->offsets).row;
+  for (size_t c = first; c < end; c++, copy += r->image.channel_bytes, x += plane) {
+    for (size_t h = 0; h < p->in_height; h++) {
+      int8_t *row = copy + (p->pad_top + h) * r->image.pitch;
+      const float *x_row = x + h * p->in_width;
+      if (r->image.phases == 1) {
+        r->isa->quantize(p->in_width, x_row, &run->quantization, run->lowest, row + p->pad_left);
+        continue;
+      }
+      r->isa->quantize(p->in_width, x_row, &run->quantization, run->lowest, quantized_row);
+      split_phases(&r->image, p->pad_left, p->in_width, quantized_row, row);
+    }
+  }
+}
+
+/* Step 1: the quantization of the image x and its padded, phase-split int8 copy. */
+static thaw_qs8_row_quantization quantize_image(const qs8_conv_run *r, const thaw_qs8_input *input,
+                                                const float *x, const thaw_parallel *parallel) {
+  const thaw_conv2d_params *p = r->p;
+  const size_t plane = p->in_height * p->in_width;
+  image_run run = {.r = r, .x = x, .quantization = {input->scale, input->zero_point},
+                   .lowest = thaw_qs8_lowest(input->mode)};
+  const size_t tasks =
+      thaw_parallel_task_count(parallel, p->in_channels, QUANTIZE_VALUE_COST * (double)plane);
+  run.channels_per_task = (p->in_channels + tasks - 1) / tasks;
+  const size_t task_count = (p->in_channels + run.channels_per_task - 1) / run.channels_per_task;
+  if (input->mode == THAW_QS8_DYNAMIC) {
+    /* Each thread's range starts at 0, as the range of a run of values does. */
+    for (size_t t = 0; t < parallel->thread_count; t++) {
+      float *range = slice_parts(r->scratch, r->scratch_stride, t, r->offsets).range;
+      range[0] = range[1] = 0.0f;
+    }
+    parallel->run(parallel, task_count, range_task, &run);
+    float min = 0.0f, max = 0.0f;
+    for (size_t t = 0; t < parallel->thread_count; t++) {
+      const float *range = slice_parts(r->scratch, r->scratch_stride, t, r->offsets).range;
+      min = range[0] < min ? range[0] : min;
+      max = range[1] > max ? range[1] : max;
+    }
+    run.quantization = thaw_qs8_dynamic_quantization(min, max);
+  }
+  memset(r->shared.image + p->in_channels * r->image.channel_bytes, 0, THAW_QS8_GEMM_NR);
+  parallel->run(parallel, task_count, copy_task, &run);
+  return run.quantization;
+}
 
 /* Step 2: the panels of pixels [block, block_end) into `own` slice's panels. */
 static void pack_block(const qs8_conv_run *r, const conv_scratch *own, size_t block,
@@ -365,8 +424,8 @@ void thaw_qs8_conv2d_drive(const thaw_qs8_gemm_isa *isa, const thaw_conv2d_param
       THAW_QS8_CONV_MR;
   r.channel_chunks = ceil_div(p->out_channels, r.channels_per_task);
   for (size_t n = 0; n < p->batch; n++) {
-    const thaw_qs8_row_quantization quantization = quantize_image(
-        isa, p, input, &r.image, x + n * p->in_channels * p->in_height * p->in_width, &r.shared);
+    const thaw_qs8_row_quantization quantization =
+        quantize_image(&r, input, x + n * p->in_channels * p->in_height * p->in_width, parallel);
     fold_epilogue(p, &r.weights, &quantization, bias, &r.shared);
     r.y_image = y + n * p->out_channels * r.pixels;
     parallel->run(parallel, block_tasks * r.channel_chunks, conv_task, &r);
