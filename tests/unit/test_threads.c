@@ -368,10 +368,25 @@ enum { IMAGE = 128, IMAGE_CHANNELS = 8, WIDE = 16, POINTWISE = 32, POOLED = IMAG
 
 /* image [1,8,64,64] -> bilinear 2x resize -> x [1,8,128,128] -> 3x3 conv + GELU -> depthwise
  * 3x3 + ReLU -> sigmoid -> + the conv's output -> a scale and shift per channel -> concatenated
- * with the sigmoid's output over channels -> 1x1 conv -> times its own global average per
- * channel -> 2x2 max pool -> softmax over rows -> LayerNorm over rows -> per channel the [64,64]
- * plane times itself -> times a [64,80] weight -> transposed to [1,64,32,80]. Every op is large
- * enough to be split over threads. */
+ * with an int8 3x3 convolution of the sigmoid's output over channels -> 1x1 conv -> times its
+ * own global average per channel -> 2x2 max pool -> softmax over rows -> LayerNorm over rows ->
+ * per channel the [64,64] plane times itself -> times a [64,80] weight -> times an int8
+ * [80,80] weight -> transposed to [1,64,32,80]. Every op is large enough to be split over
+ * threads. */
+
+/* A QS8_GEMM_PANEL16 weight of random int8 values: [k, n] for a MatMul (shape_rank 2), or the
+ * [n, k / 9, 3, 3] filter of a 3x3 convolution (shape_rank 4). */
+static uint32_t qs8_constant(thaw_writer *w, const char *name, size_t k, size_t n,
+                             uint32_t shape_rank, uint64_t seed) {
+  void *packed = random_qs8_weights(k, n, seed);
+  const int64_t matrix[2] = {(int64_t)k, (int64_t)n};
+  const int64_t filter[4] = {(int64_t)n, (int64_t)(k / 9), 3, 3};
+  const uint32_t id = thaw_writer_add_tensor(
+      w, name, THAW_TENSOR_CONSTANT, THAW_DTYPE_I8, shape_rank, shape_rank == 2 ? matrix : filter,
+      THAW_LAYOUT_QS8_GEMM_PANEL16, packed, thaw_qs8_gemm_packed_b_size(k, n));
+  free(packed);
+  return id;
+}
 static test_model_bytes build_split_ops_model(void) {
   thaw_writer *w = thaw_writer_create();
   float *weights = random_floats(WIDE * IMAGE_CHANNELS * 9 + WIDE * 9 + POINTWISE * 2 * WIDE +
@@ -395,6 +410,9 @@ static test_model_bytes build_split_ops_model(void) {
   const uint32_t w4 = test_packed_constant(w, "w4", POOLED, PROJECTED, TAKE(POOLED * PROJECTED));
 #undef TAKE
   free(weights);
+  const uint32_t quantized_filter = qs8_constant(w, "quantized_filter", WIDE * 9, WIDE, 4, 21);
+  const uint32_t quantized_weight =
+      qs8_constant(w, "quantized_weight", PROJECTED, PROJECTED, 2, 22);
 
   const uint32_t image = test_activation(w, "image", THAW_DTYPE_F32,
                                         DIMS(1, IMAGE_CHANNELS, IMAGE / 2, IMAGE / 2));
@@ -408,6 +426,8 @@ static test_model_bytes build_split_ops_model(void) {
   const uint32_t sum = test_activation(w, "sum", THAW_DTYPE_F32, DIMS(1, WIDE, IMAGE, IMAGE));
   const uint32_t affine =
       test_activation(w, "affine", THAW_DTYPE_F32, DIMS(1, WIDE, IMAGE, IMAGE));
+  const uint32_t quantized_conv =
+      test_activation(w, "quantized_conv", THAW_DTYPE_F32, DIMS(1, WIDE, IMAGE, IMAGE));
   const uint32_t joined =
       test_activation(w, "joined", THAW_DTYPE_F32, DIMS(1, 2 * WIDE, IMAGE, IMAGE));
   const uint32_t pointwise =
@@ -426,6 +446,8 @@ static test_model_bytes build_split_ops_model(void) {
       test_activation(w, "squared", THAW_DTYPE_F32, DIMS(1, POINTWISE, POOLED, POOLED));
   const uint32_t projected =
       test_activation(w, "projected", THAW_DTYPE_F32, DIMS(1, POINTWISE, POOLED, PROJECTED));
+  const uint32_t quantized_projection = test_activation(w, "quantized_projection", THAW_DTYPE_F32,
+                                                       DIMS(1, POINTWISE, POOLED, PROJECTED));
   const uint32_t y = test_activation(w, "y", THAW_DTYPE_F32, DIMS(1, POOLED, POINTWISE, PROJECTED));
 
   const thaw_conv_attrs conv3x3 = {.stride_h = 1, .stride_w = 1, .dilation_h = 1,
@@ -456,7 +478,17 @@ static test_model_bytes build_split_ops_model(void) {
   test_node(w, THAW_OP_BINARY, "sum", &add, 2, (uint32_t[]){sigmoid, conv}, sum);
   test_node(w, THAW_OP_CHANNEL_AFFINE, "affine", NULL, 3,
             (uint32_t[]){sum, channel_scale, channel_shift}, affine);
-  test_node(w, THAW_OP_CONCAT, "joined", &channel_axis, 2, (uint32_t[]){affine, sigmoid}, joined);
+  const thaw_qs8_conv_attrs quantized3x3 = {.conv = {.stride_h = 1, .stride_w = 1,
+                                                     .dilation_h = 1, .dilation_w = 1,
+                                                     .pad_top = 1, .pad_left = 1,
+                                                     .pad_bottom = 1, .pad_right = 1,
+                                                     .groups = 1,
+                                                     .activation = {THAW_UNARY_SILU, 0, 0}},
+                                            .input = {THAW_QS8_INPUT_DYNAMIC, 0, 0}};
+  test_node(w, THAW_OP_QS8_CONV, "quantized_conv", &quantized3x3, 2,
+            (uint32_t[]){sigmoid, quantized_filter}, quantized_conv);
+  test_node(w, THAW_OP_CONCAT, "joined", &channel_axis, 2, (uint32_t[]){affine, quantized_conv},
+            joined);
   test_node(w, THAW_OP_CONV, "pointwise", &conv1x1, 2, (uint32_t[]){joined, w3}, pointwise);
   test_node(w, THAW_OP_GLOBAL_AVERAGE_POOL, "averages", NULL, 1, (uint32_t[]){pointwise},
             averages);
@@ -469,8 +501,12 @@ static test_model_bytes build_split_ops_model(void) {
   test_node(w, THAW_OP_MATMUL, "squared", &plain, 2, (uint32_t[]){normalised, normalised},
             squared);
   test_node(w, THAW_OP_MATMUL, "projected", &plain, 2, (uint32_t[]){squared, w4}, projected);
+  const thaw_qs8_matmul_attrs quantized_plain = {.input = {THAW_QS8_INPUT_DYNAMIC, 0, 0},
+                                                 .activation = {THAW_UNARY_RELU, 0, 0}};
+  test_node(w, THAW_OP_QS8_MATMUL, "quantized_projection", &quantized_plain, 2,
+            (uint32_t[]){projected, quantized_weight}, quantized_projection);
   const thaw_transpose_attrs swap_middle = {{0, 2, 1, 3}};
-  test_node(w, THAW_OP_TRANSPOSE, "y", &swap_middle, 1, (uint32_t[]){projected}, y);
+  test_node(w, THAW_OP_TRANSPOSE, "y", &swap_middle, 1, (uint32_t[]){quantized_projection}, y);
   thaw_writer_add_output(w, y);
   return test_finish(w);
 }
