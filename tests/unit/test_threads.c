@@ -3,13 +3,13 @@
  * count, and the pool behaves (lazy start, a failed start, limits).
  *
  * - The kernels that split their work (GEMM and GEMV, the im2col, Winograd, pointwise and
- *   depthwise convolutions, ConvTranspose, the int8 GEMM and convolution) are run through a thaw_parallel that executes the tasks
- *   backwards on three make-believe threads, with scratch full of NaN bytes, and must give the
- *   bytes of the serial run: the split is over independent outputs only, in any order, each
- *   thread on its own scratch slice.
- * - A model with every op the executor splits (resize, convolutions, depthwise, channel affine,
- *   concat, global and windowed pooling, unary, binary, softmax, LayerNorm, batched and weight
- *   MatMuls, transpose), large enough that each op is split,
+ *   depthwise convolutions, ConvTranspose, the int8 GEMM and convolution) are run through a
+ *   thaw_parallel that executes the tasks backwards on three make-believe threads, with scratch
+ *   full of NaN bytes, and must give the bytes of the serial run: the split is over independent
+ *   outputs only, in any order, each thread on its own scratch slice.
+ * - A model with every op the executor splits (resize, convolutions f32 and int8, depthwise,
+ *   channel affine, concat, global and windowed pooling, unary, binary, softmax, LayerNorm,
+ *   batched, weight and int8 MatMuls, transpose), large enough that each op is split,
  *   runs on 1, 2, 3 and 4 threads with identical output bytes, repeatedly, on the real pool.
  *
  * - The pool itself: thousands of regions of 2 to 37 tasks, back to back (the workers spin
