@@ -194,8 +194,8 @@ size_t thaw_qs8_gemm_packed_b_size(size_t k, size_t n);
  * with their column scales, computing the column sums. */
 void thaw_qs8_gemm_pack_b(size_t k, size_t n, const int8_t *b, ptrdiff_t b_row_stride,
                           ptrdiff_t b_column_stride, const float *scales, void *packed);
-/* Scratch of the qs8 drivers, the same for every ISA (bytes). The convolution takes groups ==
- * 1 and weights packed as B [in_channels*kh*kw, out_channels]. */
+/* Scratch of the qs8 drivers per thread, the same for every ISA (bytes). The convolution takes
+ * groups == 1 and weights packed as B [in_channels*kh*kw, out_channels]. */
 size_t thaw_qs8_gemm_scratch_size(const thaw_qs8_gemm_params *p);
 size_t thaw_qs8_conv2d_scratch_size(const thaw_conv2d_params *p);
 /* ONNX's QuantizeLinear and DequantizeLinear (FORMAT.md) over X viewed as [outer][channels]
@@ -326,11 +326,13 @@ typedef struct thaw_kernels {
   /* z = cond ? x : y with broadcasting (strides[0] cond, [1] x, [2] y). */
   void (*where)(size_t element_size, const thaw_broadcast *iter, const uint8_t *cond,
                 const void *x, const void *y, void *z);
-  /* Quantized products (see thaw_qs8_gemm_params); bias may be NULL. */
+  /* Quantized products (see thaw_qs8_gemm_params); bias may be NULL. scratch holds one slice
+   * of thaw_qs8_gemm_scratch_size / thaw_qs8_conv2d_scratch_size bytes per thread. */
   void (*qs8_gemm)(const thaw_qs8_gemm_params *p, const float *a, const void *packed_b,
-                   const float *bias, float *c, void *scratch);
+                   const float *bias, float *c, void *scratch, const thaw_parallel *parallel);
   void (*qs8_conv2d)(const thaw_conv2d_params *p, const thaw_qs8_input *input, const float *x,
-                     const void *packed_w, const float *bias, float *y, void *scratch);
+                     const void *packed_w, const float *bias, float *y, void *scratch,
+                     const thaw_parallel *parallel);
   /* ONNX linear quantization (thaw_quantize_params). The dynamic form quantizes n floats to
    * u8 over their own range, as ONNX's DynamicQuantizeLinear, writing its scale and zero point
    * (an x of zeros gets scale 0 and zero point 0). */

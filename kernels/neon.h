@@ -93,15 +93,17 @@ void thaw_qs8_pack_panel__neon(size_t channels, size_t taps, const int8_t *x,
                                size_t channel_stride, const ptrdiff_t *tap_offsets,
                                int8_t *panel);
 void thaw_qs8_gemm__neon(const thaw_qs8_gemm_params *p, const float *a, const void *packed_b,
-                         const float *bias, float *c, void *scratch);
+                         const float *bias, float *c, void *scratch,
+                         const thaw_parallel *parallel);
 void thaw_qs8_conv2d__neon(const thaw_conv2d_params *p, const thaw_qs8_input *input,
                            const float *x, const void *packed_w, const float *bias, float *y,
-                           void *scratch);
+                           void *scratch, const thaw_parallel *parallel);
 void thaw_qs8_gemm__neondot(const thaw_qs8_gemm_params *p, const float *a, const void *packed_b,
-                            const float *bias, float *c, void *scratch);
+                            const float *bias, float *c, void *scratch,
+                            const thaw_parallel *parallel);
 void thaw_qs8_conv2d__neondot(const thaw_conv2d_params *p, const thaw_qs8_input *input,
                               const float *x, const void *packed_w, const float *bias, float *y,
-                              void *scratch);
+                              void *scratch, const thaw_parallel *parallel);
 
 /* ONNX linear quantization (kernels/quantize/): the shared driver with vector rows. */
 void thaw_f32_quantize_linear__neon(const thaw_quantize_params *p, const float *x,

@@ -92,10 +92,11 @@ void thaw_qs8_quantize__scalar(size_t n, const float *x, const thaw_qs8_row_quan
 void thaw_qs8_pack_panel__scalar(size_t channels, size_t taps, const int8_t *x,
                                  size_t channel_stride, const ptrdiff_t *tap_offsets, int8_t *panel);
 void thaw_qs8_gemm__scalar(const thaw_qs8_gemm_params *p, const float *a, const void *packed_b,
-                           const float *bias, float *c, void *scratch);
+                           const float *bias, float *c, void *scratch,
+                           const thaw_parallel *parallel);
 void thaw_qs8_conv2d__scalar(const thaw_conv2d_params *p, const thaw_qs8_input *input,
                              const float *x, const void *packed_w, const float *bias, float *y,
-                             void *scratch);
+                             void *scratch, const thaw_parallel *parallel);
 /* LSTM and GRU (kernels/rnn/): the gate kernels of rnn-driver.h and the entry point binding
  * them to the shared driver; the scratch size is the driver's, the same for every ISA. */
 void thaw_f32_lstm_gates__scalar(size_t rows, size_t hidden_size, const float *projected,

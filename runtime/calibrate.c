@@ -145,11 +145,12 @@ static void call_probe(const thaw_kernels *k, const probe *p, const probe_buffer
       k->where(sizeof(float), &p->u.where, (const uint8_t *)b->indices, b->in0, b->in1, b->out);
       break;
     case CALL_INT8_GEMM:
-      k->qs8_gemm(&p->u.int8_gemm, b->in0, b->packed, b->bias, b->out, b->scratch);
+      k->qs8_gemm(&p->u.int8_gemm, b->in0, b->packed, b->bias, b->out, b->scratch,
+                  &thaw_parallel_serial);
       break;
     case CALL_INT8_CONV:
       k->qs8_conv2d(&p->u.conv, &(thaw_qs8_input){.mode = THAW_QS8_DYNAMIC}, b->in0, b->packed,
-                    b->bias, b->out, b->scratch);
+                    b->bias, b->out, b->scratch, &thaw_parallel_serial);
       break;
   }
 }
@@ -548,15 +549,17 @@ thaw_status thaw_cost_calibrate(const thaw_kernels *kernels, thaw_cost_rates *ra
 
 double thaw_cost_thread_speedup(thaw_cost_class kernel_class, uint32_t threads) {
   /* The executor splits these classes' output over the session's threads (runtime/session.c:
-   * products, convolutions, elementwise, normalization and pooling rows); the rest (int8,
-   * recurrent, transposed convolution, data movement that gathers) run on one thread. Ideal
-   * scaling up to the cores: a node too small to split is rare in the models that matter. */
+   * products f32 and int8, convolutions, elementwise, normalization and pooling rows); the
+   * rest (recurrent, data movement that gathers) run on one thread. Ideal scaling up to the
+   * cores: a node too small to split is rare in the models that matter. */
   switch (kernel_class) {
     case THAW_COST_GEMM:
     case THAW_COST_GEMV:
     case THAW_COST_CONV:
     case THAW_COST_CONV_1X1:
     case THAW_COST_DEPTHWISE:
+    case THAW_COST_CONV_TRANSPOSE:
+    case THAW_COST_INT8:
     case THAW_COST_ELEMENTWISE:
     case THAW_COST_NORMALIZATION:
     case THAW_COST_POOL: {

@@ -554,11 +554,12 @@ static thaw_status run_node(const executor *e, const thaw_prepared_node *node,
       break;
     case THAW_OP_QS8_MATMUL:
       kernels->qs8_gemm(&node->u.qs8_matmul, operand[0], operand[1],
-                        node->input_count > 2 ? operand[2] : NULL, y, e->scratch);
+                        node->input_count > 2 ? operand[2] : NULL, y, e->scratch, &e->parallel);
       break;
     case THAW_OP_QS8_CONV:
       kernels->qs8_conv2d(&node->u.qs8_conv.conv2d, &node->u.qs8_conv.input, operand[0],
-                          operand[1], node->input_count > 2 ? operand[2] : NULL, y, e->scratch);
+                          operand[1], node->input_count > 2 ? operand[2] : NULL, y, e->scratch,
+                          &e->parallel);
       break;
     case THAW_OP_BINARY: {
       const thaw_broadcast *iter = &node->u.binary.iter;

@@ -109,7 +109,8 @@ void run_thaw_qs8(benchmark::State& state, const char* isa) {
   p.activation.func = THAW_KERNEL_IDENTITY;
   std::vector<uint8_t> scratch(thaw_qs8_gemm_scratch_size(&p));
   for (auto _ : state) {
-    kernels->qs8_gemm(&p, o.a.data(), o.packed_b.data(), nullptr, o.c.data(), scratch.data());
+    kernels->qs8_gemm(&p, o.a.data(), o.packed_b.data(), nullptr, o.c.data(), scratch.data(),
+                      &thaw_parallel_serial);
     benchmark::ClobberMemory();
   }
   report(state, o.m, o.n, o.k);
@@ -220,7 +221,8 @@ void BM_thaw_qs8_conv_avx2(benchmark::State& state) {
   std::vector<uint8_t> scratch(thaw_qs8_conv2d_scratch_size(&p));
   const thaw_qs8_input input = {THAW_QS8_DYNAMIC, 0.0f, 0};
   for (auto _ : state) {
-    kernels->qs8_conv2d(&p, &input, x.data(), packed.data(), nullptr, y.data(), scratch.data());
+    kernels->qs8_conv2d(&p, &input, x.data(), packed.data(), nullptr, y.data(), scratch.data(),
+                        &thaw_parallel_serial);
     benchmark::ClobberMemory();
   }
   report_conv(state, p);

@@ -94,6 +94,39 @@ accumulate_border_tap(size_t count, const float *x, size_t x_stride, ptrdiff_t f
   }
 }
 
+/* accumulate_tap for the two column phases of a filter two columns wide at column stride 2
+ * (see pair_step): the phases' inputs at x_even and x_odd, their taps at w_even and w_odd. */
+static __attribute__((noinline)) void accumulate_tap_pair(size_t count, const float *x_even,
+                                                          const float *x_odd, size_t x_stride,
+                                                          const float *w_even, const float *w_odd,
+                                                          size_t w_stride, size_t taps,
+                                                          size_t channels, thaw_f32v *even_sums,
+                                                          thaw_f32v *odd_sums) {
+  thaw_f32v even_acc[CHANNEL_BLOCK], odd_acc[CHANNEL_BLOCK];
+#pragma GCC unroll 4
+  for (size_t o = 0; o < CHANNEL_BLOCK; o++) {
+    even_acc[o] = o < channels ? even_sums[o] : thaw_f32v_zero();
+    odd_acc[o] = o < channels ? odd_sums[o] : thaw_f32v_zero();
+  }
+  for (size_t c = 0; c < count; c++) {
+    const thaw_f32v even_values = thaw_f32v_load(x_even + c * x_stride);
+    const thaw_f32v odd_values = thaw_f32v_load(x_odd + c * x_stride);
+    const float *w_even_channel = w_even + c * w_stride, *w_odd_channel = w_odd + c * w_stride;
+#pragma GCC unroll 4
+    for (size_t o = 0; o < channels; o++) {
+      even_acc[o] = thaw_f32v_fmadd(even_values, thaw_f32v_dup(w_even_channel[o * taps]),
+                                    even_acc[o]);
+      odd_acc[o] = thaw_f32v_fmadd(odd_values, thaw_f32v_dup(w_odd_channel[o * taps]),
+                                   odd_acc[o]);
+    }
+  }
+#pragma GCC unroll 4
+  for (size_t o = 0; o < channels; o++) {
+    even_sums[o] = even_acc[o];
+    odd_sums[o] = odd_acc[o];
+  }
+}
+
 /* What the steps of one column phase of one output row share. */
 typedef struct phase_row {
   const thaw_conv2d_params *p;
@@ -145,6 +178,46 @@ static inline __attribute__((always_inline)) void phase_step(const phase_row *r,
   }
 }
 
+/* A filter two columns wide at column stride 2 (the 2x upsampling of segmentation and
+ * detection heads) gives every output column one tap: output 2j + q reads input column
+ * (q + pad_left) / 2 + j through tap column (q + pad_left) % 2. Both phases of a step then run
+ * together, and their outputs interleave into 2 * STEP contiguous floats, instead of two steps
+ * of 4 FMA chains each storing every other float one by one. The number of phase outputs j,
+ * from 0 and a multiple of STEP, whose steps read only inside the input row: 0 for other
+ * filters. */
+static inline size_t paired_outputs(const thaw_conv2d_params *p) {
+  if (p->kernel_width != 2 || p->stride_w != 2 || p->dilation_w != 1) return 0;
+  const size_t odd_outputs = p->out_width / 2, odd_first_column = (1 + p->pad_left) / 2;
+  if (odd_first_column >= p->in_width) return 0;
+  const size_t columns_left = p->in_width - odd_first_column;
+  const size_t outputs = odd_outputs < columns_left ? odd_outputs : columns_left;
+  return outputs - outputs % STEP;
+}
+
+/* Sums, bias included, of outputs 2*j0 .. 2*j0 + 2*STEP - 1 of output row r->oh (even and odd
+ * columns apart), for j0 < paired_outputs. */
+static inline __attribute__((always_inline)) void pair_step(const phase_row *r, size_t j0,
+                                                            const float *bias, size_t channels,
+                                                            thaw_f32v *even, thaw_f32v *odd) {
+  const thaw_conv2d_params *p = r->p;
+  const size_t in_plane = p->in_height * p->in_width;
+  const size_t taps = p->kernel_height * 2;
+  const size_t even_column = p->pad_left / 2, odd_column = (1 + p->pad_left) / 2;
+  const size_t even_tap = p->pad_left % 2, odd_tap = (1 + p->pad_left) % 2;
+#pragma GCC unroll 4
+  for (size_t o = 0; o < channels; o++)
+    even[o] = odd[o] = thaw_f32v_dup(bias != NULL ? bias[o] : 0.0f);
+  for (size_t kh = 0; kh < p->kernel_height; kh++) {
+    size_t ih;
+    if (!input_row_of(p, r->oh, kh, &ih)) continue;
+    const float *x_row = r->x_group + ih * p->in_width + j0;
+    const float *w_row = r->w_block + kh * 2;
+    accumulate_tap_pair(r->group_in, x_row + even_column, x_row + odd_column, in_plane,
+                        w_row + even_tap, w_row + odd_tap, r->group_out * taps, taps, channels,
+                        even, odd);
+  }
+}
+
 /* Rows [first_row, end_row) of the planes of `channels` consecutive output channels of one
  * group, clamped to [min, max]. */
 static inline __attribute__((always_inline)) void transpose_channels(
@@ -155,12 +228,23 @@ static inline __attribute__((always_inline)) void transpose_channels(
   const size_t stride_w = p->stride_w;
   const thaw_f32v vmin = thaw_f32v_dup(min), vmax = thaw_f32v_dup(max);
   const size_t phases = stride_w < p->out_width ? stride_w : p->out_width;
+  const size_t paired = paired_outputs(p);
   for (size_t oh = first_row; oh < end_row; oh++) {
     r->oh = oh;
+    for (size_t j0 = 0; j0 < paired; j0 += STEP) {
+      thaw_f32v even[CHANNEL_BLOCK], odd[CHANNEL_BLOCK];
+      pair_step(r, j0, bias, channels, even, odd);
+#pragma GCC unroll 4
+      for (size_t o = 0; o < channels; o++) {
+        thaw_f32v_store_interleaved(y_block + o * out_plane + oh * p->out_width + 2 * j0,
+                                    thaw_f32v_min(vmax, thaw_f32v_max(vmin, even[o])),
+                                    thaw_f32v_min(vmax, thaw_f32v_max(vmin, odd[o])));
+      }
+    }
     for (size_t phase = 0; phase < phases; phase++) {
       r->phase = phase;
       r->phase_outputs = (p->out_width - phase + stride_w - 1) / stride_w;
-      for (size_t j0 = 0; j0 < r->phase_outputs; j0 += STEP) {
+      for (size_t j0 = paired; j0 < r->phase_outputs; j0 += STEP) {
         thaw_f32v sums[CHANNEL_BLOCK];
         phase_step(r, j0, bias, channels, sums);
         const size_t live_lanes = r->phase_outputs - j0 < STEP ? r->phase_outputs - j0 : STEP;

@@ -30,6 +30,14 @@ static inline void thaw_f32v_store_partial(float *p, size_t count, thaw_f32v v) 
   thaw_store_f32__avx2(p, count, v);
 }
 
+/* even[0], odd[0], even[1], odd[1]...: 2 * THAW_F32V_LANES floats from p. */
+static inline void thaw_f32v_store_interleaved(float *p, thaw_f32v even, thaw_f32v odd) {
+  const __m256 low_pairs = _mm256_unpacklo_ps(even, odd);   /* pairs 0, 1 | 4, 5 */
+  const __m256 high_pairs = _mm256_unpackhi_ps(even, odd);  /* pairs 2, 3 | 6, 7 */
+  _mm256_storeu_ps(p, _mm256_permute2f128_ps(low_pairs, high_pairs, 0x20));
+  _mm256_storeu_ps(p + 8, _mm256_permute2f128_ps(low_pairs, high_pairs, 0x31));
+}
+
 static inline thaw_f32v thaw_f32v_dup(float value) { return _mm256_set1_ps(value); }
 static inline thaw_f32v thaw_f32v_zero(void) { return _mm256_setzero_ps(); }
 

@@ -24,6 +24,10 @@ static inline void thaw_f32v_store_partial(float *p, size_t count, thaw_f32v v) 
   thaw_store_f32__neon(p, count, v);
 }
 
+static inline void thaw_f32v_store_interleaved(float *p, thaw_f32v even, thaw_f32v odd) {
+  vst2q_f32(p, (float32x4x2_t){{even, odd}});
+}
+
 static inline thaw_f32v thaw_f32v_dup(float value) { return vdupq_n_f32(value); }
 static inline thaw_f32v thaw_f32v_zero(void) { return vdupq_n_f32(0.0f); }
 

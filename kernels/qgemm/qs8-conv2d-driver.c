@@ -14,8 +14,14 @@
  *     and each output channel is written in runs of up to 16 panels rather than 64 bytes. The
  *     image's quantization is folded into per-channel scales and offsets once per image, so a
  *     tile's epilogue reads three numbers per channel.
- * Blocks are independent of each other, so a thread pool can split them without changing a
- * result.
+ * Threads split the output, never k: per image, tasks over ranges of input channels take the
+ * image's range (each thread folding its tasks' ranges into its own slice, combined after) and
+ * write the copy into the first thread's slice, which every later task reads with the folded
+ * epilogue; then a task is a range of blocks by a range of 8-channel weight tiles, its panels
+ * packed in its own thread's slice.
+ * Blocks are split first, channel tiles too when there are fewer blocks than wanted tasks (a
+ * small plane: its panels are then packed once per channel range). Each tile meets the same
+ * panel bytes whatever the split, so results are bit-identical for any thread count.
  */
 #include <string.h>
 
@@ -88,9 +94,10 @@ typedef struct conv_scratch {
   float *scales;
   int32_t *offsets;
   float *biases;
+  float *range; /* the minimum and maximum of the image this thread's tasks have seen */
 } conv_scratch;
 
-enum { SCRATCH_PARTS = 9 };
+enum { SCRATCH_PARTS = 10 };
 
 static size_t padded_channels(const thaw_conv2d_params *p) {
   return (p->out_channels + THAW_QS8_GEMM_NR - 1) / THAW_QS8_GEMM_NR * THAW_QS8_GEMM_NR;
@@ -115,7 +122,7 @@ static bool scratch_offsets(const thaw_conv2d_params *p, size_t offsets[SCRATCH_
       (k + 1) * THAW_QS8_GEMM_NR,     block_panels(p) * panel_bytes(p),
       taps_bytes,                     taps_bytes,
       channel_values_bytes,           channel_values_bytes,
-      channel_values_bytes,
+      channel_values_bytes,           2 * sizeof(float),
   };
   size_t offset = 0;
   for (size_t part = 0; part < SCRATCH_PARTS; part++) {
@@ -146,42 +153,6 @@ static void split_phases(const padded_image *image, size_t first, size_t width,
     int8_t *out = row + column_offset(image, first + start);
     for (size_t w = start; w < width; w += image->phases) *out++ = quantized[w];
   }
-}
-
-/* Step 1: the quantization of the image and its padded, phase-split int8 copy. */
-static thaw_qs8_row_quantization quantize_image(const thaw_qs8_gemm_isa *isa,
-                                                const thaw_conv2d_params *p,
-                                                const thaw_qs8_input *input,
-                                                const padded_image *image, const float *x,
-                                                const conv_scratch *parts) {
-  const size_t plane = p->in_height * p->in_width, values = p->in_channels * plane;
-  thaw_qs8_row_quantization q = {input->scale, input->zero_point};
-  if (input->mode == THAW_QS8_DYNAMIC) {
-    float min, max;
-    isa->range(values, x, &min, &max);
-    q = thaw_qs8_dynamic_quantization(min, max);
-  }
-  const float lowest = thaw_qs8_lowest(input->mode);
-  int8_t *copy = parts->image;
-  memset(copy + p->in_channels * image->channel_bytes, 0, THAW_QS8_GEMM_NR);
-  if (image->height == p->in_height && image->pitch == p->in_width && image->phases == 1) {
-    isa->quantize(values, x, &q, lowest, copy);
-    return q;
-  }
-  memset(copy, (int)q.zero_point, p->in_channels * image->channel_bytes);
-  for (size_t c = 0; c < p->in_channels; c++) {
-    for (size_t h = 0; h < p->in_height; h++) {
-      int8_t *row = copy + c * image->channel_bytes + (p->pad_top + h) * image->pitch;
-      const float *x_row = x + c * plane + h * p->in_width;
-      if (image->phases == 1) {
-        isa->quantize(p->in_width, x_row, &q, lowest, row + p->pad_left);
-        continue;
-      }
-      isa->quantize(p->in_width, x_row, &q, lowest, parts->row);
-      split_phases(image, p->pad_left, p->in_width, parts->row, row);
-    }
-  }
-  return q;
 }
 
 /* The image's quantization folded into each channel's scale and weight sum, zeros past the last
@@ -226,13 +197,11 @@ static void gather_panel(const thaw_qs8_gemm_isa *isa, const thaw_conv2d_params 
                   panel);
 }
 
-void thaw_qs8_conv2d_drive(const thaw_qs8_gemm_isa *isa, const thaw_conv2d_params *p,
-                           const thaw_qs8_input *input, const float *x, const void *packed_w,
-                           const float *bias, float *y, void *scratch) {
-  size_t offsets[SCRATCH_PARTS], total;
-  scratch_offsets(p, offsets, &total); /* checked when the scratch was sized */
-  uint8_t *base = scratch;
-  const conv_scratch parts = {
+/* Where the parts of thread `thread_index`'s scratch slice lie. */
+static conv_scratch slice_parts(uint8_t *scratch, size_t scratch_stride, size_t thread_index,
+                                const size_t offsets[SCRATCH_PARTS]) {
+  uint8_t *base = scratch + thread_index * scratch_stride;
+  return (conv_scratch){
       .image = (int8_t *)(base + offsets[0]),
       .row = (int8_t *)(base + offsets[1]),
       .runs = (int8_t *)(base + offsets[2]),
@@ -242,65 +211,223 @@ void thaw_qs8_conv2d_drive(const thaw_qs8_gemm_isa *isa, const thaw_conv2d_param
       .scales = (float *)(base + offsets[6]),
       .offsets = (int32_t *)(base + offsets[7]),
       .biases = (float *)(base + offsets[8]),
+      .range = (float *)(base + offsets[9]),
   };
-  const padded_image image = padded_geometry(p);
+}
+
+/* What every task of one image shares. */
+typedef struct qs8_conv_run {
+  const thaw_qs8_gemm_isa *isa;
+  const thaw_conv2d_params *p;
+  padded_image image;
+  conv_scratch shared; /* the first slice: the copy, tap and run offsets, epilogue values */
+  uint8_t *scratch;
+  size_t scratch_stride;
+  size_t offsets[SCRATCH_PARTS];
+  thaw_qs8_packed_b weights;
+  thaw_qs8_conv_ukernel_fn ukernel;
+  float min, max;
+  bool fused;
+  bool rows_consecutive; /* see thaw_qs8_conv2d_drive */
+  float *y_image;
+  size_t pixels, block_pixels, k4, panel_step;
+  size_t blocks_per_task, channel_chunks, channels_per_task; /* channels: a multiple of MR */
+} qs8_conv_run;
+
+/* What quantizing one image (step 1) on the threads shares: tasks are ranges of input
+ * channels. */
+typedef struct image_run {
+  const qs8_conv_run *r;
+  const float *x;
+  thaw_qs8_row_quantization quantization;
+  float lowest;
+  size_t channels_per_task;
+} image_run;
+
+/* What quantizing one input value costs in the flops thaw_parallel_task_count counts (some
+ * 0.4 ns: a range pass and a quantizing pass over it). */
+#define QUANTIZE_VALUE_COST 12.0
+
+/* The range of the task's channels, folded into its thread's slice: a minimum and a maximum do
+ * not depend on the order they are taken in, so the image's range is the same for any split. */
+static void range_task(void *context, size_t thread_index, size_t task_index) {
+  const image_run *run = context;
+  const qs8_conv_run *r = run->r;
+  const size_t plane = r->p->in_height * r->p->in_width;
+  const size_t first = task_index * run->channels_per_task;
+  const size_t end = min_size(first + run->channels_per_task, r->p->in_channels);
+  float min, max;
+  r->isa->range((end - first) * plane, run->x + first * plane, &min, &max);
+  float *range = slice_parts(r->scratch, r->scratch_stride, thread_index, r->offsets).range;
+  range[0] = min < range[0] ? min : range[0];
+  range[1] = max > range[1] ? max : range[1];
+}
+
+/* The task's channels of the padded, phase-split int8 copy. */
+static void copy_task(void *context, size_t thread_index, size_t task_index) {
+  const image_run *run = context;
+  const qs8_conv_run *r = run->r;
+  const thaw_conv2d_params *p = r->p;
+  const size_t plane = p->in_height * p->in_width;
+  const size_t first = task_index * run->channels_per_task;
+  const size_t end = min_size(first + run->channels_per_task, p->in_channels);
+  int8_t *copy = r->shared.image + first * r->image.channel_bytes;
+  const float *x = run->x + first * plane;
+  if (r->image.height == p->in_height && r->image.pitch == p->in_width && r->image.phases == 1) {
+    r->isa->quantize((end - first) * plane, x, &run->quantization, run->lowest, copy);
+    return;
+  }
+  memset(copy, (int)run->quantization.zero_point, (end - first) * r->image.channel_bytes);
+  int8_t *quantized_row =
+      slice_parts(r->scratch, r->scratch_stride, thread_index, r->offsets).row;
+  for (size_t c = first; c < end; c++, copy += r->image.channel_bytes, x += plane) {
+    for (size_t h = 0; h < p->in_height; h++) {
+      int8_t *row = copy + (p->pad_top + h) * r->image.pitch;
+      const float *x_row = x + h * p->in_width;
+      if (r->image.phases == 1) {
+        r->isa->quantize(p->in_width, x_row, &run->quantization, run->lowest, row + p->pad_left);
+        continue;
+      }
+      r->isa->quantize(p->in_width, x_row, &run->quantization, run->lowest, quantized_row);
+      split_phases(&r->image, p->pad_left, p->in_width, quantized_row, row);
+    }
+  }
+}
+
+/* Step 1: the quantization of the image x and its padded, phase-split int8 copy. */
+static thaw_qs8_row_quantization quantize_image(const qs8_conv_run *r, const thaw_qs8_input *input,
+                                                const float *x, const thaw_parallel *parallel) {
+  const thaw_conv2d_params *p = r->p;
+  const size_t plane = p->in_height * p->in_width;
+  image_run run = {.r = r, .x = x, .quantization = {input->scale, input->zero_point},
+                   .lowest = thaw_qs8_lowest(input->mode)};
+  const size_t tasks =
+      thaw_parallel_task_count(parallel, p->in_channels, QUANTIZE_VALUE_COST * (double)plane);
+  run.channels_per_task = (p->in_channels + tasks - 1) / tasks;
+  const size_t task_count = (p->in_channels + run.channels_per_task - 1) / run.channels_per_task;
+  if (input->mode == THAW_QS8_DYNAMIC) {
+    /* Each thread's range starts at 0, as the range of a run of values does. */
+    for (size_t t = 0; t < parallel->thread_count; t++) {
+      float *range = slice_parts(r->scratch, r->scratch_stride, t, r->offsets).range;
+      range[0] = range[1] = 0.0f;
+    }
+    parallel->run(parallel, task_count, range_task, &run);
+    float min = 0.0f, max = 0.0f;
+    for (size_t t = 0; t < parallel->thread_count; t++) {
+      const float *range = slice_parts(r->scratch, r->scratch_stride, t, r->offsets).range;
+      min = range[0] < min ? range[0] : min;
+      max = range[1] > max ? range[1] : max;
+    }
+    run.quantization = thaw_qs8_dynamic_quantization(min, max);
+  }
+  memset(r->shared.image + p->in_channels * r->image.channel_bytes, 0, THAW_QS8_GEMM_NR);
+  parallel->run(parallel, task_count, copy_task, &run);
+  return run.quantization;
+}
+
+/* Step 2: the panels of pixels [block, block_end) into `own` slice's panels. */
+static void pack_block(const qs8_conv_run *r, const conv_scratch *own, size_t block,
+                       size_t block_end) {
+  const thaw_conv2d_params *p = r->p;
   const size_t taps = p->kernel_height * p->kernel_width;
+  int8_t *panel = own->panels;
+  for (size_t first = block; first < block_end; first += THAW_QS8_GEMM_NR, panel += r->panel_step) {
+    const size_t nr = min_size(THAW_QS8_GEMM_NR, r->pixels - first);
+    const size_t oh = first / p->out_width, ow = first % p->out_width;
+    if (r->rows_consecutive || ow + nr <= p->out_width) {
+      r->isa->pack_panel(p->in_channels, taps,
+                         r->shared.image + oh * p->stride_h * r->image.pitch + ow,
+                         r->image.channel_bytes, r->shared.tap_offsets, panel);
+    } else {
+      gather_panel(r->isa, p, &r->image, own, first, nr, panel);
+    }
+  }
+}
+
+static void conv_task(void *context, size_t thread_index, size_t task_index) {
+  const qs8_conv_run *r = context;
+  const thaw_conv2d_params *p = r->p;
+  /* The shared parts, with this thread's gathering and panels. */
+  conv_scratch own = r->shared;
+  const conv_scratch slice = slice_parts(r->scratch, r->scratch_stride, thread_index, r->offsets);
+  own.runs = slice.runs;
+  own.panels = slice.panels;
+  const size_t first_channel = task_index % r->channel_chunks * r->channels_per_task;
+  const size_t end_channel = min_size(first_channel + r->channels_per_task, p->out_channels);
+  const size_t first_pixel =
+      task_index / r->channel_chunks * r->blocks_per_task * r->block_pixels;
+  const size_t end_pixel = min_size(first_pixel + r->blocks_per_task * r->block_pixels, r->pixels);
+  thaw_qs8_conv_tile_args args = {.min = r->min, .max = r->max};
+  for (size_t block = first_pixel; block < end_pixel; block += r->block_pixels) {
+    const size_t block_end = min_size(block + r->block_pixels, r->pixels);
+    pack_block(r, &own, block, block_end);
+    for (size_t channel = first_channel; channel < end_channel; channel += THAW_QS8_CONV_MR) {
+      const int8_t *w = r->weights.panels + channel / THAW_QS8_GEMM_NR * r->weights.panel_bytes +
+                        channel % THAW_QS8_GEMM_NR * THAW_QS8_GEMM_KR;
+      args.scales = r->shared.scales + channel;
+      args.offsets = r->shared.offsets + channel;
+      args.biases = r->shared.biases + channel;
+      const size_t mr = min_size(THAW_QS8_CONV_MR, end_channel - channel);
+      const int8_t *panel = own.panels;
+      for (size_t first = block; first < block_end;
+           first += THAW_QS8_GEMM_NR, panel += r->panel_step) {
+        r->ukernel(mr, min_size(THAW_QS8_GEMM_NR, r->pixels - first), r->k4, w, panel,
+                   r->y_image + channel * r->pixels + first, r->pixels, &args);
+      }
+    }
+    if (r->fused) continue;
+    for (size_t channel = first_channel; channel < end_channel; channel++) {
+      float *run = r->y_image + channel * r->pixels + block;
+      r->isa->unary(&p->activation, block_end - block, run, run);
+    }
+  }
+}
+
+static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
+
+void thaw_qs8_conv2d_drive(const thaw_qs8_gemm_isa *isa, const thaw_conv2d_params *p,
+                           const thaw_qs8_input *input, const float *x, const void *packed_w,
+                           const float *bias, float *y, void *scratch,
+                           const thaw_parallel *parallel) {
+  qs8_conv_run r = {.isa = isa, .p = p, .image = padded_geometry(p), .scratch = scratch,
+                    .scratch_stride = thaw_scratch_slice_bytes(thaw_qs8_conv2d_scratch_size(p))};
+  size_t total;
+  scratch_offsets(p, r.offsets, &total); /* checked when the scratch was sized */
+  r.shared = slice_parts(scratch, r.scratch_stride, 0, r.offsets);
   for (size_t kh = 0; kh < p->kernel_height; kh++) {
     for (size_t kw = 0; kw < p->kernel_width; kw++) {
       const size_t t = kh * p->kernel_width + kw;
-      parts.tap_offsets[t] =
-          (ptrdiff_t)(kh * p->dilation_h * image.pitch + column_offset(&image, kw * p->dilation_w));
-      parts.run_offsets[t] = (ptrdiff_t)(t * THAW_QS8_GEMM_NR);
+      r.shared.tap_offsets[t] = (ptrdiff_t)(kh * p->dilation_h * r.image.pitch +
+                                            column_offset(&r.image, kw * p->dilation_w));
+      r.shared.run_offsets[t] = (ptrdiff_t)(t * THAW_QS8_GEMM_NR);
     }
   }
-  const size_t k4 = thaw_qs8_round_k(patch_length(p)), channels = p->out_channels;
-  const size_t pixels = p->out_height * p->out_width;
-  const size_t block_pixels = block_panels(p) * THAW_QS8_GEMM_NR, panel_step = panel_bytes(p);
+  r.k4 = thaw_qs8_round_k(patch_length(p));
+  r.pixels = p->out_height * p->out_width;
+  r.block_pixels = block_panels(p) * THAW_QS8_GEMM_NR;
+  r.panel_step = panel_bytes(p);
   /* Rows of pixels follow each other in the copy when the output is as wide as a row of it
    * (a 1x1 convolution with stride 1 and no padding). */
-  const bool rows_consecutive = p->stride_h * image.pitch == p->out_width;
-  thaw_qs8_packed_b weights;
-  thaw_qs8_packed_b_parts(patch_length(p), channels, packed_w, &weights);
-  const thaw_qs8_conv_ukernel_fn ukernel =
-      input->mode == THAW_QS8_DYNAMIC ? isa->conv_unsigned7 : isa->conv_signed;
-  thaw_qs8_conv_tile_args args;
-  const bool fused = thaw_unary_as_clamp(&p->activation, &args.min, &args.max);
+  r.rows_consecutive = p->stride_h * r.image.pitch == p->out_width;
+  thaw_qs8_packed_b_parts(patch_length(p), p->out_channels, packed_w, &r.weights);
+  r.ukernel = input->mode == THAW_QS8_DYNAMIC ? isa->conv_unsigned7 : isa->conv_signed;
+  r.fused = thaw_unary_as_clamp(&p->activation, &r.min, &r.max);
+
+  const size_t blocks = ceil_div(r.pixels, r.block_pixels);
+  const size_t channel_tiles = ceil_div(p->out_channels, THAW_QS8_CONV_MR);
+  const size_t tasks = thaw_parallel_task_count(
+      parallel, blocks * channel_tiles, 2.0 * (double)(THAW_QS8_CONV_MR * r.block_pixels * r.k4));
+  r.blocks_per_task = ceil_div(blocks, min_size(tasks, blocks));
+  const size_t block_tasks = ceil_div(blocks, r.blocks_per_task);
+  r.channels_per_task =
+      ceil_div(channel_tiles, min_size(ceil_div(tasks, block_tasks), channel_tiles)) *
+      THAW_QS8_CONV_MR;
+  r.channel_chunks = ceil_div(p->out_channels, r.channels_per_task);
   for (size_t n = 0; n < p->batch; n++) {
-    const float *x_image = x + n * p->in_channels * p->in_height * p->in_width;
-    float *y_image = y + n * channels * pixels;
     const thaw_qs8_row_quantization quantization =
-        quantize_image(isa, p, input, &image, x_image, &parts);
-    fold_epilogue(p, &weights, &quantization, bias, &parts);
-    for (size_t block = 0; block < pixels; block += block_pixels) {
-      const size_t block_end = min_size(block + block_pixels, pixels);
-      int8_t *panel = parts.panels;
-      for (size_t first = block; first < block_end;
-           first += THAW_QS8_GEMM_NR, panel += panel_step) {
-        const size_t nr = min_size(THAW_QS8_GEMM_NR, pixels - first);
-        const size_t oh = first / p->out_width, ow = first % p->out_width;
-        if (rows_consecutive || ow + nr <= p->out_width) {
-          isa->pack_panel(p->in_channels, taps,
-                          parts.image + oh * p->stride_h * image.pitch + ow, image.channel_bytes,
-                          parts.tap_offsets, panel);
-        } else {
-          gather_panel(isa, p, &image, &parts, first, nr, panel);
-        }
-      }
-      for (size_t channel = 0; channel < channels; channel += THAW_QS8_CONV_MR) {
-        const int8_t *w = weights.panels + channel / THAW_QS8_GEMM_NR * weights.panel_bytes +
-                          channel % THAW_QS8_GEMM_NR * THAW_QS8_GEMM_KR;
-        args.scales = parts.scales + channel;
-        args.offsets = parts.offsets + channel;
-        args.biases = parts.biases + channel;
-        const size_t mr = min_size(THAW_QS8_CONV_MR, channels - channel);
-        panel = parts.panels;
-        for (size_t first = block; first < block_end;
-             first += THAW_QS8_GEMM_NR, panel += panel_step) {
-          ukernel(mr, min_size(THAW_QS8_GEMM_NR, pixels - first), k4, w, panel,
-                  y_image + channel * pixels + first, pixels, &args);
-        }
-      }
-    }
-    if (!fused) isa->unary(&p->activation, channels * pixels, y_image, y_image);
+        quantize_image(&r, input, x + n * p->in_channels * p->in_height * p->in_width, parallel);
+    fold_epilogue(p, &r.weights, &quantization, bias, &r.shared);
+    r.y_image = y + n * p->out_channels * r.pixels;
+    parallel->run(parallel, block_tasks * r.channel_chunks, conv_task, &r);
   }
 }

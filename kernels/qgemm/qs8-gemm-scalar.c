@@ -14,12 +14,13 @@ static const thaw_qs8_gemm_isa scalar_qs8_gemm = {
 };
 
 void thaw_qs8_gemm__scalar(const thaw_qs8_gemm_params *p, const float *a, const void *packed_b,
-                           const float *bias, float *c, void *scratch) {
-  thaw_qs8_gemm_drive(&scalar_qs8_gemm, p, a, packed_b, bias, c, scratch);
+                           const float *bias, float *c, void *scratch,
+                           const thaw_parallel *parallel) {
+  thaw_qs8_gemm_drive(&scalar_qs8_gemm, p, a, packed_b, bias, c, scratch, parallel);
 }
 
 void thaw_qs8_conv2d__scalar(const thaw_conv2d_params *p, const thaw_qs8_input *input,
                              const float *x, const void *packed_w, const float *bias, float *y,
-                             void *scratch) {
-  thaw_qs8_conv2d_drive(&scalar_qs8_gemm, p, input, x, packed_w, bias, y, scratch);
+                             void *scratch, const thaw_parallel *parallel) {
+  thaw_qs8_conv2d_drive(&scalar_qs8_gemm, p, input, x, packed_w, bias, y, scratch, parallel);
 }

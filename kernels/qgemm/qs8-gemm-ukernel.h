@@ -149,11 +149,13 @@ typedef struct thaw_qs8_packed_b {
 
 void thaw_qs8_packed_b_parts(size_t k, size_t n, const void *packed, thaw_qs8_packed_b *parts);
 
+/* scratch holds one slice of the scratch size (kernels.h) per thread of `parallel`. */
 void thaw_qs8_gemm_drive(const thaw_qs8_gemm_isa *isa, const thaw_qs8_gemm_params *p,
                          const float *a, const void *packed_b, const float *bias, float *c,
-                         void *scratch);
+                         void *scratch, const thaw_parallel *parallel);
 void thaw_qs8_conv2d_drive(const thaw_qs8_gemm_isa *isa, const thaw_conv2d_params *p,
                            const thaw_qs8_input *input, const float *x, const void *packed_w,
-                           const float *bias, float *y, void *scratch);
+                           const float *bias, float *y, void *scratch,
+                           const thaw_parallel *parallel);
 
 #endif /* THAW_KERNELS_QGEMM_QS8_GEMM_UKERNEL_H */

@@ -55,6 +55,73 @@ static void test_batch_norm_folds_into_conv(void **state) {
   thaw_convert_report_free(&report);
 }
 
+/* A grouped 2x upsampling ConvTranspose (4 -> 6 channels in 2 groups), then its bias as an
+ * Add, BatchNormalization and Relu, as paddle2onnx writes a detection head: one CONV_TRANSPOSE
+ * op with the bias and the norm folded into its weights and the Relu fused. */
+static void test_batch_norm_and_relu_fold_into_conv_transpose(void **state) {
+  (void)state;
+  enum { C = 4, M = 6, GROUPS = 2, H = 2, W = 3, K = 2, OH = H * K, OW = W * K };
+  builder b;
+  builder_init(&b, 13);
+  int64_t x_dims[4] = {1, C, H, W}, w_dims[4] = {C, M / GROUPS, K, K}, c_dims[1] = {M};
+  int64_t bias_dims[3] = {M, 1, 1};
+  float w[C * (M / GROUPS) * K * K], bias[M], gamma[M], beta[M], mean[M], var[M];
+  thaw_test_rng rng = {7};
+  thaw_test_fill_uniform(&rng, w, C * (M / GROUPS) * K * K, -1.0f, 1.0f);
+  thaw_test_fill_uniform(&rng, bias, M, -0.5f, 0.5f);
+  thaw_test_fill_uniform(&rng, gamma, M, -2.0f, 2.0f);
+  thaw_test_fill_uniform(&rng, beta, M, -1.0f, 1.0f);
+  thaw_test_fill_uniform(&rng, mean, M, -0.5f, 0.5f);
+  thaw_test_fill_uniform(&rng, var, M, 0.25f, 4.0f);
+  add_input(&b, "x", 4, x_dims);
+  add_initializer(&b, "w", 4, w_dims, w, C * (M / GROUPS) * K * K);
+  add_initializer(&b, "b", 3, bias_dims, bias, M);
+  add_initializer(&b, "gamma", 1, c_dims, gamma, M);
+  add_initializer(&b, "beta", 1, c_dims, beta, M);
+  add_initializer(&b, "mean", 1, c_dims, mean, M);
+  add_initializer(&b, "var", 1, c_dims, var, M);
+  Onnx__NodeProto *up = add_node(&b, "ConvTranspose", "x", "w", NULL, "up");
+  static int64_t strides[2] = {K, K};
+  add_ints_attribute(&b, up, "strides", strides, 2);
+  add_int_attribute(&b, up, "group", GROUPS);
+  add_node(&b, "Add", "up", "b", NULL, "biased");
+  Onnx__NodeProto *bn = add_node(&b, "BatchNormalization", "biased", "gamma", "beta", "normed");
+  static char *bn_inputs[5] = {"biased", "gamma", "beta", "mean", "var"};
+  bn->input = bn_inputs;
+  bn->n_input = 5;
+  add_node(&b, "Relu", "normed", NULL, NULL, "y");
+  add_output(&b, "y");
+  uint8_t *bytes;
+  uint64_t size;
+  thaw_convert_report report;
+  thaw_error error;
+  assert_int_equal(convert(&b, NULL, &bytes, &size, &report, &error), THAW_OK);
+  assert_int_equal(report.ops_out, 1);
+  assert_int_equal(report.counts[THAW_CONVERT_FUSED_BIAS], 1);
+  assert_int_equal(report.counts[THAW_CONVERT_FOLDED_BATCH_NORM], 1);
+  assert_int_equal(report.counts[THAW_CONVERT_FUSED_ACTIVATION], 1);
+  float x[C * H * W], y[M * OH * OW];
+  thaw_test_fill_uniform(&rng, x, C * H * W, -1.0f, 1.0f);
+  run_model(bytes, size, x, C * H * W, y, M * OH * OW);
+  /* Stride == kernel: output (oh, ow) takes input (oh / K, ow / K) through tap (oh % K, ow % K). */
+  double expected[M * OH * OW];
+  for (int m = 0; m < M; ++m) {
+    const int group = m / (M / GROUPS), group_m = m % (M / GROUPS);
+    for (int oh = 0; oh < OH; ++oh)
+      for (int ow = 0; ow < OW; ++ow) {
+        double sum = bias[m];
+        for (int c = group * (C / GROUPS); c < (group + 1) * (C / GROUPS); ++c)
+          sum += (double)x[(c * H + oh / K) * W + ow / K] *
+                 w[((c * (M / GROUPS) + group_m) * K + oh % K) * K + ow % K];
+        const double normed = (sum - mean[m]) / sqrt((double)var[m] + 1e-5) * gamma[m] + beta[m];
+        expected[(m * OH + oh) * OW + ow] = normed > 0 ? normed : 0;
+      }
+  }
+  thaw_test_assert_close("conv transpose+bn+relu", y, expected, M * OH * OW, 1e-5, 1e-5);
+  free(bytes);
+  thaw_convert_report_free(&report);
+}
+
 /* PyTorch's decomposed GELU after a MatMul whose weight is a Constant node. */
 static void test_gelu_pattern_and_constant_weight(void **state) {
   (void)state;
@@ -280,6 +347,7 @@ static void test_matmul_weight_packed(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_batch_norm_folds_into_conv),
+      cmocka_unit_test(test_batch_norm_and_relu_fold_into_conv_transpose),
       cmocka_unit_test(test_gelu_pattern_and_constant_weight),
       cmocka_unit_test(test_shape_chain_folds),
       cmocka_unit_test(test_every_unsupported_node_is_listed),

@@ -157,7 +157,9 @@ static void test_thread_speedup(void **state) {
   assert_true(two == 1.0 || two == 2.0); /* min(2, cores) */
   assert_true(thaw_cost_thread_speedup(THAW_COST_GEMM, 64) >= two);
   assert_float_equal(thaw_cost_thread_speedup(THAW_COST_ELEMENTWISE, 2), two, 0);
-  assert_float_equal(thaw_cost_thread_speedup(THAW_COST_INT8, 8), 1.0, 0);
+  assert_float_equal(thaw_cost_thread_speedup(THAW_COST_INT8, 2), two, 0);
+  assert_float_equal(thaw_cost_thread_speedup(THAW_COST_CONV_TRANSPOSE, 2), two, 0);
+  assert_float_equal(thaw_cost_thread_speedup(THAW_COST_RECURRENT, 8), 1.0, 0);
   assert_float_equal(thaw_cost_thread_speedup(THAW_COST_DATA_MOVEMENT, 8), 1.0, 0);
 }
 

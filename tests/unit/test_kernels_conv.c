@@ -397,6 +397,11 @@ static void test_conv_transpose2d(void **state) {
       /* 2x upsampling (k 2, s 2) and (k 4, s 2, p 1), 8 and 5 output channels */
       {1, 7, 6, 19, 8, 2, 2, 1, 2, 2, 1, 1, 0, 0, 0, 0, 0, 0, true, identity},
       {1, 4, 5, 17, 5, 4, 4, 1, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0, true, hard_swish},
+      /* 2-wide filters at column stride 2 (both column phases in one step): an odd left pad
+       * (the phases read different input columns), 4 + 1 output channels; then 3 rows of
+       * taps at row stride 1, two groups, output padding past the last input column */
+      {1, 3, 4, 21, 5, 2, 2, 1, 2, 2, 1, 1, 1, 1, 0, 1, 0, 0, true, relu6},
+      {1, 4, 3, 24, 2, 3, 2, 2, 1, 2, 1, 1, 1, 0, 1, 0, 0, 1, true, identity},
       /* k 3 s 2 p 1 with output padding 1, grouped with 4 + 1 output channels per group */
       {2, 6, 4, 11, 10, 3, 3, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, false, relu},
       /* stride 3, dilation 2, pads wider than the dilated window on one side */

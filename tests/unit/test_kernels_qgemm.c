@@ -129,7 +129,7 @@ static void check_gemm(const thaw_qs8_gemm_params *shape, const float *a, const 
     float *c = oracle_floats(c_count);
     assert_non_null(scratch);
     for (size_t e = 0; e < c_count; e++) c[e] = sentinel;
-    variants[v]->qs8_gemm(&p, a, packed, bias, c, scratch);
+    variants[v]->qs8_gemm(&p, a, packed, bias, c, scratch, &thaw_parallel_serial);
     for (size_t i = 0; i < p.m; i++) {
       memcpy(actual + i * p.n, c + i * (size_t)p.c_row_stride, p.n * sizeof(float));
       for (size_t g = 0; g < 3 && i + 1 < p.m; g++)
@@ -371,7 +371,7 @@ static void run_conv_case(const conv_case *cc, const thaw_qs8_input *input, thaw
     void *scratch = malloc(scratch_bytes);
     float *y = oracle_floats(y_count);
     assert_non_null(scratch);
-    variants[v]->qs8_conv2d(&p, input, x, packed, bias, y, scratch);
+    variants[v]->qs8_conv2d(&p, input, x, packed, bias, y, scratch, &thaw_parallel_serial);
     char what[128];
     snprintf(what, sizeof what, "%s qs8_conv2d %s c=%zu %zux%zu m=%zu k=%zu s=%zu d=%zu p=%zu",
              variants[v]->isa, input->mode == THAW_QS8_DYNAMIC ? "dynamic" : "static", cc->channels, cc->height, cc->width, n, cc->kernel, cc->stride,

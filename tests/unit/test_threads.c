@@ -3,13 +3,13 @@
  * count, and the pool behaves (lazy start, a failed start, limits).
  *
  * - The kernels that split their work (GEMM and GEMV, the im2col, Winograd, pointwise and
- *   depthwise convolutions, ConvTranspose) are run through a thaw_parallel that executes the tasks
- *   backwards on three make-believe threads, with scratch full of NaN bytes, and must give the
- *   bytes of the serial run: the split is over independent outputs only, in any order, each
- *   thread on its own scratch slice.
- * - A model with every op the executor splits (resize, convolutions, depthwise, channel affine,
- *   concat, global and windowed pooling, unary, binary, softmax, LayerNorm, batched and weight
- *   MatMuls, transpose), large enough that each op is split,
+ *   depthwise convolutions, ConvTranspose, the int8 GEMM and convolution) are run through a
+ *   thaw_parallel that executes the tasks backwards on three make-believe threads, with scratch
+ *   full of NaN bytes, and must give the bytes of the serial run: the split is over independent
+ *   outputs only, in any order, each thread on its own scratch slice.
+ * - A model with every op the executor splits (resize, convolutions f32 and int8, depthwise,
+ *   channel affine, concat, global and windowed pooling, unary, binary, softmax, LayerNorm,
+ *   batched, weight and int8 MatMuls, transpose), large enough that each op is split,
  *   runs on 1, 2, 3 and 4 threads with identical output bytes, repeatedly, on the real pool.
  *
  * - The pool itself: thousands of regions of 2 to 37 tasks, back to back (the workers spin
@@ -207,6 +207,98 @@ static void test_conv_split_is_exact(void **state) {
       check_conv_split(variants[v], &cases[c].p, cases[c].what);
 }
 
+/* ---- Quantized products through the same split ---- */
+
+/* Random int8 weights [k, n] in [-127, 127], packed with scales in (0, 0.02]. */
+static void *random_qs8_weights(size_t k, size_t n, uint64_t seed) {
+  int8_t *b = malloc(k * n);
+  float *scales = random_floats(n, seed + 1);
+  void *packed = malloc(thaw_qs8_gemm_packed_b_size(k, n));
+  assert_non_null(b);
+  assert_non_null(packed);
+  thaw_test_rng rng = {seed};
+  for (size_t i = 0; i < k * n; i++) b[i] = (int8_t)(thaw_test_rng_next(&rng) % 255 - 127);
+  for (size_t j = 0; j < n; j++) scales[j] = 0.01f * (fabsf(scales[j]) + 0.01f);
+  thaw_qs8_gemm_pack_b(k, n, b, (ptrdiff_t)n, 1, scales, packed);
+  free(scales);
+  free(b);
+  return packed;
+}
+
+/* The same bytes from a serial run and from the backwards split, on NaN-filled scratch. */
+static void check_qs8_split(const thaw_kernels *kernels, const thaw_qs8_gemm_params *gemm,
+                            const thaw_conv2d_params *conv, const char *what) {
+  const bool is_gemm = gemm != NULL;
+  const size_t x_count = is_gemm ? gemm->m * gemm->k
+                                 : conv->batch * conv->in_channels * conv->in_height *
+                                       conv->in_width;
+  const size_t k = is_gemm ? gemm->k : conv->in_channels * conv->kernel_height * conv->kernel_width;
+  const size_t n = is_gemm ? gemm->n : conv->out_channels;
+  const size_t y_count = is_gemm ? gemm->m * gemm->n
+                                 : conv->batch * conv->out_channels * conv->out_height *
+                                       conv->out_width;
+  float *x = random_floats(x_count, 11), *bias = random_floats(n, 12);
+  void *packed = random_qs8_weights(k, n, 13);
+  float *serial = malloc(y_count * sizeof(float)), *split = malloc(y_count * sizeof(float));
+  assert_non_null(serial);
+  assert_non_null(split);
+  const size_t scratch_bytes =
+      is_gemm ? thaw_qs8_gemm_scratch_size(gemm) : thaw_qs8_conv2d_scratch_size(conv);
+  void *scratch = nan_scratch(scratch_bytes, FAKE_THREADS);
+  const thaw_qs8_input dynamic = {.mode = THAW_QS8_DYNAMIC};
+  for (int pass = 0; pass < 2; pass++) {
+    const thaw_parallel *parallel = pass == 0 ? &thaw_parallel_serial : &backwards;
+    float *y = pass == 0 ? serial : split;
+    memset(scratch, 0xff, thaw_scratch_slice_bytes(scratch_bytes) * FAKE_THREADS);
+    most_tasks = 0;
+    if (is_gemm) kernels->qs8_gemm(gemm, x, packed, bias, y, scratch, parallel);
+    else kernels->qs8_conv2d(conv, &dynamic, x, packed, bias, y, scratch, parallel);
+  }
+  if (most_tasks < 2) fail_msg("%s %s was not split", kernels->isa, what);
+  if (memcmp(serial, split, y_count * sizeof(float)) != 0)
+    fail_msg("%s %s: the split result differs", kernels->isa, what);
+  free(scratch);
+  free(serial);
+  free(split);
+  free(packed);
+  free(bias);
+  free(x);
+}
+
+static void test_qs8_split_is_exact(void **state) {
+  (void)state;
+  const struct {
+    const char *what;
+    thaw_qs8_gemm_params gemm;
+  } gemms[] = {
+      /* Row blocks of 64 (the last one short), then columns as well. */
+      {"qs8 gemm, rows", {.m = 203, .n = 75, .k = 301, .a_row_stride = 301, .c_row_stride = 75,
+                          .input = {.mode = THAW_QS8_DYNAMIC}, .has_bias = true,
+                          .activation = {THAW_KERNEL_GELU, 0.0f, 0.0f}}},
+      {"qs8 gemm, columns", {.m = 5, .n = 517, .k = 770, .a_row_stride = 770, .c_row_stride = 517,
+                             .input = {.mode = THAW_QS8_STATIC, .scale = 0.01f, .zero_point = 3},
+                             .activation = {THAW_KERNEL_RELU, 0.0f, 0.0f}}},
+  };
+  const struct {
+    const char *what;
+    thaw_conv2d_params p;
+  } convs[] = {
+      {"qs8 3x3 stride 2 conv", conv_params(13, 37, 70, 3, 2, 1, THAW_KERNEL_HARD_SWISH)},
+      /* One block of pixels: split over channel tiles. */
+      {"qs8 3x3 conv on 7x10", conv_params(64, 7, 100, 3, 1, 1, THAW_KERNEL_CLIP)},
+      /* An image large enough that its range and int8 copy are split over channels too. */
+      {"qs8 1x1 conv on 40x61x64", conv_params(40, 61, 24, 1, 1, 1, THAW_KERNEL_IDENTITY)},
+  };
+  const thaw_kernels *variants[8];
+  const size_t variant_count = thaw_kernels_variants(variants, 8);
+  for (size_t v = 0; v < variant_count; v++) {
+    for (size_t c = 0; c < sizeof gemms / sizeof gemms[0]; c++)
+      check_qs8_split(variants[v], &gemms[c].gemm, NULL, gemms[c].what);
+    for (size_t c = 0; c < sizeof convs / sizeof convs[0]; c++)
+      check_qs8_split(variants[v], NULL, &convs[c].p, convs[c].what);
+  }
+}
+
 /* ConvTranspose of `in_channels` size x (size + 3) images, padding kernel / 4 on each side. */
 static thaw_conv2d_params transpose_params(size_t in_channels, size_t size, size_t out_channels,
                                            size_t kernel, size_t stride, size_t groups,
@@ -276,10 +368,25 @@ enum { IMAGE = 128, IMAGE_CHANNELS = 8, WIDE = 16, POINTWISE = 32, POOLED = IMAG
 
 /* image [1,8,64,64] -> bilinear 2x resize -> x [1,8,128,128] -> 3x3 conv + GELU -> depthwise
  * 3x3 + ReLU -> sigmoid -> + the conv's output -> a scale and shift per channel -> concatenated
- * with the sigmoid's output over channels -> 1x1 conv -> times its own global average per
- * channel -> 2x2 max pool -> softmax over rows -> LayerNorm over rows -> per channel the [64,64]
- * plane times itself -> times a [64,80] weight -> transposed to [1,64,32,80]. Every op is large
- * enough to be split over threads. */
+ * with an int8 3x3 convolution of the sigmoid's output over channels -> 1x1 conv -> times its
+ * own global average per channel -> 2x2 max pool -> softmax over rows -> LayerNorm over rows ->
+ * per channel the [64,64] plane times itself -> times a [64,80] weight -> times an int8
+ * [80,80] weight -> transposed to [1,64,32,80]. Every op is large enough to be split over
+ * threads. */
+
+/* A QS8_GEMM_PANEL16 weight of random int8 values: [k, n] for a MatMul (shape_rank 2), or the
+ * [n, k / 9, 3, 3] filter of a 3x3 convolution (shape_rank 4). */
+static uint32_t qs8_constant(thaw_writer *w, const char *name, size_t k, size_t n,
+                             uint32_t shape_rank, uint64_t seed) {
+  void *packed = random_qs8_weights(k, n, seed);
+  const int64_t matrix[2] = {(int64_t)k, (int64_t)n};
+  const int64_t filter[4] = {(int64_t)n, (int64_t)(k / 9), 3, 3};
+  const uint32_t id = thaw_writer_add_tensor(
+      w, name, THAW_TENSOR_CONSTANT, THAW_DTYPE_I8, shape_rank, shape_rank == 2 ? matrix : filter,
+      THAW_LAYOUT_QS8_GEMM_PANEL16, packed, thaw_qs8_gemm_packed_b_size(k, n));
+  free(packed);
+  return id;
+}
 static test_model_bytes build_split_ops_model(void) {
   thaw_writer *w = thaw_writer_create();
   float *weights = random_floats(WIDE * IMAGE_CHANNELS * 9 + WIDE * 9 + POINTWISE * 2 * WIDE +
@@ -303,6 +410,9 @@ static test_model_bytes build_split_ops_model(void) {
   const uint32_t w4 = test_packed_constant(w, "w4", POOLED, PROJECTED, TAKE(POOLED * PROJECTED));
 #undef TAKE
   free(weights);
+  const uint32_t quantized_filter = qs8_constant(w, "quantized_filter", WIDE * 9, WIDE, 4, 21);
+  const uint32_t quantized_weight =
+      qs8_constant(w, "quantized_weight", PROJECTED, PROJECTED, 2, 22);
 
   const uint32_t image = test_activation(w, "image", THAW_DTYPE_F32,
                                         DIMS(1, IMAGE_CHANNELS, IMAGE / 2, IMAGE / 2));
@@ -316,6 +426,8 @@ static test_model_bytes build_split_ops_model(void) {
   const uint32_t sum = test_activation(w, "sum", THAW_DTYPE_F32, DIMS(1, WIDE, IMAGE, IMAGE));
   const uint32_t affine =
       test_activation(w, "affine", THAW_DTYPE_F32, DIMS(1, WIDE, IMAGE, IMAGE));
+  const uint32_t quantized_conv =
+      test_activation(w, "quantized_conv", THAW_DTYPE_F32, DIMS(1, WIDE, IMAGE, IMAGE));
   const uint32_t joined =
       test_activation(w, "joined", THAW_DTYPE_F32, DIMS(1, 2 * WIDE, IMAGE, IMAGE));
   const uint32_t pointwise =
@@ -334,6 +446,8 @@ static test_model_bytes build_split_ops_model(void) {
       test_activation(w, "squared", THAW_DTYPE_F32, DIMS(1, POINTWISE, POOLED, POOLED));
   const uint32_t projected =
       test_activation(w, "projected", THAW_DTYPE_F32, DIMS(1, POINTWISE, POOLED, PROJECTED));
+  const uint32_t quantized_projection = test_activation(w, "quantized_projection", THAW_DTYPE_F32,
+                                                       DIMS(1, POINTWISE, POOLED, PROJECTED));
   const uint32_t y = test_activation(w, "y", THAW_DTYPE_F32, DIMS(1, POOLED, POINTWISE, PROJECTED));
 
   const thaw_conv_attrs conv3x3 = {.stride_h = 1, .stride_w = 1, .dilation_h = 1,
@@ -364,7 +478,17 @@ static test_model_bytes build_split_ops_model(void) {
   test_node(w, THAW_OP_BINARY, "sum", &add, 2, (uint32_t[]){sigmoid, conv}, sum);
   test_node(w, THAW_OP_CHANNEL_AFFINE, "affine", NULL, 3,
             (uint32_t[]){sum, channel_scale, channel_shift}, affine);
-  test_node(w, THAW_OP_CONCAT, "joined", &channel_axis, 2, (uint32_t[]){affine, sigmoid}, joined);
+  const thaw_qs8_conv_attrs quantized3x3 = {.conv = {.stride_h = 1, .stride_w = 1,
+                                                     .dilation_h = 1, .dilation_w = 1,
+                                                     .pad_top = 1, .pad_left = 1,
+                                                     .pad_bottom = 1, .pad_right = 1,
+                                                     .groups = 1,
+                                                     .activation = {THAW_UNARY_SILU, 0, 0}},
+                                            .input = {THAW_QS8_INPUT_DYNAMIC, 0, 0}};
+  test_node(w, THAW_OP_QS8_CONV, "quantized_conv", &quantized3x3, 2,
+            (uint32_t[]){sigmoid, quantized_filter}, quantized_conv);
+  test_node(w, THAW_OP_CONCAT, "joined", &channel_axis, 2, (uint32_t[]){affine, quantized_conv},
+            joined);
   test_node(w, THAW_OP_CONV, "pointwise", &conv1x1, 2, (uint32_t[]){joined, w3}, pointwise);
   test_node(w, THAW_OP_GLOBAL_AVERAGE_POOL, "averages", NULL, 1, (uint32_t[]){pointwise},
             averages);
@@ -377,8 +501,12 @@ static test_model_bytes build_split_ops_model(void) {
   test_node(w, THAW_OP_MATMUL, "squared", &plain, 2, (uint32_t[]){normalised, normalised},
             squared);
   test_node(w, THAW_OP_MATMUL, "projected", &plain, 2, (uint32_t[]){squared, w4}, projected);
+  const thaw_qs8_matmul_attrs quantized_plain = {.input = {THAW_QS8_INPUT_DYNAMIC, 0, 0},
+                                                 .activation = {THAW_UNARY_RELU, 0, 0}};
+  test_node(w, THAW_OP_QS8_MATMUL, "quantized_projection", &quantized_plain, 2,
+            (uint32_t[]){projected, quantized_weight}, quantized_projection);
   const thaw_transpose_attrs swap_middle = {{0, 2, 1, 3}};
-  test_node(w, THAW_OP_TRANSPOSE, "y", &swap_middle, 1, (uint32_t[]){projected}, y);
+  test_node(w, THAW_OP_TRANSPOSE, "y", &swap_middle, 1, (uint32_t[]){quantized_projection}, y);
   thaw_writer_add_output(w, y);
   return test_finish(w);
 }
@@ -872,6 +1000,7 @@ int main(void) {
       cmocka_unit_test(test_gemm_split_is_exact),
       cmocka_unit_test(test_conv_split_is_exact),
       cmocka_unit_test(test_conv_transpose_split_is_exact),
+      cmocka_unit_test(test_qs8_split_is_exact),
       cmocka_unit_test_setup_teardown(test_results_are_identical_for_any_thread_count,
                                       model_setup, model_teardown),
       cmocka_unit_test_setup_teardown(test_workers_start_at_the_first_run, model_setup,

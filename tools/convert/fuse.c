@@ -1,7 +1,7 @@
 /*
  * Graph rewrites after lowering: recognise decomposed GELU / LayerNormalization / SiLU /
- * HardSwish, fold BatchNorm (CHANNEL_AFFINE) into the producing Conv/MatMul, then fuse
- * per-channel Mul/Add and activations into Conv/MatMul; per-channel Mul/Add left after an
+ * HardSwish, fold BatchNorm (CHANNEL_AFFINE) and per-channel Mul/Add into the producing
+ * Conv/ConvTranspose/MatMul, then activations; per-channel Mul/Add left after an
  * activation fold into the Conv reading them, or merge into one CHANNEL_AFFINE. A rewrite only
  * consumes a value nobody else reads (graph outputs count as readers), and the rewritten node
  * keeps the position of the producer (or of the last node it replaces), so execution order
@@ -284,23 +284,49 @@ static bool weights_known(const cv_graph *graph, uint32_t weights, bool rewritte
   return true;
 }
 
-/* The Conv/MatMul producing `value` when it can absorb what follows: read only by `reader`,
- * weights known offline (constant bytes when `rewrites_weights`), no activation fused yet. */
+static bool is_convolution(const cv_node *node) {
+  return node->op == THAW_OP_CONV || node->op == THAW_OP_CONV_TRANSPOSE;
+}
+
+/* The activation a Conv, ConvTranspose or MatMul applies to its output. */
+static thaw_unary_attrs *fused_activation(cv_node *p) {
+  return is_convolution(p) ? &p->attrs.conv.activation : &p->attrs.matmul.activation;
+}
+
+/* The Conv/ConvTranspose/MatMul producing `value` when it can absorb what follows: read only by
+ * `reader`, weights known offline (constant bytes when `rewrites_weights`), no activation fused
+ * yet. */
 static cv_node *absorbing_producer(const cv_graph *graph, const cv_uses *u, uint32_t value,
                                    bool rewrites_weights) {
   cv_node *p = cv_producer(graph, value);
   if (!p || cv_sole_reader(graph, u, value) == CV_NONE) return NULL;
-  if (p->op != THAW_OP_CONV && p->op != THAW_OP_MATMUL) return NULL;
+  if (!is_convolution(p) && p->op != THAW_OP_MATMUL) return NULL;
   if (!weights_known(graph, p->inputs[1], rewrites_weights)) return NULL;
-  const thaw_unary_attrs *activation =
-      p->op == THAW_OP_CONV ? &p->attrs.conv.activation : &p->attrs.matmul.activation;
-  return activation->func == THAW_UNARY_IDENTITY ? p : NULL;
+  return fused_activation(p)->func == THAW_UNARY_IDENTITY ? p : NULL;
 }
 
-/* The number of output channels of a Conv ([M,...] weight) or columns of a MatMul ([K,N]). */
+/* The number of output channels of a Conv ([M,...] weight), a ConvTranspose ([C, M/groups,
+ * ...]) or columns of a MatMul ([K,N]). */
 static int64_t output_channels(const cv_graph *graph, const cv_node *p) {
   const cv_value *w = &graph->values[p->inputs[1]];
-  return p->op == THAW_OP_CONV ? w->shape[0] : w->shape[w->rank - 1];
+  if (p->op == THAW_OP_CONV) return w->shape[0];
+  if (p->op == THAW_OP_CONV_TRANSPOSE) return w->shape[1] * (int64_t)p->attrs.conv.groups;
+  return w->shape[w->rank - 1];
+}
+
+/* The output channel weight element i multiplies into. */
+static uint64_t weight_channel(const cv_graph *graph, const cv_node *p, uint64_t i) {
+  const cv_value *w = &graph->values[p->inputs[1]];
+  const uint64_t channels = (uint64_t)output_channels(graph, p);
+  if (p->op == THAW_OP_CONV) return i / (w->element_count / channels);
+  if (p->op == THAW_OP_MATMUL) return i % channels;
+  /* [C, M/groups, kh, kw]: input channel c of group c / (C/groups) feeds that group's M/groups
+   * outputs. */
+  const uint64_t groups = p->attrs.conv.groups, group_out = channels / groups;
+  const uint64_t taps = w->element_count / ((uint64_t)w->shape[0] * group_out);
+  const uint64_t input_channel = i / (group_out * taps);
+  const uint64_t group = input_channel / ((uint64_t)w->shape[0] / groups);
+  return group * group_out + i / taps % group_out;
 }
 
 /* Give `p` new constant weights scaled per output channel and a new bias
@@ -317,11 +343,7 @@ static thaw_status rewrite_weights(cv_graph *graph, cv_node *p, const float *sca
     if (weight == CV_NONE) return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
     w = &graph->values[weight];
     float *data = (float *)w->data;
-    for (uint64_t i = 0; i < w->element_count; ++i) {
-      uint64_t channel = p->op == THAW_OP_CONV ? i / (w->element_count / (uint64_t)channels)
-                                               : i % (uint64_t)channels;
-      data[i] *= scale[channel];
-    }
+    for (uint64_t i = 0; i < w->element_count; ++i) data[i] *= scale[weight_channel(graph, p, i)];
   }
   float *bias = calloc((size_t)channels, sizeof(float));
   if (!bias) return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
@@ -388,9 +410,10 @@ static bool all_finite(const cv_value *constant) {
   return true;
 }
 
-/* The axis of a Conv's (NCHW) or MatMul's output that its weights' output channels index. */
+/* The axis of a convolution's (NCHW) or MatMul's output that its weights' output channels
+ * index. */
 static uint32_t channel_axis(const cv_graph *graph, const cv_node *p) {
-  return p->op == THAW_OP_CONV ? 1 : graph->values[p->outputs[0]].rank - 1;
+  return is_convolution(p) ? 1 : graph->values[p->outputs[0]].rank - 1;
 }
 
 /* Add or Mul of a per-channel constant ([M,1,1] for Conv, [N] for MatMul, or a scalar) after a
@@ -436,22 +459,24 @@ static void fuse_activation(cv_graph *graph, const cv_uses *u, cv_node *unary) {
   if (!fusable_activation(unary->attrs.unary.func)) return;
   cv_node *p = absorbing_producer(graph, u, unary->inputs[0], false);
   if (!p) return;
-  if (p->op == THAW_OP_CONV) p->attrs.conv.activation = unary->attrs.unary;
-  else p->attrs.matmul.activation = unary->attrs.unary;
+  *fused_activation(p) = unary->attrs.unary;
   absorb(graph, p, unary);
   graph->report->counts[THAW_CONVERT_FUSED_ACTIVATION]++;
 }
 
-typedef enum { PASS_BATCH_NORM, PASS_BIAS, PASS_ACTIVATION } fold_pass;
+/* The affine pass folds BatchNorms and per-channel Add/Mul constants in one walk, in graph
+ * order, so that a chain of them (paddle2onnx writes Conv, Add bias, BatchNormalization) folds
+ * whatever its order: each node finds its predecessors already folded into the Conv. */
+typedef enum { PASS_AFFINE, PASS_ACTIVATION } fold_pass;
 
 static thaw_status fold_into_producers(cv_graph *graph, fold_pass pass, thaw_error *error) {
   cv_uses u;
   thaw_status status = cv_uses_build(graph, &u, error);
   for (uint32_t n = 0; status == THAW_OK && n < graph->node_count; ++n) {
     cv_node *node = &graph->nodes[n];
-    if (pass == PASS_BATCH_NORM && node->op == THAW_OP_CHANNEL_AFFINE)
+    if (pass == PASS_AFFINE && node->op == THAW_OP_CHANNEL_AFFINE)
       status = fold_batch_norm(graph, &u, node, error);
-    else if (pass == PASS_BIAS &&
+    else if (pass == PASS_AFFINE &&
              (is_binary(node, THAW_BINARY_ADD) || is_binary(node, THAW_BINARY_MUL)))
       status = fold_channel_constant(graph, &u, node, error);
     else if (pass == PASS_ACTIVATION && node->op == THAW_OP_UNARY)
@@ -674,8 +699,7 @@ static thaw_status fold_affine_runs(cv_graph *graph, thaw_error *error) {
 
 thaw_status cv_fuse(cv_graph *graph, thaw_error *error) {
   thaw_status status = recognise_patterns(graph, error);
-  if (status == THAW_OK) status = fold_into_producers(graph, PASS_BATCH_NORM, error);
-  if (status == THAW_OK) status = fold_into_producers(graph, PASS_BIAS, error);
+  if (status == THAW_OK) status = fold_into_producers(graph, PASS_AFFINE, error);
   if (status == THAW_OK) status = fold_into_producers(graph, PASS_ACTIVATION, error);
   if (status == THAW_OK) status = cv_fuse_attention(graph, error);
   if (status == THAW_OK) status = fold_affine_runs(graph, error);
