@@ -1,5 +1,5 @@
 // Elementwise and normalisation kernels, one thread, in one run; each result reports Gelem/s.
-// - exp, tanh, GELU, SiLU: thaw's scalar reference, thaw's AVX2 kernel and SLEEF's AVX2 1-ulp
+// - exp, tanh, erf, GELU, SiLU: thaw's scalar reference, thaw's AVX2 kernel and SLEEF's AVX2 1-ulp
 //   functions over the same 4096 floats (L1-resident, as in a fused epilogue).
 // - softmax over 12x128 rows of 128 (BERT-base attention scores for 128 tokens) and layer norm
 //   over 128 rows of 768: scalar and AVX2 tables.
@@ -22,7 +22,7 @@ constexpr size_t kElements = 4096;
 
 std::vector<float> make_inputs() {
   std::vector<float> x(kElements);
-  // -5 .. 5: where exp, tanh, GELU and SiLU all still vary.
+  // -5 .. 5: where exp, tanh, erf, GELU and SiLU all still vary.
   for (size_t i = 0; i < kElements; i++)
     x[i] = -5.0f + 10.0f * static_cast<float>((i * 2654435761u) % kElements) / kElements;
   return x;
@@ -57,6 +57,7 @@ __m256 sleef_apply(thaw_kernel_unary func, __m256 x) {
   switch (func) {
   case THAW_KERNEL_EXP: return Sleef_expf8_u10avx2(x);
   case THAW_KERNEL_TANH: return Sleef_tanhf8_u10avx2(x);
+  case THAW_KERNEL_ERF: return Sleef_erff8_u10avx2(x);
   case THAW_KERNEL_GELU: {
     const __m256 half_x = _mm256_mul_ps(x, _mm256_set1_ps(0.5f));
     const __m256 erf = Sleef_erff8_u10avx2(_mm256_mul_ps(x, _mm256_set1_ps(0.70710678f)));
@@ -127,6 +128,7 @@ void run_layer_norm(benchmark::State& state, const char* isa) {
 
 THAW_UNARY_BENCHMARKS(exp, THAW_KERNEL_EXP);
 THAW_UNARY_BENCHMARKS(tanh, THAW_KERNEL_TANH);
+THAW_UNARY_BENCHMARKS(erf, THAW_KERNEL_ERF);
 THAW_UNARY_BENCHMARKS(gelu, THAW_KERNEL_GELU);
 THAW_UNARY_BENCHMARKS(silu, THAW_KERNEL_SILU);
 BENCHMARK_CAPTURE(run_softmax, scalar, "scalar")->Name("softmax_1536x128/scalar");

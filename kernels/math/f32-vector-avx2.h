@@ -71,6 +71,8 @@ static inline float thaw_f32v_reduce_max(thaw_f32v v) { return thaw_vreduce_max_
 static inline thaw_f32v thaw_f32v_sqrt(thaw_f32v x) { return _mm256_sqrt_ps(x); }
 /* The vector math of f32-vmath-avx2.h, with its accuracy. */
 static inline thaw_f32v thaw_f32v_exp(thaw_f32v x) { return thaw_vexp_f32__avx2(x); }
+/* e^x for x in [-87, 88] only (a normal result), cheaper than thaw_f32v_exp. */
+static inline thaw_f32v thaw_f32v_exp_normal(thaw_f32v x) { return thaw_vexp_normal_f32__avx2(x); }
 static inline thaw_f32v thaw_f32v_log(thaw_f32v x) { return thaw_vlog_f32__avx2(x); }
 static inline thaw_f32v thaw_f32v_tanh(thaw_f32v x) { return thaw_vtanh_f32__avx2(x); }
 static inline thaw_f32v thaw_f32v_erf(thaw_f32v x) { return thaw_verf_f32__avx2(x); }

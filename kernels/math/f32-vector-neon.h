@@ -57,6 +57,8 @@ static inline float thaw_f32v_reduce_max(thaw_f32v v) { return thaw_vreduce_max_
 
 static inline thaw_f32v thaw_f32v_sqrt(thaw_f32v x) { return vsqrtq_f32(x); }
 static inline thaw_f32v thaw_f32v_exp(thaw_f32v x) { return thaw_vexp_f32__neon(x); }
+/* e^x for x in [-87, 88] only (a normal result), cheaper than thaw_f32v_exp. */
+static inline thaw_f32v thaw_f32v_exp_normal(thaw_f32v x) { return thaw_vexp_normal_f32__neon(x); }
 static inline thaw_f32v thaw_f32v_log(thaw_f32v x) { return thaw_vlog_f32__neon(x); }
 static inline thaw_f32v thaw_f32v_tanh(thaw_f32v x) { return thaw_vtanh_f32__neon(x); }
 static inline thaw_f32v thaw_f32v_erf(thaw_f32v x) { return thaw_verf_f32__neon(x); }

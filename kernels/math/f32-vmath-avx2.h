@@ -7,7 +7,9 @@
  * the whole float range, gradual underflow included (results in the denormal range are rounded
  * once, not flushed), and holds it to a bound: 1.5 ulp for exp, erf and log, 2 for tanh, 3 for
  * sigmoid (measured: 0.98, 0.94, 0.90, 1.40, 2.24). ±inf and NaN go through as the C
- * library's functions treat them.
+ * library's functions treat them. The range-limited exp (thaw_vexp_normal_f32__avx2) is tested
+ * through erf and softmax, which call it; on its own it measured 0.99 ulp against glibc's exp
+ * (every 25th float of [-87, 88]).
  *
  * The polynomial coefficients are weighted minimax fits (Lawson iterations on a least-squares
  * fit, in double) of the function named next to them, rounded to float.
@@ -56,6 +58,17 @@ static inline float thaw_row_sum_f32__avx2(size_t n, const float *x) {
 /* Only the sign bit of a float. */
 static inline __m256 thaw_vsign_mask_f32__avx2(void) { return _mm256_set1_ps(-0.0f); }
 
+/* e^r - 1 for |r| <= ln(2)/2, the reduced argument of both exps below. */
+static inline __m256 thaw_vexpm1_reduced_f32__avx2(__m256 r) {
+  /* (exp(r) - 1 - r) / r^2 */
+  __m256 q = _mm256_set1_ps(0x1.6a244cp-10f);
+  q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(0x1.1239d4p-7f));
+  q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(0x1.5558f2p-5f));
+  q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(0x1.555492p-3f));
+  q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(0x1.fffffcp-2f));
+  return _mm256_fmadd_ps(_mm256_mul_ps(r, r), q, r);
+}
+
 /* exp(x) = 2^n * exp(r), n = round(x / ln 2), |r| <= ln(2)/2.
  * ln 2 is split so that n * ln2_hi is exact and x - n * ln2_hi cancels exactly. 2^n is applied
  * as two factors 2^(n - n/2) and 2^(n/2), each a normal float: the product then overflows to
@@ -73,14 +86,7 @@ static inline __m256 thaw_vexp_f32__avx2(__m256 x) {
   __m256 r = _mm256_fnmadd_ps(n, ln2_hi, x);
   r = _mm256_fnmadd_ps(n, ln2_lo, r);
 
-  /* (exp(r) - 1 - r) / r^2 */
-  __m256 q = _mm256_set1_ps(0x1.6a244cp-10f);
-  q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(0x1.1239d4p-7f));
-  q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(0x1.5558f2p-5f));
-  q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(0x1.555492p-3f));
-  q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(0x1.fffffcp-2f));
-  const __m256 expm1_r = _mm256_fmadd_ps(_mm256_mul_ps(r, r), q, r);
-  const __m256 exp_r = _mm256_add_ps(expm1_r, _mm256_set1_ps(1.0f));
+  const __m256 exp_r = _mm256_add_ps(thaw_vexpm1_reduced_f32__avx2(r), _mm256_set1_ps(1.0f));
 
   const __m256i exponent = _mm256_cvtps_epi32(n);
   const __m256i half_exponent = _mm256_srai_epi32(exponent, 1);
@@ -90,6 +96,25 @@ static inline __m256 thaw_vexp_f32__avx2(__m256 x) {
   const __m256 scale_b =
       _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(half_exponent, bias), 23));
   return _mm256_mul_ps(_mm256_mul_ps(exp_r, scale_a), scale_b);
+}
+
+/* exp(x) for x in [-87, 88], where the result is a normal float (NaN stays NaN): the callers
+ * that know their range (softmax after its maximum, erf's e^(-x^2) with |x| <= 4, tanh's
+ * e^(2|x|) with |x| <= 9.5) skip the clamps and the two-factor scaling of thaw_vexp_f32__avx2,
+ * 13 operations instead of 24.
+ * Adding 1.5 * 2^23 + 127 to x * log2(e) rounds it to the integer n + 127 in the low mantissa
+ * bits, which shifted into the exponent field are 2^n; the last step scales and adds 1 in one
+ * rounding. */
+static inline __m256 thaw_vexp_normal_f32__avx2(__m256 x) {
+  const __m256 biased_rounder = _mm256_set1_ps(0x1.8000fep+23f);
+  const __m256 biased_n = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), biased_rounder);
+  const __m256 n = _mm256_sub_ps(biased_n, biased_rounder);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.62e400p-1f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.7f7d1cp-20f), r);
+
+  const __m256 expm1_r = thaw_vexpm1_reduced_f32__avx2(r);
+  const __m256 scale = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(biased_n), 23));
+  return _mm256_fmadd_ps(expm1_r, scale, scale);
 }
 
 /* log(x) = e * ln 2 + log(1 + f), with x = 2^e * (1 + f) and 1 + f in [sqrt(1/2), sqrt(2)).
@@ -137,7 +162,8 @@ static inline __m256 thaw_vlog_f32__avx2(__m256 x) {
 
 /* tanh is odd: computed on |x| and given x's sign. Below 0.5493 (where tanh = 1/2) an odd
  * polynomial keeps the relative accuracy that 1 - 2/(e^2|x| + 1) would lose to cancellation;
- * above it that formula is accurate, and saturates to 1 when the exponential overflows. */
+ * above it that formula is accurate. From 9.5 on it rounds to 1, so |x| is clamped there for
+ * the exponential, which then stays normal (this also takes inf to 1). */
 static inline __m256 thaw_vtanh_f32__avx2(__m256 x) {
   const __m256 sign_mask = thaw_vsign_mask_f32__avx2();
   const __m256 sign = _mm256_and_ps(x, sign_mask);
@@ -153,7 +179,9 @@ static inline __m256 thaw_vtanh_f32__avx2(__m256 x) {
   const __m256 near_zero = _mm256_fmadd_ps(_mm256_mul_ps(magnitude, square), p, magnitude);
 
   const __m256 one = _mm256_set1_ps(1.0f);
-  const __m256 exp_2x = thaw_vexp_f32__avx2(_mm256_add_ps(magnitude, magnitude));
+  /* min returns its second operand, so NaN survives the clamp. */
+  const __m256 saturating = _mm256_min_ps(_mm256_set1_ps(9.5f), magnitude);
+  const __m256 exp_2x = thaw_vexp_normal_f32__avx2(_mm256_add_ps(saturating, saturating));
   const __m256 far =
       _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(exp_2x, one)));
 
@@ -192,7 +220,8 @@ static inline __m256 thaw_verf_f32__avx2(__m256 x) {
   g = _mm256_fmadd_ps(g, t, _mm256_set1_ps(0x1.a7b76ep-6f));
   g = _mm256_fmadd_ps(g, t, _mm256_set1_ps(-0x1.38a232p-4f));
   g = _mm256_fmadd_ps(g, t, _mm256_set1_ps(0x1.b5c304p-3f));
-  const __m256 exp_minus_square = thaw_vexp_f32__avx2(_mm256_sub_ps(_mm256_setzero_ps(), square));
+  const __m256 exp_minus_square =
+      thaw_vexp_normal_f32__avx2(_mm256_sub_ps(_mm256_setzero_ps(), square));
   const __m256 far = _mm256_fnmadd_ps(exp_minus_square, g, _mm256_set1_ps(1.0f));
 
   const __m256 use_polynomial = _mm256_cmp_ps(magnitude, _mm256_set1_ps(0.921875f), _CMP_LT_OQ);

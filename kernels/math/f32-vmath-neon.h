@@ -40,6 +40,17 @@ static inline float thaw_row_sum_f32__neon(size_t n, const float *x) {
 /* Only the sign bit of a float. */
 static inline uint32x4_t thaw_vsign_mask_f32__neon(void) { return vdupq_n_u32(0x80000000u); }
 
+/* e^r - 1 for |r| <= ln(2)/2, the reduced argument of both exps below. */
+static inline float32x4_t thaw_vexpm1_reduced_f32__neon(float32x4_t r) {
+  /* (exp(r) - 1 - r) / r^2 */
+  float32x4_t q = vdupq_n_f32(0x1.6a244cp-10f);
+  q = vfmaq_f32(vdupq_n_f32(0x1.1239d4p-7f), q, r);
+  q = vfmaq_f32(vdupq_n_f32(0x1.5558f2p-5f), q, r);
+  q = vfmaq_f32(vdupq_n_f32(0x1.555492p-3f), q, r);
+  q = vfmaq_f32(vdupq_n_f32(0x1.fffffcp-2f), q, r);
+  return vfmaq_f32(r, vmulq_f32(r, r), q);
+}
+
 /* exp(x) = 2^n * exp(r), n = round(x / ln 2), |r| <= ln(2)/2, ln 2 split so that n * ln2_hi is
  * exact. 2^n is applied as two normal factors 2^(n - n/2) and 2^(n/2), so the product overflows
  * or rounds into the denormals exactly once; clamping x to ±150 keeps both factors normal. */
@@ -54,14 +65,7 @@ static inline float32x4_t thaw_vexp_f32__neon(float32x4_t x) {
   float32x4_t r = vfmsq_f32(x, n, ln2_hi);
   r = vfmsq_f32(r, n, ln2_lo);
 
-  /* (exp(r) - 1 - r) / r^2 */
-  float32x4_t q = vdupq_n_f32(0x1.6a244cp-10f);
-  q = vfmaq_f32(vdupq_n_f32(0x1.1239d4p-7f), q, r);
-  q = vfmaq_f32(vdupq_n_f32(0x1.5558f2p-5f), q, r);
-  q = vfmaq_f32(vdupq_n_f32(0x1.555492p-3f), q, r);
-  q = vfmaq_f32(vdupq_n_f32(0x1.fffffcp-2f), q, r);
-  const float32x4_t expm1_r = vfmaq_f32(r, vmulq_f32(r, r), q);
-  const float32x4_t exp_r = vaddq_f32(expm1_r, vdupq_n_f32(1.0f));
+  const float32x4_t exp_r = vaddq_f32(thaw_vexpm1_reduced_f32__neon(r), vdupq_n_f32(1.0f));
 
   /* NaN converts to 0: the scale is then finite and exp_r carries the NaN. */
   const int32x4_t exponent = vcvtq_s32_f32(n);
@@ -72,6 +76,21 @@ static inline float32x4_t thaw_vexp_f32__neon(float32x4_t x) {
   const float32x4_t scale_b =
       vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(half_exponent, bias), 23));
   return vmulq_f32(vmulq_f32(exp_r, scale_a), scale_b);
+}
+
+/* exp(x) for x in [-87, 88], where the result is a normal float (NaN stays NaN), without the
+ * clamps and the two-factor scaling: thaw_vexp_normal_f32__avx2's twin. */
+static inline float32x4_t thaw_vexp_normal_f32__neon(float32x4_t x) {
+  const float32x4_t biased_rounder = vdupq_n_f32(0x1.8000fep+23f);
+  const float32x4_t biased_n = vfmaq_f32(biased_rounder, x, vdupq_n_f32(0x1.715476p+0f));
+  const float32x4_t n = vsubq_f32(biased_n, biased_rounder);
+  float32x4_t r = vfmsq_f32(x, n, vdupq_n_f32(0x1.62e400p-1f));
+  r = vfmsq_f32(r, n, vdupq_n_f32(0x1.7f7d1cp-20f));
+
+  const float32x4_t expm1_r = thaw_vexpm1_reduced_f32__neon(r);
+  const float32x4_t scale =
+      vreinterpretq_f32_s32(vshlq_n_s32(vreinterpretq_s32_f32(biased_n), 23));
+  return vfmaq_f32(scale, expm1_r, scale);
 }
 
 /* log(x) = e * ln 2 + log(1 + f), with x = 2^e * (1 + f) and 1 + f in [sqrt(1/2), sqrt(2)).
@@ -115,7 +134,7 @@ static inline float32x4_t thaw_vlog_f32__neon(float32x4_t x) {
 
 /* tanh is odd: computed on |x| and given x's sign. Below 0.5493 (where tanh = 1/2) an odd
  * polynomial keeps the relative accuracy that 1 - 2/(e^2|x| + 1) would lose to cancellation;
- * above it that formula is accurate, and saturates to 1 when the exponential overflows. */
+ * above it that formula is accurate, and rounds to 1 from |x| = 9.5 on. */
 static inline float32x4_t thaw_vtanh_f32__neon(float32x4_t x) {
   const uint32x4_t sign = vandq_u32(vreinterpretq_u32_f32(x), thaw_vsign_mask_f32__neon());
   const float32x4_t magnitude = vabsq_f32(x);
@@ -130,7 +149,9 @@ static inline float32x4_t thaw_vtanh_f32__neon(float32x4_t x) {
   const float32x4_t near_zero = vfmaq_f32(magnitude, vmulq_f32(magnitude, square), p);
 
   const float32x4_t one = vdupq_n_f32(1.0f);
-  const float32x4_t exp_2x = thaw_vexp_f32__neon(vaddq_f32(magnitude, magnitude));
+  /* tanh rounds to 1 from 9.5 on: clamped there, the exponential stays normal. */
+  const float32x4_t saturating = vminq_f32(vdupq_n_f32(9.5f), magnitude);
+  const float32x4_t exp_2x = thaw_vexp_normal_f32__neon(vaddq_f32(saturating, saturating));
   const float32x4_t far = vsubq_f32(one, vdivq_f32(vdupq_n_f32(2.0f), vaddq_f32(exp_2x, one)));
 
   const uint32x4_t use_polynomial = vcltq_f32(magnitude, vdupq_n_f32(0.5493f));
@@ -168,7 +189,7 @@ static inline float32x4_t thaw_verf_f32__neon(float32x4_t x) {
   g = vfmaq_f32(vdupq_n_f32(0x1.a7b76ep-6f), g, t);
   g = vfmaq_f32(vdupq_n_f32(-0x1.38a232p-4f), g, t);
   g = vfmaq_f32(vdupq_n_f32(0x1.b5c304p-3f), g, t);
-  const float32x4_t exp_minus_square = thaw_vexp_f32__neon(vnegq_f32(square));
+  const float32x4_t exp_minus_square = thaw_vexp_normal_f32__neon(vnegq_f32(square));
   const float32x4_t far = vfmsq_f32(vdupq_n_f32(1.0f), exp_minus_square, g);
 
   const uint32x4_t use_polynomial = vcltq_f32(magnitude, vdupq_n_f32(0.921875f));

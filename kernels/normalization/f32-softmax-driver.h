@@ -15,23 +15,34 @@
 #endif
 
 /* e^x for x <= 0 (a difference from the line's maximum), 0 where the result would fall below
- * the smallest normal float. The vector exp rounds its result to a subnormal (or to 0 through
- * one) from x = -87.3 down, and on x86 every such multiply takes a microcode assist of some
- * hundred cycles: attention masks of -10000 put half the lines of a padded batch there, which
- * made softmax twice as slow. The lost terms are below 2^-125 against a maximum of 1. */
+ * the smallest normal float. A subnormal result would cost a microcode assist of some hundred
+ * cycles per multiply on x86 (attention masks of -10000 put half the lines of a padded batch
+ * there, which made softmax twice as slow); the lost terms are below 2^-125 against a maximum
+ * of 1. Kept to [-87, 0], x also suits the range-limited exp, about half the work of the full
+ * one. */
 static inline thaw_f32v thaw_softmax_exp(thaw_f32v x) {
   const thaw_f32v normal_limit = thaw_f32v_dup(-87.0f);
-  return thaw_f32v_zero_below(thaw_f32v_exp(thaw_f32v_max(normal_limit, x)), x, normal_limit);
+  return thaw_f32v_zero_below(thaw_f32v_exp_normal(thaw_f32v_max(normal_limit, x)), x,
+                              normal_limit);
 }
 
 /* A contiguous line (inner == 1), the attention and classifier case: maximum, then e^(x - max)
  * written to y and summed, then y scaled by 1/sum while it is still in cache. Lanes past the
- * end of the line are -inf for the maximum and 0 for the sum. */
+ * end of the line are -inf for the maximum and 0 for the sum. The maximum runs in four chains:
+ * with one, a line of 128 waited on 16 dependent max latencies. */
 static inline void thaw_softmax_line(size_t length, const float *x, float *y) {
   const size_t lanes = THAW_F32V_LANES;
   const thaw_f32v minus_infinity = thaw_f32v_dup(-INFINITY);
-  thaw_f32v maximum = minus_infinity;
+  thaw_f32v maximum = minus_infinity, maximum1 = minus_infinity;
+  thaw_f32v maximum2 = minus_infinity, maximum3 = minus_infinity;
   size_t i = 0;
+  for (; i + 4 * lanes <= length; i += 4 * lanes) {
+    maximum = thaw_f32v_max(maximum, thaw_f32v_load(x + i));
+    maximum1 = thaw_f32v_max(maximum1, thaw_f32v_load(x + i + lanes));
+    maximum2 = thaw_f32v_max(maximum2, thaw_f32v_load(x + i + 2 * lanes));
+    maximum3 = thaw_f32v_max(maximum3, thaw_f32v_load(x + i + 3 * lanes));
+  }
+  maximum = thaw_f32v_max(thaw_f32v_max(maximum, maximum1), thaw_f32v_max(maximum2, maximum3));
   for (; i + lanes <= length; i += lanes) maximum = thaw_f32v_max(maximum, thaw_f32v_load(x + i));
   const size_t tail = length - i;
   if (tail != 0) {
