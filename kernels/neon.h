@@ -5,6 +5,7 @@
 #define THAW_KERNELS_NEON_H
 
 #include "kernels/conv/f32-dwconv2d.h"
+#include "kernels/conv/f32-igemm.h"
 #include "kernels/gemm/gemm-ukernel.h"
 #include "kernels/kernels.h"
 #include "kernels/qgemm/qs8-gemm-ukernel.h"
@@ -22,6 +23,10 @@ void thaw_f32_dwconv2d_ukernel_5x5s2__neon(const thaw_dwconv2d_geometry *g, cons
 void thaw_f32_dwconv2d_ukernel_generic__neon(const thaw_dwconv2d_geometry *g,
                                              const float *input, const float *filter, float bias,
                                              float *output);
+/* The implicit-GEMM tile of small-k convolutions (f32-igemm.h). */
+void thaw_f32_igemm_ukernel_6x16__neon(size_t mr, size_t k, const float *w, const float *input,
+                                       const ptrdiff_t *tap_offsets, const float *bias, float *y,
+                                       ptrdiff_t y_row_stride, float min, float max);
 void thaw_f32_conv2d__neon(const thaw_conv2d_params *p, const float *x, const float *w,
                            const float *bias, float *y, void *scratch,
                            const thaw_parallel *parallel);

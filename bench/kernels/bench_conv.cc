@@ -28,16 +28,20 @@ namespace {
 struct Layer {
   const char* name;
   size_t channels, height, width, out_channels, kernel, stride, groups;
+  bool unpadded = false;  // no padding (SqueezeNet 1.1's stem); otherwise kernel / 2 on every side
 };
 
-// MobileNetV2's depthwise layers at three resolutions, ResNet-18's stem and 3x3 layers at
-// every stage, SqueezeNet 1.1's expand 3x3 layers and MobileNetV2's widest expansion (as 1x1).
+// MobileNetV2's depthwise layers at three resolutions, the stems of ResNet-18, MobileNetV2 and
+// SqueezeNet 1.1 (3-channel image, stride 2), ResNet-18's 3x3 layers at every stage,
+// SqueezeNet 1.1's expand 3x3 layers and MobileNetV2's widest expansion (as 1x1).
 const Layer kLayers[] = {
     {"mobilenetv2_dw_112x112x32_3x3s1", 32, 112, 112, 32, 3, 1, 32},
     {"mobilenetv2_dw_56x56x144_3x3s2", 144, 56, 56, 144, 3, 2, 144},
     {"mobilenetv2_dw_14x14x576_3x3s1", 576, 14, 14, 576, 3, 1, 576},
     {"mnasnet_dw_28x28x240_5x5s1", 240, 28, 28, 240, 5, 1, 240},
     {"resnet18_stem_224x224x3_7x7s2_64", 3, 224, 224, 64, 7, 2, 1},
+    {"mobilenetv2_stem_224x224x3_3x3s2_32", 3, 224, 224, 32, 3, 2, 1},
+    {"squeezenet_stem_224x224x3_3x3s2_64", 3, 224, 224, 64, 3, 2, 1, true},
     {"resnet18_56x56x64_3x3_64", 64, 56, 56, 64, 3, 1, 1},
     {"resnet18_56x56x64_3x3s2_128", 64, 56, 56, 128, 3, 2, 1},
     {"resnet18_28x28x128_3x3_128", 128, 28, 28, 128, 3, 1, 1},
@@ -61,9 +65,10 @@ thaw_conv2d_params params_of(const Layer& l) {
   p.groups = l.groups;
   p.stride_h = p.stride_w = l.stride;
   p.dilation_h = p.dilation_w = 1;
-  p.pad_top = p.pad_left = l.kernel / 2;
-  p.out_height = (l.height + 2 * (l.kernel / 2) - l.kernel) / l.stride + 1;
-  p.out_width = (l.width + 2 * (l.kernel / 2) - l.kernel) / l.stride + 1;
+  const size_t pad = l.unpadded ? 0 : l.kernel / 2;
+  p.pad_top = p.pad_left = pad;
+  p.out_height = (l.height + 2 * pad - l.kernel) / l.stride + 1;
+  p.out_width = (l.width + 2 * pad - l.kernel) / l.stride + 1;
   p.activation.func = THAW_KERNEL_CLIP;  // ReLU6, as MobileNetV2 fuses it
   p.activation.alpha = 0.0f;
   p.activation.beta = 6.0f;
@@ -129,21 +134,35 @@ constexpr const char* kPathIsa = "avx2";
 #define PATH_FUNCTION(path) thaw_f32_conv2d_##path##__avx2
 #endif
 
-// A 3x3 stride-1 layer through the im2col or the Winograd path, whichever the driver would
-// choose, in the GFLOP/s of direct convolution (Winograd does fewer).
-void run_conv_path(benchmark::State& state, const Layer& layer, bool winograd) {
+enum class Path { kIm2col, kWinograd, kIgemm };
+
+// A layer through one path forced, whichever the driver would choose, in the GFLOP/s of direct
+// convolution (Winograd does fewer): 3x3 stride-1 layers through im2col and Winograd, layers
+// with few taps over wide rows (the stems) through im2col and the implicit GEMM.
+void run_conv_path(benchmark::State& state, const Layer& layer, Path path) {
   if (table_named(kPathIsa) == nullptr) {
     state.SkipWithError("kernel table not available on this CPU");
     return;
   }
   const thaw_conv2d_params p = params_of(layer);
   const std::vector<float> x = ramp(p.in_channels * p.in_height * p.in_width, 0.01f);
-  const std::vector<float> w = ramp(p.out_channels * p.in_channels * 9, 0.001f);
+  const std::vector<float> w =
+      ramp(p.out_channels * p.in_channels * p.kernel_height * p.kernel_width, 0.001f);
   const std::vector<float> bias = ramp(p.out_channels, 0.1f);
   std::vector<float> y(p.out_channels * p.out_height * p.out_width);
-  void* scratch = aligned_scratch(winograd ? thaw_f32_winograd_scratch_size(&p)
-                                           : thaw_f32_conv2d_im2col_scratch_size(&p));
-  const auto conv = winograd ? PATH_FUNCTION(winograd) : PATH_FUNCTION(im2col);
+  void* scratch = nullptr;
+  auto conv = PATH_FUNCTION(im2col);
+  switch (path) {
+    case Path::kIm2col: scratch = aligned_scratch(thaw_f32_conv2d_im2col_scratch_size(&p)); break;
+    case Path::kWinograd:
+      scratch = aligned_scratch(thaw_f32_winograd_scratch_size(&p));
+      conv = PATH_FUNCTION(winograd);
+      break;
+    case Path::kIgemm:
+      scratch = aligned_scratch(thaw_f32_igemm_scratch_size(&p));
+      conv = PATH_FUNCTION(igemm);
+      break;
+  }
   for (auto _ : state) {
     conv(&p, x.data(), w.data(), bias.data(), y.data(), scratch, &thaw_parallel_serial);
     benchmark::ClobberMemory();
@@ -262,15 +281,22 @@ void register_all() {
     if (layer.groups == 1)
       benchmark::RegisterBenchmark((name + "/gemm_avx2").c_str(), run_gemm, layer)
           ->Unit(benchmark::kMicrosecond);
-    if (layer.groups == 1 && layer.kernel == 3 && layer.stride == 1) {
+    const thaw_conv2d_params p = params_of(layer);
+    const bool winograd = layer.groups == 1 && layer.kernel == 3 && layer.stride == 1;
+    const bool igemm = layer.groups == 1 && thaw_f32_igemm_pays(&p);
+    if (winograd || igemm)
       benchmark::RegisterBenchmark((name + "/im2col_" + kPathIsa).c_str(), run_conv_path, layer,
-                                   false)
+                                   Path::kIm2col)
           ->Unit(benchmark::kMicrosecond);
+    if (winograd)
       benchmark::RegisterBenchmark((name + "/winograd_" + kPathIsa).c_str(), run_conv_path,
-                                   layer, true)
+                                   layer, Path::kWinograd)
           ->Unit(benchmark::kMicrosecond);
-    }
-    else
+    if (igemm)
+      benchmark::RegisterBenchmark((name + "/igemm_" + kPathIsa).c_str(), run_conv_path, layer,
+                                   Path::kIgemm)
+          ->Unit(benchmark::kMicrosecond);
+    if (!winograd)
       benchmark::RegisterBenchmark((name + "/memcpy_input").c_str(), run_copy, layer)
           ->Unit(benchmark::kMicrosecond);
   }

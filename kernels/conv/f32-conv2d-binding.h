@@ -1,10 +1,11 @@
 /*
  * One ISA's convolution entry points, thaw_f32_conv2d__<isa> and
  * thaw_f32_conv2d_scratch_size__<isa>: the shared driver (conv-driver.h) run with that ISA's
- * GEMM, activation, depthwise microkernels and Winograd transforms, found by their names
- * (thaw_f32_gemm__<isa>, thaw_f32_unary__<isa>, thaw_f32_dwconv2d_ukernel_<tile>__<isa>,
- * thaw_f32_winograd_<transform>__<isa>). An ISA's f32-conv2d-<isa>.c
- * is its header of declarations, the column layout its stride-2 depthwise microkernels read
+ * GEMM, activation, depthwise microkernels, Winograd transforms and implicit-GEMM tile, found
+ * by their names (thaw_f32_gemm__<isa>, thaw_f32_unary__<isa>,
+ * thaw_f32_dwconv2d_ukernel_<tile>__<isa>, thaw_f32_winograd_<transform>__<isa>,
+ * thaw_f32_igemm_ukernel_6x16__<isa>). An ISA's f32-conv2d-<isa>.c is its header of
+ * declarations, the column layout its stride-2 depthwise microkernels read
  * (THAW_F32_DWCONV2D_STRIDE2_COLUMNS__<isa>) and THAW_F32_CONV2D_BINDING(<isa>), so a new ISA
  * brings its microkernels and nothing of the convolution itself.
  */
@@ -26,6 +27,7 @@
       .winograd_weights = thaw_f32_winograd_weights__##isa,                                   \
       .winograd_input = thaw_f32_winograd_input__##isa,                                       \
       .winograd_output = thaw_f32_winograd_output__##isa,                                     \
+      .igemm = thaw_f32_igemm_ukernel_6x16__##isa,                                            \
   };                                                                                          \
                                                                                               \
   size_t thaw_f32_conv2d_scratch_size__##isa(const thaw_conv2d_params *p) {                   \
@@ -49,6 +51,12 @@
                                        const float *w, const float *bias, float *y,           \
                                        void *scratch, const thaw_parallel *parallel) {        \
     thaw_f32_winograd_run(&conv2d_ukernels__##isa, p, x, w, bias, y, scratch, parallel);      \
+  }                                                                                           \
+                                                                                              \
+  void thaw_f32_conv2d_igemm__##isa(const thaw_conv2d_params *p, const float *x,              \
+                                    const float *w, const float *bias, float *y,              \
+                                    void *scratch, const thaw_parallel *parallel) {           \
+    thaw_f32_igemm_run(&conv2d_ukernels__##isa, p, x, w, bias, y, scratch, parallel);         \
   }
 
 #endif /* THAW_KERNELS_CONV_F32_CONV2D_BINDING_H */

@@ -24,7 +24,13 @@ enum {
  * that misses L1 now and then, some 0.5 ns). */
 #define IM2COL_VALUE_COST 16.0
 
-typedef enum conv_path { PATH_DEPTHWISE, PATH_POINTWISE, PATH_WINOGRAD, PATH_IM2COL } conv_path;
+typedef enum conv_path {
+  PATH_DEPTHWISE,
+  PATH_POINTWISE,
+  PATH_WINOGRAD,
+  PATH_IGEMM,
+  PATH_IM2COL,
+} conv_path;
 
 static conv_path choose_path(const thaw_conv2d_params *p) {
   if (p->groups == p->in_channels && p->out_channels == p->in_channels) return PATH_DEPTHWISE;
@@ -33,6 +39,7 @@ static conv_path choose_path(const thaw_conv2d_params *p) {
       p->out_width == p->in_width)
     return PATH_POINTWISE;
   if (thaw_f32_winograd_pays(p)) return PATH_WINOGRAD;
+  if (thaw_f32_igemm_pays(p)) return PATH_IGEMM;
   return PATH_IM2COL;
 }
 
@@ -85,6 +92,7 @@ size_t thaw_f32_conv2d_drive_scratch_size(const thaw_conv2d_params *p) {
     return thaw_f32_gemm_scratch_size(&gemm);
   }
   case PATH_WINOGRAD: return thaw_f32_winograd_scratch_size(p);
+  case PATH_IGEMM: return thaw_f32_igemm_scratch_size(p);
   case PATH_IM2COL: break;
   }
   return thaw_f32_conv2d_im2col_scratch_size(p);
@@ -298,6 +306,10 @@ void thaw_f32_conv2d_drive(const thaw_conv2d_isa *isa, const thaw_conv2d_params 
   }
   if (path == PATH_WINOGRAD) {
     thaw_f32_winograd_run(isa, p, x, w, bias, y, scratch, parallel);
+    return;
+  }
+  if (path == PATH_IGEMM) {
+    thaw_f32_igemm_run(isa, p, x, w, bias, y, scratch, parallel);
     return;
   }
   thaw_f32_conv2d_drive_im2col(isa, p, x, w, bias, y, scratch, parallel);

@@ -4,6 +4,8 @@
 #include "kernels/conv/conv-driver.h"
 
 enum { LANES = THAW_GEMM_NR };
+/* The padded rows end with LANES spare floats: enough for either reader. */
+_Static_assert(THAW_IGEMM_NR <= LANES, "an implicit-GEMM tile reads past the padded rows");
 
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
@@ -86,6 +88,10 @@ void thaw_f32_im2col_pad(const thaw_conv2d_params *p, const float *x_group, size
           const float *source = x_row + (first_column + (ptrdiff_t)(begin * stride_w));
           if (stride_w == 1) {
             memcpy(phase + begin, source, (end - begin) * sizeof(float));
+          } else if (stride_w == 2) {
+            /* A constant stride, which the compiler turns into vector loads and shuffles: the
+             * stems that read a large image are mostly stride 2. */
+            for (size_t i = begin; i < end; i++) phase[i] = source[(i - begin) * 2];
           } else {
             for (size_t i = begin; i < end; i++) phase[i] = source[(i - begin) * stride_w];
           }
@@ -167,4 +173,21 @@ void thaw_f32_im2col(const thaw_conv2d_params *p, const float *padded, size_t fi
   float *last = columns + pixel_count / LANES * k * LANES;
   for (size_t row = 0; row < k; row++)
     memset(last + row * LANES + used, 0, (LANES - used) * sizeof(float));
+}
+
+size_t thaw_f32_im2col_taps(const thaw_conv2d_params *p, size_t out_rows,
+                            ptrdiff_t *tap_offsets) {
+  const padded_layout layout = layout_of(p, out_rows);
+  ptrdiff_t *offset = tap_offsets;
+  for (size_t c = 0; c < p->in_channels / p->groups; c++) {
+    for (size_t kh = 0; kh < p->kernel_height; kh++) {
+      const size_t row = (c * layout.height + kh * p->dilation_h) * layout.row_floats;
+      for (size_t kw = 0; kw < p->kernel_width; kw++) {
+        const size_t column = kw * p->dilation_w;
+        *offset++ = (ptrdiff_t)(row + column % p->stride_w * layout.phase_width +
+                                column / p->stride_w);
+      }
+    }
+  }
+  return p->stride_h * layout.row_floats;
 }

@@ -349,6 +349,49 @@ static void test_conv2d_winograd(void **state) {
   run_cases_over_activations(cases, sizeof(cases) / sizeof(cases[0]), 3, CHECK_WINOGRAD, &rng);
 }
 
+/* Layers with few taps over output rows at least 16 wide, which take the implicit-GEMM path:
+ * 1 to 4 input channels, strides 1 to 3, pads 0 to 3 (unequal on every side), dilation, output
+ * widths of one and two 16-pixel tiles and 1 to 3 pixels short of two or three (a row's last
+ * tile then overlaps the one before it), output channel counts that leave every tile height (1
+ * to 6 rows), groups, batches, no bias, and a tall plane cut into several bands; with every
+ * activation spread over them. */
+static void test_conv2d_implicit_gemm(void **state) {
+  (void)state;
+  static const conv_case cases[] = {
+      /* batch C H W M  kh kw g  sh sw dh dw  pt pl pb pr  oph opw  bias activation */
+      /* stems: MobileNetV2's 3x3/s2 pad 1, SqueezeNet's unpadded 3x3/s2, ResNet's 7x7/s2 */
+      {1, 3, 35, 58, 32, 3, 3, 1, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0, true, {0, 0, 0}},
+      {1, 3, 37, 63, 13, 3, 3, 1, 2, 2, 1, 1, 0, 0, 0, 0, 0, 0, true, {0, 0, 0}},
+      {1, 3, 29, 93, 11, 7, 7, 1, 2, 2, 1, 1, 3, 3, 3, 3, 0, 0, true, {0, 0, 0}},
+      /* widths of one tile, a pixel short of two, two tiles short of three, two tiles */
+      {1, 1, 9, 16, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, true, {0, 0, 0}},
+      {1, 2, 8, 33, 7, 3, 3, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, true, {0, 0, 0}},
+      {1, 4, 7, 46, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2, 1, 0, 0, 0, false, {0, 0, 0}},
+      {2, 3, 6, 64, 2, 3, 3, 1, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0, true, {0, 0, 0}},
+      /* one output channel, and 12 (two tiles of 6) */
+      {1, 2, 5, 30, 1, 2, 2, 1, 1, 1, 1, 1, 0, 1, 1, 0, 0, 0, true, {0, 0, 0}},
+      {1, 3, 9, 45, 12, 3, 5, 1, 1, 1, 1, 1, 1, 2, 1, 2, 0, 0, true, {0, 0, 0}},
+      /* pads wider than the window on some sides: outputs that read only padding */
+      {1, 3, 6, 27, 8, 3, 3, 1, 2, 1, 1, 1, 3, 3, 3, 2, 0, 0, true, {0, 0, 0}},
+      /* stride 3 (three column phases), dilation 2 and 3 (taps that alternate phases) */
+      {1, 2, 13, 91, 9, 3, 3, 1, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, true, {0, 0, 0}},
+      {1, 3, 11, 62, 5, 3, 3, 1, 1, 2, 2, 3, 2, 3, 1, 2, 0, 0, true, {0, 0, 0}},
+      /* strided 1x1, grouped (2 groups of 2 -> 7), and depthwise with a channel multiplier */
+      {1, 4, 9, 61, 10, 1, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 0, 0, true, {0, 0, 0}},
+      {2, 4, 7, 31, 14, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, true, {0, 0, 0}},
+      {1, 3, 8, 32, 6, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, false, {0, 0, 0}},
+      /* a tall plane: several bands of output rows */
+      {1, 4, 260, 16, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, true, {0, 0, 0}},
+  };
+  thaw_test_rng rng = {10};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    const thaw_conv2d_params p = conv_params(&cases[i], false);
+    if (thaw_f32_winograd_pays(&p) || !thaw_f32_igemm_pays(&p))
+      fail_msg("case %zu does not take the implicit-GEMM path", i);
+  }
+  run_cases_over_activations(cases, sizeof(cases) / sizeof(cases[0]), 4, CHECK_CLOSE, &rng);
+}
+
 /* A session holds the largest scratch of any node, so a large K x K layer must not ask for
  * its whole im2col matrix (here 2304 x 3136 floats, 28 MiB). */
 static void test_conv2d_scratch_is_bounded(void **state) {
@@ -465,6 +508,7 @@ int main(void) {
       cmocka_unit_test(test_conv2d_depthwise_widths),
       cmocka_unit_test(test_conv2d_paths),
       cmocka_unit_test(test_conv2d_winograd),
+      cmocka_unit_test(test_conv2d_implicit_gemm),
       cmocka_unit_test(test_conv2d_scratch_is_bounded),
       cmocka_unit_test(test_conv2d_empty_output),
       cmocka_unit_test(test_conv_transpose2d),

@@ -187,10 +187,13 @@ static void test_conv_split_is_exact(void **state) {
     const char *what;
     thaw_conv2d_params p;
   } cases[] = {
-      {"im2col 3x3 stride 2", conv_params(13, 37, 70, 3, 2, 1, THAW_KERNEL_HARD_SWISH)},
+      {"im2col 3x3 stride 2", conv_params(32, 37, 70, 3, 2, 1, THAW_KERNEL_HARD_SWISH)},
       /* Few pixels, many output channels: split over channel ranges. */
       {"im2col 3x3 on 7x10", conv_params(64, 7, 100, 3, 1, 1, THAW_KERNEL_RELU)},
-      {"grouped 3x3", conv_params(24, 29, 48, 3, 1, 2, THAW_KERNEL_IDENTITY)},
+      {"grouped 3x3", conv_params(48, 29, 48, 3, 1, 2, THAW_KERNEL_IDENTITY)},
+      /* Implicit GEMM (few taps, wide rows): bands of output rows. */
+      {"implicit GEMM 7x7 stride 2", conv_params(3, 58, 20, 7, 2, 1, THAW_KERNEL_HARD_SWISH)},
+      {"implicit GEMM grouped 3x3", conv_params(24, 29, 48, 3, 1, 2, THAW_KERNEL_CLIP)},
       /* Winograd F(4x4, 3x3): chunks of tile rows over the threads' slices after U. */
       {"winograd 3x3", conv_params(40, 38, 72, 3, 1, 1, THAW_KERNEL_GELU)},
       {"pointwise", conv_params(40, 33, 90, 1, 1, 1, THAW_KERNEL_GELU)},
