@@ -24,6 +24,8 @@ typedef struct thaw_conv2d_isa {
                float *c, void *scratch, const thaw_parallel *parallel);
   void (*unary)(const thaw_unary_params *p, size_t n, const float *x, float *y);
   thaw_f32_dwconv2d_ukernel dwconv_3x3s1, dwconv_3x3s2, dwconv_5x5s1, dwconv_5x5s2;
+  /* Stride 2 down the rows, 1 along them: the text-line models' vertical downsampling. */
+  thaw_f32_dwconv2d_ukernel dwconv_3x3s2x1, dwconv_5x5s2x1;
   thaw_f32_dwconv2d_ukernel dwconv_generic; /* every other window, stride or dilation */
   /* The padded rows dwconv_3x3s2 and dwconv_5x5s2 read; the others read them by phase. */
   thaw_dwconv2d_columns dwconv_stride2_columns;

@@ -22,6 +22,8 @@
       .dwconv_3x3s2 = thaw_f32_dwconv2d_ukernel_3x3s2__##isa,                                 \
       .dwconv_5x5s1 = thaw_f32_dwconv2d_ukernel_5x5s1__##isa,                                 \
       .dwconv_5x5s2 = thaw_f32_dwconv2d_ukernel_5x5s2__##isa,                                 \
+      .dwconv_3x3s2x1 = thaw_f32_dwconv2d_ukernel_3x3s2x1__##isa,                             \
+      .dwconv_5x5s2x1 = thaw_f32_dwconv2d_ukernel_5x5s2x1__##isa,                             \
       .dwconv_generic = thaw_f32_dwconv2d_ukernel_generic__##isa,                             \
       .dwconv_stride2_columns = THAW_F32_DWCONV2D_STRIDE2_COLUMNS__##isa,                     \
       .winograd_weights = thaw_f32_winograd_weights__##isa,                                   \

@@ -120,15 +120,19 @@ size_t thaw_f32_conv2d_im2col_scratch_size(const thaw_conv2d_params *p) {
 static thaw_f32_dwconv2d_ukernel choose_dwconv(const thaw_conv2d_isa *isa,
                                                const thaw_conv2d_params *p,
                                                thaw_dwconv2d_columns *columns) {
-  const bool square = p->kernel_height == p->kernel_width && p->stride_h == p->stride_w &&
-                      p->dilation_h == 1 && p->dilation_w == 1;
   *columns = THAW_DWCONV2D_COLUMNS_BY_PHASE;
-  if (square && p->kernel_height == 3 && p->stride_h == 1) return isa->dwconv_3x3s1;
-  if (square && p->kernel_height == 5 && p->stride_h == 1) return isa->dwconv_5x5s1;
-  if (square && p->stride_h == 2 && (p->kernel_height == 3 || p->kernel_height == 5)) {
+  const size_t kernel = p->kernel_height;
+  if (p->kernel_width != kernel || (kernel != 3 && kernel != 5) || p->dilation_h != 1 ||
+      p->dilation_w != 1)
+    return isa->dwconv_generic;
+  if (p->stride_h == 1 && p->stride_w == 1)
+    return kernel == 3 ? isa->dwconv_3x3s1 : isa->dwconv_5x5s1;
+  if (p->stride_h == 2 && p->stride_w == 2) {
     *columns = isa->dwconv_stride2_columns;
-    return p->kernel_height == 3 ? isa->dwconv_3x3s2 : isa->dwconv_5x5s2;
+    return kernel == 3 ? isa->dwconv_3x3s2 : isa->dwconv_5x5s2;
   }
+  if (p->stride_h == 2 && p->stride_w == 1)
+    return kernel == 3 ? isa->dwconv_3x3s2x1 : isa->dwconv_5x5s2x1;
   return isa->dwconv_generic;
 }
 

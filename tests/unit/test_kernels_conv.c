@@ -241,20 +241,22 @@ static const thaw_unary_params every_activation[] = {
 };
 #define ACTIVATION_COUNT (sizeof(every_activation) / sizeof(every_activation[0]))
 
-/* Every dedicated depthwise shape (3x3 and 5x5 at stride 1 and 2) at widths around the
- * 8-output step and heights that leave every remainder of the 4-row blocks, with unequal
- * padding on every side, cycling through the activations. */
+/* Every dedicated depthwise shape (3x3 and 5x5 at strides 1, 2 and 2 down by 1 across) at
+ * widths around the 8-output step and heights that leave every remainder of the 4-row blocks,
+ * with unequal padding on every side, cycling through the activations. */
 static void test_conv2d_depthwise_widths(void **state) {
   (void)state;
   static const size_t widths[] = {1, 3, 7, 9, 15, 17, 33};
   static const size_t heights[] = {1, 4, 7, 10, 13, 16};
+  static const size_t strides[][2] = {{1, 1}, {2, 2}, {2, 1}};
   thaw_test_rng rng = {5};
   size_t activation = 0;
   for (size_t kernel = 3; kernel <= 5; kernel += 2) {
-    for (size_t stride = 1; stride <= 2; stride++) {
+    for (size_t s = 0; s < sizeof(strides) / sizeof(strides[0]); s++) {
       for (size_t i = 0; i < sizeof(widths) / sizeof(widths[0]); i++) {
         for (size_t h = 0; h < sizeof(heights) / sizeof(heights[0]); h++) {
-          conv_case c = {1, 3, heights[h], widths[i], 3, kernel, kernel, 3, stride, stride, 1, 1,
+          conv_case c = {1, 3, heights[h], widths[i], 3, kernel, kernel, 3, strides[s][0],
+                         strides[s][1], 1, 1,
                          kernel / 2 - 1, kernel / 2 + 1, kernel / 2 + 1, kernel / 2 - 1,
                          0, 0, i % 2 == 0, every_activation[activation++ % ACTIVATION_COUNT]};
           run_case(&c, false, &rng);
