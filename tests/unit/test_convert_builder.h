@@ -33,7 +33,7 @@ typedef struct builder {
   Onnx__TypeProto__Tensor tensor_types[4];
   Onnx__TensorShapeProto shapes[4];
   Onnx__TensorShapeProto__Dimension dims[4][4], *dim_lists[4][4];
-  char *node_io[BUILDER_NODES][2][3];
+  char *node_io[BUILDER_NODES][2][5]; /* inputs (BatchNormalization has 5), outputs */
   size_t tensor_count, attribute_count, info_count;
 } builder;
 
@@ -168,6 +168,17 @@ static inline Onnx__NodeProto *add_node(builder *b, const char *op, const char *
   node->n_output = 1;
   node->attribute = b->node_attributes[i];
   b->node_list[i] = node;
+  return node;
+}
+
+/* BatchNormalization of x by the named scale, bias, mean and variance tensors. */
+static inline Onnx__NodeProto *add_batch_norm(builder *b, const char *x, const char *scale,
+                                              const char *bias, const char *mean,
+                                              const char *variance, const char *out) {
+  Onnx__NodeProto *node = add_node(b, "BatchNormalization", x, scale, bias, out);
+  node->input[3] = (char *)mean;
+  node->input[4] = (char *)variance;
+  node->n_input = 5;
   return node;
 }
 

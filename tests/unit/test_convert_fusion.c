@@ -401,10 +401,7 @@ static void test_batch_norm_after_activation_folds_forward(void **state) {
   add_initializer(&f.b, "mean", 1, f.c_dims, mean, MID_C);
   add_initializer(&f.b, "variance", 1, f.c_dims, variance, MID_C);
   add_node(&f.b, "Relu", "c", NULL, NULL, "r");
-  Onnx__NodeProto *batch_norm = add_node(&f.b, "BatchNormalization", "r", "gamma", "beta", "t");
-  static char *batch_norm_inputs[5] = {"r", "gamma", "beta", "mean", "variance"};
-  batch_norm->input = batch_norm_inputs;
-  batch_norm->n_input = 5;
+  add_batch_norm(&f.b, "r", "gamma", "beta", "mean", "variance", "t");
   add_conv2(&f, "t", "y", 2, 1, 0, 1);
   add_output(&f.b, "y");
   double c[MID_C * PLANE], expected[2 * PLANE];

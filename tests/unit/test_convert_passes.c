@@ -27,11 +27,7 @@ static void test_batch_norm_folds_into_conv(void **state) {
   add_initializer(&b, "mean", 1, c_dims, mean, 3);
   add_initializer(&b, "var", 1, c_dims, var, 3);
   add_node(&b, "Conv", "x", "w", "b", "conv");
-  Onnx__NodeProto *bn = add_node(&b, "BatchNormalization", "conv", "gamma", "beta", "y");
-  /* BatchNormalization has 5 inputs: extend the node's input list in place. */
-  static char *bn_inputs[5] = {"conv", "gamma", "beta", "mean", "var"};
-  bn->input = bn_inputs;
-  bn->n_input = 5;
+  add_batch_norm(&b, "conv", "gamma", "beta", "mean", "var", "y");
   add_output(&b, "y");
   uint8_t *bytes;
   uint64_t size;
@@ -85,10 +81,7 @@ static void test_batch_norm_and_relu_fold_into_conv_transpose(void **state) {
   add_ints_attribute(&b, up, "strides", strides, 2);
   add_int_attribute(&b, up, "group", GROUPS);
   add_node(&b, "Add", "up", "b", NULL, "biased");
-  Onnx__NodeProto *bn = add_node(&b, "BatchNormalization", "biased", "gamma", "beta", "normed");
-  static char *bn_inputs[5] = {"biased", "gamma", "beta", "mean", "var"};
-  bn->input = bn_inputs;
-  bn->n_input = 5;
+  add_batch_norm(&b, "biased", "gamma", "beta", "mean", "var", "normed");
   add_node(&b, "Relu", "normed", NULL, NULL, "y");
   add_output(&b, "y");
   uint8_t *bytes;
