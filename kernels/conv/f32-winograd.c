@@ -7,8 +7,9 @@
  * area: the chunk's input rows zero-padded, their 36 transformed matrices V, then, for a block of output channels at a time, the 36 GEMMs U[xi] V[xi] and the
  * output transform, which adds the bias, clamps (ReLU, Clip) and writes the NCHW output; any
  * other activation then runs over the finished rows. Every tile goes through the same
- * transforms and the same GEMM columns whatever chunk it falls in, so neither the chunk size
- * nor the thread count changes a bit of the output.
+ * transforms and the same column of the same kind of GEMM tile whatever chunk it falls in
+ * (chunks start at panel-aligned tile rows), so neither the chunk size nor the thread count
+ * changes a bit of the output.
  */
 #include "kernels/conv/conv-driver.h"
 #include "kernels/elementwise/unary-clamp.h"
@@ -45,6 +46,20 @@ typedef struct winograd_geometry {
   size_t tile_rows, tile_slots, row_floats, out_block, chunk_rows;
 } winograd_geometry;
 
+/* The fewest tile rows whose slots fill whole GEMM panels. Chunks are cut at multiples of it
+ * (but for the plane's last), so that every tile falls at the same column of the same kind of
+ * panel whatever the chunking: the 16-wide tile and the GEMM's narrower edge tiles add up a
+ * column's products in different orders, and the chunking changes with the thread count. */
+static size_t panel_aligned_rows(size_t tile_slots) {
+  size_t rows = 1;
+  while (rows * tile_slots % THAW_GEMM_NR != 0) rows++;
+  return rows;
+}
+
+static size_t round_up(size_t value, size_t multiple) {
+  return ceil_div(value, multiple) * multiple;
+}
+
 static winograd_geometry geometry_of(const thaw_conv2d_params *p) {
   winograd_geometry g;
   g.tile_rows = ceil_div(p->out_height, 4);
@@ -53,13 +68,14 @@ static winograd_geometry geometry_of(const thaw_conv2d_params *p) {
   /* The last slot block's loads reach 4 floats past its last tile (f32-winograd.h). */
   g.row_floats = 4 * g.tile_slots + 4;
   g.out_block = min_size(p->out_channels, WINOGRAD_OUT_BLOCK);
-  /* A tile row of V and of one block's products; a width whose tile row alone overflows
-   * gets chunks of one tile row, and work_bytes reports the overflow. */
+  /* A tile row of V and of one block's products; a width whose panel-aligned rows alone
+   * overflow the budget gets chunks of those rows, and work_bytes reports an overflow. */
   size_t row_bytes, rows = 0;
   if (!__builtin_mul_overflow(p->in_channels + g.out_block, g.tile_slots, &row_bytes) &&
       !__builtin_mul_overflow(row_bytes, THAW_WINOGRAD_POINTS * sizeof(float), &row_bytes))
     rows = WINOGRAD_CHUNK_BYTES / row_bytes;
-  g.chunk_rows = rows == 0 ? 1 : min_size(rows, g.tile_rows);
+  const size_t aligned = panel_aligned_rows(g.tile_slots);
+  g.chunk_rows = min_size(rows < aligned ? aligned : rows - rows % aligned, g.tile_rows);
   return g;
 }
 
@@ -235,7 +251,8 @@ void thaw_f32_winograd_run(const thaw_conv2d_isa *isa, const thaw_conv2d_params 
                                 (double)p->in_channels * (double)p->out_channels;
   const size_t wanted = ceil_div(
       thaw_parallel_task_count(parallel, p->batch * r.g.tile_rows, tile_row_flops), p->batch);
-  r.chunk_rows = min_size(r.g.chunk_rows, ceil_div(r.g.tile_rows, wanted));
+  r.chunk_rows = min_size(r.g.chunk_rows, round_up(ceil_div(r.g.tile_rows, wanted),
+                                                    panel_aligned_rows(r.g.tile_slots)));
   r.chunks = ceil_div(r.g.tile_rows, r.chunk_rows);
   parallel->run(parallel, p->batch * r.chunks, chunk_task, &r);
 }
