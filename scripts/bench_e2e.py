@@ -200,6 +200,7 @@ def measure_model(programs, settings, model, threads):
     runtimes = ["thaw", "ort", "ort_format"] + (["torch"] if torch_model else [])
     outputs = {runtime: os.path.join(WORK, name, f"first_output_{runtime}.bin")
                for runtime in runtimes}
+    threaded_output = os.path.join(WORK, name, "first_output_thaw_threaded.bin")
     result = dict(prepared, label=label, inputs=[list(i) for i in inputs], runtimes=runtimes,
                   process=[], steady=[], steady_threaded=[])
     # (2) fresh processes, warm then cold, runtimes interleaved round by round.
@@ -226,13 +227,18 @@ def measure_model(programs, settings, model, threads):
             record["round"] = round_index
             result["steady"].append(record)
         # The same on `threads` threads, right after: both counts see the same machine load.
+        # thaw's first output is kept: threads must not change a bit of it.
         for runtime in (THREADED_RUNTIMES if threads > 1 else ()):
             runs = steady_runs(settings, first_run[runtime])
+            output = threaded_output if runtime == "thaw" else "/dev/null"
             record = programs.launch(programs.function(
-                runtime, files, inputs, "/dev/null", warmup=min(settings["warmup"], runs),
+                runtime, files, inputs, output, warmup=min(settings["warmup"], runs),
                 runs=runs, threads=threads))
             record["round"] = round_index
             result["steady_threaded"].append(record)
+    if threads > 1:
+        with open(outputs["thaw"], "rb") as one, open(threaded_output, "rb") as many:
+            result["thaw_threaded_identical"] = one.read() == many.read()
     return result
 
 

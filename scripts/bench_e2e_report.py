@@ -187,15 +187,22 @@ def threads_section(models, threads):
         many = {runtime: m.steady(runtime, threaded=True)[0] for runtime in ("thaw", "ort")}
         rows.append([m.label, ms(one["thaw"]), ms(many["thaw"]), ratio(one["thaw"], many["thaw"]),
                      ms(one["ort"]), ms(many["ort"]), ratio(one["ort"], many["ort"]),
-                     ratio(many["thaw"], many["ort"])])
+                     ratio(many["thaw"], many["ort"]), same_bytes(m.data)])
     return (f"## 3b. Steady-state latency, {threads} threads\n\n"
             f"Median run time in ms on 1 and on {threads} threads (thaw: "
             "`thaw_session_options.threads`; ORT: `intraOpNumThreads`), each round measuring "
             f"both counts back to back. Targets: thaw 1/{threads} threads ≥ 1.8× on ResNet-18, "
             "the MiniLM-shaped encoder and PP-OCR det, ≥ 1.5× on MobileNetV2, ≥ 1 on the MLP; "
-            f"thaw faster than ORT on {threads} threads.\n\n" +
+            f"thaw faster than ORT on {threads} threads. The last column says whether thaw's "
+            f"first output on {threads} threads is the same bytes as on 1 (it must be).\n\n" +
             table(["model", "thaw 1", f"thaw {threads}", "thaw speed-up", "ORT 1",
-                   f"ORT {threads}", "ORT speed-up", f"thaw/ORT on {threads}"], rows))
+                   f"ORT {threads}", "ORT speed-up", f"thaw/ORT on {threads}",
+                   "thaw same bytes"], rows))
+
+
+def same_bytes(data):
+    identical = data.get("thaw_threaded_identical")
+    return MISSING if identical is None else ("yes" if identical else "**NO**")
 
 
 def memory_section(models):

@@ -3,7 +3,9 @@
  * f32-winograd-<isa>.c includes its f32 vector interface (kernels/math/f32-vector-<isa>.h),
  * defines winograd_load_patch_row and winograd_store_tile_row (the stride-4 reads and writes
  * of neighbouring tiles, an in-register transpose), includes this header, then says
- * THAW_F32_WINOGRAD_TRANSFORMS(<isa>).
+ * THAW_F32_WINOGRAD_TRANSFORMS(<isa>). Those two read and write the tiles of a vector a quad
+ * (4 neighbouring tiles of one tile row) at a time, one pointer per quad, since the quads of a
+ * stacked slot row lie in different tile rows.
  *
  * Each transform is separable: a 1-D transform along the rows of a tile, then along its
  * columns. The input and output transforms run over the vectors of THAW_F32V_LANES
@@ -21,7 +23,19 @@
 #error "include an ISA's kernels/math/f32-vector-<isa>.h before this driver"
 #endif
 
-enum { WINOGRAD_LANES = THAW_F32V_LANES };
+enum { WINOGRAD_LANES = THAW_F32V_LANES, WINOGRAD_QUADS = THAW_F32V_LANES / 4 };
+
+/* The tile row within the chunk and the first tile across of quad `quad` of a slot row. */
+typedef struct winograd_quad {
+  size_t tile_row, first_tile;
+} winograd_quad;
+
+static inline winograd_quad winograd_quad_at(const thaw_winograd_chunk *c, size_t slot_row,
+                                             size_t quad) {
+  const size_t quads_per_tile_row = c->tile_slots / c->stacked_rows / 4;
+  return (winograd_quad){c->stacked_rows * slot_row + quad / quads_per_tile_row,
+                         4 * (quad % quads_per_tile_row)};
+}
 
 /* G g for a 3-vector g (rows of G: 1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6;
  * 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1). */
@@ -98,19 +112,26 @@ static void winograd_weights(size_t in_channels, size_t first_out, size_t out_co
 
 static void winograd_input(const thaw_winograd_chunk *c, size_t channels, const float *padded,
                            float *v) {
-  const size_t channel_floats = (4 * c->tile_rows + 2) * c->row_floats;
-  const size_t slots = c->tile_rows * c->tile_slots;
+  const size_t channel_floats = (4 * c->stacked_rows * c->slot_rows + 2) * c->row_floats;
+  const size_t slots = c->slot_rows * c->tile_slots;
   for (size_t channel = 0; channel < channels; channel++) {
-    for (size_t tile_row = 0; tile_row < c->tile_rows; tile_row++) {
-      const float *patch = padded + channel * channel_floats + 4 * tile_row * c->row_floats;
+    for (size_t slot_row = 0; slot_row < c->slot_rows; slot_row++) {
       for (size_t s = 0; s < c->tile_slots; s += WINOGRAD_LANES) {
+        const float *quads[WINOGRAD_QUADS];
+        for (size_t k = 0; k < WINOGRAD_QUADS; k++) {
+          const winograd_quad quad = winograd_quad_at(c, slot_row, s / 4 + k);
+          quads[k] = padded + channel * channel_floats + 4 * quad.tile_row * c->row_floats +
+                     4 * quad.first_tile;
+        }
         thaw_f32v rows[6][6];
         for (size_t i = 0; i < 6; i++) {
+          const float *patch_rows[WINOGRAD_QUADS];
+          for (size_t k = 0; k < WINOGRAD_QUADS; k++) patch_rows[k] = quads[k] + i * c->row_floats;
           thaw_f32v d[6];
-          winograd_load_patch_row(patch + i * c->row_floats + 4 * s, d);
+          winograd_load_patch_row(patch_rows, d);
           winograd_input_1d(d, rows[i]);
         }
-        const size_t slot = tile_row * c->tile_slots + s;
+        const size_t slot = slot_row * c->tile_slots + s;
         float *out = v + slot / THAW_GEMM_NR * channels * THAW_GEMM_NR +
                      channel * THAW_GEMM_NR + slot % THAW_GEMM_NR;
         for (size_t column = 0; column < 6; column++) {
@@ -135,13 +156,29 @@ static void winograd_input(const thaw_winograd_chunk *c, size_t channels, const 
   }
 }
 
-static void winograd_output(const thaw_winograd_chunk *c, size_t tile_row, const float *m,
+static void winograd_output(const thaw_winograd_chunk *c, size_t slot_row, const float *m,
                             size_t row, float bias, float min, float max, float *out,
                             size_t out_width, size_t out_rows) {
   const thaw_f32v bias_v = thaw_f32v_dup(bias);
   const thaw_f32v min_v = thaw_f32v_dup(min), max_v = thaw_f32v_dup(max);
-  const float *products = m + row * c->tile_rows * c->tile_slots + tile_row * c->tile_slots;
-  for (size_t s = 0; s < c->tile_slots && 4 * s < out_width; s += WINOGRAD_LANES) {
+  const float *products = m + row * c->slot_rows * c->tile_slots + slot_row * c->tile_slots;
+  for (size_t s = 0; s < c->tile_slots; s += WINOGRAD_LANES) {
+    /* Where each quad's tiles go: their first output, and how many of their 4 rows and 16
+     * columns lie inside the plane (the rest are computed and dropped). */
+    float *targets[WINOGRAD_QUADS];
+    size_t rows_inside[WINOGRAD_QUADS], columns_inside[WINOGRAD_QUADS];
+    bool any_inside = false;
+    for (size_t k = 0; k < WINOGRAD_QUADS; k++) {
+      const winograd_quad quad = winograd_quad_at(c, slot_row, s / 4 + k);
+      const size_t first_row = 4 * quad.tile_row, first_column = 4 * quad.first_tile;
+      rows_inside[k] = first_row < out_rows ? out_rows - first_row : 0;
+      columns_inside[k] = first_column < out_width ? out_width - first_column : 0;
+      if (rows_inside[k] > 4) rows_inside[k] = 4;
+      if (columns_inside[k] > 16) columns_inside[k] = 16;
+      targets[k] = out + first_row * out_width + first_column;
+      any_inside |= rows_inside[k] > 0 && columns_inside[k] > 0;
+    }
+    if (!any_inside) continue;
     thaw_f32v rows[6][4];
     for (size_t i = 0; i < 6; i++) {
       thaw_f32v point_row[6];
@@ -160,17 +197,19 @@ static void winograd_output(const thaw_winograd_chunk *c, size_t tile_row, const
         out_rows_v[r][q] =
             thaw_f32v_min(max_v, thaw_f32v_max(min_v, thaw_f32v_add(values[r], bias_v)));
     }
-    const size_t columns = out_width - 4 * s;
-    for (size_t r = 0; r < out_rows; r++) {
-      float *destination = out + r * out_width + 4 * s;
-      if (columns >= 4 * WINOGRAD_LANES) {
-        winograd_store_tile_row(destination, out_rows_v[r]);
-      } else {
-        /* The plane's last columns: only those inside it are written. */
-        float tail[4 * WINOGRAD_LANES];
-        winograd_store_tile_row(tail, out_rows_v[r]);
-        memcpy(destination, tail, columns * sizeof(float));
-      }
+    for (size_t r = 0; r < 4; r++) {
+      /* A quad wholly inside is stored in place; the others go through `spill`, from which
+       * only the part inside the plane is copied. */
+      float spill[WINOGRAD_QUADS][16];
+      float *destinations[WINOGRAD_QUADS];
+      for (size_t k = 0; k < WINOGRAD_QUADS; k++)
+        destinations[k] = r < rows_inside[k] && columns_inside[k] == 16
+                              ? targets[k] + r * out_width
+                              : spill[k];
+      winograd_store_tile_row(destinations, out_rows_v[r]);
+      for (size_t k = 0; k < WINOGRAD_QUADS; k++)
+        if (r < rows_inside[k] && columns_inside[k] > 0 && columns_inside[k] < 16)
+          memcpy(targets[k] + r * out_width, spill[k], columns_inside[k] * sizeof(float));
     }
   }
 }
@@ -185,11 +224,11 @@ static void winograd_output(const thaw_winograd_chunk *c, size_t tile_row, const
                                       const float *padded, float *v) {                      \
     winograd_input(c, channels, padded, v);                                                 \
   }                                                                                          \
-  void thaw_f32_winograd_output__##isa(const thaw_winograd_chunk *c, size_t tile_row,       \
+  void thaw_f32_winograd_output__##isa(const thaw_winograd_chunk *c, size_t slot_row,       \
                                        const float *m, size_t row, float bias, float min,   \
                                        float max, float *out, size_t out_width,             \
                                        size_t out_rows) {                                   \
-    winograd_output(c, tile_row, m, row, bias, min, max, out, out_width, out_rows);         \
+    winograd_output(c, slot_row, m, row, bias, min, max, out, out_width, out_rows);         \
   }
 
 #endif /* THAW_KERNELS_CONV_F32_WINOGRAD_DRIVER_H */

@@ -346,6 +346,16 @@ static void test_conv2d_winograd(void **state) {
       {1, 40, 26, 23, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, false, {0, 0, 0}},
       /* 5 tile rows of 24 slots: V and the products of 4 exceed one chunk */
       {1, 16, 18, 90, 19, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, true, {0, 0, 0}},
+      /* planes at most 4 tiles wide, two tile rows to a slot row: SqueezeNet's 13x13 and
+       * ResNet's 14x14; 3 tiles across, the last with 1 column in the plane; 6 tile rows, the
+       * last with one row in it; 9 tile rows (the last slot row half empty) 16 wide, the
+       * widest stacked; 23 tile rows in several chunks, batch 2 */
+      {1, 48, 13, 13, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, true, {0, 0, 0}},
+      {1, 35, 14, 14, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, false, {0, 0, 0}},
+      {1, 128, 30, 9, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, true, {0, 0, 0}},
+      {1, 64, 21, 13, 96, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, false, {0, 0, 0}},
+      {1, 48, 34, 16, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, true, {0, 0, 0}},
+      {2, 160, 91, 12, 30, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, true, {0, 0, 0}},
   };
   thaw_test_rng rng = {9};
   run_cases_over_activations(cases, sizeof(cases) / sizeof(cases[0]), 3, CHECK_WINOGRAD, &rng);
@@ -383,7 +393,7 @@ static void test_conv2d_implicit_gemm(void **state) {
       {2, 4, 7, 31, 14, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, true, {0, 0, 0}},
       {1, 3, 8, 32, 6, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, false, {0, 0, 0}},
       /* a tall plane: several bands of output rows */
-      {1, 4, 260, 16, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, true, {0, 0, 0}},
+      {1, 4, 260, 16, 7, 5, 5, 1, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0, true, {0, 0, 0}},
   };
   thaw_test_rng rng = {10};
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
