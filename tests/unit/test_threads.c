@@ -196,6 +196,9 @@ static void test_conv_split_is_exact(void **state) {
       {"implicit GEMM grouped 3x3", conv_params(24, 29, 48, 3, 1, 2, THAW_KERNEL_CLIP)},
       /* Winograd F(4x4, 3x3): chunks of tile rows over the threads' slices after U. */
       {"winograd 3x3", conv_params(40, 38, 72, 3, 1, 1, THAW_KERNEL_GELU)},
+      /* 8 tile slots a row: a chunk of an odd number of tile rows ends its GEMM on a right
+       * edge of 8 columns, where a serial run may have the same columns in a full tile. */
+      {"winograd 3x3, 8 tile slots", conv_params(16, 29, 16, 3, 1, 1, THAW_KERNEL_RELU)},
       {"pointwise", conv_params(40, 33, 90, 1, 1, 1, THAW_KERNEL_GELU)},
       {"depthwise 3x3", conv_params(200, 41, 200, 3, 1, 200, THAW_KERNEL_HARD_SWISH)},
       {"depthwise 5x5 stride 2", conv_params(150, 40, 150, 5, 2, 150, THAW_KERNEL_CLIP)},
