@@ -5,7 +5,11 @@
 // packed offline (as the converter stores weights), OpenBLAS and BLIS by a plain row-major B
 // they pack themselves, which is how each is used for inference. M = 1 goes to their GEMV.
 // BM_thaw_avx2_pointwise runs MobileNetV2's 1x1 convolutions, whose B (the image) thaw packs
-// at every call; a second BM_thaw_avx2 group, convolutions on small planes.
+// at every call; a second BM_thaw_avx2 group, convolutions on small planes. The *_cold
+// benchmarks run the products where the models spend their time (MiniLM's, SqueezeNet's)
+// with weights that come from memory, as in a whole model, each iteration reading another
+// of enough copies to overflow the L3; BM_thaw_avx2_pointwise runs SqueezeNet's shapes
+// cache-hot next to them.
 // XNNPACK runs its fully-connected operator (y = x W, W of k x n), which packs the weights
 // once when it is created, outside the timed loop, as an inference engine does.
 // Each result reports GFLOP/s and the percentage of the FMA peak that this program measures
@@ -26,6 +30,7 @@
 #include <xnnpack.h>
 #endif
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -86,10 +91,32 @@ void report(benchmark::State& state, const Operands& o) {
                                                benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// Where a product's weights come from: the same copy at every iteration (cache-hot, as in a
+// loop over one layer), or one of enough copies to overflow the L3, as in a model whose
+// weights (MiniLM's: 42 MB) are each read once per run and stream from memory.
+enum class Weights { kHot, kFromMemory };
+
+// The weights of one product, repeated `copies` times back to back.
+struct WeightCopies {
+  size_t floats_per_copy, copies;
+  std::vector<float> data;
+  WeightCopies(const std::vector<float>& weights, Weights where)
+      : floats_per_copy(weights.size()),
+        copies(where == Weights::kHot ? 1 : kLargerThanL3 / (weights.size() * sizeof(float)) + 2),
+        data(floats_per_copy * copies) {
+    for (size_t copy = 0; copy < copies; copy++)
+      std::copy(weights.begin(), weights.end(), data.begin() + copy * floats_per_copy);
+  }
+  const float* copy(size_t index) const { return data.data() + index % copies * floats_per_copy; }
+  static constexpr size_t kLargerThanL3 = 64u << 20;
+};
+
 // b_packed: B packed offline (weights); otherwise a plain row-major B that the GEMM packs at
 // every call, as a 1x1 convolution multiplies its weights (A) by its input image (B).
-void run_thaw(benchmark::State& state, const thaw_kernels* kernels, bool b_packed) {
+void run_thaw(benchmark::State& state, const thaw_kernels* kernels, bool b_packed,
+              Weights weights = Weights::kHot) {
   Operands o(state.range(0), state.range(1), state.range(2));
+  const WeightCopies weight_copies(b_packed ? o.packed_b : o.a, weights);
   thaw_gemm_params p = {};
   p.m = o.m;
   p.n = o.n;
@@ -103,10 +130,11 @@ void run_thaw(benchmark::State& state, const thaw_kernels* kernels, bool b_packe
   p.bias = THAW_GEMM_BIAS_NONE;
   p.activation.func = THAW_KERNEL_IDENTITY;
   std::vector<float> scratch(kernels->f32_gemm_scratch_size(&p) / sizeof(float));
-  const float* b = b_packed ? o.packed_b.data() : o.b.data();
+  size_t iteration = 0;
   for (auto _ : state) {
-    kernels->f32_gemm(&p, o.a.data(), b, nullptr, o.c.data(), scratch.data(),
-                      &thaw_parallel_serial);
+    const float* weight = weight_copies.copy(iteration++);
+    kernels->f32_gemm(&p, b_packed ? o.a.data() : weight, b_packed ? weight : o.b.data(), nullptr,
+                      o.c.data(), scratch.data(), &thaw_parallel_serial);
     benchmark::ClobberMemory();
   }
   report(state, o);
@@ -125,6 +153,16 @@ void BM_thaw_avx2(benchmark::State& state) {
 
 void BM_thaw_avx2_pointwise(benchmark::State& state) {
   if (const thaw_kernels* kernels = avx2_table(state)) run_thaw(state, kernels, false);
+}
+
+void BM_thaw_avx2_cold(benchmark::State& state) {
+  if (const thaw_kernels* kernels = avx2_table(state))
+    run_thaw(state, kernels, true, Weights::kFromMemory);
+}
+
+void BM_thaw_avx2_pointwise_cold(benchmark::State& state) {
+  if (const thaw_kernels* kernels = avx2_table(state))
+    run_thaw(state, kernels, false, Weights::kFromMemory);
 }
 
 void BM_thaw_scalar(benchmark::State& state) { run_thaw(state, thaw_kernels_scalar(), true); }
@@ -218,6 +256,25 @@ void small_plane_shapes(benchmark::internal::Benchmark* b) {
   for (const auto& shape : kShapes) b->Args({shape[0], shape[1], shape[2]});
 }
 
+// The products where the models spend their time, run with weights from memory as in a whole
+// model: MiniLM's projections and FFN (B packed offline), SqueezeNet's 1x1 convolutions whose
+// weights are A (B, the image, packed at every call): squeeze and expand on the 55^2, 27^2
+// and 13^2 planes, and the classifier.
+void model_packed_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"M", "N", "K"});
+  b->Args({128, 384, 384});
+  b->Args({128, 1536, 384});
+  b->Args({128, 384, 1536});
+}
+
+void model_pointwise_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"M", "N", "K"});
+  static const int64_t kShapes[][3] = {
+      {16, 3025, 128}, {128, 729, 32}, {32, 729, 256}, {64, 169, 512}, {1000, 169, 512},
+  };
+  for (const auto& shape : kShapes) b->Args({shape[0], shape[1], shape[2]});
+}
+
 // The reference is slow: enough shapes to show the gap, not all of them.
 void scalar_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"M", "N", "K"});
@@ -232,6 +289,11 @@ BENCHMARK(BM_fma_peak)->Iterations(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_thaw_avx2)->Apply(library_shapes)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_thaw_avx2_pointwise)->Apply(pointwise_shapes)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_thaw_avx2)->Apply(small_plane_shapes)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_thaw_avx2_cold)->Apply(model_packed_shapes)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_thaw_avx2_pointwise)->Apply(model_pointwise_shapes)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_thaw_avx2_pointwise_cold)
+    ->Apply(model_pointwise_shapes)
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_openblas)->Apply(library_shapes)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_blis)->Apply(library_shapes)->Unit(benchmark::kMicrosecond);
 #ifdef THAW_BENCH_XNNPACK

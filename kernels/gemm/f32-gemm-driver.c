@@ -3,11 +3,12 @@
  * activation, around one ISA's microkernels (gemm-ukernel.h).
  *
  * Loop order (Goto/BLIS): columns in blocks of NC, then k in blocks of at most KC (a plain B
- * block is packed into scratch here, so scratch never depends on m), then groups of MC_TILES
- * row tiles, then one 16-wide panel at a time, then the row tiles of the group. A panel
- * (KC x 16 floats, 24 KiB) stays in L1 while the group's rows of A (at most 96 x KC floats)
- * stay in L2; a packed B, which is not copied, has wider column blocks and is read from L2/L3
- * with the next panel prefetched. A packed B multiplied by a few rows is walked in memory
+ * block is packed into scratch here, so scratch never depends on m), then groups of row
+ * tiles, then one 16-wide panel at a time, then the row tiles of the group. A panel (KC x 16
+ * floats, 24 KiB) stays in L1 while the group's rows of A stay in L2: 96 x KC floats
+ * (MC_TILES tiles) next to a plain B's packed block; with a packed B, which is not copied,
+ * up to GEMM_GROUP_A_BYTES, and its wider column blocks are read from L2, L3 or memory with
+ * the next panel prefetched. A packed B multiplied by a few rows is walked in memory
  * order instead (each panel through all of k): it is read only once. A right edge of at most
  * THAW_GEMM_DOT_NR columns (a 7x7 or 14x14 plane: n = 49, 196), when A's rows are contiguous
  * in k, runs through the ISA's dot edge tile on a k-contiguous copy of its columns (at
@@ -40,6 +41,12 @@ enum {
    * 256). */
   GEMM_NC_PACKED = 512,
   GEMM_MC_TILES = 16,
+  /* With a packed B, a row group's block of A (its tiles' rows over one k block) may take up
+   * to half of L2. A model's weights come from memory (MiniLM's 42 MB at every run): at
+   * m = 128 (22 tiles) B is then read once, by one group, instead of by a group of 16 tiles
+   * and again by one of 6 (measured with B from memory, 61 interleaved runs: m = 128, k = 384:
+   * 5.6 % faster at n = 384, 4.4 % at n = 1536). */
+  GEMM_GROUP_A_BYTES = 256 * 1024,
   /* The deepest k block: a packed B's single one, or a plain B's. */
   GEMM_KC_LARGEST = GEMM_KC_PACKED_SINGLE > GEMM_KC_MAX ? GEMM_KC_PACKED_SINGLE : GEMM_KC_MAX,
   GEMM_STREAM_A_MAX_FLOATS = 64 * 1024, /* a quarter of L2 */
@@ -47,6 +54,7 @@ enum {
 };
 
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 
 size_t thaw_f32_gemm_scratch_size(const thaw_gemm_params *p) {
   if (p->b_packed) return 0;
@@ -105,6 +113,7 @@ typedef struct gemm_run {
   size_t scratch_stride; /* bytes between the threads' scratch slices */
   row_tiling tiling;
   size_t k_blocks, kc_nominal;
+  size_t group_tiles; /* row tiles per group, which share each panel while it is in L1 */
   thaw_gemm_tile_init first_init;
   float clamp_min, clamp_max;
   bool fused;    /* the activation is the clamp; otherwise finish_block applies it */
@@ -235,8 +244,8 @@ static void run_block(const gemm_run *r, size_t j0, size_t first_tile, size_t en
       panels = packing;
       panel_stride = kc * THAW_GEMM_NR;
     }
-    for (size_t group = first_tile; group < end_tile; group += GEMM_MC_TILES) {
-      const size_t group_end = min_size(group + GEMM_MC_TILES, end_tile);
+    for (size_t group = first_tile; group < end_tile; group += r->group_tiles) {
+      const size_t group_end = min_size(group + r->group_tiles, end_tile);
       for (size_t panel = 0; panel < panel_count; panel++)
         run_panel(r, group, group_end, k_block, j0 + panel * THAW_GEMM_NR,
                   panels + panel * panel_stride,
@@ -298,6 +307,17 @@ void thaw_f32_gemm_drive(const thaw_gemm_isa *isa, const thaw_gemm_params *p, co
   r.k_blocks = single_block ? 1 : (p->k + GEMM_KC_MAX - 1) / GEMM_KC_MAX;
   r.kc_nominal = (p->k + r.k_blocks - 1) / r.k_blocks;
   r.tiling = tile_rows(p->m, isa->mr);
+  /* Row groups of nearly equal size (m = 196 with a packed B: 17 + 16 tiles, not 28 + 5). A
+   * plain B's block is packed in scratch, in L2, next to its group's rows of A (a 1x1
+   * convolution's weights): groups taller than GEMM_MC_TILES measured 3 % slower there
+   * (m = 1000, n = 169, k = 512, SqueezeNet's classifier). */
+  size_t max_group_tiles = GEMM_MC_TILES;
+  if (p->b_packed) {
+    const size_t tile_a_bytes = isa->mr * (r.kc_nominal > 0 ? r.kc_nominal : 1) * sizeof(float);
+    max_group_tiles = max_size(max_group_tiles, GEMM_GROUP_A_BYTES / tile_a_bytes);
+  }
+  const size_t group_count = (r.tiling.count + max_group_tiles - 1) / max_group_tiles;
+  r.group_tiles = (r.tiling.count + group_count - 1) / group_count;
   /* A packed B read by few rows that fit in L2 is not reused from cache across row groups:
    * then walk it in memory order (each panel through all of k), which streams best. */
   r.stream_b = p->b_packed && r.tiling.count <= GEMM_MC_TILES &&

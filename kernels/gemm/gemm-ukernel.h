@@ -6,7 +6,9 @@
  * A(i, kk) is a[i * a_row_stride + kk * a_k_stride]; B is one packed 16-wide panel (kc rows of
  * 16 floats, zero past the matrix's last column); C(i, j) is c[i * c_row_stride + j]. Edge
  * tiles (mr < MR, nr < 16) go through the same kernel, which touches no row of A or C at or
- * past mr and no column of C or bias at or past nr.
+ * past mr and no column of C or bias at or past nr, and sums each value in the same order
+ * whatever nr: a column gets the same bits in an edge tile as in a full one, so a caller may
+ * cut C into column chunks that depend on its thread count (Winograd's chunks of tile rows).
  *
  * Blocking over k calls a kernel several times on the same tile: the first call starts the
  * tile from zero or from the bias, the later ones accumulate into what C already holds, and
@@ -67,7 +69,9 @@ static inline void thaw_gemm_store_value(const thaw_gemm_tile_args *args, size_t
  * over vector lanes, so an edge of one column costs it as much as 8 columns (more than half a
  * full tile); here lanes run along k and every FMA does useful work. Same init and clamp
  * contract as the microkernel; a tile's sums are ordered differently from the microkernel's,
- * but each C value is computed the same way whatever the thread split. */
+ * so the driver takes it only for the last columns of the C it is given: no split of the
+ * driver's own changes a bit, but a caller that cuts its C into column chunks must cut at
+ * multiples of 8 columns (Winograd's are) so that no chunk ends on an edge this tile takes. */
 #define THAW_GEMM_DOT_NR 4
 typedef void (*thaw_f32_gemm_dot_ukernel_fn)(size_t mr, size_t nr, size_t kc, const float *a,
                                              ptrdiff_t a_row_stride, const float *b,

@@ -106,8 +106,10 @@ static void run_gemm_case(const gemm_case *g, thaw_test_rng *rng) {
 
 /* Odd sizes around the tile (6 rows, 16 columns; an edge of at most 8 columns takes its own
  * path, one of at most 4 the dot edge tile when A's rows are contiguous in k), the GEMV path
- * (m <= 4), the column block (256 for a plain B, 512 for a packed one) and the k block (384:
- * 520 takes two, but one with a packed B, which takes up to 576; 600 takes two with either).
+ * (m <= 4), the column block (256 for a plain B, 512 for a packed one), the k block (384:
+ * 520 takes two, but one with a packed B, which takes up to 576; 600 takes two with either)
+ * and the row groups (257 rows are 43 tiles: 15 + 15 + 13 with a plain B; with a packed B,
+ * one group of 43 at small k down to 15 + 15 + 13 at k = 520).
  * The layouts and bias kinds rotate with the size indices so that each meets every m, n and
  * k; the activations rotate apart. */
 static void test_gemm_sizes(void **state) {
@@ -216,7 +218,10 @@ static const thaw_gemm_tile_init tile_inits[] = {
 static const float clamps[][2] = {{-INFINITY, INFINITY}, {-0.25f, 0.3f}};
 
 /* Every tile size up to 6x16 with every start and clamp, A through both stride orders, in a
- * C of 8 rows x 24 columns whose cells outside the tile must keep their values. */
+ * C of 8 rows x 24 columns whose cells outside the tile must keep their values. A column must
+ * also get the same bits in an edge tile as in the full tile over the same panel: callers cut
+ * C into column chunks that may depend on their thread count, and threads must not change a
+ * bit of any output. */
 static void test_gemm_ukernel_edges(void **state) {
   (void)state;
   enum { C_ROWS = 8, C_STRIDE = 24, KC_MAX = 17 };
@@ -224,7 +229,7 @@ static void test_gemm_ukernel_edges(void **state) {
   const size_t kernel_count = ukernel_variants(kernels);
   thaw_test_rng rng = {29};
   float a[6 * KC_MAX], b[KC_MAX * 16], bias[16], c_start[C_ROWS * C_STRIDE];
-  float c_reference[C_ROWS * C_STRIDE], c_actual[C_ROWS * C_STRIDE];
+  float c_reference[C_ROWS * C_STRIDE], c_actual[C_ROWS * C_STRIDE], c_full[C_ROWS * C_STRIDE];
   double expected[C_ROWS * C_STRIDE];
   static const size_t kcs[] = {0, 1, 3, 8, KC_MAX};
   for (size_t kci = 0; kci < sizeof(kcs) / sizeof(kcs[0]); kci++)
@@ -255,6 +260,13 @@ static void test_gemm_ukernel_edges(void **state) {
                          kernels[v].name, mr, nr, kc, init);
                 thaw_test_assert_close(what, c_actual, expected, C_ROWS * C_STRIDE, 1e-6, 1e-6);
                 assert_only_tile_written(what, c_actual, c_start, C_ROWS, C_STRIDE, mr, nr);
+                memcpy(c_full, c_start, sizeof(c_start));
+                kernels[v].gemm(mr, 16, kc, a, a_row_stride, a_k_stride, b, c_full, C_STRIDE,
+                                &args);
+                for (size_t i = 0; i < mr; i++)
+                  if (memcmp(c_actual + i * C_STRIDE, c_full + i * C_STRIDE,
+                             nr * sizeof(float)) != 0)
+                    fail_msg("%s: row %zu differs from the full tile's", what, i);
               }
             }
 }

@@ -196,8 +196,10 @@ static void test_conv_split_is_exact(void **state) {
       {"implicit GEMM grouped 3x3", conv_params(24, 29, 48, 3, 1, 2, THAW_KERNEL_CLIP)},
       /* Winograd F(4x4, 3x3): chunks of tile rows over the threads' slices after U. */
       {"winograd 3x3", conv_params(40, 38, 72, 3, 1, 1, THAW_KERNEL_GELU)},
-      /* Few tile rows (6 of 8 slots): the split cuts chunks of one tile row, 8 columns, which
-       * the serial run's chunks of 4 rows hold in full 16-column tiles. */
+      /* 6 tile rows of 8 slots: the split cuts shorter chunks than the serial run, and a chunk
+       * of one tile row ends its GEMM on an 8-column edge where the serial run has a full
+       * 16-column tile (both the panel-aligned chunks and the edge tile's summing order keep
+       * those columns' bits). */
       {"winograd 3x3 on 23x26", conv_params(32, 23, 128, 3, 1, 1, THAW_KERNEL_RELU)},
       {"pointwise", conv_params(40, 33, 90, 1, 1, 1, THAW_KERNEL_GELU)},
       {"depthwise 3x3", conv_params(200, 41, 200, 3, 1, 200, THAW_KERNEL_HARD_SWISH)},
