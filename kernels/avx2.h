@@ -95,8 +95,8 @@ void thaw_qs8_conv_ukernel_8x16c4_u7__avx2(size_t mr, size_t nr, size_t k4, cons
 void thaw_qs8_range__avx2(size_t n, const float *x, float *min, float *max);
 void thaw_qs8_quantize__avx2(size_t n, const float *x, const thaw_qs8_row_quantization *q,
                              float lowest, int8_t *y);
-void thaw_qs8_pack_panel__avx2(size_t channels, size_t taps, const int8_t *x,
-                               size_t channel_stride, const ptrdiff_t *tap_offsets, int8_t *panel);
+void thaw_qs8_pack_panel__avx2(size_t k, const int8_t *x, const ptrdiff_t *row_offsets,
+                               int8_t *panel);
 void thaw_qs8_gemm__avx2(const thaw_qs8_gemm_params *p, const float *a, const void *packed_b,
                          const float *bias, float *c, void *scratch,
                          const thaw_parallel *parallel);

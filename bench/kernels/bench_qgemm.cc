@@ -250,16 +250,21 @@ void BM_thaw_f32_conv_avx2(benchmark::State& state) {
   report_conv(state, p);
 }
 
-// MobileNetV2's 1x1 expansion and projection convolutions, ResNet-18's 3x3 ones and its stem.
+// MobileNetV2's 1x1 expansion and projection convolutions (one on a 7x7 plane, whose last
+// panel holds 1 pixel), ResNet-18's 3x3 ones, a stride-2 3x3 and a stride-2 1x1 (downsample),
+// and its stem.
 void conv_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"C", "HW", "M", "k", "s"});
   b->Args({16, 112, 96, 1, 1});
   b->Args({96, 56, 24, 1, 1});
   b->Args({24, 56, 144, 1, 1});
   b->Args({192, 14, 64, 1, 1});
+  b->Args({160, 7, 960, 1, 1});
   b->Args({64, 56, 64, 3, 1});
   b->Args({256, 14, 256, 3, 1});
   b->Args({512, 7, 512, 3, 1});
+  b->Args({64, 56, 128, 3, 2});
+  b->Args({64, 56, 128, 1, 2});
   b->Args({3, 224, 64, 7, 2});
 }
 

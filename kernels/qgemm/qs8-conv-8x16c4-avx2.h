@@ -12,6 +12,11 @@
  * zero constant: from zeros, GCC 12's partial redundancy elimination keeps a second copy of each
  * accumulator live across the loop, and the spills and moves that follow cost a quarter of the
  * speed (k = 576 with the operands in L1 on the AMD EPYC here: ~135 against ~185 Gop/s).
+ * A panel of fewer than 8 pixels (the end of a small image: 1 of 49 pixels, 4 of 196) swaps the
+ * operands instead: per pixel and group of 4 k, one vpmaddubsw of its broadcast activations
+ * with the 8 channels' weights (32 consecutive bytes of the weight panel), nr multiplies where
+ * the half above spends 8. The integer sums are exact either way and the epilogue is the same
+ * arithmetic per element, so an output does not depend on the path that computed it.
  * vpmaddubsw takes the activations as its unsigned operand: as they are when in [0, 127] (a
  * pair of products is at most 2 * 127 * 127 < 2^15), through the sign trick otherwise
  * (vpmaddubsw(|x|, w * sign(x)) = x * w, factors at most 128 and 127).
@@ -27,8 +32,8 @@
 
 enum { HALF_CHANNELS = THAW_QS8_CONV_MR / 2 };
 
-/* acc + the 4-products of one channel's weights (broadcast in vw) with 8 pixels (vx, and
- * vx_unsigned = |vx| for signed activations, else vx itself). */
+/* acc + the 4-products, lane by lane, of weights vw and activations vx (vx_unsigned = |vx| for
+ * signed activations, else vx itself); one of the two is a broadcast. */
 static inline __m256i multiply_add(__m256i acc, __m256i vw, __m256i vx, __m256i vx_unsigned,
                                    __m256i vones, bool signed_x) {
   const __m256i vw_signed = signed_x ? _mm256_sign_epi8(vw, vx) : vw;
@@ -94,11 +99,61 @@ static inline void conv_half(size_t mr, size_t nr, size_t k4, const int8_t *w, c
     store_channel(c_half + i * c_row_stride, nr, vacc[i][0], vacc[i][1], args, first + i);
 }
 
+/* acc + the 4-products of one pixel's group at x (broadcast) with the 8 channels' weights of the
+ * same group at w. */
+static inline __m256i pixel_group(__m256i acc, const int8_t *w, const int8_t *x, __m256i vones,
+                                  bool signed_x) {
+  const __m256i vx = thaw_qs8_broadcast4__avx2(x);
+  const __m256i vx_unsigned = signed_x ? _mm256_abs_epi8(vx) : vx;
+  const __m256i vw = _mm256_loadu_si256((const __m256i *)w);
+  return multiply_add(acc, vw, vx, vx_unsigned, vones, signed_x);
+}
+
+/* The tile's channels (lanes) at one pixel, summed over the k4 / 4 groups; two accumulators over
+ * alternate groups keep two vpaddd chains in flight. */
+static inline __m256i pixel_dot(size_t k4, const int8_t *w, const int8_t *x, __m256i vones,
+                                bool signed_x) {
+  const size_t end = k4 * THAW_QS8_GEMM_NR, group_bytes = THAW_QS8_GEMM_KR * THAW_QS8_GEMM_NR;
+  __m256i vacc0 = _mm256_setzero_si256(), vacc1 = _mm256_setzero_si256();
+  size_t group = 0;
+  for (; group + 2 * group_bytes <= end; group += 2 * group_bytes) {
+    vacc0 = pixel_group(vacc0, w + group, x + group, vones, signed_x);
+    vacc1 = pixel_group(vacc1, w + group + group_bytes, x + group + group_bytes, vones, signed_x);
+  }
+  if (group < end) vacc0 = pixel_group(vacc0, w + group, x + group, vones, signed_x);
+  return _mm256_add_epi32(vacc0, vacc1);
+}
+
+/* The tile for nr < 8 pixels, a pixel at a time: the channels come out as lanes and are stored
+ * one element each. */
+static inline void conv_narrow(size_t mr, size_t nr, size_t k4, const int8_t *w,
+                               const int8_t *panel, float *c, size_t c_row_stride,
+                               const thaw_qs8_conv_tile_args *args, bool signed_x) {
+  const __m256i vones = _mm256_set1_epi16(1);
+  /* The epilogue arrays hold THAW_QS8_CONV_MR values, zeros past the last real channel. */
+  const __m256i voffsets = _mm256_loadu_si256((const __m256i *)args->offsets);
+  const __m256 vscales = _mm256_loadu_ps(args->scales);
+  const __m256 vbiases = _mm256_loadu_ps(args->biases);
+  const __m256 vmin = _mm256_set1_ps(args->min), vmax = _mm256_set1_ps(args->max);
+  for (size_t j = 0; j < nr; j++) {
+    const __m256i vacc = pixel_dot(k4, w, panel + j * THAW_QS8_GEMM_KR, vones, signed_x);
+    const __m256 vvalue = _mm256_add_ps(
+        _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(vacc, voffsets)), vscales), vbiases);
+    float values[THAW_QS8_CONV_MR];
+    _mm256_storeu_ps(values, _mm256_min_ps(vmax, _mm256_max_ps(vmin, vvalue)));
+    for (size_t i = 0; i < mr; i++) c[i * c_row_stride + j] = values[i];
+  }
+}
+
 static inline void qs8_conv_8x16c4_avx2(size_t mr, size_t nr, size_t k4, const int8_t *w,
                                         const int8_t *panel, float *c, size_t c_row_stride,
                                         const thaw_qs8_conv_tile_args *args, bool signed_x) {
+  if (nr < 8) {
+    conv_narrow(mr, nr, k4, w, panel, c, c_row_stride, args, signed_x);
+    return;
+  }
   for (size_t first = 0; first < mr; first += HALF_CHANNELS) {
-    /* At most 8 pixels (the end of an image, e.g. the last of 49) skip the other half. */
+    /* 8 pixels (the end of an image, e.g. the last of 56) skip the other half. */
     if (nr > 8)
       conv_half(mr, nr, k4, w, panel, c, c_row_stride, args, first, 2, signed_x);
     else

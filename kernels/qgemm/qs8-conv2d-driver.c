@@ -4,7 +4,9 @@
  *     framed by its padding, which holds the zero point (the quantized 0.0), so that every tap of
  *     every window reads inside the copy without a bounds check. With a horizontal stride s,
  *     each padded row is stored as s phases (columns s*i + phase, for phase = 0 .. s-1), so that
- *     the taps of consecutive output pixels are consecutive bytes whatever the stride;
+ *     the taps of consecutive output pixels are consecutive bytes whatever the stride. Rows
+ *     and phases that no window reads keep the zero point unquantized (a 1x1 convolution with
+ *     stride 2 reads a quarter of its image);
  *  2. the output pixels, in raster order, are taken 16 at a time: their patches are packed into
  *     one panel (k4 x 16 bytes, the packed-B layout), reading 16 consecutive bytes of the copy
  *     per k when the pixels are consecutive there, else one run per output row they span;
@@ -88,7 +90,9 @@ typedef struct conv_scratch {
   int8_t *row;     /* one quantized input row, before its phases are split */
   int8_t *runs;    /* k rows of 16 bytes (and 16 slack) gathered for a panel */
   int8_t *panels; /* block_panels() panels of k4 x 16 */
-  ptrdiff_t *tap_offsets, *run_offsets; /* kernel_height x kernel_width each */
+  /* Per row of the patches (k of them): where its bytes start in the copy (from a pixel's
+   * window origin), and in the gathered runs. */
+  ptrdiff_t *row_offsets, *gathered_offsets;
   /* The epilogue's per-channel values (thaw_qs8_conv_tile_args), out_channels rounded up to
    * whole weight panels. */
   float *scales;
@@ -115,12 +119,12 @@ static bool scratch_offsets(const thaw_conv2d_params *p, size_t offsets[SCRATCH_
       image_bytes > SIZE_MAX / 2) {
     return false;
   }
-  const size_t k = patch_length(p), taps_bytes = p->kernel_height * p->kernel_width * 8;
+  const size_t k = patch_length(p), row_offsets_bytes = k * sizeof(ptrdiff_t);
   const size_t channel_values_bytes = padded_channels(p) * sizeof(float);
   const size_t sizes[SCRATCH_PARTS] = {
       image_bytes + THAW_QS8_GEMM_NR, p->in_width,
       (k + 1) * THAW_QS8_GEMM_NR,     block_panels(p) * panel_bytes(p),
-      taps_bytes,                     taps_bytes,
+      row_offsets_bytes,              row_offsets_bytes,
       channel_values_bytes,           channel_values_bytes,
       channel_values_bytes,           2 * sizeof(float),
   };
@@ -144,14 +148,59 @@ size_t thaw_qs8_conv2d_scratch_size(const thaw_conv2d_params *p) {
              : SIZE_MAX;
 }
 
-/* Deal the `width` bytes of a quantized row, which start at padded column `first`, to their
- * phases of the copy's row (column_offset), one phase at a time: every `phases`-th byte lands
+/* Whether some window reads padded row `row`: row = oh * stride_h + kh * dilation_h for an
+ * output row oh and a kernel row kh. A 1x1 convolution with stride 2 reads every other row, and
+ * the rows no window reads are left unquantized. */
+static bool row_is_read(const thaw_conv2d_params *p, size_t row) {
+  for (size_t kh = 0; kh < p->kernel_height && kh * p->dilation_h <= row; kh++) {
+    const size_t origin = row - kh * p->dilation_h;
+    if (origin % p->stride_h == 0 && origin / p->stride_h < p->out_height) return true;
+  }
+  return false;
+}
+
+/* Whether some window reads the padded columns of phase `phase` (column % stride_w): a window's
+ * kernel column kw reads phase kw * dilation_w % stride_w, which repeats with a period of at
+ * most stride_w kernel columns. */
+static bool phase_is_read(const thaw_conv2d_params *p, size_t phase) {
+  for (size_t kw = 0; kw < p->kernel_width && kw < p->stride_w; kw++)
+    if (kw * p->dilation_w % p->stride_w == phase) return true;
+  return false;
+}
+
+static bool every_row_read(const thaw_conv2d_params *p) {
+  for (size_t row = p->pad_top; row < p->pad_top + p->in_height; row++)
+    if (!row_is_read(p, row)) return false;
+  return true;
+}
+
+static bool every_phase_read(const thaw_conv2d_params *p) {
+  for (size_t phase = 0; phase < p->stride_w; phase++)
+    if (!phase_is_read(p, phase)) return false;
+  return true;
+}
+
+/* Bytes `from[i * phases]` for i < count to `to`, for one phase of a quantized row. Inlined with
+ * phases = 2 (the common stride), the compiler turns it into vector shuffles. */
+static inline __attribute__((always_inline)) void deal_phase(size_t count, size_t phases,
+                                                             const int8_t *from, int8_t *to) {
+  for (size_t i = 0; i < count; i++) to[i] = from[i * phases];
+}
+
+/* Deal the `width` bytes of a quantized row, which start at padded column `first`, to the
+ * phases of the copy's row (column_offset) that some window reads: every `phases`-th byte lands
  * next to the previous one. */
-static void split_phases(const padded_image *image, size_t first, size_t width,
+static void split_phases(const thaw_conv2d_params *p, const padded_image *image,
+                         bool every_phase_read, size_t first, size_t width,
                          const int8_t *quantized, int8_t *row) {
   for (size_t start = 0; start < image->phases && start < width; start++) {
+    if (!every_phase_read && !phase_is_read(p, (first + start) % image->phases)) continue;
     int8_t *out = row + column_offset(image, first + start);
-    for (size_t w = start; w < width; w += image->phases) *out++ = quantized[w];
+    const size_t count = (width - start + image->phases - 1) / image->phases;
+    if (image->phases == 2)
+      deal_phase(count, 2, quantized + start, out);
+    else
+      deal_phase(count, image->phases, quantized + start, out);
   }
 }
 
@@ -182,19 +231,14 @@ static void gather_panel(const thaw_qs8_gemm_isa *isa, const thaw_conv2d_params 
     run_sources[runs] = oh * p->stride_h * image->pitch + ow;
     j += p->out_width - ow;
   }
-  const size_t taps = p->kernel_height * p->kernel_width;
+  const size_t k = patch_length(p);
   int8_t *gathered = parts->runs;
-  for (size_t c = 0; c < p->in_channels; c++) {
-    const int8_t *channel = parts->image + c * image->channel_bytes;
-    for (size_t t = 0; t < taps; t++, gathered += THAW_QS8_GEMM_NR) {
-      for (size_t r = 0; r < runs; r++) {
-        memcpy(gathered + run_starts[r], channel + parts->tap_offsets[t] + run_sources[r],
-               THAW_QS8_GEMM_NR);
-      }
-    }
+  for (size_t kk = 0; kk < k; kk++, gathered += THAW_QS8_GEMM_NR) {
+    const int8_t *row = parts->image + parts->row_offsets[kk];
+    for (size_t r = 0; r < runs; r++)
+      memcpy(gathered + run_starts[r], row + run_sources[r], THAW_QS8_GEMM_NR);
   }
-  isa->pack_panel(p->in_channels, taps, parts->runs, taps * THAW_QS8_GEMM_NR, parts->run_offsets,
-                  panel);
+  isa->pack_panel(k, parts->runs, parts->gathered_offsets, panel);
 }
 
 /* Where the parts of thread `thread_index`'s scratch slice lie. */
@@ -206,8 +250,8 @@ static conv_scratch slice_parts(uint8_t *scratch, size_t scratch_stride, size_t 
       .row = (int8_t *)(base + offsets[1]),
       .runs = (int8_t *)(base + offsets[2]),
       .panels = (int8_t *)(base + offsets[3]),
-      .tap_offsets = (ptrdiff_t *)(base + offsets[4]),
-      .run_offsets = (ptrdiff_t *)(base + offsets[5]),
+      .row_offsets = (ptrdiff_t *)(base + offsets[4]),
+      .gathered_offsets = (ptrdiff_t *)(base + offsets[5]),
       .scales = (float *)(base + offsets[6]),
       .offsets = (int32_t *)(base + offsets[7]),
       .biases = (float *)(base + offsets[8]),
@@ -220,7 +264,7 @@ typedef struct qs8_conv_run {
   const thaw_qs8_gemm_isa *isa;
   const thaw_conv2d_params *p;
   padded_image image;
-  conv_scratch shared; /* the first slice: the copy, tap and run offsets, epilogue values */
+  conv_scratch shared; /* the first slice: the copy, row offsets, epilogue values */
   uint8_t *scratch;
   size_t scratch_stride;
   size_t offsets[SCRATCH_PARTS];
@@ -229,6 +273,9 @@ typedef struct qs8_conv_run {
   float min, max;
   bool fused;
   bool rows_consecutive; /* see thaw_qs8_conv2d_drive */
+  /* Whether windows read every padded row and every phase: the usual case, which spares the
+   * copy the divisions of row_is_read and phase_is_read. */
+  bool every_row_read, every_phase_read;
   float *y_image;
   size_t pixels, block_pixels, k4, panel_step;
   size_t blocks_per_task, channel_chunks, channels_per_task; /* channels: a multiple of MR */
@@ -282,6 +329,7 @@ static void copy_task(void *context, size_t thread_index, size_t task_index) {
       slice_parts(r->scratch, r->scratch_stride, thread_index, r->offsets).row;
   for (size_t c = first; c < end; c++, copy += r->image.channel_bytes, x += plane) {
     for (size_t h = 0; h < p->in_height; h++) {
+      if (!r->every_row_read && !row_is_read(p, p->pad_top + h)) continue;
       int8_t *row = copy + (p->pad_top + h) * r->image.pitch;
       const float *x_row = x + h * p->in_width;
       if (r->image.phases == 1) {
@@ -289,7 +337,8 @@ static void copy_task(void *context, size_t thread_index, size_t task_index) {
         continue;
       }
       r->isa->quantize(p->in_width, x_row, &run->quantization, run->lowest, quantized_row);
-      split_phases(&r->image, p->pad_left, p->in_width, quantized_row, row);
+      split_phases(p, &r->image, r->every_phase_read, p->pad_left, p->in_width, quantized_row,
+                   row);
     }
   }
 }
@@ -329,15 +378,13 @@ static thaw_qs8_row_quantization quantize_image(const qs8_conv_run *r, const tha
 static void pack_block(const qs8_conv_run *r, const conv_scratch *own, size_t block,
                        size_t block_end) {
   const thaw_conv2d_params *p = r->p;
-  const size_t taps = p->kernel_height * p->kernel_width;
   int8_t *panel = own->panels;
   for (size_t first = block; first < block_end; first += THAW_QS8_GEMM_NR, panel += r->panel_step) {
     const size_t nr = min_size(THAW_QS8_GEMM_NR, r->pixels - first);
     const size_t oh = first / p->out_width, ow = first % p->out_width;
     if (r->rows_consecutive || ow + nr <= p->out_width) {
-      r->isa->pack_panel(p->in_channels, taps,
-                         r->shared.image + oh * p->stride_h * r->image.pitch + ow,
-                         r->image.channel_bytes, r->shared.tap_offsets, panel);
+      const int8_t *origin = r->shared.image + oh * p->stride_h * r->image.pitch + ow;
+      r->isa->pack_panel(patch_length(p), origin, r->shared.row_offsets, panel);
     } else {
       gather_panel(r->isa, p, &r->image, own, first, nr, panel);
     }
@@ -394,12 +441,15 @@ void thaw_qs8_conv2d_drive(const thaw_qs8_gemm_isa *isa, const thaw_conv2d_param
   size_t total;
   scratch_offsets(p, r.offsets, &total); /* checked when the scratch was sized */
   r.shared = slice_parts(scratch, r.scratch_stride, 0, r.offsets);
-  for (size_t kh = 0; kh < p->kernel_height; kh++) {
-    for (size_t kw = 0; kw < p->kernel_width; kw++) {
-      const size_t t = kh * p->kernel_width + kw;
-      r.shared.tap_offsets[t] = (ptrdiff_t)(kh * p->dilation_h * r.image.pitch +
-                                            column_offset(&r.image, kw * p->dilation_w));
-      r.shared.run_offsets[t] = (ptrdiff_t)(t * THAW_QS8_GEMM_NR);
+  size_t kk = 0;
+  for (size_t c = 0; c < p->in_channels; c++) {
+    for (size_t kh = 0; kh < p->kernel_height; kh++) {
+      for (size_t kw = 0; kw < p->kernel_width; kw++, kk++) {
+        r.shared.row_offsets[kk] =
+            (ptrdiff_t)(c * r.image.channel_bytes + kh * p->dilation_h * r.image.pitch +
+                        column_offset(&r.image, kw * p->dilation_w));
+        r.shared.gathered_offsets[kk] = (ptrdiff_t)(kk * THAW_QS8_GEMM_NR);
+      }
     }
   }
   r.k4 = thaw_qs8_round_k(patch_length(p));
@@ -409,6 +459,8 @@ void thaw_qs8_conv2d_drive(const thaw_qs8_gemm_isa *isa, const thaw_conv2d_param
   /* Rows of pixels follow each other in the copy when the output is as wide as a row of it
    * (a 1x1 convolution with stride 1 and no padding). */
   r.rows_consecutive = p->stride_h * r.image.pitch == p->out_width;
+  r.every_row_read = every_row_read(p);
+  r.every_phase_read = every_phase_read(p);
   thaw_qs8_packed_b_parts(patch_length(p), p->out_channels, packed_w, &r.weights);
   r.ukernel = input->mode == THAW_QS8_DYNAMIC ? isa->conv_unsigned7 : isa->conv_signed;
   r.fused = thaw_unary_as_clamp(&p->activation, &r.min, &r.max);

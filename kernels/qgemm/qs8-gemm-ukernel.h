@@ -104,12 +104,13 @@ typedef void (*thaw_qs8_conv_ukernel_fn)(size_t mr, size_t nr, size_t k4, const 
                                          const int8_t *panel, float *c, size_t c_row_stride,
                                          const thaw_qs8_conv_tile_args *args);
 
-/* Pack one panel of 16 pixels of quantized activations: the activation for k = c * taps + t
- * is the 16 bytes at x + c * channel_stride + tap_offsets[t], k < channels * taps; the panel
- * takes the packed B layout (k4 / 4 groups of 64 bytes, 4 consecutive k per pixel) with zeros
- * past k. */
-typedef void (*thaw_qs8_pack_panel_fn)(size_t channels, size_t taps, const int8_t *x,
-                                       size_t channel_stride, const ptrdiff_t *tap_offsets,
+/* Pack one panel of 16 pixels of quantized activations: row kk < k of the patches (kk = channel *
+ * taps + tap) is the 16 bytes at x + row_offsets[kk]; the panel takes the packed B layout
+ * (k4 / 4 groups of 64 bytes, 4 consecutive k per pixel) with zeros past k. One flat table for
+ * every row, rather than a channel stride and the taps' offsets, leaves the packer four loads
+ * of offsets per group of 4 rows instead of a walk over channels and taps (a 3x3 convolution
+ * packs in a third of the instructions). */
+typedef void (*thaw_qs8_pack_panel_fn)(size_t k, const int8_t *x, const ptrdiff_t *row_offsets,
                                        int8_t *panel);
 
 /* The scalar form of the epilogue, which every variant computes (FMA or not). */

@@ -18,9 +18,7 @@ static inline void interleave_group(const int8_t *const rows[THAW_QS8_GEMM_KR], 
   _mm_storeu_si128((__m128i *)(group + 48), _mm_unpackhi_epi16(v01_high, v23_high));
 }
 
-void thaw_qs8_pack_panel__avx2(size_t channels, size_t taps, const int8_t *x,
-                               size_t channel_stride, const ptrdiff_t *tap_offsets,
+void thaw_qs8_pack_panel__avx2(size_t k, const int8_t *x, const ptrdiff_t *row_offsets,
                                int8_t *panel) {
-  thaw_qs8_pack_panel_drive(channels, taps, x, channel_stride, tap_offsets, panel,
-                            interleave_group);
+  thaw_qs8_pack_panel_drive(k, x, row_offsets, panel, interleave_group);
 }

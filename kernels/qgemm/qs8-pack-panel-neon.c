@@ -12,9 +12,7 @@ static inline void interleave_group(const int8_t *const rows[THAW_QS8_GEMM_KR], 
   vst4q_s8(group, vrows);
 }
 
-void thaw_qs8_pack_panel__neon(size_t channels, size_t taps, const int8_t *x,
-                               size_t channel_stride, const ptrdiff_t *tap_offsets,
+void thaw_qs8_pack_panel__neon(size_t k, const int8_t *x, const ptrdiff_t *row_offsets,
                                int8_t *panel) {
-  thaw_qs8_pack_panel_drive(channels, taps, x, channel_stride, tap_offsets, panel,
-                            interleave_group);
+  thaw_qs8_pack_panel_drive(k, x, row_offsets, panel, interleave_group);
 }

@@ -33,8 +33,8 @@ void thaw_qs8_quantize__avx2(size_t n, const float *x, const thaw_qs8_row_quanti
     const __m256i vbytes = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(v01, v23), vunshuffle);
     _mm256_storeu_si256((__m256i *)(y + i), vbytes);
   }
-  /* The rest 8 at a time (short rows are common: a 7x7 image), the last ones loaded masked and
-   * stored through a copy. */
+  /* The rest 8 at a time (short rows are common: a padded copy quantizes one image row per call,
+   * 7 to 56 values), the last ones loaded masked and stored through a copy. */
   for (; i < n; i += 8) {
     const size_t count = n - i < 8 ? n - i : 8;
     const __m256i vwords =
@@ -42,8 +42,12 @@ void thaw_qs8_quantize__avx2(size_t n, const float *x, const thaw_qs8_row_quanti
     const __m128i vhalves = _mm_packs_epi32(_mm256_castsi256_si128(vwords),
                                             _mm256_extracti128_si256(vwords, 1));
     const __m128i vbytes = _mm_packs_epi16(vhalves, vhalves);
-    int8_t bytes[16];
-    _mm_storeu_si128((__m128i *)bytes, vbytes);
-    memcpy(y + i, bytes, count);
+    if (count == 8) {
+      _mm_storel_epi64((__m128i *)(y + i), vbytes);
+    } else {
+      int8_t bytes[16];
+      _mm_storeu_si128((__m128i *)bytes, vbytes);
+      memcpy(y + i, bytes, count);
+    }
   }
 }

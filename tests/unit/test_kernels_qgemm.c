@@ -400,6 +400,13 @@ static void test_qs8_conv2d(void **state) {
       {1, 2, 20, 31, 5, 1, 1, 1, 0},  {1, 460, 4, 5, 6, 3, 1, 1, 1},
       /* Stride 3 (three phases per padded row, an odd pad) and a last tile of 7 channels. */
       {1, 3, 13, 20, 23, 3, 3, 1, 1},
+      /* Rows and phases no window reads, left unquantized: a padded 1x1 with stride 2 (the odd
+       * input rows and columns), a dilation-2 3x3 with stride 2 (only phase 0), stride 4 with a
+       * 3x3 kernel (phases 0-2 and three rows in four). */
+      {1, 5, 13, 17, 9, 1, 2, 1, 1},  {1, 4, 15, 19, 10, 3, 2, 2, 2}, {1, 3, 17, 21, 7, 3, 4, 1, 1},
+      /* Last panels of 1 pixel (7x7, an odd number of groups of 4 k) and 4 (14x14), below the 8
+       * that a vector of pixels holds. */
+      {1, 9, 7, 7, 13, 3, 1, 1, 1},   {1, 6, 14, 14, 8, 3, 1, 1, 1},
   };
   static const thaw_qs8_input inputs[] = {{THAW_QS8_STATIC, 0.25f, 3}, {THAW_QS8_DYNAMIC, 0, 0}};
   thaw_test_rng rng = {41};

@@ -296,6 +296,8 @@ static void test_qs8_split_is_exact(void **state) {
       {"qs8 3x3 conv on 7x10", conv_params(64, 7, 100, 3, 1, 1, THAW_KERNEL_CLIP)},
       /* An image large enough that its range and int8 copy are split over channels too. */
       {"qs8 1x1 conv on 40x61x64", conv_params(40, 61, 24, 1, 1, 1, THAW_KERNEL_IDENTITY)},
+      /* The same image with stride 2: only its even rows and columns are quantized. */
+      {"qs8 1x1 stride 2 conv on 40x61x64", conv_params(40, 61, 24, 1, 2, 1, THAW_KERNEL_RELU)},
   };
   const thaw_kernels *variants[8];
   const size_t variant_count = thaw_kernels_variants(variants, 8);
