@@ -26,6 +26,9 @@ void thaw_f32_dwconv2d_ukernel_3x3s2x1__neon(const thaw_dwconv2d_geometry *g,
 void thaw_f32_dwconv2d_ukernel_5x5s2x1__neon(const thaw_dwconv2d_geometry *g,
                                              const float *input, const float *filter, float bias,
                                              float *output);
+void thaw_f32_dwconv2d_ukernel_3x3s1x2__neon(const thaw_dwconv2d_geometry *g,
+                                             const float *input, const float *filter, float bias,
+                                             float *output);
 void thaw_f32_dwconv2d_ukernel_generic__neon(const thaw_dwconv2d_geometry *g,
                                              const float *input, const float *filter, float bias,
                                              float *output);

@@ -29,16 +29,30 @@ struct Layer {
   const char* name;
   size_t channels, height, width, out_channels, kernel, stride, groups;
   bool unpadded = false;  // no padding (SqueezeNet 1.1's stem); otherwise kernel / 2 on every side
+  size_t stride_w = 0;    // across the rows, when not `stride` (the text-line models' (2, 1))
 };
 
-// MobileNetV2's depthwise layers at three resolutions, the stems of ResNet-18, MobileNetV2 and
-// SqueezeNet 1.1 (3-channel image, stride 2), ResNet-18's 3x3 layers at every stage,
-// SqueezeNet 1.1's expand 3x3 layers and MobileNetV2's widest expansion (as 1x1).
+// MobileNetV2's depthwise layers at four resolutions, PP-OCR's (planes of a few wide rows,
+// strides (2, 1) and (1, 2)) and a 7x7 one (ConvNeXt's, the general kernel), the stems of
+// ResNet-18, MobileNetV2 and SqueezeNet 1.1 (3-channel image, stride 2), ResNet-18's 3x3 layers
+// at every stage, SqueezeNet 1.1's expand 3x3 layers and MobileNetV2's widest expansion (as 1x1).
 const Layer kLayers[] = {
     {"mobilenetv2_dw_112x112x32_3x3s1", 32, 112, 112, 32, 3, 1, 32},
     {"mobilenetv2_dw_56x56x144_3x3s2", 144, 56, 56, 144, 3, 2, 144},
     {"mobilenetv2_dw_14x14x576_3x3s1", 576, 14, 14, 576, 3, 1, 576},
+    {"mobilenetv2_dw_14x14x576_3x3s2", 576, 14, 14, 576, 3, 2, 576},
+    {"mobilenetv2_dw_7x7x960_3x3s1", 960, 7, 7, 960, 3, 1, 960},
     {"mnasnet_dw_28x28x240_5x5s1", 240, 28, 28, 240, 5, 1, 240},
+    {"ppocr_cls_dw_3x96x88_5x5s1", 88, 3, 96, 88, 5, 1, 88},
+    {"ppocr_cls_dw_2x96x200_5x5s1", 200, 2, 96, 200, 5, 1, 200},
+    {"ppocr_cls_dw_6x96x32_5x5s2x1", 32, 6, 96, 32, 5, 2, 32, false, 1},
+    {"ppocr_cls_dw_24x96x8_3x3s2x1", 8, 24, 96, 8, 3, 2, 8, false, 1},
+    {"ppocr_rec_dw_12x80x240_5x5s1", 240, 12, 80, 240, 5, 1, 240},
+    {"ppocr_rec_dw_12x80x240_5x5s2x1", 240, 12, 80, 240, 5, 2, 240, false, 1},
+    {"ppocr_rec_dw_24x160x64_3x3s2x1", 64, 24, 160, 64, 3, 2, 64, false, 1},
+    {"ppocr_rec_dw_12x160x128_3x3s1x2", 128, 12, 160, 128, 3, 1, 128, false, 2},
+    {"ppocr_det_dw_20x20x192_5x5s1", 192, 20, 20, 192, 5, 1, 192},
+    {"convnext_dw_28x28x192_7x7s1", 192, 28, 28, 192, 7, 1, 192},
     {"resnet18_stem_224x224x3_7x7s2_64", 3, 224, 224, 64, 7, 2, 1},
     {"mobilenetv2_stem_224x224x3_3x3s2_32", 3, 224, 224, 32, 3, 2, 1},
     {"squeezenet_stem_224x224x3_3x3s2_64", 3, 224, 224, 64, 3, 2, 1, true},
@@ -63,12 +77,13 @@ thaw_conv2d_params params_of(const Layer& l) {
   p.out_channels = l.out_channels;
   p.kernel_height = p.kernel_width = l.kernel;
   p.groups = l.groups;
-  p.stride_h = p.stride_w = l.stride;
+  p.stride_h = l.stride;
+  p.stride_w = l.stride_w != 0 ? l.stride_w : l.stride;
   p.dilation_h = p.dilation_w = 1;
   const size_t pad = l.unpadded ? 0 : l.kernel / 2;
   p.pad_top = p.pad_left = pad;
-  p.out_height = (l.height + 2 * pad - l.kernel) / l.stride + 1;
-  p.out_width = (l.width + 2 * pad - l.kernel) / l.stride + 1;
+  p.out_height = (l.height + 2 * pad - l.kernel) / p.stride_h + 1;
+  p.out_width = (l.width + 2 * pad - l.kernel) / p.stride_w + 1;
   p.activation.func = THAW_KERNEL_CLIP;  // ReLU6, as MobileNetV2 fuses it
   p.activation.alpha = 0.0f;
   p.activation.beta = 6.0f;

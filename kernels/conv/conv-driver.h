@@ -26,9 +26,9 @@ typedef struct thaw_conv2d_isa {
   thaw_f32_dwconv2d_ukernel dwconv_3x3s1, dwconv_3x3s2, dwconv_5x5s1, dwconv_5x5s2;
   /* Stride 2 down the rows, 1 along them: the text-line models' vertical downsampling. */
   thaw_f32_dwconv2d_ukernel dwconv_3x3s2x1, dwconv_5x5s2x1;
+  /* Stride 1 down the rows, 2 along them: PP-OCR rec's horizontal downsampling. */
+  thaw_f32_dwconv2d_ukernel dwconv_3x3s1x2;
   thaw_f32_dwconv2d_ukernel dwconv_generic; /* every other window, stride or dilation */
-  /* The padded rows dwconv_3x3s2 and dwconv_5x5s2 read; the others read them by phase. */
-  thaw_dwconv2d_columns dwconv_stride2_columns;
   thaw_f32_winograd_weights_fn winograd_weights;
   thaw_f32_winograd_input_fn winograd_input;
   thaw_f32_winograd_output_fn winograd_output;

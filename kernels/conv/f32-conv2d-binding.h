@@ -5,9 +5,8 @@
  * by their names (thaw_f32_gemm__<isa>, thaw_f32_unary__<isa>,
  * thaw_f32_dwconv2d_ukernel_<tile>__<isa>, thaw_f32_winograd_<transform>__<isa>,
  * thaw_f32_igemm_ukernel_6x16__<isa>). An ISA's f32-conv2d-<isa>.c is its header of
- * declarations, the column layout its stride-2 depthwise microkernels read
- * (THAW_F32_DWCONV2D_STRIDE2_COLUMNS__<isa>) and THAW_F32_CONV2D_BINDING(<isa>), so a new ISA
- * brings its microkernels and nothing of the convolution itself.
+ * declarations and THAW_F32_CONV2D_BINDING(<isa>), so a new ISA brings its microkernels and
+ * nothing of the convolution itself.
  */
 #ifndef THAW_KERNELS_CONV_F32_CONV2D_BINDING_H
 #define THAW_KERNELS_CONV_F32_CONV2D_BINDING_H
@@ -24,8 +23,8 @@
       .dwconv_5x5s2 = thaw_f32_dwconv2d_ukernel_5x5s2__##isa,                                 \
       .dwconv_3x3s2x1 = thaw_f32_dwconv2d_ukernel_3x3s2x1__##isa,                             \
       .dwconv_5x5s2x1 = thaw_f32_dwconv2d_ukernel_5x5s2x1__##isa,                             \
+      .dwconv_3x3s1x2 = thaw_f32_dwconv2d_ukernel_3x3s1x2__##isa,                             \
       .dwconv_generic = thaw_f32_dwconv2d_ukernel_generic__##isa,                             \
-      .dwconv_stride2_columns = THAW_F32_DWCONV2D_STRIDE2_COLUMNS__##isa,                     \
       .winograd_weights = thaw_f32_winograd_weights__##isa,                                   \
       .winograd_input = thaw_f32_winograd_input__##isa,                                       \
       .winograd_output = thaw_f32_winograd_output__##isa,                                     \

@@ -33,7 +33,9 @@ typedef enum conv_path {
 } conv_path;
 
 static conv_path choose_path(const thaw_conv2d_params *p) {
-  if (p->groups == p->in_channels && p->out_channels == p->in_channels) return PATH_DEPTHWISE;
+  if (p->groups == p->in_channels && p->out_channels == p->in_channels &&
+      thaw_f32_dwconv2d_supports(p))
+    return PATH_DEPTHWISE;
   if (p->kernel_height == 1 && p->kernel_width == 1 && p->stride_h == 1 && p->stride_w == 1 &&
       p->pad_top == 0 && p->pad_left == 0 && p->out_height == p->in_height &&
       p->out_width == p->in_width)
@@ -85,7 +87,7 @@ static thaw_gemm_params group_gemm(const thaw_conv2d_params *p, size_t k, size_t
 
 size_t thaw_f32_conv2d_drive_scratch_size(const thaw_conv2d_params *p) {
   switch (choose_path(p)) {
-  case PATH_DEPTHWISE: return thaw_f32_dwconv2d_scratch_size(p);
+  case PATH_DEPTHWISE: return 0; /* the planes are read in place */
   case PATH_POINTWISE: {
     const thaw_gemm_params gemm =
         group_gemm(p, p->in_channels / p->groups, p->in_height * p->in_width, true);
@@ -116,23 +118,20 @@ size_t thaw_f32_conv2d_im2col_scratch_size(const thaw_conv2d_params *p) {
   return total;
 }
 
-/* The microkernel for p's window, and the column layout it reads. */
+/* The microkernel for p's window. */
 static thaw_f32_dwconv2d_ukernel choose_dwconv(const thaw_conv2d_isa *isa,
-                                               const thaw_conv2d_params *p,
-                                               thaw_dwconv2d_columns *columns) {
-  *columns = THAW_DWCONV2D_COLUMNS_BY_PHASE;
+                                               const thaw_conv2d_params *p) {
   const size_t kernel = p->kernel_height;
   if (p->kernel_width != kernel || (kernel != 3 && kernel != 5) || p->dilation_h != 1 ||
       p->dilation_w != 1)
     return isa->dwconv_generic;
   if (p->stride_h == 1 && p->stride_w == 1)
     return kernel == 3 ? isa->dwconv_3x3s1 : isa->dwconv_5x5s1;
-  if (p->stride_h == 2 && p->stride_w == 2) {
-    *columns = isa->dwconv_stride2_columns;
+  if (p->stride_h == 2 && p->stride_w == 2)
     return kernel == 3 ? isa->dwconv_3x3s2 : isa->dwconv_5x5s2;
-  }
   if (p->stride_h == 2 && p->stride_w == 1)
     return kernel == 3 ? isa->dwconv_3x3s2x1 : isa->dwconv_5x5s2x1;
+  if (p->stride_h == 1 && p->stride_w == 2 && kernel == 3) return isa->dwconv_3x3s1x2;
   return isa->dwconv_generic;
 }
 
@@ -287,9 +286,7 @@ void thaw_f32_conv2d_drive(const thaw_conv2d_isa *isa, const thaw_conv2d_params 
                            const thaw_parallel *parallel) {
   const conv_path path = choose_path(p);
   if (path == PATH_DEPTHWISE) {
-    thaw_dwconv2d_columns columns;
-    const thaw_f32_dwconv2d_ukernel ukernel = choose_dwconv(isa, p, &columns);
-    thaw_f32_dwconv2d(p, x, w, bias, y, scratch, ukernel, columns, isa->unary, parallel);
+    thaw_f32_dwconv2d(p, x, w, bias, y, choose_dwconv(isa, p), isa->unary, parallel);
     return;
   }
   const size_t k = im2col_rows(p);

@@ -2,6 +2,4 @@
 #include "kernels/neon.h"
 #include "kernels/conv/f32-conv2d-binding.h"
 
-#define THAW_F32_DWCONV2D_STRIDE2_COLUMNS__neon THAW_DWCONV2D_COLUMNS_BY_PHASE
-
 THAW_F32_CONV2D_BINDING(neon)

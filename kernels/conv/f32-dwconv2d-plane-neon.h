@@ -1,68 +1,50 @@
 /*
- * The body shared by the NEON depthwise microkernels, the twin of f32-dwconv2d-plane-avx2.h:
- * each step computes THAW_DWCONV2D_TILE (8) outputs of a row as two quad registers. Each
- * microkernel calls it with its window shape as constants, and always_inline lets the compiler
- * unroll the taps and keep the filter in registers; the general microkernel passes the
- * geometry's values. Include only from *-neon.c files.
+ * The depthwise plane body (f32-dwconv2d-plane.h) on NEON, with its edge loads and stride-2
+ * column split. Include only from *-neon.c files.
  */
 #ifndef THAW_KERNELS_CONV_F32_DWCONV2D_PLANE_NEON_H
 #define THAW_KERNELS_CONV_F32_DWCONV2D_PLANE_NEON_H
 
 #include <arm_neon.h>
 
-#include "kernels/conv/f32-dwconv2d.h"
-#include "kernels/math/x32-tail-neon.h"
+#include "kernels/math/f32-vector-neon.h"
 
-/* Windows of up to this many taps (5x5) keep their weights in a local array. */
-#define THAW_DWCONV2D_HOISTED_TAPS_NEON 25
+/* The bytes each lane takes, for a table lookup (TBL); the lanes outside the row look up index
+ * 0xff, which TBL turns into zeros. */
+typedef uint8x16_t thaw_f32_dwconv2d_lanes;
 
-static inline __attribute__((always_inline)) void thaw_f32_dwconv2d_plane_neon(
-    const thaw_dwconv2d_geometry *g, const float *restrict input, const float *restrict filter,
-    float bias, float *restrict output, size_t kernel_height, size_t kernel_width, size_t stride_h,
-    size_t stride_w, size_t dilation_h, size_t dilation_w) {
-  const size_t out_width = g->out_width, row_stride = g->row_stride;
-  const float32x4_t bias_vector = vdupq_n_f32(bias);
-  const float32x4_t output_min = vdupq_n_f32(g->output_min);
-  const float32x4_t output_max = vdupq_n_f32(g->output_max);
-  /* Loaded once per plane: the output stores would otherwise make the compiler reload them (it
-   * cannot tell that output does not alias filter). FMLA takes a scalar operand by lane, so the
-   * weights stay scalars. */
-  const size_t taps = kernel_height * kernel_width;
-  const bool hoisted = taps <= THAW_DWCONV2D_HOISTED_TAPS_NEON;
-  float weights[THAW_DWCONV2D_HOISTED_TAPS_NEON];
-  for (size_t t = 0; hoisted && t < taps; t++) weights[t] = filter[t];
+#include "kernels/conv/f32-dwconv2d-plane.h"
 
-  for (size_t oh = 0; oh < g->out_height; oh++) {
-    const float *window_top = input + oh * stride_h * row_stride;
-    float *output_row = output + oh * out_width;
-    for (size_t ow = 0; ow < out_width; ow += THAW_DWCONV2D_TILE) {
-      float32x4_t sum_low = bias_vector, sum_high = bias_vector;
-      for (size_t kh = 0; kh < kernel_height; kh++) {
-        const float *row = window_top + kh * dilation_h * row_stride + ow;
-        for (size_t kw = 0; kw < kernel_width; kw++) {
-          const size_t column = kw * dilation_w;
-          const float *row_taps = row + (column % stride_w) * g->phase_width + column / stride_w;
-          const size_t t = kh * kernel_width + kw;
-          const float weight = hoisted ? weights[t] : filter[t];
-          /* The driver pads every row so that a whole step reads inside it. */
-          sum_low = vfmaq_n_f32(sum_low, vld1q_f32(row_taps), weight);
-          sum_high = vfmaq_n_f32(sum_high, vld1q_f32(row_taps + 4), weight);
-        }
-      }
-      /* FMAX/FMIN propagate NaN, as the clamp's contract asks. */
-      sum_low = vminq_f32(output_max, vmaxq_f32(output_min, sum_low));
-      sum_high = vminq_f32(output_max, vmaxq_f32(output_min, sum_high));
-      const size_t count = out_width - ow < THAW_DWCONV2D_TILE ? out_width - ow
-                                                               : THAW_DWCONV2D_TILE;
-      if (count == THAW_DWCONV2D_TILE) {
-        vst1q_f32(output_row + ow, sum_low);
-        vst1q_f32(output_row + ow + 4, sum_high);
-      } else {
-        thaw_store_f32__neon(output_row + ow, count < 4 ? count : 4, sum_low);
-        if (count > 4) thaw_store_f32__neon(output_row + ow + 4, count - 4, sum_high);
-      }
-    }
-  }
+/* The lanes' columns are counted in 32 bits: the driver takes only rows whose columns fit
+ * (thaw_f32_dwconv2d_supports). */
+static inline __attribute__((always_inline)) thaw_f32_dwconv2d_lanes thaw_f32_dwconv2d_lanes_at(
+    ptrdiff_t column, ptrdiff_t nearest, size_t width) {
+  const int32x4_t lanes = {0, 1, 2, 3};
+  const int32x4_t columns = vaddq_s32(lanes, vdupq_n_s32((int32_t)column));
+  const uint32x4_t inside = vandq_u32(vcgeq_s32(columns, vdupq_n_s32(0)),
+                                      vcltq_s32(columns, vdupq_n_s32((int32_t)width)));
+  /* Lane j takes bytes 4 * (column + j - nearest) + 0..3 of the loaded vector. */
+  const uint32x4_t first_bytes =
+      vreinterpretq_u32_s32(vshlq_n_s32(vsubq_s32(columns, vdupq_n_s32((int32_t)nearest)), 2));
+  const uint32x4_t byte_sources =
+      vaddq_u32(vmulq_n_u32(first_bytes, 0x01010101u), vdupq_n_u32(0x03020100u));
+  return vreinterpretq_u8_u32(vorrq_u32(byte_sources, vmvnq_u32(inside)));
 }
+
+static inline __attribute__((always_inline)) thaw_f32v thaw_f32_dwconv2d_move_lanes(
+    thaw_f32v loaded, const thaw_f32_dwconv2d_lanes *lanes) {
+  return vreinterpretq_f32_u8(vqtbl1q_u8(vreinterpretq_u8_f32(loaded), *lanes));
+}
+
+/* UZP1 and UZP2 keep the columns in order. */
+static inline thaw_f32v thaw_f32_dwconv2d_even_columns(thaw_f32v low, thaw_f32v high) {
+  return vuzp1q_f32(low, high);
+}
+
+static inline thaw_f32v thaw_f32_dwconv2d_odd_columns(thaw_f32v low, thaw_f32v high) {
+  return vuzp2q_f32(low, high);
+}
+
+static inline thaw_f32v thaw_f32_dwconv2d_in_output_order(thaw_f32v sums) { return sums; }
 
 #endif /* THAW_KERNELS_CONV_F32_DWCONV2D_PLANE_NEON_H */

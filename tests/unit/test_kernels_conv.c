@@ -241,14 +241,15 @@ static const thaw_unary_params every_activation[] = {
 };
 #define ACTIVATION_COUNT (sizeof(every_activation) / sizeof(every_activation[0]))
 
-/* Every dedicated depthwise shape (3x3 and 5x5 at strides 1, 2 and 2 down by 1 across) at
- * widths around the 8-output step and heights that leave every remainder of the 4-row blocks,
- * with unequal padding on every side, cycling through the activations. */
+/* Every dedicated depthwise shape (3x3 and 5x5 at strides 1, 2 and 2 down by 1 across, 3x3 at
+ * 1 down by 2 across; 5x5 there takes the general kernel) at widths around the 8-output step
+ * and heights that leave every remainder of the 4-row blocks, with unequal padding on every
+ * side, cycling through the activations. */
 static void test_conv2d_depthwise_widths(void **state) {
   (void)state;
   static const size_t widths[] = {1, 3, 7, 9, 15, 17, 33};
   static const size_t heights[] = {1, 4, 7, 10, 13, 16};
-  static const size_t strides[][2] = {{1, 1}, {2, 2}, {2, 1}};
+  static const size_t strides[][2] = {{1, 1}, {2, 2}, {2, 1}, {1, 2}};
   thaw_test_rng rng = {5};
   size_t activation = 0;
   for (size_t kernel = 3; kernel <= 5; kernel += 2) {
@@ -264,6 +265,53 @@ static void test_conv2d_depthwise_widths(void **state) {
       }
     }
   }
+}
+
+/* The depthwise kernels read each plane in place: windows that cross the plane's top, bottom,
+ * left or right edge in every combination. Planes of 1x1, 2x3, 7x7 and 9x17 and rows around
+ * one and two vectors (8 and 16 floats on AVX2, 4 and 8 on NEON), pads 0, 1 and 2 on each side
+ * (centred and not), strides 1, 2, (2, 1) and (1, 2) with odd sizes (planes of 1 to 14
+ * output rows: every count of rows left over after the 4-row blocks), two images of three
+ * channels; a fused clamp and an activation run after the kernel. */
+static void test_conv2d_depthwise_edges(void **state) {
+  (void)state;
+  static const size_t planes[][2] = {{1, 1}, {2, 3},  {7, 7},  {9, 17}, {5, 4},  {6, 7},
+                                     {3, 8}, {4, 9},  {8, 15}, {5, 16}, {7, 17}, {11, 24},
+                                     {14, 14}, {13, 33}};
+  static const size_t pads[][4] = {
+      /* top, left, bottom, right */
+      {0, 0, 0, 0}, {1, 1, 1, 1}, {2, 2, 2, 2}, {0, 1, 1, 0}, {2, 0, 1, 2}, {1, 2, 0, 1},
+  };
+  static const size_t strides[][2] = {{1, 1}, {2, 2}, {2, 1}, {1, 2}};
+  static const thaw_unary_params activations[] = {{THAW_KERNEL_CLIP, 0, 6},
+                                                  {THAW_KERNEL_HARD_SWISH, 0, 0}};
+  thaw_test_rng rng = {13};
+  size_t variant = 0;
+  for (size_t kernel = 3; kernel <= 5; kernel += 2) {
+    for (size_t s = 0; s < sizeof(strides) / sizeof(strides[0]); s++) {
+      for (size_t i = 0; i < sizeof(planes) / sizeof(planes[0]); i++) {
+        for (size_t j = 0; j < sizeof(pads) / sizeof(pads[0]); j++, variant++) {
+          const size_t height = planes[i][0], width = planes[i][1];
+          /* Windows must fit in the padded plane. */
+          if (height + pads[j][0] + pads[j][2] < kernel ||
+              width + pads[j][1] + pads[j][3] < kernel)
+            continue;
+          conv_case c = {2, 3, height, width, 3, kernel, kernel, 3, strides[s][0],
+                         strides[s][1], 1, 1, pads[j][0], pads[j][1], pads[j][2], pads[j][3], 0,
+                         0, variant % 2 == 0, activations[variant % 2]};
+          run_case(&c, false, &rng);
+        }
+      }
+    }
+  }
+  /* The general kernel with a window wider than the edge vectors it numbers (3x19), at
+   * strides 1 and 2. */
+  static const conv_case wide[] = {
+      /* batch C H W M  kh kw g  sh sw dh dw  pt pl pb pr  oph opw  bias activation */
+      {1, 2, 6, 23, 2, 3, 19, 2, 1, 1, 1, 1, 1, 9, 1, 9, 0, 0, true, {THAW_KERNEL_RELU, 0, 0}},
+      {1, 2, 7, 30, 2, 3, 19, 2, 2, 2, 1, 1, 1, 8, 1, 9, 0, 0, false, {THAW_KERNEL_CLIP, 0, 6}},
+  };
+  for (size_t i = 0; i < sizeof(wide) / sizeof(wide[0]); i++) run_case(&wide[i], false, &rng);
 }
 
 /* Each convolution case with 1 / share of the activations, a different share for the next
@@ -518,6 +566,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_conv2d),
       cmocka_unit_test(test_conv2d_depthwise_widths),
+      cmocka_unit_test(test_conv2d_depthwise_edges),
       cmocka_unit_test(test_conv2d_paths),
       cmocka_unit_test(test_conv2d_winograd),
       cmocka_unit_test(test_conv2d_implicit_gemm),

@@ -181,6 +181,13 @@ static void check_conv_split(const thaw_kernels *kernels, const thaw_conv2d_para
   free(x);
 }
 
+/* p with stride_w across the rows instead of its stride. */
+static thaw_conv2d_params with_stride_w(thaw_conv2d_params p, size_t stride_w) {
+  p.stride_w = stride_w;
+  p.out_width = (p.in_width + 2 * p.pad_left - p.kernel_width) / stride_w + 1;
+  return p;
+}
+
 static void test_conv_split_is_exact(void **state) {
   (void)state;
   const struct {
@@ -207,6 +214,15 @@ static void test_conv_split_is_exact(void **state) {
       /* Tall enough to be cut into bands of output rows too. */
       {"depthwise 5x5 stride 2 in bands", conv_params(40, 61, 40, 5, 2, 40, THAW_KERNEL_RELU)},
       {"depthwise 7x7 in bands", conv_params(30, 50, 30, 7, 1, 30, THAW_KERNEL_IDENTITY)},
+      /* Bands whose row counts leave different blocks over than the whole plane's. */
+      {"depthwise 5x5 stride (2, 1) in bands",
+       with_stride_w(conv_params(24, 57, 24, 5, 2, 24, THAW_KERNEL_CLIP), 1)},
+      {"depthwise 3x3 stride (2, 1) in bands",
+       with_stride_w(conv_params(16, 63, 16, 3, 2, 16, THAW_KERNEL_HARD_SWISH), 1)},
+      {"depthwise 3x3 stride (1, 2) in bands",
+       with_stride_w(conv_params(64, 41, 64, 3, 1, 64, THAW_KERNEL_CLIP), 2)},
+      /* Planes of 3 output rows: one block of the rows left over, windows mostly outside. */
+      {"depthwise 5x5 on 3 rows", conv_params(300, 3, 300, 5, 1, 300, THAW_KERNEL_RELU)},
   };
   const thaw_kernels *variants[8];
   const size_t variant_count = thaw_kernels_variants(variants, 8);
