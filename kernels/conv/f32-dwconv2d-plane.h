@@ -319,9 +319,11 @@ static inline __attribute__((always_inline)) void thaw_f32_dwconv2d_rows(
   /* The block's input rows (NULL above and below the plane), found once for all its steps. */
   const float *listed_rows[THAW_DWCONV2D_LISTED_ROWS];
   const bool listed = input_rows <= THAW_DWCONV2D_LISTED_ROWS;
+  if (listed) {
 THAW_DWCONV2D_UNROLL(16)
-  for (size_t r = 0; listed && r < input_rows; r++)
-    listed_rows[r] = thaw_f32_dwconv2d_row(g, input, top + (ptrdiff_t)r, clipped);
+    for (size_t r = 0; r < input_rows; r++)
+      listed_rows[r] = thaw_f32_dwconv2d_row(g, input, top + (ptrdiff_t)r, clipped);
+  }
   const float *const *rows = listed ? listed_rows : NULL;
   /* The edge vectors of the first and last steps of a wide row whose window is centred by its
    * padding, (kernel_width - 1) / 2 * dilation_w on the left: constants for a constant window. */
