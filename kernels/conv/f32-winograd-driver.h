@@ -163,8 +163,8 @@ static void winograd_output(const thaw_winograd_chunk *c, size_t slot_row, const
   const thaw_f32v min_v = thaw_f32v_dup(min), max_v = thaw_f32v_dup(max);
   const float *products = m + row * c->slot_rows * c->tile_slots + slot_row * c->tile_slots;
   for (size_t s = 0; s < c->tile_slots; s += WINOGRAD_LANES) {
-    /* Where each quad's tiles go: their first output, and how many of their 4 rows and 16
-     * columns lie inside the plane (the rest are computed and dropped). */
+    /* Where each quad's tiles go: how many of their 4 rows and 16 columns lie inside the plane
+     * (the rest are computed and dropped) and, for a quad with any, its first output. */
     float *targets[WINOGRAD_QUADS];
     size_t rows_inside[WINOGRAD_QUADS], columns_inside[WINOGRAD_QUADS];
     bool any_inside = false;
@@ -175,8 +175,10 @@ static void winograd_output(const thaw_winograd_chunk *c, size_t slot_row, const
       columns_inside[k] = first_column < out_width ? out_width - first_column : 0;
       if (rows_inside[k] > 4) rows_inside[k] = 4;
       if (columns_inside[k] > 16) columns_inside[k] = 16;
-      targets[k] = out + first_row * out_width + first_column;
-      any_inside |= rows_inside[k] > 0 && columns_inside[k] > 0;
+      if (rows_inside[k] == 0) columns_inside[k] = 0;
+      /* Only a quad inside the plane gets a pointer: past it there is no object to point into. */
+      targets[k] = columns_inside[k] > 0 ? out + first_row * out_width + first_column : NULL;
+      any_inside |= columns_inside[k] > 0;
     }
     if (!any_inside) continue;
     thaw_f32v rows[6][4];

@@ -50,9 +50,11 @@ typedef struct winograd_geometry {
 } winograd_geometry;
 
 /* The fewest slot rows whose slots fill whole GEMM panels. Chunks are cut at multiples of it
- * (but for the plane's last), so that every tile falls at the same column of the same kind of
- * panel whatever the chunking: the 16-wide tile and the GEMM's narrower edge tiles add up a
- * column's products in different orders, and the chunking changes with the thread count. */
+ * (but for the plane's last), so that a chunk's columns run in full 16-wide GEMM tiles rather
+ * than ending on an 8-wide edge, and every tile falls at the same column of the same kind of
+ * tile whatever the chunking, which changes with the thread count. The bits would not change
+ * either way (the GEMM's 8-wide edge sums like its full tile, and Winograd's column counts, in
+ * multiples of 8, never reach its narrower dot edge); the alignment keeps the tiles full. */
 static size_t panel_aligned_rows(size_t tile_slots) {
   size_t rows = 1;
   while (rows * tile_slots % THAW_GEMM_NR != 0) rows++;
