@@ -9,7 +9,9 @@
 // benchmarks run the products where the models spend their time (MiniLM's, SqueezeNet's)
 // with weights that come from memory, as in a whole model, each iteration reading another
 // of enough copies to overflow the L3; BM_thaw_avx2_pointwise runs SqueezeNet's shapes
-// cache-hot next to them.
+// cache-hot next to them. BM_thaw_avx2_transposed_b runs attention's Q·Kᵀ, whose B (Kᵀ, read
+// from the rows of K) has its columns contiguous in k, next to the same product with a
+// row-major B (BM_thaw_avx2_pointwise): both packed at every call.
 // XNNPACK runs its fully-connected operator (y = x W, W of k x n), which packs the weights
 // once when it is created, outside the timed loop, as an inference engine does.
 // Each result reports GFLOP/s and the percentage of the FMA peak that this program measures
@@ -111,10 +113,14 @@ struct WeightCopies {
   static constexpr size_t kLargerThanL3 = 64u << 20;
 };
 
-// b_packed: B packed offline (weights); otherwise a plain row-major B that the GEMM packs at
-// every call, as a 1x1 convolution multiplies its weights (A) by its input image (B).
+// How a B that is not packed offline is laid out.
+enum class PlainB { kRowMajor, kTransposed };
+
+// b_packed: B packed offline (weights); otherwise a plain B that the GEMM packs at every call,
+// row-major as a 1x1 convolution multiplies its weights (A) by its input image (B), or
+// transposed (B(k, j) at b[j * K + k]) as attention multiplies by the keys.
 void run_thaw(benchmark::State& state, const thaw_kernels* kernels, bool b_packed,
-              Weights weights = Weights::kHot) {
+              Weights weights = Weights::kHot, PlainB plain_b = PlainB::kRowMajor) {
   Operands o(state.range(0), state.range(1), state.range(2));
   const WeightCopies weight_copies(b_packed ? o.packed_b : o.a, weights);
   thaw_gemm_params p = {};
@@ -124,8 +130,8 @@ void run_thaw(benchmark::State& state, const thaw_kernels* kernels, bool b_packe
   p.a_row_stride = static_cast<ptrdiff_t>(o.k);
   p.a_k_stride = 1;
   p.b_packed = b_packed;
-  p.b_row_stride = static_cast<ptrdiff_t>(o.n);
-  p.b_column_stride = 1;
+  p.b_row_stride = plain_b == PlainB::kTransposed ? 1 : static_cast<ptrdiff_t>(o.n);
+  p.b_column_stride = plain_b == PlainB::kTransposed ? static_cast<ptrdiff_t>(o.k) : 1;
   p.c_row_stride = static_cast<ptrdiff_t>(o.n);
   p.bias = THAW_GEMM_BIAS_NONE;
   p.activation.func = THAW_KERNEL_IDENTITY;
@@ -163,6 +169,11 @@ void BM_thaw_avx2_cold(benchmark::State& state) {
 void BM_thaw_avx2_pointwise_cold(benchmark::State& state) {
   if (const thaw_kernels* kernels = avx2_table(state))
     run_thaw(state, kernels, false, Weights::kFromMemory);
+}
+
+void BM_thaw_avx2_transposed_b(benchmark::State& state) {
+  if (const thaw_kernels* kernels = avx2_table(state))
+    run_thaw(state, kernels, false, Weights::kHot, PlainB::kTransposed);
 }
 
 void BM_thaw_scalar(benchmark::State& state) { run_thaw(state, thaw_kernels_scalar(), true); }
@@ -275,6 +286,12 @@ void model_pointwise_shapes(benchmark::internal::Benchmark* b) {
   for (const auto& shape : kShapes) b->Args({shape[0], shape[1], shape[2]});
 }
 
+// Attention's Q·Kᵀ for one head of MiniLM: 128 tokens, 32 features per head.
+void attention_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"M", "N", "K"});
+  b->Args({128, 128, 32});
+}
+
 // The reference is slow: enough shapes to show the gap, not all of them.
 void scalar_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"M", "N", "K"});
@@ -294,6 +311,8 @@ BENCHMARK(BM_thaw_avx2_pointwise)->Apply(model_pointwise_shapes)->Unit(benchmark
 BENCHMARK(BM_thaw_avx2_pointwise_cold)
     ->Apply(model_pointwise_shapes)
     ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_thaw_avx2_transposed_b)->Apply(attention_shapes)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_thaw_avx2_pointwise)->Apply(attention_shapes)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_openblas)->Apply(library_shapes)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_blis)->Apply(library_shapes)->Unit(benchmark::kMicrosecond);
 #ifdef THAW_BENCH_XNNPACK

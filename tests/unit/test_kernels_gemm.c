@@ -173,6 +173,33 @@ static void test_gemm_pack_layout(void **state) {
   assert_int_equal(thaw_f32_gemm_packed_b_size(SIZE_MAX / 8, 17), SIZE_MAX);
 }
 
+/* The same panels from a B whose columns are contiguous in k (b_row_stride 1, as attention's
+ * Kᵀ), two floats apart between columns: B(k, j) = 100k + j at b[j * (k + 2) + k], for every k
+ * from 1 to 9 (the blocks of four rows and the rows after them) and n = 35 (two full panels and
+ * a partial one). */
+static void test_gemm_pack_transposed_layout(void **state) {
+  (void)state;
+  enum { N = 35, PANELS = 3, MAX_K = 9, COLUMN_GAP = 2 };
+  for (size_t k = 1; k <= MAX_K; k++) {
+    const size_t column_stride = k + COLUMN_GAP;
+    float b[N * (MAX_K + COLUMN_GAP)];
+    for (size_t j = 0; j < N; j++)
+      for (size_t kk = 0; kk < column_stride; kk++)
+        b[j * column_stride + kk] = kk < k ? (float)(100 * kk + j) : -1.0f;
+    float packed[PANELS * MAX_K * 16];
+    thaw_f32_gemm_pack_b(k, N, b, 1, (ptrdiff_t)column_stride, packed);
+    for (size_t panel = 0; panel < PANELS; panel++)
+      for (size_t kk = 0; kk < k; kk++)
+        for (size_t lane = 0; lane < 16; lane++) {
+          const size_t j = panel * 16 + lane;
+          const float want = j < N ? (float)(100 * kk + j) : 0.0f;
+          const float got = packed[(panel * k + kk) * 16 + lane];
+          if (got != want)
+            fail_msg("k %zu: B(%zu, %zu) packed as %g, want %g", k, kk, j, got, want);
+        }
+  }
+}
+
 /* ---- microkernels against the scalar ones ---- */
 
 typedef struct ukernel_variant {
@@ -384,6 +411,7 @@ int main(void) {
       cmocka_unit_test(test_gemm_sizes),
       cmocka_unit_test(test_gemm_hand_values),
       cmocka_unit_test(test_gemm_pack_layout),
+      cmocka_unit_test(test_gemm_pack_transposed_layout),
       cmocka_unit_test(test_gemm_ukernel_edges),
       cmocka_unit_test(test_gemv_ukernel_edges),
       cmocka_unit_test(test_gemm_dot_ukernel_edges),
