@@ -32,12 +32,14 @@ struct Layer {
   size_t stride_w = 0;    // across the rows, when not `stride` (the text-line models' (2, 1))
 };
 
-// MobileNetV2's depthwise layers at four resolutions, PP-OCR's (planes of a few wide rows,
-// strides (2, 1) and (1, 2)) and a 7x7 one (ConvNeXt's, the general kernel), the stems of
-// ResNet-18, MobileNetV2 and SqueezeNet 1.1 (3-channel image, stride 2), ResNet-18's 3x3 layers
-// at every stage, SqueezeNet 1.1's expand 3x3 layers and MobileNetV2's widest expansion (as 1x1).
+// MobileNetV2's depthwise layers at four resolutions (two at 112x112), PP-OCR's (planes of a
+// few wide rows, strides (2, 1) and (1, 2)) and a 7x7 one (ConvNeXt's, the general kernel), the
+// stems of ResNet-18, MobileNetV2 and SqueezeNet 1.1 (3-channel image, stride 2), ResNet-18's
+// 3x3 layers at every stage, SqueezeNet 1.1's expand 3x3 layers and MobileNetV2's widest
+// expansion (as 1x1).
 const Layer kLayers[] = {
     {"mobilenetv2_dw_112x112x32_3x3s1", 32, 112, 112, 32, 3, 1, 32},
+    {"mobilenetv2_dw_112x112x96_3x3s2", 96, 112, 112, 96, 3, 2, 96},
     {"mobilenetv2_dw_56x56x144_3x3s2", 144, 56, 56, 144, 3, 2, 144},
     {"mobilenetv2_dw_14x14x576_3x3s1", 576, 14, 14, 576, 3, 1, 576},
     {"mobilenetv2_dw_14x14x576_3x3s2", 576, 14, 14, 576, 3, 2, 576},

@@ -7,9 +7,10 @@
  * compiler unroll the taps and keep the filter in registers. The general microkernel passes the
  * geometry's values.
  *
- * The input plane is read in place. A window row above or below the plane is skipped: its taps
- * would add zeros, and they would lengthen the FMA chains of the blocks at the top and bottom,
- * which make up all of a plane of a few rows (the text-line models'). A step (THAW_F32V_LANES
+ * The input plane is read in place (but for narrow planes at stride 1: see the flat path
+ * below). A window row above or below the plane is skipped: its taps would add zeros, and they
+ * would lengthen the FMA chains of the blocks at the top and bottom, which make up all of a
+ * plane of a few rows (the text-line models'). A step (THAW_F32V_LANES
  * outputs of a row) whose taps all lie inside the plane's columns loads them as plain vectors;
  * at the left or right edge, the vectors that cross it are loaded from the nearest vector of
  * the row and their lanes moved into place, the columns outside the plane zeroed (a load, and
@@ -389,9 +390,9 @@ THAW_DWCONV2D_UNROLL(4)
   }
 }
 
-/* Output rows [g->first_row, + g->rows) in blocks of block_rows rows, then one block of the
- * rows left over. */
-static inline __attribute__((always_inline)) void thaw_f32_dwconv2d_plane(
+/* Output rows [g->first_row, + g->rows) of a plane read in place, in blocks of block_rows rows,
+ * then one block of the rows left over. */
+static inline __attribute__((always_inline)) void thaw_f32_dwconv2d_plane_in_place(
     const thaw_dwconv2d_geometry *g, const float *restrict input, const float *restrict filter,
     float bias, float *restrict output, size_t block_rows, size_t kernel_height,
     size_t kernel_width, size_t stride_h, size_t stride_w, size_t dilation_h,
@@ -429,6 +430,164 @@ THAW_DWCONV2D_UNROLL(4)
                              true, kernel_height, kernel_width, stride_h, stride_w, dilation_h,
                              dilation_w);
   }
+}
+
+/* Planes whose rows are at most this many vectors wide take the flat path (see below). */
+#define THAW_DWCONV2D_FLAT_VECTORS 2
+/* Floats of the stack copy the flat path reads. */
+#define THAW_DWCONV2D_FLAT_FLOATS 2048
+
+/* A narrow plane crosses the left or the right edge at every step of its rows, and each of
+ * its taps would be an edge load. At stride 1 with the width kept (the padding of a centred
+ * window), output (oh, ow) and input (oh + kh - pad_top, ow + kw - pad_left) lie the same
+ * distance apart in the flat planes for every output, so a vector of consecutive outputs,
+ * across rows, takes each tap from one plain load of the flat input: the plane is copied, a
+ * chunk of rows at a time, between zeros that stand for the rows above and below it. A tap
+ * column that reaches across the left or right edge picks up the neighbouring row's end there:
+ * each tap column's taps are summed apart, and its sum zeroed in the lanes whose column it
+ * reaches outside, which the lanes' column numbers (kept in floats) tell. An output's sum is
+ * the bias, then the tap columns' sums from the left; it is the same in any lane, whichever
+ * rows a call computes. */
+static inline __attribute__((always_inline)) bool thaw_f32_dwconv2d_flat_fits(
+    const thaw_dwconv2d_geometry *g, size_t kernel_height, size_t kernel_width,
+    size_t stride_h, size_t stride_w, size_t dilation_h, size_t dilation_w) {
+  const size_t width = g->in_width;
+  if (stride_h != 1 || stride_w != 1 || g->out_width != width ||
+      g->pad_left > (kernel_width - 1) * dilation_w ||
+      width > THAW_DWCONV2D_FLAT_VECTORS * THAW_F32V_LANES ||
+      kernel_width > THAW_DWCONV2D_PREPARED_COLUMNS ||
+      kernel_height * kernel_width > THAW_DWCONV2D_HOISTED_TAPS)
+    return false;
+  /* The copy holds a chunk's window rows, and the reach of the first and last lanes' taps
+   * before and after them; at least one output row per chunk. */
+  const size_t window_rows = (kernel_height - 1) * dilation_h + 1;
+  const size_t around = (kernel_width - 1) * dilation_w + 2 * THAW_F32V_LANES;
+  return window_rows <= THAW_DWCONV2D_FLAT_FLOATS / width &&
+         window_rows * width + around <= THAW_DWCONV2D_FLAT_FLOATS;
+}
+
+/* Window rows [top, top + count) of the plane into copy + pad_left, the rows above and below
+ * the plane as zeros, with `after` more zeros past them and pad_left before; zeros stored a
+ * vector at a time, up to a vector past that end. */
+static inline __attribute__((always_inline)) void thaw_f32_dwconv2d_flat_copy(
+    const thaw_dwconv2d_geometry *g, const float *restrict input, ptrdiff_t top, size_t count,
+    size_t after, float *copy) {
+  const size_t width = g->in_width;
+  const ptrdiff_t bottom = top + (ptrdiff_t)count;
+  const size_t first = top < 0 ? 0 : (size_t)top;
+  const size_t last = bottom <= (ptrdiff_t)first                ? first
+                      : bottom > (ptrdiff_t)g->in_height ? g->in_height
+                                                         : (size_t)bottom;
+  const size_t copied = (last - first) * width;
+  const size_t end = g->pad_left + count * width + after;
+  const size_t begin = copied != 0 ? g->pad_left + (size_t)((ptrdiff_t)first - top) * width : end;
+  for (size_t i = 0; i < begin; i += THAW_F32V_LANES) thaw_f32v_store(copy + i, thaw_f32v_zero());
+  for (size_t i = begin + copied; i < end; i += THAW_F32V_LANES)
+    thaw_f32v_store(copy + i, thaw_f32v_zero());
+  const float *from = input + first * width;
+  if (copied >= THAW_F32V_LANES) {
+    for (size_t i = 0; i + THAW_F32V_LANES < copied; i += THAW_F32V_LANES)
+      thaw_f32v_store(copy + begin + i, thaw_f32v_load(from + i));
+    thaw_f32v_store(copy + begin + copied - THAW_F32V_LANES,
+                    thaw_f32v_load(from + copied - THAW_F32V_LANES));
+  } else if (copied != 0) {
+    thaw_f32v_store(copy + begin, thaw_f32v_load_partial(from, copied));
+  }
+}
+
+/* Output rows [g->first_row, + g->rows) by the flat path, the window's left padding pad_left
+ * (a constant for a centred constant window, so that its column masks are). */
+static inline __attribute__((always_inline)) void thaw_f32_dwconv2d_plane_flat(
+    const thaw_dwconv2d_geometry *g, const float *restrict input, const float *restrict filter,
+    float bias, float *restrict output, size_t kernel_height, size_t kernel_width,
+    size_t dilation_h, size_t dilation_w, size_t pad_left) {
+  float copy[THAW_DWCONV2D_FLAT_FLOATS];
+  const size_t width = g->in_width;
+  const size_t window_rows = (kernel_height - 1) * dilation_h + 1;
+  /* Lanes read from pad_left floats before a chunk's first window row to the last tap
+   * column's reach past its last vector. */
+  const size_t after = (kernel_width - 1) * dilation_w - pad_left + THAW_F32V_LANES;
+  const size_t chunk_rows =
+      (THAW_DWCONV2D_FLAT_FLOATS - THAW_F32V_LANES - pad_left - after) / width -
+      (window_rows - 1);
+  /* How far each step moves the lanes' columns: THAW_F32V_LANES modulo the width (no division:
+   * it costs more than a narrow plane's taps). */
+  size_t step = THAW_F32V_LANES;
+  while (step >= width) step -= width;
+  static const float lane_numbers[] = {0, 1, 2, 3, 4, 5, 6, 7};
+  _Static_assert(sizeof(lane_numbers) / sizeof(float) >= THAW_F32V_LANES, "a vector's lanes");
+  const size_t end = g->first_row + g->rows;
+  for (size_t oh = g->first_row; oh < end; oh += chunk_rows) {
+    const size_t rows = end - oh < chunk_rows ? end - oh : chunk_rows;
+    thaw_f32_dwconv2d_flat_copy(g, input, (ptrdiff_t)oh - (ptrdiff_t)g->pad_top,
+                                rows + window_rows - 1, after, copy);
+    /* Broadcast after the copy, which may be a library call that would make them spill. */
+    thaw_f32v weights[THAW_DWCONV2D_HOISTED_TAPS];
+    for (size_t t = 0; t < kernel_height * kernel_width; t++)
+      weights[t] = thaw_f32v_dup(filter[t]);
+    const thaw_f32v output_min = thaw_f32v_dup(g->output_min);
+    const thaw_f32v output_max = thaw_f32v_dup(g->output_max);
+    const thaw_f32v last_column = thaw_f32v_dup((float)(width - 1));
+    const thaw_f32v width_vector = thaw_f32v_dup((float)width);
+    const thaw_f32v step_columns = thaw_f32v_dup((float)step);
+    /* Output q of the chunk (row-major) reads copy[q + kh * dilation_h * width + kw *
+     * dilation_w]. */
+    const size_t outputs = rows * width;
+    float *chunk_output = output + oh * width;
+    /* The lanes' columns at the first step: the lane numbers modulo the width. */
+    thaw_f32v columns = thaw_f32v_load(lane_numbers);
+    for (size_t wrapped = width; wrapped < THAW_F32V_LANES; wrapped += width)
+      columns = thaw_f32v_sub(columns, thaw_f32v_zero_below(width_vector, columns, width_vector));
+    for (size_t q = 0; q < outputs; q += THAW_F32V_LANES) {
+      const thaw_f32v columns_left = thaw_f32v_sub(last_column, columns);
+      thaw_f32v sum = thaw_f32v_dup(bias);
+THAW_DWCONV2D_UNROLL(8)
+      for (size_t kw = 0; kw < kernel_width; kw++) {
+        const float *tap = copy + q + kw * dilation_w;
+        thaw_f32v column_sum = thaw_f32v_mul(thaw_f32v_load(tap), weights[kw]);
+THAW_DWCONV2D_UNROLL(8)
+        for (size_t kh = 1; kh < kernel_height; kh++)
+          column_sum = thaw_f32v_fmadd(thaw_f32v_load(tap + kh * dilation_h * width),
+                                       weights[kh * kernel_width + kw], column_sum);
+        /* Tap column kw reads column + kw * dilation_w - pad_left of the output's row. */
+        const ptrdiff_t shift = (ptrdiff_t)(kw * dilation_w) - (ptrdiff_t)pad_left;
+        if (shift < 0)
+          column_sum = thaw_f32v_zero_below(column_sum, columns, thaw_f32v_dup((float)-shift));
+        else if (shift > 0)
+          column_sum =
+              thaw_f32v_zero_below(column_sum, columns_left, thaw_f32v_dup((float)shift));
+        sum = thaw_f32v_add(sum, column_sum);
+      }
+      const thaw_f32v result = thaw_f32v_min(output_max, thaw_f32v_max(output_min, sum));
+      if (q + THAW_F32V_LANES <= outputs)
+        thaw_f32v_store(chunk_output + q, result);
+      else
+        thaw_f32v_store_partial(chunk_output + q, outputs - q, result);
+      /* The next step's columns: THAW_F32V_LANES further along the rows, modulo the width. */
+      columns = thaw_f32v_add(columns, step_columns);
+      columns = thaw_f32v_sub(columns,
+                              thaw_f32v_zero_below(width_vector, columns, width_vector));
+    }
+  }
+}
+
+/* Output rows [g->first_row, + g->rows): by the flat path where it fits, else in place. */
+static inline __attribute__((always_inline)) void thaw_f32_dwconv2d_plane(
+    const thaw_dwconv2d_geometry *g, const float *restrict input, const float *restrict filter,
+    float bias, float *restrict output, size_t block_rows, size_t kernel_height,
+    size_t kernel_width, size_t stride_h, size_t stride_w, size_t dilation_h,
+    size_t dilation_w) {
+  const size_t centred_pad = (kernel_width - 1) / 2 * dilation_w;
+  if (!thaw_f32_dwconv2d_flat_fits(g, kernel_height, kernel_width, stride_h, stride_w,
+                                   dilation_h, dilation_w))
+    thaw_f32_dwconv2d_plane_in_place(g, input, filter, bias, output, block_rows, kernel_height,
+                                     kernel_width, stride_h, stride_w, dilation_h, dilation_w);
+  else if (g->pad_left == centred_pad)
+    thaw_f32_dwconv2d_plane_flat(g, input, filter, bias, output, kernel_height, kernel_width,
+                                 dilation_h, dilation_w, centred_pad);
+  else
+    thaw_f32_dwconv2d_plane_flat(g, input, filter, bias, output, kernel_height, kernel_width,
+                                 dilation_h, dilation_w, g->pad_left);
 }
 
 /* Any window, stride and dilation, read from g (for the general microkernels, compiled with

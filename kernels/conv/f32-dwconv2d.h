@@ -2,7 +2,9 @@
  * Depthwise convolution (groups == in_channels == out_channels, NCHW) through plane
  * microkernels that read each input plane in place: a window row above or below the plane is
  * skipped, and a step whose columns cross the left or right edge loads them with the
- * columns outside the plane as zeros (f32-dwconv2d-plane.h). Internal to kernels/.
+ * columns outside the plane as zeros (f32-dwconv2d-plane.h). Planes at most two vectors wide
+ * at stride 1, whose every step would cross an edge, are read from a flat copy instead.
+ * Internal to kernels/.
  */
 #ifndef THAW_KERNELS_CONV_F32_DWCONV2D_H
 #define THAW_KERNELS_CONV_F32_DWCONV2D_H

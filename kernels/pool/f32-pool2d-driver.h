@@ -38,6 +38,9 @@ typedef struct thaw_pool_tap_range {
 static inline thaw_pool_tap_range thaw_pool_taps_inside(ptrdiff_t origin, size_t taps,
                                                         size_t dilation, size_t limit) {
   thaw_pool_tap_range range = {0, taps};
+  /* Most windows lie inside. */
+  if (origin >= 0 && origin + (ptrdiff_t)((taps - 1) * dilation) < (ptrdiff_t)limit)
+    return range;
   while (range.begin < taps && origin + (ptrdiff_t)(range.begin * dilation) < 0) range.begin++;
   while (range.end > range.begin &&
          origin + (ptrdiff_t)((range.end - 1) * dilation) >= (ptrdiff_t)limit)
@@ -260,55 +263,88 @@ thaw_pool_slide_max(thaw_pool_columns columns, size_t kernel_width, size_t dilat
   }
 }
 
-/* Output row oh by the separable maximum; false, with the row partly written, when an input
- * it reads is NaN, which the plain maxima may have dropped. */
+/* A chunk of outputs of a row, [ow_first, ow_first + outputs), and the columns its steps read
+ * (the column loads' overread included): `span` columns from input column `origin`, those in
+ * [inside_first, inside_end) of them inside the input. The same for every row of every plane. */
+typedef struct thaw_pool_chunk {
+  size_t ow_first, outputs;
+  ptrdiff_t origin;
+  size_t span, inside_first, inside_end;
+} thaw_pool_chunk;
+
+static inline thaw_pool_chunk thaw_pool_chunk_at(const thaw_pool2d_params *p,
+                                                 const thaw_pool_columns *columns, size_t chunk,
+                                                 size_t ow_first) {
+  const size_t lanes = THAW_F32V_LANES;
+  const size_t outputs = p->out_width - ow_first < chunk ? p->out_width - ow_first : chunk;
+  const size_t span = ((outputs > lanes ? outputs : lanes) - 1) * p->stride_w +
+                      (p->kernel_width - 1) * p->dilation_w + 1 + columns->overread;
+  const ptrdiff_t origin = (ptrdiff_t)(ow_first * p->stride_w) - (ptrdiff_t)p->pad_left;
+  const ptrdiff_t right_of_input = (ptrdiff_t)p->in_width - origin;
+  return (thaw_pool_chunk){
+      .ow_first = ow_first,
+      .outputs = outputs,
+      .origin = origin,
+      .span = span,
+      .inside_first = origin < 0 ? (size_t)-origin : 0,
+      .inside_end = right_of_input <= 0                ? 0
+                    : (size_t)right_of_input < span ? (size_t)right_of_input
+                                                     : span,
+  };
+}
+
+/* The column maxima of a chunk (one that reaches the input) in the columns outside the input:
+ * -inf, which no tap beats. */
+static inline void thaw_pool_fill_outside(const thaw_pool_chunk *c, float *maxima) {
+  for (size_t i = 0; i < c->inside_first; i++) maxima[i] = -INFINITY;
+  for (size_t i = c->inside_end; i < c->span; i++) maxima[i] = -INFINITY;
+}
+
+/* Output row oh by the separable maximum, through the column maxima row `maxima`, its first
+ * chunk `first`. A row of one chunk finds the columns outside the input already filled (they
+ * are the same for every row); a wider one fills them chunk by chunk. Windows that read no
+ * input (padding wider than the window, or a ceil_mode overhang) are -inf. False, with the
+ * row partly written, when an input it reads is NaN, which the plain maxima may have
+ * dropped. */
 static inline __attribute__((always_inline)) bool
 thaw_pool_separable_max_row(const thaw_pool2d_params *p, const thaw_pool_columns *columns,
-                            size_t chunk, const float *x_plane, size_t oh, float *y_row) {
-  const size_t lanes = THAW_F32V_LANES;
-  float maxima[THAW_POOL_COLUMN_MAXIMA];
+                            size_t chunk, const thaw_pool_chunk *first, float *maxima,
+                            const float *x_plane, size_t oh, float *y_row) {
   const ptrdiff_t ih_origin = (ptrdiff_t)(oh * p->stride_h) - (ptrdiff_t)p->pad_top;
   const thaw_pool_tap_range rows =
       thaw_pool_taps_inside(ih_origin, p->kernel_height, p->dilation_h, p->in_height);
   for (size_t ow_first = 0; ow_first < p->out_width; ow_first += chunk) {
-    const size_t outputs = p->out_width - ow_first < chunk ? p->out_width - ow_first : chunk;
-    /* The columns every step's loads read, from the first window's first column on. */
-    const size_t span = ((outputs > lanes ? outputs : lanes) - 1) * p->stride_w +
-                        (p->kernel_width - 1) * p->dilation_w + 1 + columns->overread;
-    const ptrdiff_t origin = (ptrdiff_t)(ow_first * p->stride_w) - (ptrdiff_t)p->pad_left;
-    const size_t inside_first = origin < 0 ? (size_t)-origin : 0;
-    const ptrdiff_t right_of_input = (ptrdiff_t)p->in_width - origin;
-    const size_t inside_end =
-        right_of_input <= 0 ? 0 : (size_t)right_of_input < span ? (size_t)right_of_input : span;
-    if (rows.begin == rows.end || inside_first >= inside_end) {
-      for (size_t i = 0; i < span; i++) maxima[i] = -INFINITY;
-    } else {
-      for (size_t i = 0; i < inside_first; i++) maxima[i] = -INFINITY;
-      const size_t top_row = (size_t)(ih_origin + (ptrdiff_t)(rows.begin * p->dilation_h));
-      const float *x_top =
-          x_plane + top_row * p->in_width + (size_t)(origin + (ptrdiff_t)inside_first);
-      const size_t row_step = p->dilation_h * p->in_width, row_count = rows.end - rows.begin;
-      const size_t count = inside_end - inside_first;
-      /* The common 3-row window compiles with its fold unrolled. */
-      const bool no_nan =
-          row_count == 3
-              ? thaw_pool_column_maxima(x_top, row_step, 3, count, maxima + inside_first)
-              : thaw_pool_column_maxima(x_top, row_step, row_count, count, maxima + inside_first);
-      if (!no_nan) return false;
-      for (size_t i = inside_end; i < span; i++) maxima[i] = -INFINITY;
+    const thaw_pool_chunk c =
+        ow_first == 0 ? *first : thaw_pool_chunk_at(p, columns, chunk, ow_first);
+    if (rows.begin == rows.end || c.inside_first >= c.inside_end) {
+      for (size_t i = 0; i < c.outputs; i++) y_row[c.ow_first + i] = -INFINITY;
+      continue;
     }
+    if (c.outputs != p->out_width) thaw_pool_fill_outside(&c, maxima);
+    const size_t top_row = (size_t)(ih_origin + (ptrdiff_t)(rows.begin * p->dilation_h));
+    const float *x_top =
+        x_plane + top_row * p->in_width + (size_t)(c.origin + (ptrdiff_t)c.inside_first);
+    const size_t row_step = p->dilation_h * p->in_width, row_count = rows.end - rows.begin;
+    const size_t count = c.inside_end - c.inside_first;
+    /* The common 3-row window compiles with its fold unrolled. */
+    const bool no_nan =
+        row_count == 3
+            ? thaw_pool_column_maxima(x_top, row_step, 3, count, maxima + c.inside_first)
+            : thaw_pool_column_maxima(x_top, row_step, row_count, count,
+                                      maxima + c.inside_first);
+    if (!no_nan) return false;
     /* The common 3-wide stride-2 window compiles unrolled. */
     if (columns->stride == 2 && p->kernel_width == 3 && p->dilation_w == 1)
-      thaw_pool_slide_max(thaw_pool_columns_for(2), 3, 1, maxima, ow_first, outputs, y_row);
+      thaw_pool_slide_max(thaw_pool_columns_for(2), 3, 1, maxima, c.ow_first, c.outputs, y_row);
     else if (columns->stride == 1)
       thaw_pool_slide_max(thaw_pool_columns_for(1), p->kernel_width, p->dilation_w, maxima,
-                          ow_first, outputs, y_row);
+                          c.ow_first, c.outputs, y_row);
     else if (columns->stride == 2)
       thaw_pool_slide_max(thaw_pool_columns_for(2), p->kernel_width, p->dilation_w, maxima,
-                          ow_first, outputs, y_row);
+                          c.ow_first, c.outputs, y_row);
     else
-      thaw_pool_slide_max(*columns, p->kernel_width, p->dilation_w, maxima, ow_first, outputs,
-                          y_row);
+      thaw_pool_slide_max(*columns, p->kernel_width, p->dilation_w, maxima, c.ow_first,
+                          c.outputs, y_row);
   }
   return true;
 }
@@ -320,11 +356,17 @@ static inline __attribute__((always_inline)) void
 thaw_f32_pool2d_drive(thaw_pool_kind kind, const thaw_pool2d_params *p, const float *x, float *y) {
   const thaw_pool_columns columns = thaw_pool_columns_for(p->stride_w);
   const size_t chunk = kind == THAW_POOL_MAX ? thaw_pool_separable_chunk(p, &columns) : 0;
+  const thaw_pool_chunk first = chunk != 0 ? thaw_pool_chunk_at(p, &columns, chunk, 0)
+                                           : (thaw_pool_chunk){0, 0, 0, 0, 0, 0};
+  float maxima[THAW_POOL_COLUMN_MAXIMA];
+  if (chunk != 0 && first.outputs == p->out_width && first.inside_first < first.inside_end)
+    thaw_pool_fill_outside(&first, maxima);
   for (size_t plane = 0; plane < p->batch_channels; plane++) {
     const float *x_plane = x + plane * p->in_height * p->in_width;
     for (size_t oh = 0; oh < p->out_height; oh++) {
       float *y_row = y + (plane * p->out_height + oh) * p->out_width;
-      if (chunk == 0 || !thaw_pool_separable_max_row(p, &columns, chunk, x_plane, oh, y_row))
+      if (chunk == 0 ||
+          !thaw_pool_separable_max_row(p, &columns, chunk, &first, maxima, x_plane, oh, y_row))
         thaw_pool_windows_row(kind, p, &columns, x_plane, oh, y_row);
     }
   }

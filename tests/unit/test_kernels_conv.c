@@ -267,17 +267,19 @@ static void test_conv2d_depthwise_widths(void **state) {
   }
 }
 
-/* The depthwise kernels read each plane in place: windows that cross the plane's top, bottom,
- * left or right edge in every combination. Planes of 1x1, 2x3, 7x7 and 9x17 and rows around
- * one and two vectors (8 and 16 floats on AVX2, 4 and 8 on NEON), pads 0, 1 and 2 on each side
- * (centred and not), strides 1, 2, (2, 1) and (1, 2) with odd sizes (planes of 1 to 14
- * output rows: every count of rows left over after the 4-row blocks), two images of three
- * channels; a fused clamp and an activation run after the kernel. */
+/* The depthwise kernels read each plane in place, or, at stride 1 on rows of up to two
+ * vectors, from a flat copy of a chunk of its rows: windows that cross the plane's top,
+ * bottom, left or right edge in every combination. Planes of 1x1, 2x3, 7x7 and 9x17 and rows
+ * around one and two vectors (8 and 16 floats on AVX2, 4 and 8 on NEON), rows of 2 and 5 (a
+ * vector's lanes span several rows), a 5-wide plane taller than the flat copy holds, pads 0,
+ * 1 and 2 on each side (centred and not), strides 1, 2, (2, 1) and (1, 2) with odd sizes
+ * (planes of 1 to 14 output rows: every count of rows left over after the 4-row blocks), two
+ * images of three channels; a fused clamp and an activation run after the kernel. */
 static void test_conv2d_depthwise_edges(void **state) {
   (void)state;
   static const size_t planes[][2] = {{1, 1}, {2, 3},  {7, 7},  {9, 17}, {5, 4},  {6, 7},
                                      {3, 8}, {4, 9},  {8, 15}, {5, 16}, {7, 17}, {11, 24},
-                                     {14, 14}, {13, 33}};
+                                     {14, 14}, {13, 33}, {6, 2}, {9, 5}, {450, 5}};
   static const size_t pads[][4] = {
       /* top, left, bottom, right */
       {0, 0, 0, 0}, {1, 1, 1, 1}, {2, 2, 2, 2}, {0, 1, 1, 0}, {2, 0, 1, 2}, {1, 2, 0, 1},

@@ -188,6 +188,13 @@ static thaw_conv2d_params with_stride_w(thaw_conv2d_params p, size_t stride_w) {
   return p;
 }
 
+/* p on planes `width` wide. */
+static thaw_conv2d_params with_width(thaw_conv2d_params p, size_t width) {
+  p.in_width = width;
+  p.out_width = (width + 2 * p.pad_left - p.kernel_width) / p.stride_w + 1;
+  return p;
+}
+
 static void test_conv_split_is_exact(void **state) {
   (void)state;
   const struct {
@@ -221,6 +228,14 @@ static void test_conv_split_is_exact(void **state) {
        with_stride_w(conv_params(16, 63, 16, 3, 2, 16, THAW_KERNEL_HARD_SWISH), 1)},
       {"depthwise 3x3 stride (1, 2) in bands",
        with_stride_w(conv_params(64, 41, 64, 3, 1, 64, THAW_KERNEL_CLIP), 2)},
+      /* Planes at most two vectors wide at stride 1 (a flat copy of the band's rows), in bands,
+       * one taller than the copy holds. */
+      {"depthwise 3x3 on 7-wide planes in bands",
+       with_width(conv_params(64, 121, 64, 3, 1, 64, THAW_KERNEL_CLIP), 7)},
+      {"depthwise 5x5 on 13-wide planes in bands",
+       with_width(conv_params(32, 65, 32, 5, 1, 32, THAW_KERNEL_HARD_SWISH), 13)},
+      {"depthwise 3x3 on 5-wide planes taller than the copy",
+       with_width(conv_params(16, 700, 16, 3, 1, 16, THAW_KERNEL_RELU), 5)},
       /* Planes of 3 output rows: one block of the rows left over, windows mostly outside. */
       {"depthwise 5x5 on 3 rows", conv_params(300, 3, 300, 5, 1, 300, THAW_KERNEL_RELU)},
   };
