@@ -34,6 +34,9 @@ struct thaw_session {
   op_profile *profile;
   double *node_seconds; /* one per node under THAW_PROFILE=nodes, else NULL */
   uint64_t profiled_runs;
+  /* The profile has dropped the session's first run, which pays for page faults on the
+   * weights and the arena and for cold caches: a node's share of those is no speed of its. */
+  bool profile_skipped_first_run;
   /* False while the outputs hold the remains of a run that stopped early. */
   bool outputs_are_results;
 };
@@ -53,6 +56,15 @@ static bool append_region(size_t *end, uint64_t bytes, size_t alignment, size_t 
   if (bytes > SIZE_MAX || __builtin_add_overflow(*end, alignment - 1, &aligned)) return false;
   *start = aligned & ~(alignment - 1);
   return !__builtin_add_overflow(*start, (size_t)bytes, end);
+}
+
+/* The profile starts over: at creation, and once a second run starts (see
+ * profile_skipped_first_run). */
+static void clear_profile(thaw_session *session) {
+  memset(session->profile, 0, (THAW_OP_MAX + 1) * sizeof(op_profile));
+  if (session->node_seconds != NULL)
+    memset(session->node_seconds, 0, session->model->view.node_count * sizeof(double));
+  session->profiled_runs = 0;
 }
 
 /* False when the session would not fit in the address space. */
@@ -141,11 +153,10 @@ thaw_status thaw_session_create(const thaw_model *model, const thaw_session_opti
   result->pool = thread_count > 1 ? thaw_threadpool_place(block + layout.pool_at, thread_count)
                                   : NULL;
   result->profile = profiled ? (op_profile *)(block + layout.profile_at) : NULL;
-  result->profiled_runs = 0;
-  result->outputs_are_results = true;
-  if (profiled) memset(result->profile, 0, (THAW_OP_MAX + 1) * sizeof(op_profile));
   result->node_seconds = nodes_profiled ? (double *)(block + layout.node_seconds_at) : NULL;
-  if (nodes_profiled) memset(result->node_seconds, 0, model->view.node_count * sizeof(double));
+  if (profiled) clear_profile(result);
+  result->profile_skipped_first_run = false;
+  result->outputs_are_results = true;
   for (size_t i = 0; i < model->operand_count; i++) {
     result->operands[i] = tensor_data(result, model->operand_tensors[i]);
   }
@@ -158,8 +169,10 @@ thaw_status thaw_session_create(const thaw_model *model, const thaw_session_opti
 static void print_profile(const thaw_session *session) {
   double total = 0;
   for (uint32_t op = 0; op <= THAW_OP_MAX; op++) total += session->profile[op].seconds;
-  fprintf(stderr, "thaw profile (%s kernels): %" PRIu64 " runs, %.3f ms per run\n",
+  fprintf(stderr, "thaw profile (%s kernels): %" PRIu64 " run%s%s, %.3f ms per run\n",
           session->model->kernels->isa, session->profiled_runs,
+          session->profiled_runs == 1 ? "" : "s",
+          session->profile_skipped_first_run ? " after the first" : "",
           session->profiled_runs > 0 ? 1e3 * total / (double)session->profiled_runs : 0.0);
   if (session->profiled_runs == 0 || total <= 0) return;
   for (uint32_t op = 0; op <= THAW_OP_MAX; op++) {
@@ -722,6 +735,11 @@ thaw_status thaw_session_run(thaw_session *session, const thaw_run_options *opti
   static const thaw_run_options defaults = {0};
   if (options == NULL) options = &defaults;
   session->outputs_are_results = false;
+  if (session->profile != NULL && session->profiled_runs == 1 &&
+      !session->profile_skipped_first_run) {
+    clear_profile(session);
+    session->profile_skipped_first_run = true;
+  }
   if (session->pool != NULL) {
     const thaw_status status = thaw_threadpool_start(session->pool, error);
     if (status != THAW_OK) return status;
