@@ -6,12 +6,13 @@
 // they pack themselves, which is how each is used for inference. M = 1 goes to their GEMV.
 // BM_thaw_avx2_pointwise runs MobileNetV2's 1x1 convolutions, whose B (the image) thaw packs
 // at every call; a second BM_thaw_avx2 group, convolutions on small planes. The *_cold
-// benchmarks run the products where the models spend their time (MiniLM's, SqueezeNet's)
-// with weights that come from memory, as in a whole model, each iteration reading another
-// of enough copies to overflow the L3; BM_thaw_avx2_pointwise runs SqueezeNet's shapes
-// cache-hot next to them. BM_thaw_avx2_transposed_b runs attention's Q·Kᵀ, whose B (Kᵀ, read
-// from the rows of K) has its columns contiguous in k, next to the same product with a
-// row-major B (BM_thaw_avx2_pointwise): both packed at every call.
+// benchmarks run the products where the models spend their time (MiniLM's, SqueezeNet's,
+// MobileNetV2's on the 14^2 and 7^2 planes) with weights that come from memory, as in a
+// whole model, each iteration reading another of enough copies to overflow the L3;
+// BM_thaw_avx2_pointwise runs the same shapes cache-hot next to them.
+// BM_thaw_avx2_transposed_b runs attention's Q·Kᵀ, whose B (Kᵀ, read from the rows of K) has
+// its columns contiguous in k, next to the same product with a row-major B
+// (BM_thaw_avx2_pointwise): both packed at every call.
 // XNNPACK runs its fully-connected operator (y = x W, W of k x n), which packs the weights
 // once when it is created, outside the timed loop, as an inference engine does.
 // Each result reports GFLOP/s and the percentage of the FMA peak that this program measures
@@ -249,8 +250,18 @@ void pointwise_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"M", "N", "K"});
   static const int64_t kShapes[][3] = {
       {16, 12544, 32}, {96, 12544, 16}, {24, 3136, 96},  {144, 3136, 24},  {24, 3136, 144},
-      {192, 784, 32},  {32, 784, 192},  {384, 196, 64},  {64, 196, 384},   {576, 196, 96},
-      {96, 196, 576},  {960, 49, 160},  {160, 49, 960},  {1280, 49, 320},
+      {192, 784, 32},  {32, 784, 192},
+  };
+  for (const auto& shape : kShapes) b->Args({shape[0], shape[1], shape[2]});
+}
+
+// MobileNetV2's 1x1 convolutions on the 14^2 and 7^2 planes, where the weights (A) outweigh
+// the image: each is read from memory once per run of the model.
+void small_plane_pointwise_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"M", "N", "K"});
+  static const int64_t kShapes[][3] = {
+      {384, 196, 64}, {64, 196, 384},  {576, 196, 96},  {96, 196, 576},   {160, 49, 576},
+      {960, 49, 160}, {160, 49, 960},  {320, 49, 960},  {1280, 49, 320},
   };
   for (const auto& shape : kShapes) b->Args({shape[0], shape[1], shape[2]});
 }
@@ -305,6 +316,12 @@ void scalar_shapes(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_fma_peak)->Iterations(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_thaw_avx2)->Apply(library_shapes)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_thaw_avx2_pointwise)->Apply(pointwise_shapes)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_thaw_avx2_pointwise)
+    ->Apply(small_plane_pointwise_shapes)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_thaw_avx2_pointwise_cold)
+    ->Apply(small_plane_pointwise_shapes)
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_thaw_avx2)->Apply(small_plane_shapes)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_thaw_avx2_cold)->Apply(model_packed_shapes)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_thaw_avx2_pointwise)->Apply(model_pointwise_shapes)->Unit(benchmark::kMicrosecond);

@@ -2,6 +2,7 @@
  * microkernel against the scalar one on every edge tile. */
 #include <math.h>
 
+#include "kernels/gemm/gemm-prefetch.h"
 #include "kernels/scalar.h"
 #include "test_kernels_oracle.h"
 #if defined(__x86_64__)
@@ -405,6 +406,65 @@ static void test_gemv_ukernel_edges(void **state) {
   free(expected);
 }
 
+/* ---- the prefetch stream the GEMM driver spreads over its tiles ---- */
+
+/* Runs at every alignment, one byte to several lines long, back to back or apart: the stream
+ * names, in address order, every line that overlaps a run, each by an address inside a run,
+ * no other line, and all of them within the shares it was made for. */
+static void test_gemm_prefetch_stream(void **state) {
+  (void)state;
+  enum { LINE = THAW_PREFETCH_LINE, LINES = 96 };
+  static _Alignas(THAW_PREFETCH_LINE) char memory[LINES * LINE];
+  static const size_t offsets[] = {0, 1, 4, 63};
+  static const size_t lengths[] = {1, 4, 60, 64, 65, 640, 700};
+  static const size_t gaps[] = {0, 4, 100}; /* bytes between one run's end and the next */
+  static const size_t run_counts[] = {1, 2, 3, 6};
+  static const size_t share_counts[] = {1, 3, 7, 1000};
+  for (size_t oi = 0; oi < sizeof(offsets) / sizeof(offsets[0]); oi++)
+    for (size_t li = 0; li < sizeof(lengths) / sizeof(lengths[0]); li++)
+      for (size_t gi = 0; gi < sizeof(gaps) / sizeof(gaps[0]); gi++)
+        for (size_t ri = 0; ri < sizeof(run_counts) / sizeof(run_counts[0]); ri++)
+          for (size_t si = 0; si < sizeof(share_counts) / sizeof(share_counts[0]); si++) {
+            const size_t offset = offsets[oi], length = lengths[li], runs = run_counts[ri];
+            const size_t stride = length + gaps[gi], shares = share_counts[si];
+            if (offset + (runs - 1) * stride + length > sizeof(memory)) continue;
+            bool overlapped[LINES] = {false}, named[LINES] = {false};
+            for (size_t run = 0; run < runs; run++)
+              for (size_t byte = 0; byte < length; byte++)
+                overlapped[(offset + run * stride + byte) / LINE] = true;
+
+            thaw_prefetch_stream s =
+                thaw_prefetch_stream_make(memory + offset, runs, length, stride, shares);
+            size_t previous_line = 0;
+            for (size_t share = 0; share < shares; share++)
+              for (size_t count = 0; count < s.lines_per_share; count++) {
+                const char *address = thaw_prefetch_next(&s);
+                if (address == NULL) break;
+                assert_true(address >= memory + offset);
+                const size_t position = (size_t)(address - memory) - offset;
+                if (position / stride >= runs || position % stride >= length)
+                  fail_msg("offset %zu, %zu runs of %zu bytes %zu apart: byte %zu is in no run",
+                           offset, runs, length, stride, position);
+                const size_t line = (size_t)(address - memory) / LINE;
+                assert_true(line >= previous_line);
+                previous_line = line;
+                named[line] = true;
+              }
+            if (thaw_prefetch_next(&s) != NULL)
+              fail_msg("offset %zu, %zu runs of %zu bytes %zu apart: lines left after %zu shares",
+                       offset, runs, length, stride, shares);
+            for (size_t line = 0; line < LINES; line++)
+              if (named[line] != overlapped[line])
+                fail_msg("offset %zu, %zu runs of %zu bytes %zu apart: line %zu %s", offset,
+                         runs, length, stride, line, named[line] ? "named" : "not named");
+          }
+  /* Nothing to fetch, or no share to fetch it in: an empty stream. */
+  thaw_prefetch_stream empty = thaw_prefetch_stream_make(memory, 0, LINE, LINE, 4);
+  assert_null(thaw_prefetch_next(&empty));
+  empty = thaw_prefetch_stream_make(memory, 3, LINE, LINE, 0);
+  assert_null(thaw_prefetch_next(&empty));
+}
+
 int main(void) {
   variant_count = oracle_variants(variants);
   const struct CMUnitTest tests[] = {
@@ -415,6 +475,7 @@ int main(void) {
       cmocka_unit_test(test_gemm_ukernel_edges),
       cmocka_unit_test(test_gemv_ukernel_edges),
       cmocka_unit_test(test_gemm_dot_ukernel_edges),
+      cmocka_unit_test(test_gemm_prefetch_stream),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,78 @@
+/*
+ * Software prefetch spread over the tiles of a GEMM: memory that the next tiles will read
+ * (the next panel of a packed B, the next row group's rows of A) is fetched a share at a time
+ * while the current tiles compute, so that it arrives before it is needed without a burst of
+ * misses in one place. Internal to kernels/.
+ *
+ * The memory is `runs` runs of `run_bytes`, `run_stride` bytes apart (rows of a matrix, or one
+ * contiguous block). The stream names, in address order, each cache line that overlaps a run
+ * (once per run it overlaps) and never an address outside the runs; its lines are walked by
+ * address, with no division per line (a prefetch costs a few cycles, a division tens).
+ */
+#ifndef THAW_KERNELS_GEMM_PREFETCH_H
+#define THAW_KERNELS_GEMM_PREFETCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define THAW_PREFETCH_LINE 64
+
+typedef struct thaw_prefetch_stream {
+  const char *run; /* the run being fetched */
+  /* Its next line, aligned down to THAW_PREFETCH_LINE: an integer, as it may lie past the end
+   * of the memory, where no pointer may point. */
+  uintptr_t line;
+  size_t runs; /* runs not finished, this one included; 0: nothing left */
+  size_t run_bytes, run_stride;
+  size_t lines_per_share;
+} thaw_prefetch_stream;
+
+static inline uintptr_t thaw_prefetch_line_of(const char *address) {
+  return (uintptr_t)address & ~(uintptr_t)(THAW_PREFETCH_LINE - 1);
+}
+
+/* The runs, to be fetched in `shares` calls of thaw_prefetch_share (none if shares is 0). */
+static inline thaw_prefetch_stream thaw_prefetch_stream_make(const void *first, size_t runs,
+                                                             size_t run_bytes, size_t run_stride,
+                                                             size_t shares) {
+  thaw_prefetch_stream s = {.runs = 0};
+  if (runs == 0 || run_bytes == 0 || shares == 0) return s;
+  if (run_stride == run_bytes) { /* back to back: one run */
+    run_bytes *= runs;
+    runs = 1;
+  }
+  /* Whatever its alignment, a run spans at most this many lines. */
+  const size_t lines = runs * (run_bytes / THAW_PREFETCH_LINE + 2);
+  s.run = first;
+  s.line = thaw_prefetch_line_of(first);
+  s.runs = runs;
+  s.run_bytes = run_bytes;
+  s.run_stride = run_stride;
+  s.lines_per_share = (lines + shares - 1) / shares;
+  return s;
+}
+
+/* The address to fetch for the next line, or NULL when every line has been named. A run's
+ * first line may start before the run: its first byte is named instead. */
+static inline const char *thaw_prefetch_next(thaw_prefetch_stream *s) {
+  if (s->runs == 0) return NULL;
+  const uintptr_t run = (uintptr_t)s->run;
+  const char *address = s->run + (s->line > run ? s->line - run : 0);
+  s->line += THAW_PREFETCH_LINE;
+  if (s->line >= run + s->run_bytes && --s->runs > 0) {
+    s->run += s->run_stride;
+    s->line = thaw_prefetch_line_of(s->run);
+  }
+  return address;
+}
+
+/* Fetches the stream's next share of lines, for reading. */
+static inline void thaw_prefetch_share(thaw_prefetch_stream *s) {
+  for (size_t count = s->lines_per_share; count > 0; count--) {
+    const char *address = thaw_prefetch_next(s);
+    if (address == NULL) return;
+    __builtin_prefetch(address, 0, 2);
+  }
+}
+
+#endif /* THAW_KERNELS_GEMM_PREFETCH_H */
