@@ -39,6 +39,13 @@ enum {
    * and each tile reads its rows of A in one sweep. */
   GEMM_KC_PACKED_SINGLE = 576,
   GEMM_NC = 256, /* a multiple of THAW_GEMM_NR */
+  /* A plain B up to this deep and at most GEMM_PLAIN_BLOCK_FLOATS in all is packed as one k
+   * block (see plain_block_depth): summing all of k in registers saves storing and reloading
+   * C between blocks. bench_gemm pointwise_cold, alternated: 1000 x 169 x 512 (SqueezeNet's
+   * classifier) and 64 x 169 x 512 +12-15 %; k = 576 level, k = 960 5-10 % slower (MobileNetV2's
+   * 7x7 stage), which stays in blocks. */
+  GEMM_KC_PLAIN_SINGLE = 512,
+  GEMM_PLAIN_BLOCK_FLOATS = GEMM_KC_MAX * GEMM_NC,
   /* A packed B is not copied, and its panels are prefetched (run_panel): its column block only
    * bounds how often A is read again, from L3 at large m (measured at m = 3136: +4 % over
    * 256). */
@@ -51,18 +58,31 @@ enum {
    * 5.6 % faster at n = 384, 4.4 % at n = 1536). */
   GEMM_GROUP_A_BYTES = 256 * 1024,
   /* The deepest k block: a packed B's single one, or a plain B's. */
-  GEMM_KC_LARGEST = GEMM_KC_PACKED_SINGLE > GEMM_KC_MAX ? GEMM_KC_PACKED_SINGLE : GEMM_KC_MAX,
+  GEMM_KC_LARGEST =
+      GEMM_KC_PACKED_SINGLE > GEMM_KC_PLAIN_SINGLE ? GEMM_KC_PACKED_SINGLE : GEMM_KC_PLAIN_SINGLE,
   GEMM_STREAM_A_MAX_FLOATS = 64 * 1024, /* a quarter of L2 */
 };
 
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 
+/* The k rows of a plain B's packed block: all of k when the columns fit in
+ * GEMM_PLAIN_BLOCK_FLOATS that way (up to GEMM_KC_PLAIN_SINGLE), else equal blocks of at most
+ * GEMM_KC_MAX. A deeper block in fewer columns would read A once per column block. */
+static size_t plain_block_depth(size_t k, size_t n) {
+  const size_t padded_columns = (n + THAW_GEMM_NR - 1) / THAW_GEMM_NR * THAW_GEMM_NR;
+  if (k <= GEMM_KC_MAX ||
+      (k <= GEMM_KC_PLAIN_SINGLE && padded_columns * k <= GEMM_PLAIN_BLOCK_FLOATS))
+    return k;
+  const size_t blocks = (k + GEMM_KC_MAX - 1) / GEMM_KC_MAX;
+  return (k + blocks - 1) / blocks;
+}
+
 size_t thaw_f32_gemm_scratch_size(const thaw_gemm_params *p) {
   if (p->b_packed) return 0;
   const size_t columns = min_size(p->n, GEMM_NC);
   const size_t padded_columns = (columns + THAW_GEMM_NR - 1) / THAW_GEMM_NR * THAW_GEMM_NR;
-  return min_size(p->k, GEMM_KC_MAX) * padded_columns * sizeof(float);
+  return plain_block_depth(p->k, p->n) * padded_columns * sizeof(float);
 }
 
 static thaw_gemm_tile_init initial_tile(thaw_gemm_bias bias) {
@@ -316,12 +336,16 @@ void thaw_f32_gemm_drive(const thaw_gemm_isa *isa, const thaw_gemm_params *p, co
     return;
   }
 
-  /* Equal k blocks (k = 520 runs as 260 + 260, not 384 + 136); k = 0 still takes one block,
-   * which writes the bias. A packed B, which no scratch bounds, takes a k up to
+  /* Equal k blocks (k = 1040 runs as 3 x 347, not 384 + 384 + 272); k = 0 still takes one
+   * block, which writes the bias. A packed B, which no scratch bounds, takes a k up to
    * GEMM_KC_PACKED_SINGLE in one block. */
-  const bool single_block = p->k == 0 || (p->b_packed && p->k <= GEMM_KC_PACKED_SINGLE);
-  r.k_blocks = single_block ? 1 : (p->k + GEMM_KC_MAX - 1) / GEMM_KC_MAX;
-  r.kc_nominal = (p->k + r.k_blocks - 1) / r.k_blocks;
+  if (p->b_packed) {
+    r.k_blocks = p->k <= GEMM_KC_PACKED_SINGLE ? 1 : (p->k + GEMM_KC_MAX - 1) / GEMM_KC_MAX;
+    r.kc_nominal = (p->k + r.k_blocks - 1) / r.k_blocks;
+  } else {
+    r.kc_nominal = plain_block_depth(p->k, p->n);
+    r.k_blocks = p->k == 0 ? 1 : (p->k + r.kc_nominal - 1) / r.kc_nominal;
+  }
   r.tiling = tile_rows(p->m, isa->mr);
   /* Row groups of nearly equal size (m = 196 with a packed B: 17 + 16 tiles, not 28 + 5). A
    * plain B's block is packed in scratch, in L2, next to its group's rows of A (a 1x1
@@ -347,13 +371,13 @@ void thaw_f32_gemm_drive(const thaw_gemm_isa *isa, const thaw_gemm_params *p, co
    * fetched, a share before each tile. Measured with weights from memory (three sets of 5-6
    * interleaved runs): m = 960, n = 49, k = 160 +29 to +41 %, m = 1280, n = 49, k = 320 +14
    * to +19 %; in MobileNetV2 those layers take 24 % and 13 % less time. Weights kept hot in L3
-   * by a loop over one layer lose 5-10 % instead. Only with one k block: a row that spans
-   * several (k = 576, 960) is a stream long enough for the hardware prefetcher, which then
-   * runs into the row's next block, and fetching the next group as well cost 5-10 %. Only for
+   * by a loop over one layer lose 5-10 % instead. Only up to k = GEMM_KC_MAX: a deeper row
+   * (k = 576, 960) is a stream long enough for the hardware prefetcher, and fetching the next
+   * group as well cost 5-10 % (measured with those rows in blocks of 288 and 320). Only for
    * one column block: a wider product (a larger plane, fewer channels) reads its A again for
    * each block, from cache, where prefetches only cost. */
-  r.prefetch_a = !p->b_packed && r.k_blocks == 1 && p->n <= GEMM_NC && p->a_k_stride == 1 &&
-                 p->a_row_stride >= 0;
+  r.prefetch_a = !p->b_packed && p->k <= GEMM_KC_MAX && p->n <= GEMM_NC &&
+                 p->a_k_stride == 1 && p->a_row_stride >= 0;
 
   const size_t column_block = p->b_packed ? GEMM_NC_PACKED : GEMM_NC;
   /* At least one task per NC columns; more column chunks, down to one panel each, while the
