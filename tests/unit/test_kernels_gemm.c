@@ -408,6 +408,19 @@ static void test_gemv_ukernel_edges(void **state) {
 
 /* ---- the prefetch stream the GEMM driver spreads over its tiles ---- */
 
+/* The addresses one share names. */
+typedef struct named_lines {
+  const char *addresses[128];
+  size_t count;
+} named_lines;
+
+static void record_line(const char *address, void *context) {
+  named_lines *lines = context;
+  if (lines->count == sizeof lines->addresses / sizeof lines->addresses[0])
+    fail_msg("a share named more than %zu lines", lines->count);
+  lines->addresses[lines->count++] = address;
+}
+
 /* Runs at every alignment, one byte to several lines long, back to back or apart: the stream
  * names, in address order, every line that overlaps a run, each by an address inside a run,
  * no other line, and all of them within the shares it was made for. */
@@ -436,10 +449,12 @@ static void test_gemm_prefetch_stream(void **state) {
             thaw_prefetch_stream s =
                 thaw_prefetch_stream_make(memory + offset, runs, length, stride, shares);
             size_t previous_line = 0;
-            for (size_t share = 0; share < shares; share++)
-              for (size_t count = 0; count < s.lines_per_share; count++) {
-                const char *address = thaw_prefetch_next(&s);
-                if (address == NULL) break;
+            for (size_t share = 0; share < shares; share++) {
+              named_lines visited = {0};
+              thaw_prefetch_share_each(&s, record_line, &visited);
+              assert_true(visited.count <= s.lines_per_share);
+              for (size_t i = 0; i < visited.count; i++) {
+                const char *address = visited.addresses[i];
                 assert_true(address >= memory + offset);
                 const size_t position = (size_t)(address - memory) - offset;
                 if (position / stride >= runs || position % stride >= length)
@@ -450,7 +465,10 @@ static void test_gemm_prefetch_stream(void **state) {
                 previous_line = line;
                 named[line] = true;
               }
-            if (thaw_prefetch_next(&s) != NULL)
+            }
+            named_lines left = {0};
+            thaw_prefetch_share_each(&s, record_line, &left);
+            if (left.count != 0)
               fail_msg("offset %zu, %zu runs of %zu bytes %zu apart: lines left after %zu shares",
                        offset, runs, length, stride, shares);
             for (size_t line = 0; line < LINES; line++)
@@ -459,10 +477,12 @@ static void test_gemm_prefetch_stream(void **state) {
                          runs, length, stride, line, named[line] ? "named" : "not named");
           }
   /* Nothing to fetch, or no share to fetch it in: an empty stream. */
+  named_lines visited = {0};
   thaw_prefetch_stream empty = thaw_prefetch_stream_make(memory, 0, LINE, LINE, 4);
-  assert_null(thaw_prefetch_next(&empty));
+  thaw_prefetch_share_each(&empty, record_line, &visited);
   empty = thaw_prefetch_stream_make(memory, 3, LINE, LINE, 0);
-  assert_null(thaw_prefetch_next(&empty));
+  thaw_prefetch_share_each(&empty, record_line, &visited);
+  assert_int_equal(visited.count, 0);
 }
 
 int main(void) {
