@@ -66,13 +66,17 @@ enum {
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 
+/* Columns rounded up to whole panels: what a plain B's packed block holds. */
+static size_t padded_to_panels(size_t columns) {
+  return (columns + THAW_GEMM_NR - 1) / THAW_GEMM_NR * THAW_GEMM_NR;
+}
+
 /* The k rows of a plain B's packed block: all of k when the columns fit in
  * GEMM_PLAIN_BLOCK_FLOATS that way (up to GEMM_KC_PLAIN_SINGLE), else equal blocks of at most
  * GEMM_KC_MAX. A deeper block in fewer columns would read A once per column block. */
 static size_t plain_block_depth(size_t k, size_t n) {
-  const size_t padded_columns = (n + THAW_GEMM_NR - 1) / THAW_GEMM_NR * THAW_GEMM_NR;
   if (k <= GEMM_KC_MAX ||
-      (k <= GEMM_KC_PLAIN_SINGLE && padded_columns * k <= GEMM_PLAIN_BLOCK_FLOATS))
+      (k <= GEMM_KC_PLAIN_SINGLE && padded_to_panels(n) * k <= GEMM_PLAIN_BLOCK_FLOATS))
     return k;
   const size_t blocks = (k + GEMM_KC_MAX - 1) / GEMM_KC_MAX;
   return (k + blocks - 1) / blocks;
@@ -80,9 +84,8 @@ static size_t plain_block_depth(size_t k, size_t n) {
 
 size_t thaw_f32_gemm_scratch_size(const thaw_gemm_params *p) {
   if (p->b_packed) return 0;
-  const size_t columns = min_size(p->n, GEMM_NC);
-  const size_t padded_columns = (columns + THAW_GEMM_NR - 1) / THAW_GEMM_NR * THAW_GEMM_NR;
-  return plain_block_depth(p->k, p->n) * padded_columns * sizeof(float);
+  return plain_block_depth(p->k, p->n) * padded_to_panels(min_size(p->n, GEMM_NC)) *
+         sizeof(float);
 }
 
 static thaw_gemm_tile_init initial_tile(thaw_gemm_bias bias) {
