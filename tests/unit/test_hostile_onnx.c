@@ -447,6 +447,52 @@ static void build_gather_index_too_negative(builder *b, thaw_convert_options *op
   add_output(b, "y");
 }
 
+/* Found by fuzz_onnx_convert: a few bytes of ONNX asked the converter for a 16 GiB constant
+ * (ConstantOfShape and a folded Expand) or an 8 GiB one (Range). */
+static int64_t huge_shape[2] = {(int64_t)1 << 30, 4};
+static int64_t dims_2[1] = {2};
+
+/* x[1,4] + <computed> -> y, <computed> made by the caller's node before the Add. */
+static void computed_operand_frame(builder *b) {
+  static int64_t dims_1x4[2] = {1, 4};
+  builder_init(b, 13);
+  add_input(b, "x", 2, dims_1x4);
+}
+
+static void add_computed_operand(builder *b, const char *computed) {
+  add_node(b, "Add", "x", computed, NULL, "y");
+  add_output(b, "y");
+}
+
+static void build_constant_of_shape_huge(builder *b, thaw_convert_options *options) {
+  (void)options;
+  computed_operand_frame(b);
+  add_i64_initializer(b, "shape", 1, dims_2, huge_shape, 2);
+  add_node(b, "ConstantOfShape", "shape", NULL, NULL, "filled");
+  add_computed_operand(b, "filled");
+}
+
+static void build_expand_constant_huge(builder *b, thaw_convert_options *options) {
+  (void)options;
+  static float one[1] = {1};
+  computed_operand_frame(b);
+  add_initializer(b, "one", 1, dims_1, one, 1);
+  add_i64_initializer(b, "shape", 1, dims_2, huge_shape, 2);
+  add_node(b, "Expand", "one", "shape", NULL, "expanded");
+  add_computed_operand(b, "expanded");
+}
+
+static void build_range_huge(builder *b, thaw_convert_options *options) {
+  (void)options;
+  static int64_t start[1] = {0}, limit[1] = {(int64_t)1 << 30}, delta[1] = {1};
+  computed_operand_frame(b);
+  add_i64_initializer(b, "start", 0, NULL, start, 1);
+  add_i64_initializer(b, "limit", 0, NULL, limit, 1);
+  add_i64_initializer(b, "delta", 0, NULL, delta, 1);
+  add_node(b, "Range", "start", "limit", "delta", "range");
+  add_computed_operand(b, "range");
+}
+
 static void build_matmul_inner_mismatch(builder *b, thaw_convert_options *options) {
   (void)options;
   binary_frame(b, "MatMul", "w");
@@ -654,6 +700,13 @@ static const hostile_case kCases[] = {
      "node \"y\" (Gather): index 7 is outside dim 4"},
     {"Gather index before the start", build_gather_index_too_negative, THAW_STATUS_CORRUPT,
      "node \"y\" (Gather): index -5 is outside dim 4"},
+    {"ConstantOfShape of 16 GiB", build_constant_of_shape_huge, THAW_STATUS_UNSUPPORTED,
+     "node \"filled\" (ConstantOfShape): would compute a constant of 17179869184 bytes; the "
+     "converter computes constants up to 256 MiB, or 4 times their inputs"},
+    {"Expand of a constant to 16 GiB", build_expand_constant_huge, THAW_STATUS_UNSUPPORTED,
+     "node \"expanded\" (Expand): would compute a constant of 17179869184 bytes"},
+    {"Range of 2^30 int64", build_range_huge, THAW_STATUS_UNSUPPORTED,
+     "node \"range\" (Range): would compute a constant of 8589934592 bytes"},
     {"MatMul inner dims differ", build_matmul_inner_mismatch, THAW_STATUS_CORRUPT,
      "node \"y\" (MatMul): inner dims differ: 3 vs 2"},
     {"Add of shapes that do not broadcast", build_add_not_broadcastable, THAW_STATUS_CORRUPT,

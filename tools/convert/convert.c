@@ -49,6 +49,22 @@ uint64_t cv_value_bytes(const cv_value *value) {
   return value->element_count * thaw_dtype_size(value->dtype);
 }
 
+thaw_status cv_check_computed_constant(const cv_graph *graph, const uint32_t *inputs,
+                                       uint32_t input_count, uint64_t output_bytes,
+                                       thaw_error *error) {
+  uint64_t input_bytes = 0;
+  for (uint32_t i = 0; i < input_count; ++i)
+    if (inputs[i] != CV_NONE && graph->values[inputs[i]].data != NULL)
+      input_bytes += cv_value_bytes(&graph->values[inputs[i]]);
+  const uint64_t limit =
+      input_bytes > CV_COMPUTED_CONSTANT_BYTES / 4 ? 4 * input_bytes : CV_COMPUTED_CONSTANT_BYTES;
+  if (output_bytes <= limit) return THAW_OK;
+  return thaw_error_set(error, THAW_STATUS_UNSUPPORTED,
+                        "would compute a constant of %" PRIu64 " bytes; the converter "
+                        "computes constants up to %" PRIu64 " MiB, or 4 times their inputs",
+                        output_bytes, CV_COMPUTED_CONSTANT_BYTES >> 20);
+}
+
 uint32_t cv_add_value(cv_graph *graph, const char *name, thaw_dtype dtype, uint32_t rank,
                       const int64_t *shape) {
   uint64_t count;

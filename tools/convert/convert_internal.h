@@ -105,6 +105,14 @@ uint32_t cv_lookup_name(const cv_graph *graph, const char *name);
 bool cv_element_count(uint32_t rank, const int64_t *shape, uint64_t *count);
 /* Bytes of the value's data in its layout. */
 uint64_t cv_value_bytes(const cv_value *value);
+/* A few bytes of ONNX (ConstantOfShape, Expand, Range) can ask the converter to compute a
+ * constant of terabytes. It computes at most CV_COMPUTED_CONSTANT_BYTES, or 4 times the bytes
+ * of the constants among `inputs` (a Cast of float16 weights, a Transpose of a large
+ * table); above that, the node is refused (THAW_STATUS_UNSUPPORTED) with a message saying so. */
+#define CV_COMPUTED_CONSTANT_BYTES ((uint64_t)256 << 20)
+thaw_status cv_check_computed_constant(const cv_graph *graph, const uint32_t *inputs,
+                                       uint32_t input_count, uint64_t output_bytes,
+                                       thaw_error *error);
 /* Record an unsupported node in the report (the conversion fails after lowering). */
 thaw_status cv_report_unsupported(cv_graph *graph, const char *node_name, const char *op_type,
                                   const char *reason_format, ...)

@@ -47,6 +47,12 @@ static thaw_status run_single_node(cv_graph *graph, const cv_node *node, const u
 }
 
 thaw_status cv_fold_node(cv_graph *graph, const cv_node *node, thaw_error *error) {
+  uint64_t output_bytes = 0;
+  for (uint32_t i = 0; i < node->output_count; ++i)
+    output_bytes += cv_value_bytes(&graph->values[node->outputs[i]]);
+  thaw_status status = cv_check_computed_constant(graph, node->inputs, node->input_count,
+                                                  output_bytes, error);
+  if (status != THAW_OK) return status;
   thaw_writer *writer = thaw_writer_create();
   uint32_t *ids = malloc((node->input_count + node->output_count + 1) * sizeof(uint32_t));
   uint32_t *input_values = malloc((node->input_count + 1) * sizeof(uint32_t));
@@ -78,7 +84,7 @@ thaw_status cv_fold_node(cv_graph *graph, const cv_node *node, thaw_error *error
                        ids + node->input_count, node->output_count);
   uint8_t *bytes = NULL;
   uint64_t size = 0;
-  thaw_status status = thaw_writer_finish(writer, 0, &bytes, &size, NULL, error);
+  status = thaw_writer_finish(writer, 0, &bytes, &size, NULL, error);
   thaw_writer_destroy(writer);
   if (status == THAW_OK)
     status = run_single_node(graph, node, bytes, size, input_count, input_values, error);

@@ -335,6 +335,13 @@ static thaw_status broadcast(lowering *l, const cv_value *a, const cv_value *b, 
 
 static thaw_status constant_output(lowering *l, uint32_t index, thaw_dtype dtype, uint32_t rank,
                                    const int64_t *shape, uint8_t **data) {
+  /* Checked before the output exists, so that the nodes reading it are skipped. */
+  uint64_t count;
+  if (cv_element_count(rank, shape, &count)) {
+    thaw_status status = cv_check_computed_constant(l->graph, l->in, l->in_count,
+                                                    count * thaw_dtype_size(dtype), l->error);
+    if (status != THAW_OK) return status;
+  }
   uint32_t id;
   thaw_status status = new_output(l, index, dtype, rank, shape, &id);
   if (status != THAW_OK) return status;
