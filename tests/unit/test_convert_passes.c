@@ -158,6 +158,60 @@ static void test_gelu_pattern_and_constant_weight(void **state) {
   thaw_convert_report_free(&report);
 }
 
+/* x -> ReduceMean, Sub, Pow 2, ReduceMean, Add epsilon, Sqrt, Div -> y over x's last axis:
+ * LayerNorm spelt out, without the affine tail. */
+static void add_decomposed_layer_norm(builder *b, int64_t row) {
+  static float two = 2.0f, epsilon = 1e-5f;
+  static int64_t last_axis[1] = {-1};
+  int64_t x_dims[2] = {1, row};
+  builder_init(b, 13);
+  add_input(b, "x", 2, x_dims);
+  add_initializer(b, "two", 0, NULL, &two, 1);
+  add_initializer(b, "epsilon", 0, NULL, &epsilon, 1);
+  add_ints_attribute(b, add_node(b, "ReduceMean", "x", NULL, NULL, "mean"), "axes", last_axis, 1);
+  add_node(b, "Sub", "x", "mean", NULL, "centred");
+  add_node(b, "Pow", "centred", "two", NULL, "square");
+  add_ints_attribute(b, add_node(b, "ReduceMean", "square", NULL, NULL, "variance"), "axes",
+                     last_axis, 1);
+  add_node(b, "Add", "variance", "epsilon", NULL, "shifted");
+  add_node(b, "Sqrt", "shifted", NULL, NULL, "deviation");
+  add_node(b, "Div", "centred", "deviation", NULL, "y");
+  add_output(b, "y");
+}
+
+/* The pattern becomes one LAYER_NORM with a scale of ones, which the converter computes: for a
+ * row of 2^27 floats (512 MiB of ones, over its limit on computed constants) the ops stay
+ * apart instead. */
+static void test_layer_norm_pattern_and_its_size_limit(void **state) {
+  (void)state;
+  builder b;
+  add_decomposed_layer_norm(&b, 5);
+  uint8_t *bytes;
+  uint64_t size;
+  thaw_convert_report report;
+  thaw_error error;
+  assert_int_equal(convert(&b, NULL, &bytes, &size, &report, &error), THAW_OK);
+  assert_int_equal(report.counts[THAW_CONVERT_LAYER_NORM_PATTERN], 1);
+  assert_int_equal(report.ops_out, 1);
+  float x[5] = {0.5f, -1.0f, 2.0f, 3.5f, -0.25f}, y[5];
+  run_model(bytes, size, x, 5, y, 5);
+  double mean = 0, variance = 0;
+  for (int i = 0; i < 5; ++i) mean += x[i] / 5.0;
+  for (int i = 0; i < 5; ++i) variance += (x[i] - mean) * (x[i] - mean) / 5.0;
+  double expected[5];
+  for (int i = 0; i < 5; ++i) expected[i] = (x[i] - mean) / sqrt(variance + 1e-5);
+  thaw_test_assert_close("layer norm", y, expected, 5, 1e-5, 1e-6);
+  free(bytes);
+  thaw_convert_report_free(&report);
+
+  add_decomposed_layer_norm(&b, (int64_t)1 << 27);
+  assert_int_equal(convert(&b, NULL, &bytes, &size, &report, &error), THAW_OK);
+  assert_int_equal(report.counts[THAW_CONVERT_LAYER_NORM_PATTERN], 0);
+  assert_int_equal(report.ops_out, 7);
+  free(bytes);
+  thaw_convert_report_free(&report);
+}
+
 /* Reshape(x, Concat(Unsqueeze(Gather(Shape(x), 0)), [-1])) folds to a single RESHAPE. */
 static void test_shape_chain_folds(void **state) {
   (void)state;
@@ -342,6 +396,7 @@ int main(void) {
       cmocka_unit_test(test_batch_norm_folds_into_conv),
       cmocka_unit_test(test_batch_norm_and_relu_fold_into_conv_transpose),
       cmocka_unit_test(test_gelu_pattern_and_constant_weight),
+      cmocka_unit_test(test_layer_norm_pattern_and_its_size_limit),
       cmocka_unit_test(test_shape_chain_folds),
       cmocka_unit_test(test_every_unsupported_node_is_listed),
       cmocka_unit_test(test_dynamic_dims_need_input_shape),

@@ -224,10 +224,12 @@ static thaw_status match_layer_norm(cv_graph *graph, const cv_uses *u, cv_node *
     }
   }
   if (scale == CV_NONE) {
-    /* Without a Mul the scale is 1 everywhere. */
+    /* Without a Mul the scale is 1 everywhere: a constant of the normalised row's size, which
+     * a hostile model can make huge; past CV_COMPUTED_CONSTANT_BYTES the ops stay apart. */
     xv = &graph->values[x];
     uint64_t count = 1;
     for (uint32_t d = axis; d < xv->rank; ++d) count *= (uint64_t)xv->shape[d];
+    if (count * sizeof(float) > CV_COMPUTED_CONSTANT_BYTES) return THAW_OK;
     float *ones = malloc(count * sizeof(float));
     if (!ones) return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
     for (uint64_t i = 0; i < count; ++i) ones[i] = 1.0f;
