@@ -275,6 +275,38 @@ static void test_every_unsupported_node_is_listed(void **state) {
   thaw_convert_report_free(&report);
 }
 
+/* Reshape(x, Cast(a + b)) with a + b, of constants, too large to fold: the Add's output was
+ * bound before its fold was refused, and the Cast and the Reshape must be skipped as readers
+ * of a refused node, not lowered (the Reshape would then be listed for a shape "computed at
+ * run time"). */
+static void test_a_refused_fold_skips_its_readers(void **state) {
+  (void)state;
+  enum { WIDTH = 1 << 14 };
+  static float ones[WIDTH];
+  for (size_t i = 0; i < WIDTH; ++i) ones[i] = 1.0f;
+  int64_t x_dims[2] = {1, 4}, row_dims[1] = {WIDTH}, column_dims[2] = {WIDTH, 1};
+  builder b;
+  builder_init(&b, 13);
+  add_input(&b, "x", 2, x_dims);
+  add_initializer(&b, "row", 1, row_dims, ones, WIDTH);
+  add_initializer(&b, "column", 2, column_dims, ones, WIDTH);
+  add_node(&b, "Add", "row", "column", NULL, "grid");
+  Onnx__NodeProto *cast = add_node(&b, "Cast", "grid", NULL, NULL, "shape");
+  add_int_attribute(&b, cast, "to", ONNX__TENSOR_PROTO__DATA_TYPE__INT64);
+  add_node(&b, "Reshape", "x", "shape", NULL, "y");
+  add_output(&b, "y");
+  uint8_t *bytes = NULL;
+  uint64_t size;
+  thaw_convert_report report;
+  thaw_error error;
+  assert_int_equal(convert(&b, NULL, &bytes, &size, &report, &error), THAW_STATUS_UNSUPPORTED);
+  assert_null(bytes);
+  assert_int_equal(report.unsupported_count, 1);
+  assert_string_equal(report.unsupported[0].node_name, "grid");
+  assert_non_null(strstr(report.unsupported[0].reason, "would compute a constant of 1073741824"));
+  thaw_convert_report_free(&report);
+}
+
 static void test_dynamic_dims_need_input_shape(void **state) {
   (void)state;
   builder b;
@@ -399,6 +431,7 @@ int main(void) {
       cmocka_unit_test(test_layer_norm_pattern_and_its_size_limit),
       cmocka_unit_test(test_shape_chain_folds),
       cmocka_unit_test(test_every_unsupported_node_is_listed),
+      cmocka_unit_test(test_a_refused_fold_skips_its_readers),
       cmocka_unit_test(test_dynamic_dims_need_input_shape),
       cmocka_unit_test(test_opset_outside_range_refused),
       cmocka_unit_test(test_matmul_weight_packed),

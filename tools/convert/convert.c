@@ -184,12 +184,22 @@ thaw_status cv_bind_name(cv_graph *graph, const char *name, uint32_t value, thaw
   return THAW_OK;
 }
 
-uint32_t cv_lookup_name(const cv_graph *graph, const char *name) {
-  if (!graph->name_capacity) return CV_NONE;
+static struct cv_name_slot *find_name(const cv_graph *graph, const char *name) {
+  if (!graph->name_capacity) return NULL;
   uint32_t mask = graph->name_capacity - 1;
   for (uint32_t i = (uint32_t)name_hash(name) & mask; graph->names[i].name; i = (i + 1) & mask)
-    if (strcmp(graph->names[i].name, name) == 0) return graph->names[i].value;
-  return CV_NONE;
+    if (strcmp(graph->names[i].name, name) == 0) return &graph->names[i];
+  return NULL;
+}
+
+uint32_t cv_lookup_name(const cv_graph *graph, const char *name) {
+  const struct cv_name_slot *slot = find_name(graph, name);
+  return slot ? slot->value : CV_NONE;
+}
+
+void cv_rebind_names_from(cv_graph *graph, uint32_t first_binding, uint32_t value) {
+  for (uint32_t i = first_binding; i < graph->name_storage_count; ++i)
+    find_name(graph, graph->name_storage[i])->value = value;
 }
 
 void cv_graph_free(cv_graph *graph) {

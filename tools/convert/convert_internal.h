@@ -101,6 +101,9 @@ uint32_t cv_add_node(cv_graph *graph, uint32_t op, const char *name, const cv_at
 /* Bind an ONNX name to a value. */
 thaw_status cv_bind_name(cv_graph *graph, const char *name, uint32_t value, thaw_error *error);
 uint32_t cv_lookup_name(const cv_graph *graph, const char *name);
+/* Bind every name bound since the graph held `first_binding` bindings (its
+ * name_storage_count then) to `value` instead. */
+void cv_rebind_names_from(cv_graph *graph, uint32_t first_binding, uint32_t value);
 /* Product of dims with overflow checking; false when it overflows or a dim is negative. */
 bool cv_element_count(uint32_t rank, const int64_t *shape, uint64_t *count);
 /* Bytes of the value's data in its layout. */

@@ -2388,6 +2388,7 @@ thaw_status cv_lower(cv_graph *graph, const Onnx__GraphProto *onnx_graph, const 
     const char *domain = node->domain ? node->domain : "";
     bool skip = false;
     size_t unsupported_before = graph->report->unsupported_count;
+    uint32_t names_before = graph->name_storage_count;
     thaw_status status = THAW_OK;
     if (strcmp(domain, "") != 0 && strcmp(domain, "ai.onnx") != 0) {
       status = refuse(&l, "domain \"%s\" is not supported", domain);
@@ -2436,6 +2437,10 @@ thaw_status cv_lower(cv_graph *graph, const Onnx__GraphProto *onnx_graph, const 
       if (graph->report->unsupported_count == unsupported_before && !skip &&
           cv_report_unsupported(graph, l.name, l.op, "%s", error->message) != THAW_OK)
         return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
+      /* A lowering refused after binding outputs (a fold refused by the runtime or by the
+       * size of its result) leaves them without a producer: readers must be skipped, not
+       * lowered against a value that never comes. */
+      cv_rebind_names_from(graph, names_before, CV_POISON);
       status = poison_outputs(&l);
     }
     if (status != THAW_OK) return status;
