@@ -19,7 +19,7 @@
 #define THAW_FORMAT_MAGIC_SIZE 8
 #define THAW_FORMAT_MAJOR 1
 /* The newest minor version this reader knows; writers stamp the lowest one a file needs. */
-#define THAW_FORMAT_MINOR 4
+#define THAW_FORMAT_MINOR 5
 
 #define THAW_FORMAT_HEADER_SIZE 64
 #define THAW_FORMAT_SECTION_ENTRY_SIZE 24
@@ -194,6 +194,8 @@ typedef struct thaw_permuted_matmul_attrs {
 typedef enum thaw_qs8_input_mode {
   THAW_QS8_INPUT_DYNAMIC = 0, /* per row, from the row's range; scale and zero_point are 0 */
   THAW_QS8_INPUT_STATIC = 1,  /* scale finite and > 0, zero_point in [-128, 127] */
+  /* QS8MatMul only: per tensor, as ONNX's DynamicQuantizeLinear; scale and zero_point are 0 */
+  THAW_QS8_INPUT_DYNAMIC_TENSOR = 2,
 } thaw_qs8_input_mode;
 
 typedef struct thaw_qs8_input_attrs {

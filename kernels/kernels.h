@@ -165,16 +165,22 @@ void thaw_f32_gemm_pack_b(size_t k, size_t n, const float *b, ptrdiff_t b_row_st
  * vpmaddubsw take q as its unsigned operand without saturating (about 1.5x the speed of the
  * sign trick that full int8 needs). STATIC uses the given scale and zero point for every row, as a
  * QuantizeLinear of the model states them, with q = clamp(round(x / scale) + zero point, -128,
- * 127). Either way rounding is half to even, and NaN quantizes to the lowest value. */
+ * 127). DYNAMIC_TENSOR is ONNX's DynamicQuantizeLinear over all of A at run time (the input of a
+ * MatMulInteger that ONNX Runtime's dynamic quantization makes): with lo and hi over the whole
+ * tensor, scale = (hi - lo) / 255 and the uint8 zero point z = clamp(round(-lo / scale), 0, 255),
+ * each uint8 level less 128 (zero point z - 128, q clamped to [-128, 127]); when scale is 0 or
+ * has no finite inverse (only zeros, or magnitudes below about 1e-36) every q is the zero point.
+ * Every mode rounds half to even and quantizes NaN to its lowest value. */
 typedef enum thaw_qs8_quantization {
   THAW_QS8_DYNAMIC,
   THAW_QS8_STATIC,
+  THAW_QS8_DYNAMIC_TENSOR,
 } thaw_qs8_quantization;
 
 typedef struct thaw_qs8_input {
   thaw_qs8_quantization mode;
-  float scale;        /* STATIC: finite and > 0 */
-  int32_t zero_point; /* STATIC: in [-128, 127] */
+  float scale;        /* STATIC: finite and > 0; else unused */
+  int32_t zero_point; /* STATIC: in [-128, 127]; else unused */
 } thaw_qs8_input;
 
 /* k is at most THAW_QS8_GEMM_MAX_K, which keeps |sum_k (qa - za) * qb| below 2^31. */

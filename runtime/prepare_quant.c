@@ -98,11 +98,10 @@ static thaw_status check_weights(const quant_node *q, const thaw_format_tensor *
 
 /* The attributes were checked against the op contract when the file was opened. */
 static thaw_qs8_input map_input(const thaw_qs8_input_attrs *attrs) {
-  return (thaw_qs8_input){
-      .mode = attrs->mode == THAW_QS8_INPUT_STATIC ? THAW_QS8_STATIC : THAW_QS8_DYNAMIC,
-      .scale = attrs->scale,
-      .zero_point = attrs->zero_point,
-  };
+  thaw_qs8_quantization mode = THAW_QS8_DYNAMIC;
+  if (attrs->mode == THAW_QS8_INPUT_STATIC) mode = THAW_QS8_STATIC;
+  if (attrs->mode == THAW_QS8_INPUT_DYNAMIC_TENSOR) mode = THAW_QS8_DYNAMIC_TENSOR;
+  return (thaw_qs8_input){.mode = mode, .scale = attrs->scale, .zero_point = attrs->zero_point};
 }
 
 /* A[..., K] W[K, N] -> Y[..., N]: every leading dim of A is a row of one product. */

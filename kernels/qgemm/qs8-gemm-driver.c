@@ -14,6 +14,7 @@
 
 #include "kernels/elementwise/unary-clamp.h"
 #include "kernels/qgemm/qs8-gemm-ukernel.h"
+#include "kernels/quantize/quantize-linear.h"
 
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
@@ -114,10 +115,32 @@ static void gemm_task(void *context, size_t thread_index, size_t task_index) {
 
 static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 
-void thaw_qs8_gemm_drive(const thaw_qs8_gemm_isa *isa, const thaw_qs8_gemm_params *p,
+/* DYNAMIC_TENSOR as the STATIC quantization it amounts to once the range of all of A is known:
+ * one pass before the product, so that every task quantizes with the same scale. */
+static thaw_qs8_input whole_tensor_quantization(const thaw_qs8_gemm_isa *isa,
+                                                const thaw_qs8_gemm_params *p, const float *a) {
+  float lo = 0.0f, hi = 0.0f;
+  for (size_t i = 0; i < p->m; i++) {
+    float row_min, row_max;
+    isa->range(p->k, a + (ptrdiff_t)i * p->a_row_stride, &row_min, &row_max);
+    lo = row_min < lo ? row_min : lo;
+    hi = row_max > hi ? row_max : hi;
+  }
+  float scale, zero_point;
+  /* Every level is then the zero point and every sum 0, whatever the scale. */
+  if (!thaw_dynamic_quantization(lo, hi, &scale, &zero_point) || !isfinite(1.0f / scale))
+    return (thaw_qs8_input){THAW_QS8_STATIC, 1.0f, -128};
+  return (thaw_qs8_input){THAW_QS8_STATIC, scale, (int32_t)zero_point - 128};
+}
+
+void thaw_qs8_gemm_drive(const thaw_qs8_gemm_isa *isa, const thaw_qs8_gemm_params *params,
                          const float *a, const void *packed_b, const float *bias, float *c,
                          void *scratch, const thaw_parallel *parallel) {
-  if (p->m == 0 || p->n == 0) return;
+  if (params->m == 0 || params->n == 0) return;
+  thaw_qs8_gemm_params resolved = *params;
+  if (params->input.mode == THAW_QS8_DYNAMIC_TENSOR)
+    resolved.input = whole_tensor_quantization(isa, params, a);
+  const thaw_qs8_gemm_params *p = &resolved;
   qs8_gemm_run r = {.isa = isa, .p = p, .a = a, .bias = bias, .c = c, .scratch = scratch,
                     .scratch_stride = thaw_scratch_slice_bytes(thaw_qs8_gemm_scratch_size(p))};
   thaw_qs8_packed_b_parts(p->k, p->n, packed_b, &r.b);

@@ -145,7 +145,7 @@ typedef struct contract_case {
   const char *what;
   uint32_t op;
   uint32_t input_count, output_count, input_rank;
-  uint32_t words[16]; /* the attribute blob as 32-bit words */
+  uint32_t words[32]; /* the attribute blob as 32-bit words (the largest blob is 27) */
   thaw_status status;
   const char *fragment;
 } contract_case;
@@ -191,6 +191,8 @@ static const contract_case kContractCases[] = {
     {"qs8 zero point 128", THAW_OP_QS8_MATMUL, 2, 1, 2, {THAW_QS8_INPUT_STATIC, F_ONE, 128}, THAW_STATUS_CORRUPT, "zero_point 128 is outside [-128, 127]"},
     {"qs8 dynamic with scale", THAW_OP_QS8_MATMUL, 2, 1, 2, {THAW_QS8_INPUT_DYNAMIC, F_ONE, 0}, THAW_STATUS_CORRUPT, "dynamic input quantization must have scale 0"},
     {"qs8 unknown mode", THAW_OP_QS8_MATMUL, 2, 1, 2, {7}, THAW_STATUS_UNSUPPORTED, "unknown input quantization mode 7"},
+    {"qs8 whole tensor with scale", THAW_OP_QS8_MATMUL, 2, 1, 2, {THAW_QS8_INPUT_DYNAMIC_TENSOR, F_ONE, 0}, THAW_STATUS_CORRUPT, "dynamic input quantization must have scale 0"},
+    {"qs8 conv whole tensor", THAW_OP_QS8_CONV, 2, 1, 4, {1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, THAW_QS8_INPUT_DYNAMIC_TENSOR}, THAW_STATUS_UNSUPPORTED, "mode 2 (whole tensor) is for QS8MatMul only"},
     {"qs8 activation", THAW_OP_QS8_MATMUL, 2, 1, 2, {0, 0, 0, 99}, THAW_STATUS_UNSUPPORTED, "unknown unary function 99"},
 };
 
@@ -198,8 +200,8 @@ static void test_contract_table(void **state) {
   (void)state;
   for (size_t i = 0; i < sizeof kContractCases / sizeof kContractCases[0]; i++) {
     const contract_case *c = &kContractCases[i];
-    uint8_t blob[64];
-    for (int w = 0; w < 16; w++) thaw_test_store_le(blob + 4 * w, 4, c->words[w]);
+    uint8_t blob[4 * 32];
+    for (int w = 0; w < 32; w++) thaw_test_store_le(blob + 4 * w, 4, c->words[w]);
     thaw_error error = {0};
     thaw_status got = thaw_op_check(c->op, "n", c->input_count, c->output_count, c->input_rank,
                                     blob, &error);

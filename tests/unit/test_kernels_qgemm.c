@@ -95,14 +95,31 @@ static int32_t reference_quantize(float x, row_quantization q, thaw_qs8_quantiza
   return value > 127.0f ? 127 : (int32_t)value;
 }
 
+/* DYNAMIC_TENSOR (kernels.h): ONNX's DynamicQuantizeLinear over all of A, its uint8 levels less
+ * 128. */
+static row_quantization reference_tensor_quantization(const float *a, size_t count) {
+  float lo = 0.0f, hi = 0.0f;
+  for (size_t i = 0; i < count; i++) {
+    if (a[i] < lo) lo = a[i];
+    if (a[i] > hi) hi = a[i];
+  }
+  const float scale = (hi - lo) / 255.0f;
+  if (!(scale > 0.0f) || !isfinite(1.0f / scale)) return (row_quantization){1.0f, -128};
+  const float zero = fminf(fmaxf(nearbyintf(0.0f - lo / scale), 0.0f), 255.0f);
+  return (row_quantization){scale, (int32_t)zero - 128};
+}
+
 /* Expected C of a qs8 GEMM of f32 A (quantized as `input` says) by int8 B with column scales,
  * in double from the quantized integers. */
 static void reference_gemm(size_t m, size_t n, size_t k, const float *a,
                            const thaw_qs8_input *input, const int8_t *b, const float *scales,
                            const float *bias, const thaw_unary_params *activation,
                            double *expected) {
+  const bool whole_tensor = input->mode == THAW_QS8_DYNAMIC_TENSOR;
+  const row_quantization tensor_q = reference_tensor_quantization(a, m * k);
   for (size_t i = 0; i < m; i++) {
-    const row_quantization q = reference_quantization(input, a + i * k, k);
+    const row_quantization q =
+        whole_tensor ? tensor_q : reference_quantization(input, a + i * k, k);
     for (size_t j = 0; j < n; j++) {
       int64_t acc = 0;
       for (size_t kk = 0; kk < k; kk++) {
@@ -229,6 +246,31 @@ static void test_qs8_gemm_extremes(void **state) {
   free(packed);
 }
 
+/* DYNAMIC_TENSOR over an A of zeros (and a NaN, which ranges skip): scale 0, every level the
+ * zero point, so C is the bias alone whatever the weights. */
+static void test_qs8_gemm_whole_tensor_of_zeros(void **state) {
+  (void)state;
+  enum { M = 3, N = 19, K = 37 };
+  float *a = oracle_floats(M * K);
+  for (size_t e = 0; e < M * K; e++) a[e] = 0.0f;
+  a[5] = NAN;
+  int8_t *b = random_weights(&(thaw_test_rng){17}, K * N);
+  float scales[N], bias[N];
+  for (size_t j = 0; j < N; j++) {
+    scales[j] = 0.5f + (float)j;
+    bias[j] = (float)j - 7.0f;
+  }
+  void *packed = pack(K, N, b, scales);
+  double expected[M * N];
+  for (size_t e = 0; e < M * N; e++) expected[e] = bias[e % N];
+  const thaw_qs8_gemm_params p = {.m = M, .n = N, .k = K, .has_bias = true,
+                                  .input = {THAW_QS8_DYNAMIC_TENSOR, 0, 0}};
+  check_gemm(&p, a, packed, bias, expected, 0, 0);
+  free(a);
+  free(b);
+  free(packed);
+}
+
 /* Random f32 A quantized dynamically per row (and statically), random weights and scales, bias
  * and every kind of activation: against the double product of the quantized integers, which
  * leaves only f32 rounding of the epilogue. */
@@ -242,9 +284,11 @@ static void test_qs8_gemm_requantized(void **state) {
   thaw_test_rng rng = {29};
   for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
     const size_t m = sizes[s][0], n = sizes[s][1], k = sizes[s][2];
-    for (size_t mode = 0; mode < 2; mode++) {
-      const thaw_qs8_input input = mode == 0 ? (thaw_qs8_input){THAW_QS8_DYNAMIC, 0, 0}
-                                             : (thaw_qs8_input){THAW_QS8_STATIC, 0.02f, 11};
+    for (size_t mode = 0; mode < 3; mode++) {
+      static const thaw_qs8_input inputs[3] = {{THAW_QS8_DYNAMIC, 0, 0},
+                                               {THAW_QS8_STATIC, 0.02f, 11},
+                                               {THAW_QS8_DYNAMIC_TENSOR, 0, 0}};
+      const thaw_qs8_input input = inputs[mode];
       /* Rows of different ranges, one all positive, so zero points differ per row. */
       float *a = oracle_random(&rng, m * k, -1.5f, 2.0f);
       for (size_t kk = 0; kk < k; kk++) a[kk] = fabsf(a[kk]) * 0.1f;
@@ -421,6 +465,7 @@ int main(void) {
       cmocka_unit_test(test_qs8_gemm_exact_accumulators),
       cmocka_unit_test(test_qs8_gemm_extremes),
       cmocka_unit_test(test_qs8_gemm_requantized),
+      cmocka_unit_test(test_qs8_gemm_whole_tensor_of_zeros),
       cmocka_unit_test(test_qs8_quantize_corner_cases),
       cmocka_unit_test(test_qs8_conv2d),
   };

@@ -317,6 +317,10 @@ static void test_qs8_split_is_exact(void **state) {
       {"qs8 gemm, columns", {.m = 5, .n = 517, .k = 770, .a_row_stride = 770, .c_row_stride = 517,
                              .input = {.mode = THAW_QS8_STATIC, .scale = 0.01f, .zero_point = 3},
                              .activation = {THAW_KERNEL_RELU, 0.0f, 0.0f}}},
+      /* Quantized over the whole tensor before the split. */
+      {"qs8 gemm, whole tensor", {.m = 130, .n = 40, .k = 96, .a_row_stride = 96,
+                                  .c_row_stride = 40, .input = {.mode = THAW_QS8_DYNAMIC_TENSOR},
+                                  .has_bias = true}},
   };
   const struct {
     const char *what;
