@@ -2,7 +2,9 @@
  * DequantizeLinear of int8 constants must run as one QS8MatMul with the model's own integers,
  * and give the product of the dequantized values (computed here in double); weights that the
  * int8 kernels cannot hold exactly (a level of -128) must stay f32 with the same result. An
- * integer product too long for its f32 sums to stay exact is refused, not rounded. */
+ * integer product too long for its f32 sums to stay exact is refused, not rounded, unless it is
+ * ONNX Runtime's dynamically quantized MatMul (DynamicQuantizeLinear, MatMulInteger of constant
+ * weights, Cast to float, Mul by the scales), which runs on the int8 kernels to the bit. */
 #include <math.h>
 
 #include "test_convert_builder.h"
@@ -141,11 +143,150 @@ static void test_long_integer_product_is_refused(void **state) {
   thaw_convert_report_free(&report);
 }
 
+/* ---- ONNX Runtime's dynamic quantization: x -> DynamicQuantizeLinear -> MatMulInteger ---- */
+
+enum { DYNAMIC_M = 3, DYNAMIC_K = 300, DYNAMIC_N = 5 };
+
+typedef struct dynamic_model {
+  bool unsigned_weights; /* u8 levels with a zero point per column, else int8 and 0 */
+  uint8_t levels[DYNAMIC_K * DYNAMIC_N];
+  uint8_t zero_points[DYNAMIC_N];
+  float weight_scale;
+} dynamic_model;
+
+static dynamic_model dynamic_weights(bool unsigned_weights) {
+  dynamic_model m = {.unsigned_weights = unsigned_weights, .weight_scale = 0.0371f};
+  for (int j = 0; j < DYNAMIC_N; j++)
+    m.zero_points[j] = unsigned_weights ? (uint8_t)(120 + 3 * j) : 0;
+  for (int i = 0; i < DYNAMIC_K * DYNAMIC_N; i++) {
+    /* [-120, 120] less the zero point: within u8 with it, within [-127, 127] without. */
+    const int level = (i * 53) % 241 - 120;
+    m.levels[i] = (uint8_t)(unsigned_weights ? level + m.zero_points[i % DYNAMIC_N] : level);
+  }
+  return m;
+}
+
+static void add_multi_io_node(builder *b, const char *op, const char *const *inputs,
+                              size_t input_count, const char *const *outputs,
+                              size_t output_count) {
+  Onnx__NodeProto *node = add_node(b, op, inputs[0], NULL, NULL, outputs[0]);
+  const size_t i = b->graph.n_node - 1;
+  for (size_t k = 0; k < input_count; k++) b->node_io[i][0][k] = (char *)inputs[k];
+  for (size_t k = 0; k < output_count; k++) b->node_io[i][1][k] = (char *)outputs[k];
+  node->n_input = input_count;
+  node->n_output = output_count;
+}
+
+typedef enum dynamic_graph {
+  ORT_DYNAMIC,          /* y = Cast(MatMulInteger(DynamicQuantizeLinear(x), W)) * (xs * ws) */
+  SUMS_OBSERVED,        /* the same, the MatMulInteger's i32 output a graph output too */
+  WEIGHT_SCALE_ONLY,    /* y = Cast(MatMulInteger(...)) * ws: not ONNX Runtime's pattern */
+} dynamic_graph;
+
+static thaw_status convert_dynamic(dynamic_model *m, dynamic_graph graph, uint8_t **bytes,
+                                   uint64_t *size, thaw_convert_report *report) {
+  static int64_t x_dims[2] = {DYNAMIC_M, DYNAMIC_K}, w_dims[2] = {DYNAMIC_K, DYNAMIC_N},
+                 column_dims[1] = {DYNAMIC_N};
+  static const char *const x_name[1] = {"x"}, *const sums_name[1] = {"sums"};
+  static const char *const quantize_outputs[3] = {"xq", "xs", "xz"};
+  static const char *const product_inputs[4] = {"xq", "w", "xz", "wz"};
+  const int32_t type = m->unsigned_weights ? ONNX__TENSOR_PROTO__DATA_TYPE__UINT8
+                                           : ONNX__TENSOR_PROTO__DATA_TYPE__INT8;
+  builder b;
+  builder_init(&b, 13);
+  add_input(&b, "x", 2, x_dims);
+  add_constant(&b, "w", type, 2, w_dims, m->levels, sizeof m->levels);
+  add_constant(&b, "wz", type, 1, column_dims, m->zero_points, sizeof m->zero_points);
+  add_constant(&b, "ws", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 0, NULL, &m->weight_scale, 4);
+  add_multi_io_node(&b, "DynamicQuantizeLinear", x_name, 1, quantize_outputs, 3);
+  add_multi_io_node(&b, "MatMulInteger", product_inputs, 4, sums_name, 1);
+  add_int_attribute(&b, add_node(&b, "Cast", "sums", NULL, NULL, "sums_f32"), "to",
+                    ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT);
+  add_node(&b, "Mul", "xs", "ws", NULL, "scale");
+  add_node(&b, "Mul", "sums_f32", graph == WEIGHT_SCALE_ONLY ? "ws" : "scale", NULL, "y");
+  add_output(&b, "y");
+  if (graph == SUMS_OBSERVED) add_output(&b, "sums");
+  thaw_error error;
+  return convert(&b, NULL, bytes, size, report, &error);
+}
+
+/* ONNX's DynamicQuantizeLinear and MatMulInteger, then the f32 Cast and Mul, from the spec's
+ * formulas (x * (1 / scale) for its division: these inputs hold no value where they differ). */
+static void expected_dynamic(const dynamic_model *m, const float *x, float *y) {
+  float lo = 0.0f, hi = 0.0f;
+  for (int i = 0; i < DYNAMIC_M * DYNAMIC_K; i++) {
+    lo = fminf(lo, x[i]);
+    hi = fmaxf(hi, x[i]);
+  }
+  const float scale = (hi - lo) / 255.0f;
+  const float zero = fminf(fmaxf(nearbyintf(0.0f - lo / scale), 0.0f), 255.0f);
+  for (int i = 0; i < DYNAMIC_M; i++) {
+    for (int j = 0; j < DYNAMIC_N; j++) {
+      int64_t sum = 0;
+      for (int k = 0; k < DYNAMIC_K; k++) {
+        const float level =
+            fminf(fmaxf(nearbyintf(x[i * DYNAMIC_K + k] * (1.0f / scale)) + zero, 0.0f), 255.0f);
+        const uint8_t w = m->levels[k * DYNAMIC_N + j];
+        const int32_t weight = m->unsigned_weights ? (int32_t)w - m->zero_points[j] : (int8_t)w;
+        sum += ((int64_t)level - (int64_t)zero) * weight;
+      }
+      y[i * DYNAMIC_N + j] = (float)sum * (scale * m->weight_scale);
+    }
+  }
+}
+
+static void check_dynamic(bool unsigned_weights) {
+  dynamic_model m = dynamic_weights(unsigned_weights);
+  float x[DYNAMIC_M * DYNAMIC_K];
+  for (int i = 0; i < DYNAMIC_M * DYNAMIC_K; i++) x[i] = (float)((i * 7919) % 1000) / 97.0f - 3.1f;
+  uint8_t *bytes = NULL;
+  uint64_t size;
+  thaw_convert_report report;
+  assert_int_equal(convert_dynamic(&m, ORT_DYNAMIC, &bytes, &size, &report), THAW_OK);
+  assert_int_equal(report.quantized_ops, 1);
+  assert_int_equal(report.ops_out, 1); /* the quantize, Cast and both Muls folded in */
+  thaw_convert_report_free(&report);
+  float y[DYNAMIC_M * DYNAMIC_N], want[DYNAMIC_M * DYNAMIC_N];
+  run_model(bytes, size, x, DYNAMIC_M * DYNAMIC_K, y, DYNAMIC_M * DYNAMIC_N);
+  expected_dynamic(&m, x, want);
+  for (int i = 0; i < DYNAMIC_M * DYNAMIC_N; i++)
+    if (y[i] != want[i]) fail_msg("y[%d] = %.9g, want %.9g", i, (double)y[i], (double)want[i]);
+  free(bytes);
+}
+
+static void test_dynamic_quantization_runs_on_int8(void **state) {
+  (void)state;
+  check_dynamic(false);
+  check_dynamic(true);
+}
+
+/* Outside the pattern the MatMulInteger stays an exact integer product, which the f32 path
+ * computes only up to 258 terms: with the i32 sums a graph output (the int8 kernel's sums
+ * reach the model as f32), or a scale that is not the input's times the weights', 300 terms
+ * are refused rather than run on the int8 kernels. */
+static void test_outside_the_pattern_stays_exact(void **state) {
+  (void)state;
+  static const dynamic_graph graphs[2] = {SUMS_OBSERVED, WEIGHT_SCALE_ONLY};
+  for (size_t g = 0; g < 2; g++) {
+    dynamic_model m = dynamic_weights(false);
+    uint8_t *bytes = NULL;
+    uint64_t size;
+    thaw_convert_report report;
+    assert_int_equal(convert_dynamic(&m, graphs[g], &bytes, &size, &report),
+                     THAW_STATUS_UNSUPPORTED);
+    assert_null(bytes);
+    assert_non_null(strstr(report.unsupported[0].reason, "a reduction over 300 terms"));
+    thaw_convert_report_free(&report);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_qdq_matmul_runs_on_int8),
       cmocka_unit_test(test_unrepresentable_weights_stay_f32),
       cmocka_unit_test(test_long_integer_product_is_refused),
+      cmocka_unit_test(test_dynamic_quantization_runs_on_int8),
+      cmocka_unit_test(test_outside_the_pattern_stays_exact),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -101,6 +101,12 @@ uint32_t cv_add_node(cv_graph *graph, uint32_t op, const char *name, const cv_at
 /* Bind an ONNX name to a value. */
 thaw_status cv_bind_name(cv_graph *graph, const char *name, uint32_t value, thaw_error *error);
 uint32_t cv_lookup_name(const cv_graph *graph, const char *name);
+/* A constant int8 or uint8 B [K, N] less its zero points (CV_NONE for none; one, or one per
+ * column), with the f32 column scales `scales` (one, or one per column), packed for the qs8
+ * kernels as value `*packed`; *packed is CV_NONE when the operands are not that, or a level less
+ * its zero point leaves [-127, 127], or a scale is not finite and > 0. */
+thaw_status cv_pack_integer_weights(cv_graph *graph, uint32_t levels, uint32_t zero_points,
+                                    uint32_t scales, uint32_t *packed, thaw_error *error);
 /* Bind every name bound since the graph held `first_binding` bindings (its
  * name_storage_count then) to `value` instead. */
 void cv_rebind_names_from(cv_graph *graph, uint32_t first_binding, uint32_t value);

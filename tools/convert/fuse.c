@@ -290,19 +290,23 @@ static bool is_convolution(const cv_node *node) {
   return node->op == THAW_OP_CONV || node->op == THAW_OP_CONV_TRANSPOSE;
 }
 
-/* The activation a Conv, ConvTranspose or MatMul applies to its output. */
+/* The activation a Conv, ConvTranspose, MatMul or QS8MatMul applies to its output. */
 static thaw_unary_attrs *fused_activation(cv_node *p) {
+  if (p->op == THAW_OP_QS8_MATMUL) return &p->attrs.qs8_matmul.activation;
   return is_convolution(p) ? &p->attrs.conv.activation : &p->attrs.matmul.activation;
 }
 
 /* The Conv/ConvTranspose/MatMul producing `value` when it can absorb what follows: read only by
  * `reader`, weights known offline (constant bytes when `rewrites_weights`), no activation fused
- * yet. */
+ * yet. A QS8MatMul (an ONNX Runtime dynamically quantized MatMul, already int8 when lowered)
+ * takes a bias and an activation, not scaled weights. */
 static cv_node *absorbing_producer(const cv_graph *graph, const cv_uses *u, uint32_t value,
                                    bool rewrites_weights) {
   cv_node *p = cv_producer(graph, value);
   if (!p || cv_sole_reader(graph, u, value) == CV_NONE) return NULL;
-  if (!is_convolution(p) && p->op != THAW_OP_MATMUL) return NULL;
+  const bool int8 = p->op == THAW_OP_QS8_MATMUL;
+  if (!is_convolution(p) && p->op != THAW_OP_MATMUL && !int8) return NULL;
+  if (int8 && rewrites_weights) return NULL;
   if (!weights_known(graph, p->inputs[1], rewrites_weights)) return NULL;
   return fused_activation(p)->func == THAW_UNARY_IDENTITY ? p : NULL;
 }

@@ -18,6 +18,9 @@
 /* Bound to the outputs of a node that could not be lowered, so its consumers are skipped
  * quietly instead of repeating the same failure. */
 #define CV_POISON (UINT32_MAX - 1)
+/* The name of a value an earlier lowering computed as part of its own (a chain it absorbed):
+ * the nodes reading it are skipped, their outputs being bound already or folded in turn. */
+#define CV_FOLDED (UINT32_MAX - 2)
 #define MAX_NODE_INPUTS 64
 
 typedef struct lowering {
@@ -1971,6 +1974,113 @@ static thaw_status unit_scale(lowering *l, uint32_t zero_point, uint32_t *scale)
   return *scale == CV_NONE ? out_of_memory(l) : THAW_OK;
 }
 
+/* The ONNX node that is the only reader of `name`, or NULL when there is none, more than one,
+ * or `name` is a graph output. */
+static const Onnx__NodeProto *sole_onnx_reader(const lowering *l, const char *name) {
+  for (size_t i = 0; i < l->onnx_graph->n_output; ++i)
+    if (strcmp(l->onnx_graph->output[i]->name, name) == 0) return NULL;
+  const Onnx__NodeProto *found = NULL;
+  for (size_t n = 0; n < l->onnx_graph->n_node; ++n) {
+    const Onnx__NodeProto *reader = l->onnx_graph->node[n];
+    for (size_t i = 0; i < reader->n_input; ++i) {
+      if (!reader->input[i] || strcmp(reader->input[i], name) != 0) continue;
+      if (found != NULL) return NULL;
+      found = reader;
+    }
+  }
+  return found;
+}
+
+static bool is_onnx_op(const Onnx__NodeProto *node, const char *op, size_t inputs) {
+  return node != NULL && node->op_type && strcmp(node->op_type, op) == 0 &&
+         node->n_input == inputs && node->n_output >= 1 && node->output[0] && node->output[0][0];
+}
+
+static bool is_cast_to_float(const Onnx__NodeProto *node) {
+  if (!is_onnx_op(node, "Cast", 1)) return false;
+  for (size_t a = 0; a < node->n_attribute; ++a) {
+    const Onnx__AttributeProto *to = node->attribute[a];
+    if (to->name && strcmp(to->name, "to") == 0)
+      return to->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT &&
+             to->i == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+  }
+  return false;
+}
+
+/* The input of a two-input ONNX node other than `name`, or NULL unless exactly one is `name`. */
+static const char *other_input(const Onnx__NodeProto *node, const char *name) {
+  const bool first = node->input[0] && strcmp(node->input[0], name) == 0;
+  const bool second = node->input[1] && strcmp(node->input[1], name) == 0;
+  return first == second ? NULL : node->input[first ? 1 : 0];
+}
+
+/* The ONNX node producing `name`, or NULL. */
+static const Onnx__NodeProto *onnx_producer(const lowering *l, const char *name) {
+  for (size_t n = 0; n < l->onnx_graph->n_node; ++n) {
+    const Onnx__NodeProto *node = l->onnx_graph->node[n];
+    for (size_t i = 0; i < node->n_output; ++i)
+      if (node->output[i] && strcmp(node->output[i], name) == 0) return node;
+  }
+  return NULL;
+}
+
+/* ONNX Runtime's dynamic quantization of a MatMul (quantize_dynamic):
+ *
+ *     x --DynamicQuantizeLinear--> (q, xs, zero point)
+ *     MatMulInteger(q, B, zero point, B's zero points) --Cast to float--> Mul(., xs * ws) --> y
+ *
+ * with B and ws constant (ws per tensor or per column), lowered as one QS8MatMul from x to y:
+ * DYNAMIC_TENSOR quantizes x as the DynamicQuantizeLinear does, B less its zero points keeps the
+ * model's integers, and the epilogue's float(sum) * (xs * ws_j) is the Cast and the Mul to the
+ * bit. The MatMulInteger's and the Cast's outputs, which only the chain reads, are bound to
+ * CV_FOLDED: the Cast and the Mul are then skipped, y being bound here. *lowered is false, and
+ * nothing is added, when the node is not that pattern. */
+static thaw_status lower_dynamically_quantized_matmul(lowering *l, bool *lowered) {
+  *lowered = false;
+  if (l->in_count < 3 || l->in[2] == CV_NONE || !is_constant(l, l->in[1])) return THAW_OK;
+  const cv_node *quantize = cv_producer(l->graph, l->in[0]);
+  if (quantize == NULL || quantize->op != THAW_OP_DYNAMIC_QUANTIZE_LINEAR ||
+      quantize->outputs[0] != l->in[0] || quantize->outputs[2] != l->in[2])
+    return THAW_OK;
+  const uint32_t x = quantize->inputs[0];
+  const char *x_scale = val(l, quantize->outputs[1])->name;
+  const uint32_t b_zero_point = l->in_count > 3 ? l->in[3] : CV_NONE;
+  if (b_zero_point != CV_NONE && !is_constant(l, b_zero_point)) return THAW_OK;
+  /* The chain: sums -> Cast -> Mul(., scale), scale = Mul(xs, ws). */
+  const Onnx__NodeProto *cast = sole_onnx_reader(l, l->node->output[0]);
+  if (!is_cast_to_float(cast)) return THAW_OK;
+  const Onnx__NodeProto *rescale = sole_onnx_reader(l, cast->output[0]);
+  if (!is_onnx_op(rescale, "Mul", 2)) return THAW_OK;
+  const char *scale = other_input(rescale, cast->output[0]);
+  const Onnx__NodeProto *scales = scale ? onnx_producer(l, scale) : NULL;
+  const char *weight_scale = is_onnx_op(scales, "Mul", 2) ? other_input(scales, x_scale) : NULL;
+  const uint32_t ws = weight_scale ? cv_lookup_name(l->graph, weight_scale) : CV_NONE;
+  /* ws of rank 0 or 1 leaves the Mul's output the shape of the sums. */
+  if (ws == CV_NONE || ws == CV_POISON || ws == CV_FOLDED || !is_constant(l, ws) ||
+      val(l, ws)->dtype != THAW_DTYPE_F32 || val(l, ws)->rank > 1 ||
+      cv_lookup_name(l->graph, rescale->output[0]) != CV_NONE)
+    return THAW_OK;
+  const cv_value *a = val(l, x), *b = val(l, l->in[1]);
+  if (a->rank < 2 || b->rank != 2 || a->shape[a->rank - 1] != b->shape[0]) return THAW_OK;
+  uint32_t packed;
+  thaw_status status =
+      cv_pack_integer_weights(l->graph, l->in[1], b_zero_point, ws, &packed, l->error);
+  if (status != THAW_OK || packed == CV_NONE) return status;
+  a = val(l, x);
+  int64_t shape[THAW_MAX_RANK];
+  memcpy(shape, a->shape, sizeof(shape));
+  shape[a->rank - 1] = val(l, l->in[1])->shape[1];
+  const uint32_t output = cv_add_value(l->graph, rescale->output[0], THAW_DTYPE_F32, a->rank, shape);
+  if (output == CV_NONE) return corrupt(l, "output \"%s\" is too large", rescale->output[0]);
+  status = cv_bind_name(l->graph, rescale->output[0], output, l->error);
+  if (status == THAW_OK) status = cv_bind_name(l->graph, l->node->output[0], CV_FOLDED, l->error);
+  if (status != THAW_OK) return status;
+  cv_attrs attrs = {.qs8_matmul = {.input = {THAW_QS8_INPUT_DYNAMIC_TENSOR, 0.0f, 0}}};
+  const uint32_t inputs[2] = {x, packed};
+  *lowered = true;
+  return emit1(l, THAW_OP_QS8_MATMUL, &attrs, inputs, 2, output);
+}
+
 /* MatMulInteger (A B [a_zero_point b_zero_point]) and ConvInteger (x w [x_zero_point
  * w_zero_point]) -> i32: the operands less their zero points, exactly, in f32, the float op,
  * and a cast. The f32 sums are exact while they stay below 2^24 in magnitude. A's zero point
@@ -1979,6 +2089,11 @@ static thaw_status lower_integer_product(lowering *l, thaw_status (*lower)(lower
   thaw_status status = require_input(l, 1);
   if (status != THAW_OK) return status;
   const bool conv = lower == lower_float_conv;
+  if (!conv) {
+    bool lowered;
+    status = lower_dynamically_quantized_matmul(l, &lowered);
+    if (status != THAW_OK || lowered) return status;
+  }
   /* Each term is at most 255 * 255 in magnitude (8-bit values less an 8-bit zero point), so
    * the f32 sum is exact up to 2^24 / 255^2 terms; beyond that it could round, which would be
    * a silently wrong integer. */
@@ -2360,11 +2475,11 @@ static thaw_status lower_node(lowering *l) {
 }
 
 /* Bind every output of a node that failed to the poison marker. */
-static thaw_status poison_outputs(lowering *l) {
+static thaw_status bind_unbound_outputs(lowering *l, uint32_t value) {
   for (size_t i = 0; i < l->node->n_output; ++i) {
     const char *name = l->node->output[i];
     if (!name || !name[0] || cv_lookup_name(l->graph, name) != CV_NONE) continue;
-    thaw_status status = cv_bind_name(l->graph, name, CV_POISON, l->error);
+    thaw_status status = cv_bind_name(l->graph, name, value, l->error);
     if (status != THAW_OK) return status;
   }
   return THAW_OK;
@@ -2386,7 +2501,7 @@ thaw_status cv_lower(cv_graph *graph, const Onnx__GraphProto *onnx_graph, const 
     l.name = node->name && node->name[0] ? node->name : unnamed;
     l.op = node->op_type ? node->op_type : "";
     const char *domain = node->domain ? node->domain : "";
-    bool skip = false;
+    bool skip = false, folded = false;
     size_t unsupported_before = graph->report->unsupported_count;
     uint32_t names_before = graph->name_storage_count;
     thaw_status status = THAW_OK;
@@ -2408,6 +2523,7 @@ thaw_status cv_lower(cv_graph *graph, const Onnx__GraphProto *onnx_graph, const 
         }
         l.in[i] = cv_lookup_name(graph, name);
         if (l.in[i] == CV_POISON) skip = true;
+        if (l.in[i] == CV_FOLDED) folded = true;
         if (l.in[i] == CV_NONE)
           return thaw_error_set(error, THAW_STATUS_CORRUPT,
                                 "node \"%s\" (%s): input \"%s\" is not produced by any earlier "
@@ -2416,6 +2532,8 @@ thaw_status cv_lower(cv_graph *graph, const Onnx__GraphProto *onnx_graph, const 
       /* A node fed by a refused node cannot be shaped; still name it if its op is unknown. */
       if (skip) {
         status = is_supported_op(l.op) ? THAW_STATUS_UNSUPPORTED : refuse(&l, "unsupported op");
+      } else if (folded) {
+        status = bind_unbound_outputs(&l, CV_FOLDED);
       } else {
         uint32_t values_before = graph->value_count;
         l.mistyped = NULL;
@@ -2427,7 +2545,8 @@ thaw_status cv_lower(cv_graph *graph, const Onnx__GraphProto *onnx_graph, const 
         if (status == THAW_OK && strcmp(l.op, "Constant") != 0 && node->n_output > 0 &&
             node->output[0] && node->output[0][0]) {
           uint32_t produced = cv_lookup_name(graph, node->output[0]);
-          if (produced >= values_before && graph->values[produced].data)
+          if (produced >= values_before && produced < graph->value_count &&
+              graph->values[produced].data)
             graph->report->counts[THAW_CONVERT_FOLDED_CONSTANT]++;
         }
       }
@@ -2441,7 +2560,7 @@ thaw_status cv_lower(cv_graph *graph, const Onnx__GraphProto *onnx_graph, const 
        * size of its result) leaves them without a producer: readers must be skipped, not
        * lowered against a value that never comes. */
       cv_rebind_names_from(graph, names_before, CV_POISON);
-      status = poison_outputs(&l);
+      status = bind_unbound_outputs(&l, CV_POISON);
     }
     if (status != THAW_OK) return status;
   }

@@ -178,6 +178,52 @@ static thaw_status pack_int8_weights(cv_graph *graph, const int8_weights *w, con
   return status;
 }
 
+/* `value` (one element of `bytes` bytes) repeated n times as a new constant; CV_NONE when out
+ * of memory. */
+static uint32_t repeated(cv_graph *graph, uint32_t value, size_t n, size_t bytes) {
+  uint8_t *copies = malloc(n * bytes);
+  if (copies == NULL) return CV_NONE;
+  for (size_t j = 0; j < n; j++) memcpy(copies + j * bytes, graph->values[value].data, bytes);
+  int64_t shape[1] = {(int64_t)n};
+  const uint32_t id = cv_add_constant(graph, graph->values[value].name,
+                                      graph->values[value].dtype, 1, shape, copies);
+  free(copies);
+  return id;
+}
+
+thaw_status cv_pack_integer_weights(cv_graph *graph, uint32_t levels, uint32_t zero_points,
+                                    uint32_t scales, uint32_t *packed, thaw_error *error) {
+  *packed = CV_NONE;
+  const cv_value *b = &graph->values[levels], *s = &graph->values[scales];
+  if (b->rank != 2 || (b->dtype != THAW_DTYPE_I8 && b->dtype != THAW_DTYPE_U8) || !b->data ||
+      b->shape[0] < 1 || b->shape[0] > THAW_QS8_GEMM_MAX_K || b->shape[1] < 1 || !s->data ||
+      s->dtype != THAW_DTYPE_F32)
+    return THAW_OK;
+  const size_t k = (size_t)b->shape[0], n = (size_t)b->shape[1];
+  const cv_value *z = zero_points == CV_NONE ? NULL : &graph->values[zero_points];
+  if ((s->element_count != 1 && s->element_count != n) ||
+      (z != NULL && (!z->data || z->dtype != b->dtype ||
+                     (z->element_count != 1 && z->element_count != n))))
+    return THAW_OK;
+  /* Scales and zero points are both per tensor or both per column (pack_int8_weights). */
+  if (z != NULL && z->element_count != s->element_count) {
+    const bool spread_zeros = z->element_count == 1;
+    const uint32_t spread = spread_zeros ? repeated(graph, zero_points, n, 1)
+                                         : repeated(graph, scales, n, sizeof(float));
+    if (spread == CV_NONE) return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
+    if (spread_zeros) zero_points = spread;
+    else scales = spread;
+  }
+  b = &graph->values[levels];
+  const int8_weights weights = {
+      .levels = b, .scales = &graph->values[scales],
+      .zero_points = zero_points == CV_NONE ? NULL : &graph->values[zero_points],
+      .k = k, .n = n, .row_stride = (ptrdiff_t)n, .column_stride = 1,
+      .per_column = graph->values[scales].element_count != 1};
+  int64_t shape[THAW_MAX_RANK] = {(int64_t)k, (int64_t)n};
+  return pack_int8_weights(graph, &weights, b->name, 2, shape, packed, error);
+}
+
 /* Node n as a QS8Conv/QS8MatMul when its input and weights are the QDQ pattern. */
 static thaw_status fuse_product(cv_graph *graph, uint32_t n, thaw_error *error) {
   const cv_node *node = &graph->nodes[n];
