@@ -194,7 +194,7 @@ typedef struct thaw_permuted_matmul_attrs {
 typedef enum thaw_qs8_input_mode {
   THAW_QS8_INPUT_DYNAMIC = 0, /* per row, from the row's range; scale and zero_point are 0 */
   THAW_QS8_INPUT_STATIC = 1,  /* scale finite and > 0, zero_point in [-128, 127] */
-  /* QS8MatMul only: per tensor, as ONNX's DynamicQuantizeLinear; scale and zero_point are 0 */
+  /* per tensor, as ONNX's DynamicQuantizeLinear; scale and zero_point are 0 */
   THAW_QS8_INPUT_DYNAMIC_TENSOR = 2,
 } thaw_qs8_input_mode;
 

@@ -303,11 +303,6 @@ static thaw_status check_qs8_input(const node_context *node, const thaw_qs8_inpu
   switch (input->mode) {
     case THAW_QS8_INPUT_DYNAMIC:
     case THAW_QS8_INPUT_DYNAMIC_TENSOR:
-      if (node->op == THAW_OP_QS8_CONV && input->mode == THAW_QS8_INPUT_DYNAMIC_TENSOR) {
-        return thaw_error_set(node->error, THAW_STATUS_UNSUPPORTED,
-                              "node '%s' (%s): input quantization mode 2 (whole tensor) is for "
-                              "QS8MatMul only", node->name, node->op_name);
-      }
       if (input->scale != 0.0f || input->zero_point != 0) {
         return corrupt(node, "dynamic input quantization must have scale 0 and zero_point 0");
       }

@@ -589,19 +589,26 @@ static void write_section_entry(uint8_t *entry, uint32_t kind, uint64_t offset, 
   thaw_store_u64(entry + 16, size);
 }
 
-/* Whether node n is a QS8MatMul quantizing its input over the whole tensor. */
+/* Whether node n is a QS8MatMul or QS8Conv quantizing its input over the whole tensor. */
 static bool quantizes_whole_tensor(const thaw_writer *writer, uint32_t n) {
   const writer_node *node = node_at(writer, n);
-  if (node->op != THAW_OP_QS8_MATMUL) return false;
-  thaw_qs8_matmul_attrs attrs;
-  thaw_op_attrs_decode(node->op, node->attrs, &attrs);
-  return attrs.input.mode == THAW_QS8_INPUT_DYNAMIC_TENSOR;
+  if (node->op == THAW_OP_QS8_MATMUL) {
+    thaw_qs8_matmul_attrs attrs;
+    thaw_op_attrs_decode(node->op, node->attrs, &attrs);
+    return attrs.input.mode == THAW_QS8_INPUT_DYNAMIC_TENSOR;
+  }
+  if (node->op == THAW_OP_QS8_CONV) {
+    thaw_qs8_conv_attrs attrs;
+    thaw_op_attrs_decode(node->op, node->attrs, &attrs);
+    return attrs.input.mode == THAW_QS8_INPUT_DYNAMIC_TENSOR;
+  }
+  return false;
 }
 
 /* Files that use nothing newer than 1.0 stay readable by 1.0 readers; the GEMM-packed
  * layout came with 1.1; the quantized ops and their layout, the linear quantization ops, state
  * pairs and the recurrent ops with 1.2; the permuted MatMul with 1.3; the in-place Concat with
- * 1.4; the whole-tensor input quantization of QS8MatMul with 1.5. */
+ * 1.4; the whole-tensor input quantization with 1.5. */
 static uint16_t minimum_minor_version(const thaw_writer *writer, const file_layout *layout) {
   for (uint32_t n = 0; n < writer->nodes.count; n++)
     if (quantizes_whole_tensor(writer, n)) return 5;

@@ -462,6 +462,12 @@ void thaw_qs8_conv2d_drive(const thaw_qs8_gemm_isa *isa, const thaw_conv2d_param
   r.every_row_read = every_row_read(p);
   r.every_phase_read = every_phase_read(p);
   thaw_qs8_packed_b_parts(patch_length(p), p->out_channels, packed_w, &r.weights);
+  const size_t image_floats = p->in_channels * p->in_height * p->in_width;
+  const thaw_qs8_input resolved =
+      input->mode == THAW_QS8_DYNAMIC_TENSOR
+          ? thaw_qs8_whole_tensor_input(isa, p->batch, image_floats, (ptrdiff_t)image_floats, x)
+          : *input;
+  input = &resolved;
   r.ukernel = input->mode == THAW_QS8_DYNAMIC ? isa->conv_unsigned7 : isa->conv_signed;
   r.fused = thaw_unary_as_clamp(&p->activation, &r.min, &r.max);
 

@@ -115,14 +115,12 @@ static void gemm_task(void *context, size_t thread_index, size_t task_index) {
 
 static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 
-/* DYNAMIC_TENSOR as the STATIC quantization it amounts to once the range of all of A is known:
- * one pass before the product, so that every task quantizes with the same scale. */
-static thaw_qs8_input whole_tensor_quantization(const thaw_qs8_gemm_isa *isa,
-                                                const thaw_qs8_gemm_params *p, const float *a) {
+thaw_qs8_input thaw_qs8_whole_tensor_input(const thaw_qs8_gemm_isa *isa, size_t rows,
+                                           size_t length, ptrdiff_t row_stride, const float *x) {
   float lo = 0.0f, hi = 0.0f;
-  for (size_t i = 0; i < p->m; i++) {
+  for (size_t i = 0; i < rows; i++) {
     float row_min, row_max;
-    isa->range(p->k, a + (ptrdiff_t)i * p->a_row_stride, &row_min, &row_max);
+    isa->range(length, x + (ptrdiff_t)i * row_stride, &row_min, &row_max);
     lo = row_min < lo ? row_min : lo;
     hi = row_max > hi ? row_max : hi;
   }
@@ -139,7 +137,7 @@ void thaw_qs8_gemm_drive(const thaw_qs8_gemm_isa *isa, const thaw_qs8_gemm_param
   if (params->m == 0 || params->n == 0) return;
   thaw_qs8_gemm_params resolved = *params;
   if (params->input.mode == THAW_QS8_DYNAMIC_TENSOR)
-    resolved.input = whole_tensor_quantization(isa, params, a);
+    resolved.input = thaw_qs8_whole_tensor_input(isa, params->m, params->k, params->a_row_stride, a);
   const thaw_qs8_gemm_params *p = &resolved;
   qs8_gemm_run r = {.isa = isa, .p = p, .a = a, .bias = bias, .c = c, .scratch = scratch,
                     .scratch_stride = thaw_scratch_slice_bytes(thaw_qs8_gemm_scratch_size(p))};

@@ -151,6 +151,11 @@ typedef struct thaw_qs8_packed_b {
 void thaw_qs8_packed_b_parts(size_t k, size_t n, const void *packed, thaw_qs8_packed_b *parts);
 
 /* scratch holds one slice of the scratch size (kernels.h) per thread of `parallel`. */
+/* DYNAMIC_TENSOR (kernels.h) as the STATIC input it amounts to once the range of the whole
+ * tensor is known, `rows` rows of `length` floats `row_stride` apart: one pass before the
+ * product, so that every task quantizes with the same scale. */
+thaw_qs8_input thaw_qs8_whole_tensor_input(const thaw_qs8_gemm_isa *isa, size_t rows,
+                                           size_t length, ptrdiff_t row_stride, const float *x);
 void thaw_qs8_gemm_drive(const thaw_qs8_gemm_isa *isa, const thaw_qs8_gemm_params *p,
                          const float *a, const void *packed_b, const float *bias, float *c,
                          void *scratch, const thaw_parallel *parallel);

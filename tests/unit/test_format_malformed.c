@@ -192,7 +192,7 @@ static const contract_case kContractCases[] = {
     {"qs8 dynamic with scale", THAW_OP_QS8_MATMUL, 2, 1, 2, {THAW_QS8_INPUT_DYNAMIC, F_ONE, 0}, THAW_STATUS_CORRUPT, "dynamic input quantization must have scale 0"},
     {"qs8 unknown mode", THAW_OP_QS8_MATMUL, 2, 1, 2, {7}, THAW_STATUS_UNSUPPORTED, "unknown input quantization mode 7"},
     {"qs8 whole tensor with scale", THAW_OP_QS8_MATMUL, 2, 1, 2, {THAW_QS8_INPUT_DYNAMIC_TENSOR, F_ONE, 0}, THAW_STATUS_CORRUPT, "dynamic input quantization must have scale 0"},
-    {"qs8 conv whole tensor", THAW_OP_QS8_CONV, 2, 1, 4, {1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, THAW_QS8_INPUT_DYNAMIC_TENSOR}, THAW_STATUS_UNSUPPORTED, "mode 2 (whole tensor) is for QS8MatMul only"},
+    {"qs8 conv whole tensor with scale", THAW_OP_QS8_CONV, 2, 1, 4, {1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, THAW_QS8_INPUT_DYNAMIC_TENSOR, F_ONE}, THAW_STATUS_CORRUPT, "dynamic input quantization must have scale 0"},
     {"qs8 activation", THAW_OP_QS8_MATMUL, 2, 1, 2, {0, 0, 0, 99}, THAW_STATUS_UNSUPPORTED, "unknown unary function 99"},
 };
 

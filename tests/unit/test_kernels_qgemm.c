@@ -356,12 +356,15 @@ static void test_qs8_quantize_corner_cases(void **state) {
 
 /* ---- Convolution ---- */
 
+static const char *const kModeNames[] = {"dynamic", "static", "whole tensor"};
+
 typedef struct conv_case {
   size_t batch, channels, height, width, out_channels, kernel, stride, dilation, pad;
 } conv_case;
 
 /* Inputs that are multiples of 1/4 in [-8, 8). STATIC with scale 1/4 and zero point 3 quantizes
- * them exactly; DYNAMIC quantizes each image over its own range (kernels.h), and the reference
+ * them exactly (the second image of a batch, doubled, too); DYNAMIC quantizes each image over
+ * its own range and DYNAMIC_TENSOR the whole batch over one (kernels.h), and the reference
  * takes the dequantized values. Padding quantizes to the zero point, i.e. 0. The output is the
  * double product of those inputs and the dequantized weights up to f32 rounding. */
 static void run_conv_case(const conv_case *cc, const thaw_qs8_input *input, thaw_test_rng *rng) {
@@ -371,7 +374,10 @@ static void run_conv_case(const conv_case *cc, const thaw_qs8_input *input, thaw
   const size_t x_count = cc->batch * cc->channels * cc->height * cc->width;
   const size_t y_count = cc->batch * n * out_h * out_w;
   float *x = oracle_floats(x_count);
-  for (size_t e = 0; e < x_count; e++) x[e] = (float)((int)(thaw_test_rng_next(rng) % 64) - 32) / 4;
+  /* Image b spans b + 1 times the first one's range: per-image and whole-batch ranges differ. */
+  const size_t image_count = x_count / cc->batch;
+  for (size_t e = 0; e < x_count; e++)
+    x[e] = (float)((int)(thaw_test_rng_next(rng) % 64) - 32) / 4 * (float)(e / image_count + 1);
   int8_t *w = random_weights(rng, n * k); /* ONNX order [M][C][kh][kw] */
   float *scales = oracle_random(rng, n, 0.01f, 0.05f);
   float *bias = oracle_random(rng, n, -1, 1);
@@ -385,10 +391,12 @@ static void run_conv_case(const conv_case *cc, const thaw_qs8_input *input, thaw
       .stride_h = cc->stride, .stride_w = cc->stride, .dilation_h = cc->dilation,
       .dilation_w = cc->dilation, .pad_top = cc->pad, .pad_left = cc->pad,
       .activation = {THAW_KERNEL_RELU, 0, 0}};
-  const size_t image_count = x_count / cc->batch;
   double *dequantized = oracle_doubles(x_count);
   for (size_t b = 0; b < cc->batch; b++) {
-    const row_quantization q = reference_quantization(input, x + b * image_count, image_count);
+    const row_quantization q =
+        input->mode == THAW_QS8_DYNAMIC_TENSOR
+            ? reference_tensor_quantization(x, x_count)
+            : reference_quantization(input, x + b * image_count, image_count);
     for (size_t e = b * image_count; e < (b + 1) * image_count; e++)
       dequantized[e] = (double)(reference_quantize(x[e], q, input->mode) - q.zero_point) * q.scale;
   }
@@ -418,7 +426,7 @@ static void run_conv_case(const conv_case *cc, const thaw_qs8_input *input, thaw
     variants[v]->qs8_conv2d(&p, input, x, packed, bias, y, scratch, &thaw_parallel_serial);
     char what[128];
     snprintf(what, sizeof what, "%s qs8_conv2d %s c=%zu %zux%zu m=%zu k=%zu s=%zu d=%zu p=%zu",
-             variants[v]->isa, input->mode == THAW_QS8_DYNAMIC ? "dynamic" : "static", cc->channels, cc->height, cc->width, n, cc->kernel, cc->stride,
+             variants[v]->isa, kModeNames[input->mode], cc->channels, cc->height, cc->width, n, cc->kernel, cc->stride,
              cc->dilation, cc->pad);
     thaw_test_assert_close(what, y, expected, y_count, 1e-5, 1e-5);
     free(scratch);
@@ -452,10 +460,12 @@ static void test_qs8_conv2d(void **state) {
        * that a vector of pixels holds. */
       {1, 9, 7, 7, 13, 3, 1, 1, 1},   {1, 6, 14, 14, 8, 3, 1, 1, 1},
   };
-  static const thaw_qs8_input inputs[] = {{THAW_QS8_STATIC, 0.25f, 3}, {THAW_QS8_DYNAMIC, 0, 0}};
+  static const thaw_qs8_input inputs[] = {
+      {THAW_QS8_STATIC, 0.25f, 3}, {THAW_QS8_DYNAMIC, 0, 0}, {THAW_QS8_DYNAMIC_TENSOR, 0, 0}};
   thaw_test_rng rng = {41};
   for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
-    for (size_t i = 0; i < 2; i++) run_conv_case(&cases[c], &inputs[i], &rng);
+    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++)
+      run_conv_case(&cases[c], &inputs[i], &rng);
 }
 
 int main(void) {
