@@ -212,23 +212,31 @@ static thaw_status convert_dynamic(dynamic_model *m, dynamic_graph graph, uint8_
 
 /* ONNX's DynamicQuantizeLinear and MatMulInteger, then the f32 Cast and Mul, from the spec's
  * formulas (x * (1 / scale) for its division: these inputs hold no value where they differ). */
-static void expected_dynamic(const dynamic_model *m, const float *x, float *y) {
+/* ONNX's DynamicQuantizeLinear of n floats: the levels less the zero point, and the scale. */
+static float dynamic_levels(size_t n, const float *x, int32_t *levels) {
   float lo = 0.0f, hi = 0.0f;
-  for (int i = 0; i < DYNAMIC_M * DYNAMIC_K; i++) {
+  for (size_t i = 0; i < n; i++) {
     lo = fminf(lo, x[i]);
     hi = fmaxf(hi, x[i]);
   }
   const float scale = (hi - lo) / 255.0f;
   const float zero = fminf(fmaxf(nearbyintf(0.0f - lo / scale), 0.0f), 255.0f);
+  for (size_t i = 0; i < n; i++)
+    levels[i] = (int32_t)fminf(fmaxf(nearbyintf(x[i] * (1.0f / scale)) + zero, 0.0f), 255.0f) -
+                (int32_t)zero;
+  return scale;
+}
+
+static void expected_dynamic(const dynamic_model *m, const float *x, float *y) {
+  int32_t levels[DYNAMIC_M * DYNAMIC_K];
+  const float scale = dynamic_levels(DYNAMIC_M * DYNAMIC_K, x, levels);
   for (int i = 0; i < DYNAMIC_M; i++) {
     for (int j = 0; j < DYNAMIC_N; j++) {
       int64_t sum = 0;
       for (int k = 0; k < DYNAMIC_K; k++) {
-        const float level =
-            fminf(fmaxf(nearbyintf(x[i * DYNAMIC_K + k] * (1.0f / scale)) + zero, 0.0f), 255.0f);
         const uint8_t w = m->levels[k * DYNAMIC_N + j];
         const int32_t weight = m->unsigned_weights ? (int32_t)w - m->zero_points[j] : (int8_t)w;
-        sum += ((int64_t)level - (int64_t)zero) * weight;
+        sum += (int64_t)levels[i * DYNAMIC_K + k] * weight;
       }
       y[i * DYNAMIC_N + j] = (float)sum * (scale * m->weight_scale);
     }
@@ -280,6 +288,71 @@ static void test_outside_the_pattern_stays_exact(void **state) {
   }
 }
 
+/* The same chain on a Conv (ConvInteger), 30 channels of 3x3 (270 terms) with padding 1: one
+ * QS8Conv, the Cast, the Mul and the Add of a per-channel bias folded in, to the bit. */
+enum { CONV_C = 30, CONV_M = 3, CONV_H = 5, CONV_K = CONV_C * 9 };
+
+static void test_dynamic_conv_runs_on_int8(void **state) {
+  (void)state;
+  static int8_t w[CONV_M * CONV_K];
+  static int64_t x_dims[4] = {1, CONV_C, CONV_H, CONV_H}, w_dims[4] = {CONV_M, CONV_C, 3, 3},
+                 bias_dims[4] = {1, CONV_M, 1, 1}, pads[4] = {1, 1, 1, 1};
+  static int8_t zero = 0;
+  static float weight_scale = 0.021f, bias[CONV_M] = {0.5f, -1.25f, 2.0f};
+  static const char *const x_name[1] = {"x"}, *const sums_name[1] = {"sums"};
+  static const char *const quantize_outputs[3] = {"xq", "xs", "xz"};
+  static const char *const product_inputs[4] = {"xq", "w", "xz", "wz"};
+  for (int i = 0; i < CONV_M * CONV_K; i++) w[i] = (int8_t)((i * 37) % 255 - 127);
+  builder b;
+  builder_init(&b, 13);
+  add_input(&b, "x", 4, x_dims);
+  add_constant(&b, "w", ONNX__TENSOR_PROTO__DATA_TYPE__INT8, 4, w_dims, w, sizeof w);
+  add_constant(&b, "wz", ONNX__TENSOR_PROTO__DATA_TYPE__INT8, 0, NULL, &zero, 1);
+  add_constant(&b, "ws", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 0, NULL, &weight_scale, 4);
+  add_constant(&b, "bias", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 4, bias_dims, bias, sizeof bias);
+  add_multi_io_node(&b, "DynamicQuantizeLinear", x_name, 1, quantize_outputs, 3);
+  add_multi_io_node(&b, "ConvInteger", product_inputs, 4, sums_name, 1);
+  add_ints_attribute(&b, b.node_list[b.graph.n_node - 1], "pads", pads, 4);
+  add_int_attribute(&b, add_node(&b, "Cast", "sums", NULL, NULL, "sums_f32"), "to",
+                    ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT);
+  add_node(&b, "Mul", "xs", "ws", NULL, "scale");
+  add_node(&b, "Mul", "sums_f32", "scale", NULL, "scaled");
+  add_node(&b, "Add", "scaled", "bias", NULL, "y");
+  add_output(&b, "y");
+  uint8_t *bytes = NULL;
+  uint64_t size;
+  thaw_convert_report report;
+  thaw_error error;
+  assert_int_equal(convert(&b, NULL, &bytes, &size, &report, &error), THAW_OK);
+  assert_int_equal(report.ops_out, 1);
+  assert_int_equal(report.quantized_ops, 1);
+  thaw_convert_report_free(&report);
+
+  float x[CONV_C * CONV_H * CONV_H], y[CONV_M * CONV_H * CONV_H];
+  for (int i = 0; i < CONV_C * CONV_H * CONV_H; i++)
+    x[i] = (float)((i * 7919) % 1000) / 89.0f - 4.3f;
+  run_model(bytes, size, x, CONV_C * CONV_H * CONV_H, y, CONV_M * CONV_H * CONV_H);
+  int32_t levels[CONV_C * CONV_H * CONV_H];
+  const float scale = dynamic_levels(CONV_C * CONV_H * CONV_H, x, levels);
+  for (int m = 0; m < CONV_M; m++)
+    for (int oh = 0; oh < CONV_H; oh++)
+      for (int ow = 0; ow < CONV_H; ow++) {
+        int64_t sum = 0; /* padding is the input's 0, level 0 less the zero point */
+        for (int c = 0; c < CONV_C; c++)
+          for (int kh = 0; kh < 3; kh++)
+            for (int kw = 0; kw < 3; kw++) {
+              const int ih = oh + kh - 1, iw = ow + kw - 1;
+              if (ih < 0 || iw < 0 || ih >= CONV_H || iw >= CONV_H) continue;
+              sum += (int64_t)levels[(c * CONV_H + ih) * CONV_H + iw] *
+                     w[((m * CONV_C + c) * 3 + kh) * 3 + kw];
+            }
+        const float want = (float)sum * (scale * weight_scale) + bias[m];
+        const float got = y[(m * CONV_H + oh) * CONV_H + ow];
+        if (got != want) fail_msg("y[%d][%d][%d] = %.9g, want %.9g", m, oh, ow, (double)got, (double)want);
+      }
+  free(bytes);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_qdq_matmul_runs_on_int8),
@@ -287,6 +360,7 @@ int main(void) {
       cmocka_unit_test(test_long_integer_product_is_refused),
       cmocka_unit_test(test_dynamic_quantization_runs_on_int8),
       cmocka_unit_test(test_outside_the_pattern_stays_exact),
+      cmocka_unit_test(test_dynamic_conv_runs_on_int8),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

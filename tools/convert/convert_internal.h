@@ -101,10 +101,11 @@ uint32_t cv_add_node(cv_graph *graph, uint32_t op, const char *name, const cv_at
 /* Bind an ONNX name to a value. */
 thaw_status cv_bind_name(cv_graph *graph, const char *name, uint32_t value, thaw_error *error);
 uint32_t cv_lookup_name(const cv_graph *graph, const char *name);
-/* A constant int8 or uint8 B [K, N] less its zero points (CV_NONE for none; one, or one per
- * column), with the f32 column scales `scales` (one, or one per column), packed for the qs8
- * kernels as value `*packed`; *packed is CV_NONE when the operands are not that, or a level less
- * its zero point leaves [-127, 127], or a scale is not finite and > 0. */
+/* Constant int8 or uint8 weights, a MatMul's B [K, N] or a Conv's W [M, C, kh, kw], less their
+ * zero points (CV_NONE for none; one, or one per output column or channel), with the f32 scales
+ * `scales` (one, or one per output), packed for the qs8 kernels as value `*packed`; *packed is
+ * CV_NONE when the operands are not that, or a level less its zero point leaves [-127, 127], or
+ * a scale is not finite and > 0. */
 thaw_status cv_pack_integer_weights(cv_graph *graph, uint32_t levels, uint32_t zero_points,
                                     uint32_t scales, uint32_t *packed, thaw_error *error);
 /* Bind every name bound since the graph held `first_binding` bindings (its

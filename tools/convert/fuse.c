@@ -287,24 +287,26 @@ static bool weights_known(const cv_graph *graph, uint32_t weights, bool rewritte
 }
 
 static bool is_convolution(const cv_node *node) {
-  return node->op == THAW_OP_CONV || node->op == THAW_OP_CONV_TRANSPOSE;
+  return node->op == THAW_OP_CONV || node->op == THAW_OP_CONV_TRANSPOSE ||
+         node->op == THAW_OP_QS8_CONV;
 }
 
-/* The activation a Conv, ConvTranspose, MatMul or QS8MatMul applies to its output. */
+/* The activation a Conv, ConvTranspose, MatMul or their int8 forms apply to their output. */
 static thaw_unary_attrs *fused_activation(cv_node *p) {
   if (p->op == THAW_OP_QS8_MATMUL) return &p->attrs.qs8_matmul.activation;
+  if (p->op == THAW_OP_QS8_CONV) return &p->attrs.qs8_conv.conv.activation;
   return is_convolution(p) ? &p->attrs.conv.activation : &p->attrs.matmul.activation;
 }
 
 /* The Conv/ConvTranspose/MatMul producing `value` when it can absorb what follows: read only by
  * `reader`, weights known offline (constant bytes when `rewrites_weights`), no activation fused
- * yet. A QS8MatMul (an ONNX Runtime dynamically quantized MatMul, already int8 when lowered)
- * takes a bias and an activation, not scaled weights. */
+ * yet. A QS8MatMul or QS8Conv (ONNX Runtime's dynamically quantized products, already int8 when
+ * lowered) takes a bias and an activation, not scaled weights. */
 static cv_node *absorbing_producer(const cv_graph *graph, const cv_uses *u, uint32_t value,
                                    bool rewrites_weights) {
   cv_node *p = cv_producer(graph, value);
   if (!p || cv_sole_reader(graph, u, value) == CV_NONE) return NULL;
-  const bool int8 = p->op == THAW_OP_QS8_MATMUL;
+  const bool int8 = p->op == THAW_OP_QS8_MATMUL || p->op == THAW_OP_QS8_CONV;
   if (!is_convolution(p) && p->op != THAW_OP_MATMUL && !int8) return NULL;
   if (int8 && rewrites_weights) return NULL;
   if (!weights_known(graph, p->inputs[1], rewrites_weights)) return NULL;
@@ -315,7 +317,7 @@ static cv_node *absorbing_producer(const cv_graph *graph, const cv_uses *u, uint
  * ...]) or columns of a MatMul ([K,N]). */
 static int64_t output_channels(const cv_graph *graph, const cv_node *p) {
   const cv_value *w = &graph->values[p->inputs[1]];
-  if (p->op == THAW_OP_CONV) return w->shape[0];
+  if (p->op == THAW_OP_CONV || p->op == THAW_OP_QS8_CONV) return w->shape[0];
   if (p->op == THAW_OP_CONV_TRANSPOSE) return w->shape[1] * (int64_t)p->attrs.conv.groups;
   return w->shape[w->rank - 1];
 }

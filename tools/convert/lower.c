@@ -2024,18 +2024,19 @@ static const Onnx__NodeProto *onnx_producer(const lowering *l, const char *name)
   return NULL;
 }
 
-/* ONNX Runtime's dynamic quantization of a MatMul (quantize_dynamic):
+/* ONNX Runtime's dynamic quantization of a MatMul or Conv (quantize_dynamic):
  *
  *     x --DynamicQuantizeLinear--> (q, xs, zero point)
- *     MatMulInteger(q, B, zero point, B's zero points) --Cast to float--> Mul(., xs * ws) --> y
+ *     MatMulInteger/ConvInteger(q, W, zero point, W's zero points) --Cast to float-->
+ *     Mul(., xs * ws) --> y
  *
- * with B and ws constant (ws per tensor or per column), lowered as one QS8MatMul from x to y:
- * DYNAMIC_TENSOR quantizes x as the DynamicQuantizeLinear does, B less its zero points keeps the
- * model's integers, and the epilogue's float(sum) * (xs * ws_j) is the Cast and the Mul to the
- * bit. The MatMulInteger's and the Cast's outputs, which only the chain reads, are bound to
- * CV_FOLDED: the Cast and the Mul are then skipped, y being bound here. *lowered is false, and
- * nothing is added, when the node is not that pattern. */
-static thaw_status lower_dynamically_quantized_matmul(lowering *l, bool *lowered) {
+ * with W and ws constant (ws per tensor, or per output column or channel), lowered as one
+ * QS8MatMul/QS8Conv from x to y: DYNAMIC_TENSOR quantizes x as the DynamicQuantizeLinear does,
+ * W less its zero points keeps the model's integers, and the epilogue's float(sum) * (xs * ws)
+ * is the Cast and the Mul to the bit. The integer product's and the Cast's outputs, which only
+ * the chain reads, are bound to CV_FOLDED: the Cast and the Mul are then skipped, y being bound
+ * here. *lowered is false, and nothing is added, when the node is not that pattern. */
+static thaw_status lower_dynamically_quantized_product(lowering *l, bool conv, bool *lowered) {
   *lowered = false;
   if (l->in_count < 3 || l->in[2] == CV_NONE || !is_constant(l, l->in[1])) return THAW_OK;
   const cv_node *quantize = cv_producer(l->graph, l->in[0]);
@@ -2044,8 +2045,8 @@ static thaw_status lower_dynamically_quantized_matmul(lowering *l, bool *lowered
     return THAW_OK;
   const uint32_t x = quantize->inputs[0];
   const char *x_scale = val(l, quantize->outputs[1])->name;
-  const uint32_t b_zero_point = l->in_count > 3 ? l->in[3] : CV_NONE;
-  if (b_zero_point != CV_NONE && !is_constant(l, b_zero_point)) return THAW_OK;
+  const uint32_t w_zero_point = l->in_count > 3 ? l->in[3] : CV_NONE;
+  if (w_zero_point != CV_NONE && !is_constant(l, w_zero_point)) return THAW_OK;
   /* The chain: sums -> Cast -> Mul(., scale), scale = Mul(xs, ws). */
   const Onnx__NodeProto *cast = sole_onnx_reader(l, l->node->output[0]);
   if (!is_cast_to_float(cast)) return THAW_OK;
@@ -2055,29 +2056,52 @@ static thaw_status lower_dynamically_quantized_matmul(lowering *l, bool *lowered
   const Onnx__NodeProto *scales = scale ? onnx_producer(l, scale) : NULL;
   const char *weight_scale = is_onnx_op(scales, "Mul", 2) ? other_input(scales, x_scale) : NULL;
   const uint32_t ws = weight_scale ? cv_lookup_name(l->graph, weight_scale) : CV_NONE;
-  /* ws of rank 0 or 1 leaves the Mul's output the shape of the sums. */
   if (ws == CV_NONE || ws == CV_POISON || ws == CV_FOLDED || !is_constant(l, ws) ||
-      val(l, ws)->dtype != THAW_DTYPE_F32 || val(l, ws)->rank > 1 ||
-      cv_lookup_name(l->graph, rescale->output[0]) != CV_NONE)
+      val(l, ws)->dtype != THAW_DTYPE_F32 || cv_lookup_name(l->graph, rescale->output[0]) != CV_NONE)
     return THAW_OK;
-  const cv_value *a = val(l, x), *b = val(l, l->in[1]);
-  if (a->rank < 2 || b->rank != 2 || a->shape[a->rank - 1] != b->shape[0]) return THAW_OK;
-  uint32_t packed;
+  const cv_value *a = val(l, x), *w = val(l, l->in[1]), *vs = val(l, ws);
+  if (conv ? a->rank != 4 || w->rank != 4 || attr_int(l, "group", 1) != 1
+           : a->rank < 2 || w->rank != 2 || a->shape[a->rank - 1] != w->shape[0])
+    return THAW_OK;
+  /* ws must leave the Mul's output the shape of the sums: one value, per column of a MatMul
+   * ([N]), or per channel of a Conv ([M, 1, 1] or [1, M, 1, 1]). */
+  const int64_t outputs = conv ? w->shape[0] : w->shape[1];
+  bool shaped = vs->rank <= 1 && (vs->element_count == 1 || (!conv && vs->element_count == (uint64_t)outputs));
+  if (conv && vs->element_count == (uint64_t)outputs && vs->rank >= 3 && vs->rank <= 4) {
+    shaped = vs->shape[vs->rank - 3] == outputs && vs->shape[vs->rank - 2] == 1 &&
+             vs->shape[vs->rank - 1] == 1 && (vs->rank == 3 || vs->shape[0] == 1);
+  }
+  if (!shaped) return THAW_OK;
+  uint32_t packed, output;
   thaw_status status =
-      cv_pack_integer_weights(l->graph, l->in[1], b_zero_point, ws, &packed, l->error);
+      cv_pack_integer_weights(l->graph, l->in[1], w_zero_point, ws, &packed, l->error);
   if (status != THAW_OK || packed == CV_NONE) return status;
-  a = val(l, x);
-  int64_t shape[THAW_MAX_RANK];
-  memcpy(shape, a->shape, sizeof(shape));
-  shape[a->rank - 1] = val(l, l->in[1])->shape[1];
-  const uint32_t output = cv_add_value(l->graph, rescale->output[0], THAW_DTYPE_F32, a->rank, shape);
-  if (output == CV_NONE) return corrupt(l, "output \"%s\" is too large", rescale->output[0]);
+  cv_attrs attrs = {.qs8_matmul = {.input = {THAW_QS8_INPUT_DYNAMIC_TENSOR, 0.0f, 0}}};
+  if (conv) {
+    /* The f32 Conv on x, its attributes and shapes as lower_conv makes them, then int8. */
+    int64_t shape[THAW_MAX_RANK];
+    memcpy(shape, val(l, l->in[1])->shape, sizeof(shape));
+    uint32_t inputs[2] = {x, CV_NONE};
+    status = new_temp(l, "weights", THAW_DTYPE_F32, 4, shape, &inputs[1]);
+    if (status == THAW_OK) status = lower_float_core(l, lower_float_conv, inputs, 2, &output);
+    if (status != THAW_OK) return status;
+    cv_node *node = &l->graph->nodes[val(l, output)->producer];
+    node->attrs.qs8_conv = (thaw_qs8_conv_attrs){node->attrs.conv, attrs.qs8_matmul.input};
+    node->op = THAW_OP_QS8_CONV;
+    node->inputs[1] = packed;
+  } else {
+    int64_t shape[THAW_MAX_RANK];
+    memcpy(shape, a->shape, sizeof(shape));
+    shape[a->rank - 1] = outputs;
+    output = cv_add_value(l->graph, rescale->output[0], THAW_DTYPE_F32, a->rank, shape);
+    if (output == CV_NONE) return corrupt(l, "output \"%s\" is too large", rescale->output[0]);
+  }
   status = cv_bind_name(l->graph, rescale->output[0], output, l->error);
   if (status == THAW_OK) status = cv_bind_name(l->graph, l->node->output[0], CV_FOLDED, l->error);
   if (status != THAW_OK) return status;
-  cv_attrs attrs = {.qs8_matmul = {.input = {THAW_QS8_INPUT_DYNAMIC_TENSOR, 0.0f, 0}}};
-  const uint32_t inputs[2] = {x, packed};
   *lowered = true;
+  if (conv) return THAW_OK;
+  const uint32_t inputs[2] = {x, packed};
   return emit1(l, THAW_OP_QS8_MATMUL, &attrs, inputs, 2, output);
 }
 
@@ -2089,11 +2113,9 @@ static thaw_status lower_integer_product(lowering *l, thaw_status (*lower)(lower
   thaw_status status = require_input(l, 1);
   if (status != THAW_OK) return status;
   const bool conv = lower == lower_float_conv;
-  if (!conv) {
-    bool lowered;
-    status = lower_dynamically_quantized_matmul(l, &lowered);
-    if (status != THAW_OK || lowered) return status;
-  }
+  bool lowered;
+  status = lower_dynamically_quantized_product(l, conv, &lowered);
+  if (status != THAW_OK || lowered) return status;
   /* Each term is at most 255 * 255 in magnitude (8-bit values less an 8-bit zero point), so
    * the f32 sum is exact up to 2^24 / 255^2 terms; beyond that it could round, which would be
    * a silently wrong integer. */

@@ -195,11 +195,14 @@ thaw_status cv_pack_integer_weights(cv_graph *graph, uint32_t levels, uint32_t z
                                     uint32_t scales, uint32_t *packed, thaw_error *error) {
   *packed = CV_NONE;
   const cv_value *b = &graph->values[levels], *s = &graph->values[scales];
-  if (b->rank != 2 || (b->dtype != THAW_DTYPE_I8 && b->dtype != THAW_DTYPE_U8) || !b->data ||
-      b->shape[0] < 1 || b->shape[0] > THAW_QS8_GEMM_MAX_K || b->shape[1] < 1 || !s->data ||
-      s->dtype != THAW_DTYPE_F32)
+  const bool conv = b->rank == 4;
+  if ((b->rank != 2 && !conv) || (b->dtype != THAW_DTYPE_I8 && b->dtype != THAW_DTYPE_U8) ||
+      !b->data || b->element_count == 0 || !s->data || s->dtype != THAW_DTYPE_F32)
     return THAW_OK;
-  const size_t k = (size_t)b->shape[0], n = (size_t)b->shape[1];
+  /* MatMul: [K, N] as it comes; Conv: B(k, m) = W[m][k], k over (C, kh, kw). */
+  const size_t n = (size_t)(conv ? b->shape[0] : b->shape[1]);
+  const size_t k = (size_t)(b->element_count / n);
+  if (k > THAW_QS8_GEMM_MAX_K) return THAW_OK;
   const cv_value *z = zero_points == CV_NONE ? NULL : &graph->values[zero_points];
   if ((s->element_count != 1 && s->element_count != n) ||
       (z != NULL && (!z->data || z->dtype != b->dtype ||
@@ -218,10 +221,13 @@ thaw_status cv_pack_integer_weights(cv_graph *graph, uint32_t levels, uint32_t z
   const int8_weights weights = {
       .levels = b, .scales = &graph->values[scales],
       .zero_points = zero_points == CV_NONE ? NULL : &graph->values[zero_points],
-      .k = k, .n = n, .row_stride = (ptrdiff_t)n, .column_stride = 1,
+      .k = k, .n = n, .row_stride = conv ? 1 : (ptrdiff_t)n,
+      .column_stride = conv ? (ptrdiff_t)k : 1,
       .per_column = graph->values[scales].element_count != 1};
-  int64_t shape[THAW_MAX_RANK] = {(int64_t)k, (int64_t)n};
-  return pack_int8_weights(graph, &weights, b->name, 2, shape, packed, error);
+  /* The qs8 weights' logical shape: the Conv's W, or the MatMul's [K, N]. */
+  int64_t shape[THAW_MAX_RANK];
+  memcpy(shape, b->shape, sizeof(shape));
+  return pack_int8_weights(graph, &weights, b->name, b->rank, shape, packed, error);
 }
 
 /* Node n as a QS8Conv/QS8MatMul when its input and weights are the QDQ pattern. */
