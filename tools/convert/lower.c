@@ -2076,6 +2076,7 @@ static thaw_status lower_dynamically_quantized_product(lowering *l, bool conv, b
   thaw_status status =
       cv_pack_integer_weights(l->graph, l->in[1], w_zero_point, ws, &packed, l->error);
   if (status != THAW_OK || packed == CV_NONE) return status;
+  a = val(l, x); /* adding values may have moved them */
   cv_attrs attrs = {.qs8_matmul = {.input = {THAW_QS8_INPUT_DYNAMIC_TENSOR, 0.0f, 0}}};
   if (conv) {
     /* The f32 Conv on x, its attributes and shapes as lower_conv makes them, then int8. */
