@@ -2,8 +2,8 @@
 # Usage: tests/fuzz/run.sh BUILD_DIR SECONDS
 # Configures BUILD_DIR with clang and THAW_BUILD_FUZZ=ON, seeds the corpora and runs
 # every fuzz target for SECONDS each: the .thaw loader (seeds from the writer), the .npy reader
-# (seeds: the committed .npy files), the ONNX converter (seeds: the committed models and
-# ONNX's per-operator test models) and the state-blob loader (a seed saved by a session). Corpora grow in BUILD_DIR/fuzz-corpus/<target>; crashes
+# (seeds: the committed .npy files), the ONNX converter (seeds: the committed models,
+# tests/fuzz/seeds and ONNX's per-operator test models) and the state-blob loader (a seed saved by a session). Corpora grow in BUILD_DIR/fuzz-corpus/<target>; crashes
 # are left in BUILD_DIR/fuzz-artifacts/<target>.
 # Exits non-zero when any target found a crash, after all of them ran.
 # Extra libFuzzer flags go in THAW_FUZZ_FLAGS. A run of hours that keeps going past crashes
@@ -39,6 +39,11 @@ seed() {
 }
 seed '*.npy' fuzz_npy
 seed '*.onnx' fuzz_onnx_convert
+# ONNX graphs no committed model has (ONNX Runtime's dynamic quantization chains), and inputs a
+# fuzzer once crashed on (crash-*: kept so that every fuzz run replays them first).
+for model in "$fuzz_dir"/seeds/*.onnx; do
+  cp "$model" "$build_dir/fuzz-corpus/fuzz_onnx_convert/seed-$(basename "$model")"
+done
 # ONNX's per-operator suite (Debian libonnx-testdata) adds a small model for every op.
 onnx_node_tests=/usr/share/libonnx-testdata/data/node
 if [ -d "$onnx_node_tests" ]; then

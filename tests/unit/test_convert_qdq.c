@@ -288,6 +288,68 @@ static void test_outside_the_pattern_stays_exact(void **state) {
   }
 }
 
+/* Two MatMulIntegers reading one DynamicQuantizeLinear (ONNX Runtime shares it between the
+ * products of one input), the second Mul with its operands swapped: two QS8MatMuls, each to the
+ * bit. */
+static void test_shared_dynamic_quantization(void **state) {
+  (void)state;
+  enum { M = 2, K = 12, N0 = 3, N1 = 4 };
+  static int8_t w0[K * N0], w1[K * N1], zero = 0;
+  static float scale0 = 0.01f, scale1 = 0.03f;
+  static int64_t x_dims[2] = {M, K}, w0_dims[2] = {K, N0}, w1_dims[2] = {K, N1};
+  static const char *const x_name[1] = {"x"}, *const quantize_outputs[3] = {"xq", "xs", "xz"};
+  static const char *const inputs0[4] = {"xq", "w0", "xz", "wz"}, *const sums0[1] = {"sums0"};
+  static const char *const inputs1[4] = {"xq", "w1", "xz", "wz"}, *const sums1[1] = {"sums1"};
+  for (int i = 0; i < K * N0; i++) w0[i] = (int8_t)((i * 29) % 255 - 127);
+  for (int i = 0; i < K * N1; i++) w1[i] = (int8_t)((i * 41) % 255 - 127);
+  builder b;
+  builder_init(&b, 13);
+  add_input(&b, "x", 2, x_dims);
+  add_constant(&b, "w0", ONNX__TENSOR_PROTO__DATA_TYPE__INT8, 2, w0_dims, w0, sizeof w0);
+  add_constant(&b, "w1", ONNX__TENSOR_PROTO__DATA_TYPE__INT8, 2, w1_dims, w1, sizeof w1);
+  add_constant(&b, "wz", ONNX__TENSOR_PROTO__DATA_TYPE__INT8, 0, NULL, &zero, 1);
+  add_constant(&b, "ws0", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 0, NULL, &scale0, 4);
+  add_constant(&b, "ws1", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 0, NULL, &scale1, 4);
+  add_multi_io_node(&b, "DynamicQuantizeLinear", x_name, 1, quantize_outputs, 3);
+  add_multi_io_node(&b, "MatMulInteger", inputs0, 4, sums0, 1);
+  add_multi_io_node(&b, "MatMulInteger", inputs1, 4, sums1, 1);
+  add_int_attribute(&b, add_node(&b, "Cast", "sums0", NULL, NULL, "f0"), "to",
+                    ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT);
+  add_int_attribute(&b, add_node(&b, "Cast", "sums1", NULL, NULL, "f1"), "to",
+                    ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT);
+  add_node(&b, "Mul", "xs", "ws0", NULL, "s0");
+  add_node(&b, "Mul", "ws1", "xs", NULL, "s1");
+  add_node(&b, "Mul", "f0", "s0", NULL, "y0");
+  add_node(&b, "Mul", "s1", "f1", NULL, "y1");
+  add_node(&b, "Concat", "y0", "y1", NULL, "y");
+  add_int_attribute(&b, b.node_list[b.graph.n_node - 1], "axis", 1);
+  add_output(&b, "y");
+  uint8_t *bytes = NULL;
+  uint64_t size;
+  thaw_convert_report report;
+  thaw_error error;
+  assert_int_equal(convert(&b, NULL, &bytes, &size, &report, &error), THAW_OK);
+  assert_int_equal(report.quantized_ops, 2);
+  thaw_convert_report_free(&report);
+  float x[M * K], y[M * (N0 + N1)];
+  for (int i = 0; i < M * K; i++) x[i] = (float)((i * 13) % 17) / 3.0f - 2.2f;
+  run_model(bytes, size, x, M * K, y, M * (N0 + N1));
+  int32_t levels[M * K];
+  const float scale = dynamic_levels(M * K, x, levels);
+  for (int i = 0; i < M; i++)
+    for (int j = 0; j < N0 + N1; j++) {
+      const bool first = j < N0;
+      const int n = first ? N0 : N1, column = first ? j : j - N0;
+      int64_t sum = 0;
+      for (int k = 0; k < K; k++)
+        sum += (int64_t)levels[i * K + k] * (first ? w0 : w1)[k * n + column];
+      const float want = (float)sum * (scale * (first ? scale0 : scale1));
+      if (y[i * (N0 + N1) + j] != want)
+        fail_msg("y[%d][%d] = %.9g, want %.9g", i, j, (double)y[i * (N0 + N1) + j], (double)want);
+    }
+  free(bytes);
+}
+
 /* The same chain on a Conv (ConvInteger), 30 channels of 3x3 (270 terms) with padding 1: one
  * QS8Conv, the Cast, the Mul and the Add of a per-channel bias folded in, to the bit. */
 enum { CONV_C = 30, CONV_M = 3, CONV_H = 5, CONV_K = CONV_C * 9 };
@@ -360,6 +422,7 @@ int main(void) {
       cmocka_unit_test(test_long_integer_product_is_refused),
       cmocka_unit_test(test_dynamic_quantization_runs_on_int8),
       cmocka_unit_test(test_outside_the_pattern_stays_exact),
+      cmocka_unit_test(test_shared_dynamic_quantization),
       cmocka_unit_test(test_dynamic_conv_runs_on_int8),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
