@@ -38,13 +38,14 @@ static inline float thaw_quantize_value(float x, float scale, float zero_point, 
 /* DynamicQuantizeLinear's scale and zero point for values in [lo, hi] (lo <= 0 <= hi), operation
  * for operation in f32 as ONNX's expanded test graph computes them; the range always holds 0,
  * so 0 is exact in u8. False when the range is empty (only zeros and NaN): then every value is
- * the zero point 0 and the scale is 0. */
+ * the zero point 0 and the scale is 0. A range from -inf to +inf makes -lo / scale NaN: its zero
+ * point is 0 (the comparisons below are false for NaN), not a NaN converted to an integer. */
 static inline bool thaw_dynamic_quantization(float lo, float hi, float *scale, float *zero_point) {
   const float step = (hi - lo) / 255.0f;
   if (!(step > 0.0f)) return false;
   const float unclamped = 0.0f - lo / step;
   *scale = step;
-  *zero_point = nearbyintf(unclamped < 0.0f ? 0.0f : (unclamped > 255.0f ? 255.0f : unclamped));
+  *zero_point = nearbyintf(unclamped > 0.0f ? (unclamped < 255.0f ? unclamped : 255.0f) : 0.0f);
   return true;
 }
 

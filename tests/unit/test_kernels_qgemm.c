@@ -271,6 +271,35 @@ static void test_qs8_gemm_whole_tensor_of_zeros(void **state) {
   free(packed);
 }
 
+/* DYNAMIC_TENSOR over an A holding both infinities: DynamicQuantizeLinear's scale is infinite,
+ * every level is the zero point (x * 0, or NaN for an infinity, which takes the lowest level:
+ * the same), every sum 0, and 0 times an infinite scale is NaN, as ONNX's Cast and Mul give. */
+static void test_qs8_gemm_whole_tensor_of_infinities(void **state) {
+  (void)state;
+  enum { M = 2, N = 17, K = 9 };
+  float a[M * K];
+  for (size_t e = 0; e < M * K; e++) a[e] = (float)e - 4.0f;
+  a[3] = -INFINITY;
+  a[M * K - 1] = INFINITY;
+  int8_t *b = random_weights(&(thaw_test_rng){23}, K * N);
+  float scales[N];
+  for (size_t j = 0; j < N; j++) scales[j] = 0.5f;
+  void *packed = pack(K, N, b, scales);
+  const thaw_qs8_gemm_params p = {.m = M, .n = N, .k = K, .a_row_stride = K, .c_row_stride = N,
+                                  .input = {THAW_QS8_DYNAMIC_TENSOR, 0, 0}};
+  for (size_t v = 0; v < variant_count; v++) {
+    float c[M * N];
+    void *scratch = malloc(thaw_qs8_gemm_scratch_size(&p));
+    assert_non_null(scratch);
+    variants[v]->qs8_gemm(&p, a, packed, NULL, c, scratch, &thaw_parallel_serial);
+    for (size_t e = 0; e < M * N; e++)
+      if (!isnan(c[e])) fail_msg("%s: c[%zu] = %g, want NaN", variants[v]->isa, e, (double)c[e]);
+    free(scratch);
+  }
+  free(b);
+  free(packed);
+}
+
 /* Random f32 A quantized dynamically per row (and statically), random weights and scales, bias
  * and every kind of activation: against the double product of the quantized integers, which
  * leaves only f32 rounding of the epilogue. */
@@ -476,6 +505,7 @@ int main(void) {
       cmocka_unit_test(test_qs8_gemm_extremes),
       cmocka_unit_test(test_qs8_gemm_requantized),
       cmocka_unit_test(test_qs8_gemm_whole_tensor_of_zeros),
+      cmocka_unit_test(test_qs8_gemm_whole_tensor_of_infinities),
       cmocka_unit_test(test_qs8_quantize_corner_cases),
       cmocka_unit_test(test_qs8_conv2d),
   };

@@ -138,7 +138,8 @@ typedef struct dynamic_case {
 
 static void test_dynamic_quantize(void **state) {
   (void)state;
-  /* ONNX's test_dynamicquantizelinear, _max_adjusted and _min_adjusted, and all zeros. */
+  /* ONNX's test_dynamicquantizelinear, _max_adjusted and _min_adjusted, all zeros, and both
+   * infinities. */
   static const dynamic_case cases[] = {
       {"basic", 6, {0.0f, 2.0f, -3.0f, -2.5f, 1.34f, 0.5f}, 5.0f, 153,
        {153, 255, 0, 26, 221, 179}},
@@ -148,6 +149,9 @@ static void test_dynamic_quantize(void **state) {
        {1.0f, 2.1f, 1.3f, 2.5f, 3.34f, 4.0f, 1.5f, 2.6f, 3.9f, 4.0f, 3.0f, 2.345f}, 4.0f, 0,
        {64, 134, 83, 159, 213, 255, 96, 166, 249, 255, 191, 149}},
       {"zeros", 3, {0.0f, 0.0f, 0.0f}, 0.0f, 0, {0, 0, 0}},
+      /* An infinite scale, and a zero point of 0 where -lo / scale is NaN (-inf / inf); every
+       * x / scale is 0 or NaN, and NaN takes the lowest level. */
+      {"both infinities", 3, {-INFINITY, 1.0f, INFINITY}, INFINITY, 0, {0, 0, 0}},
   };
   for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
     /* The scale is the range over 255, computed in f32 as ONNX does. */
