@@ -252,6 +252,16 @@ static void test_shape_chain_folds(void **state) {
   thaw_convert_report_free(&report);
 }
 
+/* Convert `b`, which must be refused with `count` nodes listed, into `report`. */
+static void convert_refused(builder *b, size_t count, thaw_convert_report *report) {
+  uint8_t *bytes = NULL;
+  uint64_t size;
+  thaw_error error;
+  assert_int_equal(convert(b, NULL, &bytes, &size, report, &error), THAW_STATUS_UNSUPPORTED);
+  assert_null(bytes);
+  assert_int_equal(report->unsupported_count, count);
+}
+
 static void test_every_unsupported_node_is_listed(void **state) {
   (void)state;
   builder b;
@@ -262,13 +272,8 @@ static void test_every_unsupported_node_is_listed(void **state) {
   add_node(&b, "Relu", "a", NULL, NULL, "b");
   add_node(&b, "TopK", "b", NULL, NULL, "y");
   add_output(&b, "y");
-  uint8_t *bytes = NULL;
-  uint64_t size;
   thaw_convert_report report;
-  thaw_error error;
-  assert_int_equal(convert(&b, NULL, &bytes, &size, &report, &error), THAW_STATUS_UNSUPPORTED);
-  assert_null(bytes);
-  assert_int_equal(report.unsupported_count, 2);
+  convert_refused(&b, 2, &report);
   assert_string_equal(report.unsupported[0].op_type, "NonMaxSuppression");
   assert_string_equal(report.unsupported[1].op_type, "TopK");
   assert_string_equal(report.unsupported[1].reason, "unsupported op");
@@ -295,13 +300,8 @@ static void test_a_refused_fold_skips_its_readers(void **state) {
   add_int_attribute(&b, cast, "to", ONNX__TENSOR_PROTO__DATA_TYPE__INT64);
   add_node(&b, "Reshape", "x", "shape", NULL, "y");
   add_output(&b, "y");
-  uint8_t *bytes = NULL;
-  uint64_t size;
   thaw_convert_report report;
-  thaw_error error;
-  assert_int_equal(convert(&b, NULL, &bytes, &size, &report, &error), THAW_STATUS_UNSUPPORTED);
-  assert_null(bytes);
-  assert_int_equal(report.unsupported_count, 1);
+  convert_refused(&b, 1, &report);
   assert_string_equal(report.unsupported[0].node_name, "grid");
   assert_non_null(strstr(report.unsupported[0].reason, "would compute a constant of 1073741824"));
   thaw_convert_report_free(&report);

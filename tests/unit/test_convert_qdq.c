@@ -288,6 +288,19 @@ static void test_outside_the_pattern_stays_exact(void **state) {
   }
 }
 
+/* Convert `b`, which must give `ops` thaw ops, `quantized` of them int8; the file. */
+static uint8_t *convert_quantized(builder *b, uint32_t ops, uint32_t quantized, uint64_t *size) {
+  uint8_t *bytes = NULL;
+  thaw_convert_report report;
+  thaw_error error;
+  if (convert(b, NULL, &bytes, size, &report, &error) != THAW_OK)
+    fail_msg("conversion failed: %s", error.message);
+  assert_int_equal(report.ops_out, ops);
+  assert_int_equal(report.quantized_ops, quantized);
+  thaw_convert_report_free(&report);
+  return bytes;
+}
+
 /* Two MatMulIntegers reading one DynamicQuantizeLinear (ONNX Runtime shares it between the
  * products of one input), the second Mul with its operands swapped: two QS8MatMuls, each to the
  * bit. */
@@ -324,13 +337,8 @@ static void test_shared_dynamic_quantization(void **state) {
   add_node(&b, "Concat", "y0", "y1", NULL, "y");
   add_int_attribute(&b, b.node_list[b.graph.n_node - 1], "axis", 1);
   add_output(&b, "y");
-  uint8_t *bytes = NULL;
   uint64_t size;
-  thaw_convert_report report;
-  thaw_error error;
-  assert_int_equal(convert(&b, NULL, &bytes, &size, &report, &error), THAW_OK);
-  assert_int_equal(report.quantized_ops, 2);
-  thaw_convert_report_free(&report);
+  uint8_t *bytes = convert_quantized(&b, 3, 2, &size); /* and the Concat */
   float x[M * K], y[M * (N0 + N1)];
   for (int i = 0; i < M * K; i++) x[i] = (float)((i * 13) % 17) / 3.0f - 2.2f;
   run_model(bytes, size, x, M * K, y, M * (N0 + N1));
@@ -381,14 +389,8 @@ static void test_dynamic_conv_runs_on_int8(void **state) {
   add_node(&b, "Mul", "sums_f32", "scale", NULL, "scaled");
   add_node(&b, "Add", "scaled", "bias", NULL, "y");
   add_output(&b, "y");
-  uint8_t *bytes = NULL;
   uint64_t size;
-  thaw_convert_report report;
-  thaw_error error;
-  assert_int_equal(convert(&b, NULL, &bytes, &size, &report, &error), THAW_OK);
-  assert_int_equal(report.ops_out, 1);
-  assert_int_equal(report.quantized_ops, 1);
-  thaw_convert_report_free(&report);
+  uint8_t *bytes = convert_quantized(&b, 1, 1, &size);
 
   float x[CONV_C * CONV_H * CONV_H], y[CONV_M * CONV_H * CONV_H];
   for (int i = 0; i < CONV_C * CONV_H * CONV_H; i++)
