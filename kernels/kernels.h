@@ -167,10 +167,11 @@ void thaw_f32_gemm_pack_b(size_t k, size_t n, const float *b, ptrdiff_t b_row_st
  * QuantizeLinear of the model states them, with q = clamp(round(x / scale) + zero point, -128,
  * 127). DYNAMIC_TENSOR is ONNX's DynamicQuantizeLinear over all of A (every image of a
  * convolution's batch) at run time, as before the MatMulInteger or ConvInteger of ONNX Runtime's
- * dynamic quantization: with lo and hi over the whole tensor, scale = (hi - lo) / 255 and the uint8 zero point z = clamp(round(-lo / scale), 0, 255),
- * each uint8 level less 128 (zero point z - 128, q clamped to [-128, 127]); when scale is 0 or
- * has no finite inverse (only zeros, or magnitudes below about 1e-36) every q is the zero point.
- * Every mode rounds half to even and quantizes NaN to its lowest value. */
+ * dynamic quantization: with lo and hi over the whole tensor, scale = (hi - lo) / 255 and the
+ * uint8 zero point z = clamp(round(-lo / scale), 0, 255), each uint8 level less 128 (zero point
+ * z - 128, q clamped to [-128, 127]); when scale is 0 or has no finite inverse (only zeros, or
+ * magnitudes below about 1e-36) every q is the zero point. Every mode rounds half to even and
+ * quantizes NaN to its lowest value. */
 typedef enum thaw_qs8_quantization {
   THAW_QS8_DYNAMIC,
   THAW_QS8_STATIC,

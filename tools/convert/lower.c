@@ -1747,11 +1747,16 @@ static thaw_status quantization_axis(lowering *l, uint32_t x, uint32_t scale, ui
   return THAW_OK;
 }
 
+static bool is_graph_output(const lowering *l, const char *name) {
+  for (size_t i = 0; i < l->onnx_graph->n_output; ++i)
+    if (strcmp(l->onnx_graph->output[i]->name, name) == 0) return true;
+  return false;
+}
+
 /* True when every consumer of ONNX value `name` reads it as the weights of a Conv, MatMul or
  * Gemm and it is no graph output: the only places an int8 weight can stay int8. */
 static bool read_only_as_weights(const lowering *l, const char *name) {
-  for (size_t i = 0; i < l->onnx_graph->n_output; ++i)
-    if (strcmp(l->onnx_graph->output[i]->name, name) == 0) return false;
+  if (is_graph_output(l, name)) return false;
   bool read = false;
   for (size_t n = 0; n < l->onnx_graph->n_node; ++n) {
     const Onnx__NodeProto *node = l->onnx_graph->node[n];
@@ -1977,8 +1982,7 @@ static thaw_status unit_scale(lowering *l, uint32_t zero_point, uint32_t *scale)
 /* The ONNX node that is the only reader of `name`, or NULL when there is none, more than one,
  * or `name` is a graph output. */
 static const Onnx__NodeProto *sole_onnx_reader(const lowering *l, const char *name) {
-  for (size_t i = 0; i < l->onnx_graph->n_output; ++i)
-    if (strcmp(l->onnx_graph->output[i]->name, name) == 0) return NULL;
+  if (is_graph_output(l, name)) return NULL;
   const Onnx__NodeProto *found = NULL;
   for (size_t n = 0; n < l->onnx_graph->n_node; ++n) {
     const Onnx__NodeProto *reader = l->onnx_graph->node[n];
@@ -2057,7 +2061,8 @@ static thaw_status lower_dynamically_quantized_product(lowering *l, bool conv, b
   const char *weight_scale = is_onnx_op(scales, "Mul", 2) ? other_input(scales, x_scale) : NULL;
   const uint32_t ws = weight_scale ? cv_lookup_name(l->graph, weight_scale) : CV_NONE;
   if (ws == CV_NONE || ws == CV_POISON || ws == CV_FOLDED || !is_constant(l, ws) ||
-      val(l, ws)->dtype != THAW_DTYPE_F32 || cv_lookup_name(l->graph, rescale->output[0]) != CV_NONE)
+      val(l, ws)->dtype != THAW_DTYPE_F32 ||
+      cv_lookup_name(l->graph, rescale->output[0]) != CV_NONE)
     return THAW_OK;
   const cv_value *a = val(l, x), *w = val(l, l->in[1]), *vs = val(l, ws);
   if (conv ? a->rank != 4 || w->rank != 4 || attr_int(l, "group", 1) != 1
@@ -2066,18 +2071,20 @@ static thaw_status lower_dynamically_quantized_product(lowering *l, bool conv, b
   /* ws must leave the Mul's output the shape of the sums: one value, per column of a MatMul
    * ([N]), or per channel of a Conv ([M, 1, 1] or [1, M, 1, 1]). */
   const int64_t outputs = conv ? w->shape[0] : w->shape[1];
-  bool shaped = vs->rank <= 1 && (vs->element_count == 1 || (!conv && vs->element_count == (uint64_t)outputs));
-  if (conv && vs->element_count == (uint64_t)outputs && vs->rank >= 3 && vs->rank <= 4) {
-    shaped = vs->shape[vs->rank - 3] == outputs && vs->shape[vs->rank - 2] == 1 &&
-             vs->shape[vs->rank - 1] == 1 && (vs->rank == 3 || vs->shape[0] == 1);
-  }
-  if (!shaped) return THAW_OK;
+  const bool per_tensor = vs->element_count == 1 && vs->rank <= 1;
+  const bool per_output =
+      vs->element_count == (uint64_t)outputs &&
+      (conv ? (vs->rank == 3 || (vs->rank == 4 && vs->shape[0] == 1)) &&
+                  vs->shape[vs->rank - 3] == outputs && vs->shape[vs->rank - 2] == 1 &&
+                  vs->shape[vs->rank - 1] == 1
+            : vs->rank == 1);
+  if (!per_tensor && !per_output) return THAW_OK;
   uint32_t packed, output;
   thaw_status status =
       cv_pack_integer_weights(l->graph, l->in[1], w_zero_point, ws, &packed, l->error);
   if (status != THAW_OK || packed == CV_NONE) return status;
   a = val(l, x); /* adding values may have moved them */
-  cv_attrs attrs = {.qs8_matmul = {.input = {THAW_QS8_INPUT_DYNAMIC_TENSOR, 0.0f, 0}}};
+  const thaw_qs8_input_attrs whole_tensor = {THAW_QS8_INPUT_DYNAMIC_TENSOR, 0.0f, 0};
   if (conv) {
     /* The f32 Conv on x, its attributes and shapes as lower_conv makes them, then int8. */
     int64_t shape[THAW_MAX_RANK];
@@ -2087,7 +2094,7 @@ static thaw_status lower_dynamically_quantized_product(lowering *l, bool conv, b
     if (status == THAW_OK) status = lower_float_core(l, lower_float_conv, inputs, 2, &output);
     if (status != THAW_OK) return status;
     cv_node *node = &l->graph->nodes[val(l, output)->producer];
-    node->attrs.qs8_conv = (thaw_qs8_conv_attrs){node->attrs.conv, attrs.qs8_matmul.input};
+    node->attrs.qs8_conv = (thaw_qs8_conv_attrs){node->attrs.conv, whole_tensor};
     node->op = THAW_OP_QS8_CONV;
     node->inputs[1] = packed;
   } else {
@@ -2096,14 +2103,15 @@ static thaw_status lower_dynamically_quantized_product(lowering *l, bool conv, b
     shape[a->rank - 1] = outputs;
     output = cv_add_value(l->graph, rescale->output[0], THAW_DTYPE_F32, a->rank, shape);
     if (output == CV_NONE) return corrupt(l, "output \"%s\" is too large", rescale->output[0]);
+    const cv_attrs attrs = {.qs8_matmul = {.input = whole_tensor}};
+    const uint32_t inputs[2] = {x, packed};
+    status = emit1(l, THAW_OP_QS8_MATMUL, &attrs, inputs, 2, output);
+    if (status != THAW_OK) return status;
   }
   status = cv_bind_name(l->graph, rescale->output[0], output, l->error);
   if (status == THAW_OK) status = cv_bind_name(l->graph, l->node->output[0], CV_FOLDED, l->error);
-  if (status != THAW_OK) return status;
-  *lowered = true;
-  if (conv) return THAW_OK;
-  const uint32_t inputs[2] = {x, packed};
-  return emit1(l, THAW_OP_QS8_MATMUL, &attrs, inputs, 2, output);
+  *lowered = status == THAW_OK;
+  return status;
 }
 
 /* MatMulInteger (A B [a_zero_point b_zero_point]) and ConvInteger (x w [x_zero_point
@@ -2497,7 +2505,8 @@ static thaw_status lower_node(lowering *l) {
   return refuse(l, "unsupported op");
 }
 
-/* Bind every output of a node that failed to the poison marker. */
+/* Bind every output of the node that no lowering bound to `value`: CV_POISON for a node that
+ * failed, CV_FOLDED for one an earlier lowering absorbed. */
 static thaw_status bind_unbound_outputs(lowering *l, uint32_t value) {
   for (size_t i = 0; i < l->node->n_output; ++i) {
     const char *name = l->node->output[i];

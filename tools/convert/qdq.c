@@ -84,7 +84,6 @@ typedef struct int8_weights {
   const cv_value *levels, *scales, *zero_points; /* zero_points may be NULL */
   size_t k, n;
   ptrdiff_t row_stride, column_stride;
-  bool per_column; /* else one scale and zero point for all */
 } int8_weights;
 
 /* The weights `w` of a Conv (one group) or MatMul, when a DequantizeLinear of constant integers
@@ -127,8 +126,8 @@ static bool find_int8_weights(const cv_graph *graph, const cv_node *node, int8_w
   } else {
     return false;
   }
-  weights->per_column = weights->scales->element_count != 1;
-  if (weights->per_column && dequantize->attrs.axis.axis != channel_axis) return false;
+  if (weights->scales->element_count != 1 && dequantize->attrs.axis.axis != channel_axis)
+    return false;
   return weights->k >= 1 && weights->k <= THAW_QS8_GEMM_MAX_K;
 }
 
@@ -144,9 +143,11 @@ static thaw_status pack_int8_weights(cv_graph *graph, const int8_weights *w, con
   uint8_t *bytes = packed_size == SIZE_MAX ? NULL : malloc(packed_size);
   bool representable = levels != NULL && scales != NULL && bytes != NULL;
   for (size_t j = 0; representable && j < w->n; j++) {
-    const uint64_t parameter = w->per_column ? j : 0;
-    scales[j] = float_at(w->scales, parameter);
-    const int32_t zero = w->zero_points ? integer_at(w->zero_points, parameter) : 0;
+    /* A scale or zero point per column, or one for all. */
+    scales[j] = float_at(w->scales, w->scales->element_count != 1 ? j : 0);
+    const int32_t zero =
+        w->zero_points ? integer_at(w->zero_points, w->zero_points->element_count != 1 ? j : 0)
+                       : 0;
     representable = isfinite(scales[j]) && scales[j] > 0.0f;
     for (size_t t = 0; representable && t < w->k; t++) {
       const ptrdiff_t at = (ptrdiff_t)t * w->row_stride + (ptrdiff_t)j * w->column_stride;
@@ -178,19 +179,6 @@ static thaw_status pack_int8_weights(cv_graph *graph, const int8_weights *w, con
   return status;
 }
 
-/* `value` (one element of `bytes` bytes) repeated n times as a new constant; CV_NONE when out
- * of memory. */
-static uint32_t repeated(cv_graph *graph, uint32_t value, size_t n, size_t bytes) {
-  uint8_t *copies = malloc(n * bytes);
-  if (copies == NULL) return CV_NONE;
-  for (size_t j = 0; j < n; j++) memcpy(copies + j * bytes, graph->values[value].data, bytes);
-  int64_t shape[1] = {(int64_t)n};
-  const uint32_t id = cv_add_constant(graph, graph->values[value].name,
-                                      graph->values[value].dtype, 1, shape, copies);
-  free(copies);
-  return id;
-}
-
 thaw_status cv_pack_integer_weights(cv_graph *graph, uint32_t levels, uint32_t zero_points,
                                     uint32_t scales, uint32_t *packed, thaw_error *error) {
   *packed = CV_NONE;
@@ -208,22 +196,9 @@ thaw_status cv_pack_integer_weights(cv_graph *graph, uint32_t levels, uint32_t z
       (z != NULL && (!z->data || z->dtype != b->dtype ||
                      (z->element_count != 1 && z->element_count != n))))
     return THAW_OK;
-  /* Scales and zero points are both per tensor or both per column (pack_int8_weights). */
-  if (z != NULL && z->element_count != s->element_count) {
-    const bool spread_zeros = z->element_count == 1;
-    const uint32_t spread = spread_zeros ? repeated(graph, zero_points, n, 1)
-                                         : repeated(graph, scales, n, sizeof(float));
-    if (spread == CV_NONE) return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
-    if (spread_zeros) zero_points = spread;
-    else scales = spread;
-  }
-  b = &graph->values[levels];
-  const int8_weights weights = {
-      .levels = b, .scales = &graph->values[scales],
-      .zero_points = zero_points == CV_NONE ? NULL : &graph->values[zero_points],
-      .k = k, .n = n, .row_stride = conv ? 1 : (ptrdiff_t)n,
-      .column_stride = conv ? (ptrdiff_t)k : 1,
-      .per_column = graph->values[scales].element_count != 1};
+  const int8_weights weights = {.levels = b, .scales = s, .zero_points = z, .k = k, .n = n,
+                                .row_stride = conv ? 1 : (ptrdiff_t)n,
+                                .column_stride = conv ? (ptrdiff_t)k : 1};
   /* The qs8 weights' logical shape: the Conv's W, or the MatMul's [K, N]. */
   int64_t shape[THAW_MAX_RANK];
   memcpy(shape, b->shape, sizeof(shape));
