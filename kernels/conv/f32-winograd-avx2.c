@@ -51,6 +51,30 @@ static inline void winograd_store_tile_row(float *const *quads, const __m256 *ph
   _mm256_storeu_ps(quads[1] + 8, _mm256_permute2f128_ps(tiles26, tiles37, 0x31));
 }
 
+/* The 9 taps of 8 consecutive 3x3 filters (72 floats), tap-major: taps[t] lane l =
+ * filters[9 l + t]. Taps 0-7 of each filter are one load and a row of an 8 x 8 transpose, tap
+ * 8 a gather: assembling the vectors through memory lane by lane stalls every load on the 8
+ * stores it cannot forward from. */
+static inline void winograd_load_filter_taps(const float *filters, __m256 *taps) {
+  __m256 pairs[8], quads[8];
+  for (int r = 0; r < 8; r += 2) {
+    const __m256 even = _mm256_loadu_ps(filters + 9 * r), odd = _mm256_loadu_ps(filters + 9 * r + 9);
+    pairs[r] = _mm256_unpacklo_ps(even, odd);
+    pairs[r + 1] = _mm256_unpackhi_ps(even, odd);
+  }
+  for (int half = 0; half < 8; half += 4) {
+    quads[half] = _mm256_shuffle_ps(pairs[half], pairs[half + 2], 0x44);
+    quads[half + 1] = _mm256_shuffle_ps(pairs[half], pairs[half + 2], 0xEE);
+    quads[half + 2] = _mm256_shuffle_ps(pairs[half + 1], pairs[half + 3], 0x44);
+    quads[half + 3] = _mm256_shuffle_ps(pairs[half + 1], pairs[half + 3], 0xEE);
+  }
+  for (int t = 0; t < 4; t++) {
+    taps[t] = _mm256_permute2f128_ps(quads[t], quads[t + 4], 0x20);
+    taps[t + 4] = _mm256_permute2f128_ps(quads[t], quads[t + 4], 0x31);
+  }
+  taps[8] = _mm256_i32gather_ps(filters + 8, _mm256_setr_epi32(0, 9, 18, 27, 36, 45, 54, 63), 4);
+}
+
 #include "kernels/conv/f32-winograd-driver.h"
 
 THAW_F32_WINOGRAD_TRANSFORMS(avx2)

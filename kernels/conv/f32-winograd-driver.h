@@ -2,7 +2,8 @@
  * The F(4x4, 3x3) transforms (f32-winograd.h), one source for every vector ISA: an ISA's
  * f32-winograd-<isa>.c includes its f32 vector interface (kernels/math/f32-vector-<isa>.h),
  * defines winograd_load_patch_row and winograd_store_tile_row (the stride-4 reads and writes
- * of neighbouring tiles, an in-register transpose), includes this header, then says
+ * of neighbouring tiles, an in-register transpose) and winograd_load_filter_taps (a vector of
+ * filters' taps, tap-major), includes this header, then says
  * THAW_F32_WINOGRAD_TRANSFORMS(<isa>). Those two read and write the tiles of a vector a quad
  * (4 neighbouring tiles of one tile row) at a time, one pointer per quad, since the quads of a
  * stacked slot row lie in different tile rows.
@@ -85,17 +86,20 @@ static void winograd_weights(size_t in_channels, size_t first_out, size_t out_co
   for (size_t o = first_out; o < first_out + out_count; o++) {
     for (size_t c = 0; c < in_channels; c += WINOGRAD_LANES) {
       const size_t count = in_channels - c < WINOGRAD_LANES ? in_channels - c : WINOGRAD_LANES;
-      /* The 9 taps of `count` filters, tap-major: a filter's taps are contiguous in w.
-       * Lanes past count are zero on the last block only: the others fill every lane. */
-      float taps[9][WINOGRAD_LANES];
-      if (count < WINOGRAD_LANES) memset(taps, 0, sizeof(taps));
+      /* The 9 taps of `count` filters, tap-major: a filter's taps are contiguous in w. */
       const float *filters = w + (o * in_channels + c) * 9;
-      for (size_t lane = 0; lane < count; lane++)
-        for (size_t tap = 0; tap < 9; tap++) taps[tap][lane] = filters[lane * 9 + tap];
+      thaw_f32v taps[9];
+      if (count == WINOGRAD_LANES) {
+        winograd_load_filter_taps(filters, taps);
+      } else {
+        float partial[9][WINOGRAD_LANES] = {{0.0f}};
+        for (size_t lane = 0; lane < count; lane++)
+          for (size_t tap = 0; tap < 9; tap++) partial[tap][lane] = filters[lane * 9 + tap];
+        for (size_t tap = 0; tap < 9; tap++) taps[tap] = thaw_f32v_load(partial[tap]);
+      }
       thaw_f32v columns[3][6];
       for (size_t kw = 0; kw < 3; kw++)
-        winograd_filter_1d(thaw_f32v_load(taps[kw]), thaw_f32v_load(taps[3 + kw]),
-                           thaw_f32v_load(taps[6 + kw]), columns[kw]);
+        winograd_filter_1d(taps[kw], taps[3 + kw], taps[6 + kw], columns[kw]);
       float *out = u + o * THAW_WINOGRAD_POINTS * in_channels + c;
       for (size_t row = 0; row < 6; row++) {
         thaw_f32v points[6];

@@ -2,14 +2,21 @@
  * The Winograd path of the convolution driver (f32-winograd.h): when it pays, scratch, and the
  * run, with one ISA's transforms and GEMM.
  *
- * A run first transforms every filter into U, at the start of the scratch (all threads read
- * it). Then each task takes one chunk of whole slot rows of one image, in its thread's work
- * area: the chunk's input rows zero-padded, their 36 transformed matrices V, then, for a block of output channels at a time, the 36 GEMMs U[xi] V[xi] and the
- * output transform, which adds the bias, clamps (ReLU, Clip) and writes the NCHW output; any
- * other activation then runs over the finished rows. Every tile goes through the same
- * transforms and the same column of the same kind of GEMM tile whatever chunk it falls in
- * (chunks start at panel-aligned slot rows), so neither the chunk size nor the thread count
- * changes a bit of the output.
+ * Transformed weights U are 4x the size of the weights, so a run takes one of two orders.
+ * Where U is small (wide planes, few channels: ResNet's first stages), a run first transforms
+ * every filter into U, at the start of the scratch (all threads read it). Then each task takes
+ * one chunk of whole slot rows of one image, in its thread's work area: the chunk's input rows
+ * zero-padded, their 36 transformed matrices V, then, for a block of output channels at a
+ * time, the 36 GEMMs U[xi] V[xi] and the output transform, which adds the bias, clamps (ReLU,
+ * Clip) and writes the NCHW output; any other activation then runs over the finished rows.
+ * Where U is large (small planes, many channels: ResNet's 14x14 stage), V is the small
+ * operand: a run first transforms a band of the image (the whole of a small one) into V, at
+ * the start of the scratch, then each task takes one block of filters, transforms them into
+ * its work area, where they stay in L2 while the same GEMMs and output transform run over the
+ * band's chunks; then the next band. Every tile goes
+ * through the same transforms and the same column of the same kind of GEMM tile whatever chunk
+ * or task it falls in (chunks start at panel-aligned slot rows; blocks of filters depend on the
+ * layer only), so neither the chunk size nor the thread count changes a bit of the output.
  */
 #include "kernels/conv/conv-driver.h"
 #include "kernels/elementwise/unary-clamp.h"
@@ -20,19 +27,30 @@ enum {
   WINOGRAD_CHUNK_BYTES = 512 << 10,
   /* Output channels per block of GEMMs: their products M are that many rows per point. */
   WINOGRAD_OUT_BLOCK = 64,
-  /* The layer's weights, transformed, at most: U is 4x the size of the weights, written and
-   * read once per run, and held in the session's scratch. Above this, im2col. */
+  /* The layer's weights, transformed, at most, for U to be transformed whole at the start of
+   * a run and held in the session's scratch (read from L3 by every chunk); above this, a
+   * block of filters at a time. */
   WINOGRAD_MAX_U_BYTES = 3 << 20,
+  /* The same bound for V, transformed for a band of whole slot rows at a time (at least a
+   * panel's), each band then meeting every block of filters: a plane whose V is larger
+   * transforms the filters once per band. */
+  WINOGRAD_MAX_V_BYTES = 3 << 20,
+  /* A block of transformed filters, at most (at least WINOGRAD_FILTER_STEP filters): with the
+   * V panel and products the GEMMs read, within L2. */
+  WINOGRAD_U_BLOCK_BYTES = 192 << 10,
+  /* Filters per block are a multiple of this, the GEMM tile's rows. */
+  WINOGRAD_FILTER_STEP = 6,
 };
 
 /* What the parts of the Winograd path cost, in the multiply-adds of a GEMM that take as
  * long (one core, from bench_conv and perf on ResNet-18's and SqueezeNet's 3x3 layers): the
  * input transform per tile slot and input channel (the padding copy included), the output
  * transform per tile slot and output channel, one filter's transform, and im2col's gathering
- * per value. A filter's transform takes 7-8.5 ns with 32-64 input channels (timed alone on
- * SqueezeNet's layers), some 300-350 multiply-adds of the GEMM on them (~40 per ns); counted
- * at 850, SqueezeNet's 13x13 layers stayed on im2col, which bench_conv measures 1.1-1.3x
- * slower there. */
+ * per value. A filter's transform takes 3.6 ns with 64 input channels and 5.5 ns with 256 in
+ * blocks (timed alone), ~150-220 multiply-adds of the GEMM (~40 per ns); counted at 400, which
+ * also stands for the weights it reads from memory once per run, the path is taken on
+ * SqueezeNet's 13x13 layers (0.85x im2col's time) and left on 3x3 layers of 8x8 to 10x10
+ * (Winograd 1.1-1.5x im2col's time there, forced in an interleaved A/B). */
 #define WINOGRAD_INPUT_COST 1000.0
 #define WINOGRAD_OUTPUT_COST 800.0
 #define WINOGRAD_FILTER_COST 400.0
@@ -44,9 +62,21 @@ static size_t ceil_div(size_t numerator, size_t denominator) {
 
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
-/* The tiling of p's output plane (f32-winograd.h), and the largest chunk, in slot rows. */
+/* Bytes of U, SIZE_MAX on overflow. */
+static size_t weight_bytes(const thaw_conv2d_params *p) {
+  size_t bytes;
+  if (__builtin_mul_overflow(p->out_channels, p->in_channels, &bytes) ||
+      __builtin_mul_overflow(bytes, THAW_WINOGRAD_POINTS * sizeof(float), &bytes))
+    return SIZE_MAX;
+  return bytes;
+}
+
+/* The tiling of p's output plane (f32-winograd.h), the largest chunk, in slot rows, and the
+ * order of the run: whether U is transformed a block of out_block filters at a time, for
+ * bands of band_rows slot rows. */
 typedef struct winograd_geometry {
-  size_t slot_rows, tile_slots, stacked_rows, row_floats, out_block, chunk_rows;
+  size_t slot_rows, tile_slots, stacked_rows, row_floats, out_block, chunk_rows, band_rows;
+  bool filter_blocks;
 } winograd_geometry;
 
 /* The fewest slot rows whose slots fill whole GEMM panels. Chunks are cut at multiples of it
@@ -65,6 +95,32 @@ static size_t round_up(size_t value, size_t multiple) {
   return ceil_div(value, multiple) * multiple;
 }
 
+/* Filters per block when U is transformed a block at a time. */
+static size_t filters_per_block(const thaw_conv2d_params *p) {
+  const size_t channel_bytes = THAW_WINOGRAD_POINTS * sizeof(float);
+  size_t filters = p->in_channels == 0 ? 0 : WINOGRAD_U_BLOCK_BYTES / channel_bytes / p->in_channels;
+  filters -= filters % WINOGRAD_FILTER_STEP;
+  return min_size(filters < WINOGRAD_FILTER_STEP ? WINOGRAD_FILTER_STEP : filters,
+                  p->out_channels);
+}
+
+/* Floats of V for `slots` slots: whole panels of in_channels rows, per point. */
+static bool v_point_floats(const thaw_conv2d_params *p, size_t slots, size_t *floats) {
+  return !__builtin_mul_overflow(ceil_div(slots, THAW_GEMM_NR) * THAW_GEMM_NR, p->in_channels,
+                                 floats);
+}
+
+/* Bytes of V for `slot_rows` slot rows, SIZE_MAX on overflow. */
+static size_t v_bytes(const thaw_conv2d_params *p, const winograd_geometry *g,
+                      size_t slot_rows) {
+  size_t slots, v;
+  if (__builtin_mul_overflow(slot_rows, g->tile_slots, &slots) ||
+      !v_point_floats(p, slots, &v) ||
+      __builtin_mul_overflow(v, THAW_WINOGRAD_POINTS * sizeof(float), &v))
+    return SIZE_MAX;
+  return v;
+}
+
 static winograd_geometry geometry_of(const thaw_conv2d_params *p) {
   winograd_geometry g;
   const size_t tiles_across = ceil_div(p->out_width, 4);
@@ -73,7 +129,9 @@ static winograd_geometry geometry_of(const thaw_conv2d_params *p) {
   g.tile_slots = round_up(tiles_across * g.stacked_rows, THAW_WINOGRAD_SLOT_BLOCK);
   /* A tile row's patches; the last quad's loads reach 4 floats past its last tile. */
   g.row_floats = 4 * (g.tile_slots / g.stacked_rows) + 4;
-  g.out_block = min_size(p->out_channels, WINOGRAD_OUT_BLOCK);
+  g.filter_blocks = weight_bytes(p) > WINOGRAD_MAX_U_BYTES;
+  g.out_block = g.filter_blocks ? filters_per_block(p)
+                                : min_size(p->out_channels, WINOGRAD_OUT_BLOCK);
   /* A slot row of V and of one block's products; a width whose panel-aligned rows alone
    * overflow the budget gets chunks of those rows, and work_bytes reports an overflow. */
   size_t row_bytes, rows = 0;
@@ -82,6 +140,9 @@ static winograd_geometry geometry_of(const thaw_conv2d_params *p) {
     rows = WINOGRAD_CHUNK_BYTES / row_bytes;
   const size_t aligned = panel_aligned_rows(g.tile_slots);
   g.chunk_rows = min_size(rows < aligned ? aligned : rows - rows % aligned, g.slot_rows);
+  const size_t aligned_v = v_bytes(p, &g, aligned);
+  const size_t band = aligned_v == SIZE_MAX ? 1 : WINOGRAD_MAX_V_BYTES / aligned_v;
+  g.band_rows = min_size(band < 1 ? aligned : band * aligned, g.slot_rows);
   return g;
 }
 
@@ -96,36 +157,34 @@ static thaw_conv2d_params padded_rows_params(const thaw_conv2d_params *p,
   return rows;
 }
 
-/* One thread's work area for chunks of g->chunk_rows slot rows: the padded rows, then V at
- * v_offset, then the products of one block of output channels at m_offset; bytes in all, or
- * SIZE_MAX on overflow. */
+/* What all threads share, at the start of the scratch: U whole, or V of a band when filters
+ * come in blocks; bytes, or SIZE_MAX on overflow. */
+static size_t shared_bytes(const thaw_conv2d_params *p, const winograd_geometry *g) {
+  return g->filter_blocks ? v_bytes(p, g, g->band_rows) : weight_bytes(p);
+}
+
+/* One thread's work area for chunks of g->chunk_rows slot rows: the padded rows, then at
+ * operand_offset the chunk's V (U whole) or a block of U (filter blocks), then the products of
+ * one block of output channels at m_offset; bytes in all, or SIZE_MAX on overflow. */
 typedef struct work_layout {
-  size_t v_offset, m_offset, bytes;
+  size_t operand_offset, m_offset, bytes;
 } work_layout;
 
 static work_layout layout_work(const thaw_conv2d_params *p, const winograd_geometry *g) {
   const thaw_conv2d_params rows = padded_rows_params(p, g);
   const size_t padded = thaw_f32_im2col_padded_size(&rows, 4 * g->stacked_rows * g->chunk_rows);
-  size_t slots, v, m;
+  size_t slots, operand, m;
   if (padded == SIZE_MAX || __builtin_mul_overflow(g->chunk_rows, g->tile_slots, &slots) ||
-      __builtin_mul_overflow(ceil_div(slots, THAW_GEMM_NR) * THAW_GEMM_NR, p->in_channels, &v) ||
-      __builtin_mul_overflow(v, THAW_WINOGRAD_POINTS * sizeof(float), &v) ||
+      (g->filter_blocks ? __builtin_mul_overflow(g->out_block, p->in_channels, &operand)
+                        : !v_point_floats(p, slots, &operand)) ||
+      __builtin_mul_overflow(operand, THAW_WINOGRAD_POINTS * sizeof(float), &operand) ||
       __builtin_mul_overflow(slots, g->out_block, &m) ||
       __builtin_mul_overflow(m, THAW_WINOGRAD_POINTS * sizeof(float), &m) ||
-      padded > SIZE_MAX / 4 || v > SIZE_MAX / 4 || m > SIZE_MAX / 4)
+      padded > SIZE_MAX / 4 || operand > SIZE_MAX / 4 || m > SIZE_MAX / 4)
     return (work_layout){0, 0, SIZE_MAX};
-  const size_t v_offset = thaw_scratch_slice_bytes(padded);
-  const size_t m_offset = v_offset + thaw_scratch_slice_bytes(v);
-  return (work_layout){v_offset, m_offset, m_offset + thaw_scratch_slice_bytes(m)};
-}
-
-/* Bytes of U, SIZE_MAX on overflow. */
-static size_t weight_bytes(const thaw_conv2d_params *p) {
-  size_t bytes;
-  if (__builtin_mul_overflow(p->out_channels, p->in_channels, &bytes) ||
-      __builtin_mul_overflow(bytes, THAW_WINOGRAD_POINTS * sizeof(float), &bytes))
-    return SIZE_MAX;
-  return bytes;
+  const size_t operand_offset = thaw_scratch_slice_bytes(padded);
+  const size_t m_offset = operand_offset + thaw_scratch_slice_bytes(operand);
+  return (work_layout){operand_offset, m_offset, m_offset + thaw_scratch_slice_bytes(m)};
 }
 
 bool thaw_f32_winograd_pays(const thaw_conv2d_params *p) {
@@ -133,24 +192,27 @@ bool thaw_f32_winograd_pays(const thaw_conv2d_params *p) {
       p->stride_w != 1 || p->dilation_h != 1 || p->dilation_w != 1 || p->batch == 0 ||
       p->out_height == 0 || p->out_width == 0 || p->in_channels == 0 || p->out_channels == 0)
     return false;
-  if (weight_bytes(p) > WINOGRAD_MAX_U_BYTES) return false;
+  if (weight_bytes(p) == SIZE_MAX) return false;
   const winograd_geometry g = geometry_of(p);
   const double in = (double)p->in_channels, out = (double)p->out_channels;
   const double pixels = (double)p->out_height * (double)p->out_width;
   const double slots = (double)g.slot_rows * (double)g.tile_slots * (double)p->batch;
+  /* Filters in blocks are transformed once per band of each image. */
+  const double filter_passes =
+      g.filter_blocks ? (double)p->batch * (double)ceil_div(g.slot_rows, g.band_rows) : 1.0;
   const double im2col = 9.0 * in * pixels * (out + IM2COL_GATHER_COST) * (double)p->batch;
   const double winograd = THAW_WINOGRAD_POINTS * in * out * slots +
                           slots * (WINOGRAD_INPUT_COST * in + WINOGRAD_OUTPUT_COST * out) +
-                          WINOGRAD_FILTER_COST * in * out;
+                          WINOGRAD_FILTER_COST * in * out * filter_passes;
   return winograd < im2col;
 }
 
 size_t thaw_f32_winograd_scratch_size(const thaw_conv2d_params *p) {
   const winograd_geometry g = geometry_of(p);
-  const size_t u = weight_bytes(p), work = layout_work(p, &g).bytes;
-  if (u == SIZE_MAX || work == SIZE_MAX || u > SIZE_MAX / 4 || work > SIZE_MAX / 4)
+  const size_t shared = shared_bytes(p, &g), work = layout_work(p, &g).bytes;
+  if (shared == SIZE_MAX || work == SIZE_MAX || shared > SIZE_MAX / 4 || work > SIZE_MAX / 4)
     return SIZE_MAX;
-  return thaw_scratch_slice_bytes(u) + work;
+  return thaw_scratch_slice_bytes(shared) + work;
 }
 
 /* What the tasks of one run share. */
@@ -159,12 +221,14 @@ typedef struct winograd_run {
   const thaw_conv2d_params *p;
   thaw_conv2d_params padded_rows;
   const float *x, *w, *bias;
-  float *y, *u;
-  char *work; /* thread t's work area at work + t * layout.bytes */
+  float *y;
+  float *shared; /* U whole, or V of the band being run when filters come in blocks */
+  char *work;    /* thread t's work area at work + t * layout.bytes */
   work_layout layout;
   winograd_geometry g;
   size_t chunk_rows, chunks; /* this run's chunks: chunk_rows slot rows each, the last fewer */
   size_t filters_per_task;
+  size_t image, first_band_row, band_rows; /* the band being run, when filters come in blocks */
   float min, max;
   bool fused; /* the activation is the clamp [min, max] */
 } winograd_run;
@@ -175,12 +239,13 @@ static void weights_task(void *context, size_t thread_index, size_t task_index) 
   const size_t first = task_index * r->filters_per_task;
   r->isa->winograd_weights(r->p->in_channels, first,
                            min_size(r->filters_per_task, r->p->out_channels - first), r->w,
-                           r->u);
+                           r->shared);
 }
 
-/* The output channels [first_out, first_out + count) of a chunk whose V is ready. */
+/* The output channels [first_out, first_out + count) of a chunk whose V is ready, u holding
+ * their transformed filters. */
 static void chunk_out_block(const winograd_run *r, const thaw_winograd_chunk *chunk,
-                            const float *v, float *m, size_t image,
+                            const float *u, const float *v, float *m, size_t image,
                             size_t first_slot_row, size_t first_out, size_t count) {
   const thaw_conv2d_params *p = r->p;
   const size_t columns = chunk->slot_rows * chunk->tile_slots;
@@ -191,10 +256,8 @@ static void chunk_out_block(const winograd_run *r, const thaw_winograd_chunk *ch
       .c_row_stride = (ptrdiff_t)columns, .bias = THAW_GEMM_BIAS_NONE,
       .activation = {THAW_KERNEL_IDENTITY, 0.0f, 0.0f}};
   for (size_t point = 0; point < THAW_WINOGRAD_POINTS; point++)
-    r->isa->gemm(&gemm,
-                 r->u + (first_out * THAW_WINOGRAD_POINTS + point) * p->in_channels,
-                 v + point * chunk->v_point_stride, NULL, m + point * chunk->m_point_stride,
-                 NULL, &thaw_parallel_serial);
+    r->isa->gemm(&gemm, u + point * p->in_channels, v + point * chunk->v_point_stride, NULL,
+                 m + point * chunk->m_point_stride, NULL, &thaw_parallel_serial);
   const size_t out_plane = p->out_height * p->out_width;
   const size_t rows_per_slot_row = 4 * chunk->stacked_rows;
   const size_t first_row = rows_per_slot_row * first_slot_row;
@@ -214,55 +277,126 @@ static void chunk_out_block(const winograd_run *r, const thaw_winograd_chunk *ch
   }
 }
 
-static void chunk_task(void *context, size_t thread_index, size_t task_index) {
-  const winograd_run *r = context;
-  const thaw_conv2d_params *p = r->p;
-  const size_t image = task_index / r->chunks;
-  const size_t first_slot_row = task_index % r->chunks * r->chunk_rows;
-  const size_t slot_rows = min_size(r->chunk_rows, r->g.slot_rows - first_slot_row);
-  char *work = r->work + thread_index * r->layout.bytes;
-  float *padded = (float *)work, *v = (float *)(work + r->layout.v_offset);
-  float *m = (float *)(work + r->layout.m_offset);
-  const size_t columns = slot_rows * r->g.tile_slots;
-  const thaw_winograd_chunk chunk = {
+/* A chunk of slot_rows slot rows, its V in v_point_stride layout. */
+static thaw_winograd_chunk chunk_of(const winograd_run *r, size_t slot_rows,
+                                    size_t v_point_stride) {
+  return (thaw_winograd_chunk){
       .slot_rows = slot_rows, .tile_slots = r->g.tile_slots, .stacked_rows = r->g.stacked_rows,
-      .row_floats = r->g.row_floats,
-      .v_point_stride = ceil_div(columns, THAW_GEMM_NR) * THAW_GEMM_NR * p->in_channels,
-      .m_point_stride = r->g.out_block * columns};
+      .row_floats = r->g.row_floats, .v_point_stride = v_point_stride,
+      .m_point_stride = r->g.out_block * slot_rows * r->g.tile_slots};
+}
+
+/* The chunk's input rows padded into the thread's work area, then transformed into v. */
+static void transform_chunk_input(const winograd_run *r, char *work, size_t image,
+                                  size_t first_slot_row, const thaw_winograd_chunk *chunk,
+                                  float *v) {
+  const thaw_conv2d_params *p = r->p;
   const size_t rows_per_slot_row = 4 * r->g.stacked_rows;
   thaw_f32_im2col_pad(&r->padded_rows, r->x + image * p->in_channels * p->in_height * p->in_width,
-                      rows_per_slot_row * first_slot_row, rows_per_slot_row * slot_rows, 0,
-                      p->in_channels, padded);
-  r->isa->winograd_input(&chunk, p->in_channels, padded, v);
-  for (size_t first_out = 0; first_out < p->out_channels; first_out += r->g.out_block)
-    chunk_out_block(r, &chunk, v, m, image, first_slot_row, first_out,
-                    min_size(r->g.out_block, p->out_channels - first_out));
+                      rows_per_slot_row * first_slot_row, rows_per_slot_row * chunk->slot_rows,
+                      0, p->in_channels, (float *)work);
+  r->isa->winograd_input(chunk, p->in_channels, (const float *)work, v);
+}
+
+/* U whole: one chunk of one image, start to end. */
+static void chunk_task(void *context, size_t thread_index, size_t task_index) {
+  const winograd_run *r = context;
+  const size_t image = task_index / r->chunks, chunk_index = task_index % r->chunks;
+  const size_t first_slot_row = chunk_index * r->chunk_rows;
+  char *work = r->work + thread_index * r->layout.bytes;
+  float *v = (float *)(work + r->layout.operand_offset);
+  float *m = (float *)(work + r->layout.m_offset);
+  const size_t slot_rows = min_size(r->chunk_rows, r->g.slot_rows - first_slot_row);
+  size_t v_point_stride = 0;
+  v_point_floats(r->p, slot_rows * r->g.tile_slots, &v_point_stride);
+  const thaw_winograd_chunk chunk = chunk_of(r, slot_rows, v_point_stride);
+  transform_chunk_input(r, work, image, first_slot_row, &chunk, v);
+  for (size_t first_out = 0; first_out < r->p->out_channels; first_out += r->g.out_block)
+    chunk_out_block(r, &chunk, r->shared + first_out * THAW_WINOGRAD_POINTS * r->p->in_channels,
+                    v, m, image, first_slot_row, first_out,
+                    min_size(r->g.out_block, r->p->out_channels - first_out));
+}
+
+/* Filters in blocks: V of a band of the image (as large as any band), the panels of one chunk
+ * of the band. */
+static size_t band_v_point_stride(const winograd_run *r) {
+  size_t floats = 0;
+  v_point_floats(r->p, r->g.band_rows * r->g.tile_slots, &floats);
+  return floats;
+}
+
+/* Floats from the band's V to the panels of the chunk `slot_rows` slot rows into the band. */
+static size_t band_v_offset(const winograd_run *r, size_t slot_rows) {
+  return slot_rows * r->g.tile_slots * r->p->in_channels;
+}
+
+static void band_v_task(void *context, size_t thread_index, size_t task_index) {
+  const winograd_run *r = context;
+  const size_t rows_in_band = task_index * r->chunk_rows;
+  const size_t slot_rows = min_size(r->chunk_rows, r->band_rows - rows_in_band);
+  const thaw_winograd_chunk chunk = chunk_of(r, slot_rows, band_v_point_stride(r));
+  transform_chunk_input(r, r->work + thread_index * r->layout.bytes, r->image,
+                        r->first_band_row + rows_in_band, &chunk,
+                        r->shared + band_v_offset(r, rows_in_band));
+}
+
+/* Filters in blocks: one block transformed into the work area, then its outputs over every
+ * chunk of the band. */
+static void filter_block_task(void *context, size_t thread_index, size_t task_index) {
+  const winograd_run *r = context;
+  const thaw_conv2d_params *p = r->p;
+  char *work = r->work + thread_index * r->layout.bytes;
+  float *u = (float *)(work + r->layout.operand_offset);
+  float *m = (float *)(work + r->layout.m_offset);
+  const size_t first_out = task_index * r->g.out_block;
+  const size_t count = min_size(r->g.out_block, p->out_channels - first_out);
+  r->isa->winograd_weights(p->in_channels, 0, count, r->w + first_out * p->in_channels * 9, u);
+  const size_t v_point_stride = band_v_point_stride(r);
+  for (size_t rows_in_band = 0; rows_in_band < r->band_rows; rows_in_band += r->g.chunk_rows) {
+    const thaw_winograd_chunk chunk =
+        chunk_of(r, min_size(r->g.chunk_rows, r->band_rows - rows_in_band), v_point_stride);
+    chunk_out_block(r, &chunk, u, r->shared + band_v_offset(r, rows_in_band), m, r->image,
+                    r->first_band_row + rows_in_band, first_out, count);
+  }
 }
 
 void thaw_f32_winograd_run(const thaw_conv2d_isa *isa, const thaw_conv2d_params *p,
                            const float *x, const float *w, const float *bias, float *y,
                            void *scratch, const thaw_parallel *parallel) {
-  winograd_run r = {.isa = isa, .p = p, .x = x, .w = w, .bias = bias, .y = y, .u = scratch,
-                    .g = geometry_of(p)};
+  winograd_run r = {.isa = isa, .p = p, .x = x, .w = w, .bias = bias, .y = y,
+                    .shared = scratch, .g = geometry_of(p)};
   r.padded_rows = padded_rows_params(p, &r.g);
   r.fused = thaw_unary_as_clamp(&p->activation, &r.min, &r.max);
-  /* U, then the threads' work areas: within the thread_count slices of
-   * thaw_f32_winograd_scratch_size bytes, which each hold U and a work area. */
-  r.work = (char *)scratch + thaw_scratch_slice_bytes(weight_bytes(p));
+  /* What the threads share, then their work areas: within the thread_count slices of
+   * thaw_f32_winograd_scratch_size bytes, which each hold both. */
+  r.work = (char *)scratch + thaw_scratch_slice_bytes(shared_bytes(p, &r.g));
   r.layout = layout_work(p, &r.g);
-
-  const size_t filter_tasks = thaw_parallel_task_count(
-      parallel, p->out_channels, 2.0 * WINOGRAD_FILTER_COST * (double)p->in_channels);
-  r.filters_per_task = ceil_div(p->out_channels, filter_tasks);
-  parallel->run(parallel, ceil_div(p->out_channels, r.filters_per_task), weights_task, &r);
 
   /* Smaller chunks when the threads want more tasks than the largest chunks make. */
   const double slot_row_flops = 2.0 * THAW_WINOGRAD_POINTS * (double)r.g.tile_slots *
                                 (double)p->in_channels * (double)p->out_channels;
+  if (r.g.filter_blocks) {
+    const size_t wanted = thaw_parallel_task_count(parallel, r.g.band_rows, slot_row_flops);
+    r.chunk_rows = min_size(r.g.chunk_rows, round_up(ceil_div(r.g.band_rows, wanted),
+                                                      panel_aligned_rows(r.g.tile_slots)));
+    for (r.image = 0; r.image < p->batch; r.image++) {
+      for (r.first_band_row = 0; r.first_band_row < r.g.slot_rows;
+           r.first_band_row += r.g.band_rows) {
+        r.band_rows = min_size(r.g.band_rows, r.g.slot_rows - r.first_band_row);
+        parallel->run(parallel, ceil_div(r.band_rows, r.chunk_rows), band_v_task, &r);
+        parallel->run(parallel, ceil_div(p->out_channels, r.g.out_block), filter_block_task, &r);
+      }
+    }
+    return;
+  }
   const size_t wanted = ceil_div(
       thaw_parallel_task_count(parallel, p->batch * r.g.slot_rows, slot_row_flops), p->batch);
   r.chunk_rows = min_size(r.g.chunk_rows, round_up(ceil_div(r.g.slot_rows, wanted),
                                                     panel_aligned_rows(r.g.tile_slots)));
   r.chunks = ceil_div(r.g.slot_rows, r.chunk_rows);
+  const size_t filter_tasks = thaw_parallel_task_count(
+      parallel, p->out_channels, 2.0 * WINOGRAD_FILTER_COST * (double)p->in_channels);
+  r.filters_per_task = ceil_div(p->out_channels, filter_tasks);
+  parallel->run(parallel, ceil_div(p->out_channels, r.filters_per_task), weights_task, &r);
   parallel->run(parallel, p->batch * r.chunks, chunk_task, &r);
 }

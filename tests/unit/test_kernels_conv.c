@@ -384,7 +384,8 @@ static void test_conv2d_paths(void **state) {
 /* 3x3 stride-1 layers that take the Winograd path F(4x4, 3x3): planes whose sides are not
  * multiples of the 4x4 tile, tile rows of 1 to 3 slot blocks, pads 0, 1 and 2 (and unequal),
  * channel counts off the 8 and 16 steps, more output channels than one GEMM block, bias on and
- * off, every activation, batches and a chunked plane. */
+ * off, every activation, batches and a chunked plane; in both orders of the run (U whole, or
+ * a block of filters at a time). */
 static void test_conv2d_winograd(void **state) {
   (void)state;
   static const conv_case cases[] = {
@@ -406,6 +407,13 @@ static void test_conv2d_winograd(void **state) {
       {1, 64, 21, 13, 96, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, false, {0, 0, 0}},
       {1, 48, 34, 16, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, true, {0, 0, 0}},
       {2, 160, 91, 12, 30, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, true, {0, 0, 0}},
+      /* U over 3 MiB, transformed a block of filters at a time over V of the whole image:
+       * 151 filters (a last block of 1), on a plane 3 tiles wide; a plane of 3 slot rows in
+       * chunks of 2 (and a last chunk half a panel wide), batch 2; and V over 3 MiB too: 4
+       * slot rows (the last half in the plane) in bands of 2 */
+      {1, 170, 16, 10, 151, 3, 3, 1, 1, 1, 1, 1, 0, 1, 2, 0, 0, 0, true, {0, 0, 0}},
+      {2, 160, 12, 17, 140, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, false, {0, 0, 0}},
+      {1, 1024, 14, 30, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, true, {0, 0, 0}},
   };
   thaw_test_rng rng = {9};
   run_cases_over_activations(cases, sizeof(cases) / sizeof(cases[0]), 3, CHECK_WINOGRAD, &rng);

@@ -215,6 +215,8 @@ static void test_conv_split_is_exact(void **state) {
        * 16-column tile (both the panel-aligned chunks and the edge tile's summing order keep
        * those columns' bits). */
       {"winograd 3x3 on 23x26", conv_params(32, 23, 128, 3, 1, 1, THAW_KERNEL_RELU)},
+      /* U over 3 MiB: V of each image shared, blocks of filters over the threads. */
+      {"winograd 3x3 in filter blocks", conv_params(160, 13, 170, 3, 1, 1, THAW_KERNEL_CLIP)},
       {"pointwise", conv_params(40, 33, 90, 1, 1, 1, THAW_KERNEL_GELU)},
       {"depthwise 3x3", conv_params(200, 41, 200, 3, 1, 200, THAW_KERNEL_HARD_SWISH)},
       {"depthwise 5x5 stride 2", conv_params(150, 40, 150, 5, 2, 150, THAW_KERNEL_CLIP)},
