@@ -2,21 +2,22 @@
  * The Winograd path of the convolution driver (f32-winograd.h): when it pays, scratch, and the
  * run, with one ISA's transforms and GEMM.
  *
- * Transformed weights U are 4x the size of the weights, so a run takes one of two orders.
- * Where U is small (wide planes, few channels: ResNet's first stages), a run first transforms
- * every filter into U, at the start of the scratch (all threads read it). Then each task takes
- * one chunk of whole slot rows of one image, in its thread's work area: the chunk's input rows
- * zero-padded, their 36 transformed matrices V, then, for a block of output channels at a
- * time, the 36 GEMMs U[xi] V[xi] and the output transform, which adds the bias, clamps (ReLU,
- * Clip) and writes the NCHW output; any other activation then runs over the finished rows.
- * Where U is large (small planes, many channels: ResNet's 14x14 stage), V is the small
- * operand: a run first transforms a band of the image (the whole of a small one) into V, at
- * the start of the scratch, then each task takes one block of filters, transforms them into
- * its work area, where they stay in L2 while the same GEMMs and output transform run over the
- * band's chunks; then the next band. Every tile goes
- * through the same transforms and the same column of the same kind of GEMM tile whatever chunk
- * or task it falls in (chunks start at panel-aligned slot rows; blocks of filters depend on the
- * layer only), so neither the chunk size nor the thread count changes a bit of the output.
+ * Transformed weights U are 4x the size of the weights; where they are small (ResNet's first
+ * stages, SqueezeNet), a run first transforms every filter into U, at the start of the scratch
+ * (all threads read it). Then, on a plane of many chunks, each task takes one chunk of whole
+ * slot rows of one image, in its thread's work area: the chunk's input rows zero-padded, their
+ * 36 transformed matrices V, then, for a block of output channels at a time, the 36 GEMMs
+ * U[xi] V[xi] and the output transform, which adds the bias, clamps (ReLU, Clip) and writes
+ * the NCHW output; any other activation then runs over the finished rows.
+ * Where U is large (ResNet's 14x14 stage) or the plane too small for more than a few chunks
+ * (SqueezeNet's 13x13), V is the small operand: a run transforms a band of the image (the
+ * whole of a small one) into V, shared after U, then each task takes one block of filters
+ * (transforming them into its work area, where they stay in L2, when U is large) and runs
+ * the same GEMMs and output transform over the band's chunks; then the next band.
+ * Every tile goes through the same transforms and the same column of the same kind of GEMM
+ * tile whatever chunk or task it falls in (chunks start at panel-aligned slot rows; the order
+ * and the blocks of filters depend on the layer only), so neither the chunk size nor the
+ * thread count changes a bit of the output.
  */
 #include "kernels/conv/conv-driver.h"
 #include "kernels/elementwise/unary-clamp.h"
@@ -40,6 +41,12 @@ enum {
   WINOGRAD_U_BLOCK_BYTES = 192 << 10,
   /* Filters per block are a multiple of this, the GEMM tile's rows. */
   WINOGRAD_FILTER_STEP = 6,
+  /* A run with fewer chunks than this (of the fewest slot rows a chunk may have, over the
+   * batch) and V of an image at most WINOGRAD_SHARED_V_BYTES, about L2 (SqueezeNet's 13x13
+   * planes: one chunk), shares V and splits its work by blocks of filters instead, so that
+   * threads have work to share. */
+  WINOGRAD_MIN_CHUNKS = 4,
+  WINOGRAD_SHARED_V_BYTES = 512 << 10,
 };
 
 /* What the parts of the Winograd path cost, in the multiply-adds of a GEMM that take as
@@ -72,11 +79,11 @@ static size_t weight_bytes(const thaw_conv2d_params *p) {
 }
 
 /* The tiling of p's output plane (f32-winograd.h), the largest chunk, in slot rows, and the
- * order of the run: whether U is transformed a block of out_block filters at a time, for
- * bands of band_rows slot rows. */
+ * order of the run: whether tasks take blocks of out_block filters, for bands of band_rows
+ * slot rows (otherwise chunks), and whether each block transforms its own filters. */
 typedef struct winograd_geometry {
   size_t slot_rows, tile_slots, stacked_rows, row_floats, out_block, chunk_rows, band_rows;
-  bool filter_blocks;
+  bool filter_blocks, u_per_block;
 } winograd_geometry;
 
 /* The fewest slot rows whose slots fill whole GEMM panels. Chunks are cut at multiples of it
@@ -129,7 +136,11 @@ static winograd_geometry geometry_of(const thaw_conv2d_params *p) {
   g.tile_slots = round_up(tiles_across * g.stacked_rows, THAW_WINOGRAD_SLOT_BLOCK);
   /* A tile row's patches; the last quad's loads reach 4 floats past its last tile. */
   g.row_floats = 4 * (g.tile_slots / g.stacked_rows) + 4;
-  g.filter_blocks = weight_bytes(p) > WINOGRAD_MAX_U_BYTES;
+  const size_t aligned = panel_aligned_rows(g.tile_slots);
+  g.u_per_block = weight_bytes(p) > WINOGRAD_MAX_U_BYTES;
+  g.filter_blocks = g.u_per_block ||
+                    (p->batch * ceil_div(g.slot_rows, aligned) < WINOGRAD_MIN_CHUNKS &&
+                     v_bytes(p, &g, g.slot_rows) <= WINOGRAD_SHARED_V_BYTES);
   g.out_block = g.filter_blocks ? filters_per_block(p)
                                 : min_size(p->out_channels, WINOGRAD_OUT_BLOCK);
   /* A slot row of V and of one block's products; a width whose panel-aligned rows alone
@@ -138,7 +149,6 @@ static winograd_geometry geometry_of(const thaw_conv2d_params *p) {
   if (!__builtin_mul_overflow(p->in_channels + g.out_block, g.tile_slots, &row_bytes) &&
       !__builtin_mul_overflow(row_bytes, THAW_WINOGRAD_POINTS * sizeof(float), &row_bytes))
     rows = WINOGRAD_CHUNK_BYTES / row_bytes;
-  const size_t aligned = panel_aligned_rows(g.tile_slots);
   g.chunk_rows = min_size(rows < aligned ? aligned : rows - rows % aligned, g.slot_rows);
   const size_t aligned_v = v_bytes(p, &g, aligned);
   const size_t band = aligned_v == SIZE_MAX ? 1 : WINOGRAD_MAX_V_BYTES / aligned_v;
@@ -157,15 +167,23 @@ static thaw_conv2d_params padded_rows_params(const thaw_conv2d_params *p,
   return rows;
 }
 
-/* What all threads share, at the start of the scratch: U whole, or V of a band when filters
- * come in blocks; bytes, or SIZE_MAX on overflow. */
+/* What all threads share, at the start of the scratch: U whole (unless each block transforms
+ * its own), then V of a band when tasks take blocks of filters; the bytes to V, and in all, or
+ * SIZE_MAX on overflow. */
+static size_t u_slice_bytes(const thaw_conv2d_params *p, const winograd_geometry *g) {
+  return g->u_per_block ? 0 : thaw_scratch_slice_bytes(weight_bytes(p));
+}
+
 static size_t shared_bytes(const thaw_conv2d_params *p, const winograd_geometry *g) {
-  return g->filter_blocks ? v_bytes(p, g, g->band_rows) : weight_bytes(p);
+  const size_t u = u_slice_bytes(p, g), v = g->filter_blocks ? v_bytes(p, g, g->band_rows) : 0;
+  if (weight_bytes(p) > SIZE_MAX / 4 || v > SIZE_MAX / 4) return SIZE_MAX;
+  return u + v;
 }
 
 /* One thread's work area for chunks of g->chunk_rows slot rows: the padded rows, then at
- * operand_offset the chunk's V (U whole) or a block of U (filter blocks), then the products of
- * one block of output channels at m_offset; bytes in all, or SIZE_MAX on overflow. */
+ * operand_offset the chunk's V (tasks on chunks), a block of U (blocks that transform their
+ * filters) or nothing, then the products of one block of output channels at m_offset; bytes in
+ * all, or SIZE_MAX on overflow. */
 typedef struct work_layout {
   size_t operand_offset, m_offset, bytes;
 } work_layout;
@@ -175,8 +193,9 @@ static work_layout layout_work(const thaw_conv2d_params *p, const winograd_geome
   const size_t padded = thaw_f32_im2col_padded_size(&rows, 4 * g->stacked_rows * g->chunk_rows);
   size_t slots, operand, m;
   if (padded == SIZE_MAX || __builtin_mul_overflow(g->chunk_rows, g->tile_slots, &slots) ||
-      (g->filter_blocks ? __builtin_mul_overflow(g->out_block, p->in_channels, &operand)
-                        : !v_point_floats(p, slots, &operand)) ||
+      (g->u_per_block    ? __builtin_mul_overflow(g->out_block, p->in_channels, &operand)
+       : g->filter_blocks ? (operand = 0, false)
+                          : !v_point_floats(p, slots, &operand)) ||
       __builtin_mul_overflow(operand, THAW_WINOGRAD_POINTS * sizeof(float), &operand) ||
       __builtin_mul_overflow(slots, g->out_block, &m) ||
       __builtin_mul_overflow(m, THAW_WINOGRAD_POINTS * sizeof(float), &m) ||
@@ -197,9 +216,9 @@ bool thaw_f32_winograd_pays(const thaw_conv2d_params *p) {
   const double in = (double)p->in_channels, out = (double)p->out_channels;
   const double pixels = (double)p->out_height * (double)p->out_width;
   const double slots = (double)g.slot_rows * (double)g.tile_slots * (double)p->batch;
-  /* Filters in blocks are transformed once per band of each image. */
+  /* Blocks that transform their filters do so once per band of each image. */
   const double filter_passes =
-      g.filter_blocks ? (double)p->batch * (double)ceil_div(g.slot_rows, g.band_rows) : 1.0;
+      g.u_per_block ? (double)p->batch * (double)ceil_div(g.slot_rows, g.band_rows) : 1.0;
   const double im2col = 9.0 * in * pixels * (out + IM2COL_GATHER_COST) * (double)p->batch;
   const double winograd = THAW_WINOGRAD_POINTS * in * out * slots +
                           slots * (WINOGRAD_INPUT_COST * in + WINOGRAD_OUTPUT_COST * out) +
@@ -222,7 +241,8 @@ typedef struct winograd_run {
   thaw_conv2d_params padded_rows;
   const float *x, *w, *bias;
   float *y;
-  float *shared; /* U whole, or V of the band being run when filters come in blocks */
+  float *u; /* U whole, unless each block transforms its own */
+  float *v; /* V of the band being run, when tasks take blocks of filters */
   char *work;    /* thread t's work area at work + t * layout.bytes */
   work_layout layout;
   winograd_geometry g;
@@ -239,7 +259,7 @@ static void weights_task(void *context, size_t thread_index, size_t task_index) 
   const size_t first = task_index * r->filters_per_task;
   r->isa->winograd_weights(r->p->in_channels, first,
                            min_size(r->filters_per_task, r->p->out_channels - first), r->w,
-                           r->shared);
+                           r->u);
 }
 
 /* The output channels [first_out, first_out + count) of a chunk whose V is ready, u holding
@@ -312,7 +332,7 @@ static void chunk_task(void *context, size_t thread_index, size_t task_index) {
   const thaw_winograd_chunk chunk = chunk_of(r, slot_rows, v_point_stride);
   transform_chunk_input(r, work, image, first_slot_row, &chunk, v);
   for (size_t first_out = 0; first_out < r->p->out_channels; first_out += r->g.out_block)
-    chunk_out_block(r, &chunk, r->shared + first_out * THAW_WINOGRAD_POINTS * r->p->in_channels,
+    chunk_out_block(r, &chunk, r->u + first_out * THAW_WINOGRAD_POINTS * r->p->in_channels,
                     v, m, image, first_slot_row, first_out,
                     min_size(r->g.out_block, r->p->out_channels - first_out));
 }
@@ -337,25 +357,32 @@ static void band_v_task(void *context, size_t thread_index, size_t task_index) {
   const thaw_winograd_chunk chunk = chunk_of(r, slot_rows, band_v_point_stride(r));
   transform_chunk_input(r, r->work + thread_index * r->layout.bytes, r->image,
                         r->first_band_row + rows_in_band, &chunk,
-                        r->shared + band_v_offset(r, rows_in_band));
+                        r->v + band_v_offset(r, rows_in_band));
 }
 
-/* Filters in blocks: one block transformed into the work area, then its outputs over every
- * chunk of the band. */
+/* Filters in blocks: one block (transformed into the work area, or read from U whole), then
+ * its outputs over every chunk of the band. */
 static void filter_block_task(void *context, size_t thread_index, size_t task_index) {
   const winograd_run *r = context;
   const thaw_conv2d_params *p = r->p;
   char *work = r->work + thread_index * r->layout.bytes;
-  float *u = (float *)(work + r->layout.operand_offset);
   float *m = (float *)(work + r->layout.m_offset);
   const size_t first_out = task_index * r->g.out_block;
   const size_t count = min_size(r->g.out_block, p->out_channels - first_out);
-  r->isa->winograd_weights(p->in_channels, 0, count, r->w + first_out * p->in_channels * 9, u);
+  const float *u;
+  if (r->g.u_per_block) {
+    float *block = (float *)(work + r->layout.operand_offset);
+    r->isa->winograd_weights(p->in_channels, 0, count, r->w + first_out * p->in_channels * 9,
+                             block);
+    u = block;
+  } else {
+    u = r->u + first_out * THAW_WINOGRAD_POINTS * p->in_channels;
+  }
   const size_t v_point_stride = band_v_point_stride(r);
   for (size_t rows_in_band = 0; rows_in_band < r->band_rows; rows_in_band += r->g.chunk_rows) {
     const thaw_winograd_chunk chunk =
         chunk_of(r, min_size(r->g.chunk_rows, r->band_rows - rows_in_band), v_point_stride);
-    chunk_out_block(r, &chunk, u, r->shared + band_v_offset(r, rows_in_band), m, r->image,
+    chunk_out_block(r, &chunk, u, r->v + band_v_offset(r, rows_in_band), m, r->image,
                     r->first_band_row + rows_in_band, first_out, count);
   }
 }
@@ -364,13 +391,20 @@ void thaw_f32_winograd_run(const thaw_conv2d_isa *isa, const thaw_conv2d_params 
                            const float *x, const float *w, const float *bias, float *y,
                            void *scratch, const thaw_parallel *parallel) {
   winograd_run r = {.isa = isa, .p = p, .x = x, .w = w, .bias = bias, .y = y,
-                    .shared = scratch, .g = geometry_of(p)};
+                    .u = scratch, .g = geometry_of(p)};
   r.padded_rows = padded_rows_params(p, &r.g);
   r.fused = thaw_unary_as_clamp(&p->activation, &r.min, &r.max);
   /* What the threads share, then their work areas: within the thread_count slices of
    * thaw_f32_winograd_scratch_size bytes, which each hold both. */
+  r.v = (float *)((char *)scratch + u_slice_bytes(p, &r.g));
   r.work = (char *)scratch + thaw_scratch_slice_bytes(shared_bytes(p, &r.g));
   r.layout = layout_work(p, &r.g);
+  if (!r.g.u_per_block) {
+    const size_t filter_tasks = thaw_parallel_task_count(
+        parallel, p->out_channels, 2.0 * WINOGRAD_FILTER_COST * (double)p->in_channels);
+    r.filters_per_task = ceil_div(p->out_channels, filter_tasks);
+    parallel->run(parallel, ceil_div(p->out_channels, r.filters_per_task), weights_task, &r);
+  }
 
   /* Smaller chunks when the threads want more tasks than the largest chunks make. */
   const double slot_row_flops = 2.0 * THAW_WINOGRAD_POINTS * (double)r.g.tile_slots *
@@ -394,9 +428,5 @@ void thaw_f32_winograd_run(const thaw_conv2d_isa *isa, const thaw_conv2d_params 
   r.chunk_rows = min_size(r.g.chunk_rows, round_up(ceil_div(r.g.slot_rows, wanted),
                                                     panel_aligned_rows(r.g.tile_slots)));
   r.chunks = ceil_div(r.g.slot_rows, r.chunk_rows);
-  const size_t filter_tasks = thaw_parallel_task_count(
-      parallel, p->out_channels, 2.0 * WINOGRAD_FILTER_COST * (double)p->in_channels);
-  r.filters_per_task = ceil_div(p->out_channels, filter_tasks);
-  parallel->run(parallel, ceil_div(p->out_channels, r.filters_per_task), weights_task, &r);
   parallel->run(parallel, p->batch * r.chunks, chunk_task, &r);
 }

@@ -214,7 +214,9 @@ static void test_conv_split_is_exact(void **state) {
        * of one tile row ends its GEMM on an 8-column edge where the serial run has a full
        * 16-column tile (both the panel-aligned chunks and the edge tile's summing order keep
        * those columns' bits). */
-      {"winograd 3x3 on 23x26", conv_params(32, 23, 128, 3, 1, 1, THAW_KERNEL_RELU)},
+      {"winograd 3x3 on 23x26", conv_params(96, 23, 128, 3, 1, 1, THAW_KERNEL_RELU)},
+      /* A small plane (one chunk): V shared, blocks of filters over the threads. */
+      {"winograd 3x3 on 13x16", conv_params(64, 13, 256, 3, 1, 1, THAW_KERNEL_RELU)},
       /* U over 3 MiB: V of each image shared, blocks of filters over the threads. */
       {"winograd 3x3 in filter blocks", conv_params(160, 13, 170, 3, 1, 1, THAW_KERNEL_CLIP)},
       {"pointwise", conv_params(40, 33, 90, 1, 1, 1, THAW_KERNEL_GELU)},
