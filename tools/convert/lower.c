@@ -23,13 +23,35 @@
 #define CV_FOLDED (UINT32_MAX - 2)
 #define MAX_NODE_INPUTS 64
 
+/* Where an ONNX value name appears: read by a node, produced by one, or a graph output. The
+ * pattern checks of the lowerings ask who reads or produces a value; the whole graph's
+ * appearances, sorted by name once per model, answer with a binary search where a scan of
+ * the graph per question would take quadratic time on a model of many such patterns. */
+typedef enum onnx_appearance_kind {
+  ONNX_READ,
+  ONNX_PRODUCED,
+  ONNX_GRAPH_OUTPUT,
+} onnx_appearance_kind;
+
+typedef struct onnx_appearance {
+  const char *name;
+  const Onnx__NodeProto *node; /* NULL for a graph output */
+  size_t node_index, slot;     /* slot: the input or output index in the node */
+  onnx_appearance_kind kind;
+} onnx_appearance;
+
+typedef struct onnx_index {
+  onnx_appearance *appearances; /* by name, then kind, then node order */
+  size_t count;
+} onnx_index;
+
 typedef struct lowering {
   cv_graph *graph;
   const Onnx__NodeProto *node;
   const char *name; /* node name, or "#<index>" when the model has none */
   const char *op;
   const char *model_dir;
-  const Onnx__GraphProto *onnx_graph; /* for the consumers of a value */
+  const onnx_index *onnx_names; /* who reads and who produces each ONNX value */
   uint32_t in[MAX_NODE_INPUTS]; /* CV_NONE for an absent optional input */
   uint32_t in_count;
   thaw_error *error;
@@ -1747,29 +1769,84 @@ static thaw_status quantization_axis(lowering *l, uint32_t x, uint32_t scale, ui
   return THAW_OK;
 }
 
+static int compare_appearances(const void *a, const void *b) {
+  const onnx_appearance *x = a, *y = b;
+  const int by_name = strcmp(x->name, y->name);
+  if (by_name != 0) return by_name;
+  if (x->kind != y->kind) return x->kind < y->kind ? -1 : 1;
+  if (x->node_index != y->node_index) return x->node_index < y->node_index ? -1 : 1;
+  return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+static void append_appearance(onnx_index *index, const char *name, const Onnx__NodeProto *node,
+                              size_t node_index, size_t slot, onnx_appearance_kind kind) {
+  if (name && name[0])
+    index->appearances[index->count++] =
+        (onnx_appearance){name, node, node_index, slot, kind};
+}
+
+static thaw_status onnx_index_build(const Onnx__GraphProto *graph, onnx_index *index,
+                                    thaw_error *error) {
+  size_t capacity = graph->n_output;
+  for (size_t n = 0; n < graph->n_node; ++n)
+    if (__builtin_add_overflow(capacity, graph->node[n]->n_input, &capacity) ||
+        __builtin_add_overflow(capacity, graph->node[n]->n_output, &capacity))
+      return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
+  index->count = 0;
+  index->appearances = calloc(capacity + 1, sizeof(onnx_appearance));
+  if (!index->appearances) return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
+  for (size_t n = 0; n < graph->n_node; ++n) {
+    const Onnx__NodeProto *node = graph->node[n];
+    for (size_t i = 0; i < node->n_input; ++i)
+      append_appearance(index, node->input[i], node, n, i, ONNX_READ);
+    for (size_t i = 0; i < node->n_output; ++i)
+      append_appearance(index, node->output[i], node, n, i, ONNX_PRODUCED);
+  }
+  for (size_t i = 0; i < graph->n_output; ++i)
+    append_appearance(index, graph->output[i]->name, NULL, 0, i, ONNX_GRAPH_OUTPUT);
+  qsort(index->appearances, index->count, sizeof(onnx_appearance), compare_appearances);
+  return THAW_OK;
+}
+
+/* The appearances of `name` of one kind, in node order: *count of them from the returned one. */
+static const onnx_appearance *appearances_of(const lowering *l, const char *name,
+                                             onnx_appearance_kind kind, size_t *count) {
+  const onnx_index *index = l->onnx_names;
+  size_t low = 0, high = index->count;
+  while (low < high) { /* the first not below (name, kind, node 0) */
+    const size_t middle = low + (high - low) / 2;
+    const onnx_appearance *a = &index->appearances[middle];
+    const int by_name = strcmp(a->name, name);
+    if (by_name < 0 || (by_name == 0 && a->kind < kind)) low = middle + 1;
+    else high = middle;
+  }
+  size_t end = low;
+  while (end < index->count && index->appearances[end].kind == kind &&
+         strcmp(index->appearances[end].name, name) == 0)
+    end++;
+  *count = end - low;
+  return &index->appearances[low];
+}
+
 static bool is_graph_output(const lowering *l, const char *name) {
-  for (size_t i = 0; i < l->onnx_graph->n_output; ++i)
-    if (strcmp(l->onnx_graph->output[i]->name, name) == 0) return true;
-  return false;
+  size_t count;
+  appearances_of(l, name, ONNX_GRAPH_OUTPUT, &count);
+  return count > 0;
 }
 
 /* True when every consumer of ONNX value `name` reads it as the weights of a Conv, MatMul or
  * Gemm and it is no graph output: the only places an int8 weight can stay int8. */
 static bool read_only_as_weights(const lowering *l, const char *name) {
   if (is_graph_output(l, name)) return false;
-  bool read = false;
-  for (size_t n = 0; n < l->onnx_graph->n_node; ++n) {
-    const Onnx__NodeProto *node = l->onnx_graph->node[n];
-    for (size_t i = 0; i < node->n_input; ++i) {
-      if (!node->input[i] || strcmp(node->input[i], name) != 0) continue;
-      const char *op = node->op_type ? node->op_type : "";
-      bool weights = i == 1 && (strcmp(op, "Conv") == 0 || strcmp(op, "MatMul") == 0 ||
-                                strcmp(op, "Gemm") == 0);
-      if (!weights) return false;
-      read = true;
-    }
+  size_t count;
+  const onnx_appearance *reads = appearances_of(l, name, ONNX_READ, &count);
+  for (size_t r = 0; r < count; ++r) {
+    const char *op = reads[r].node->op_type ? reads[r].node->op_type : "";
+    if (reads[r].slot != 1 ||
+        (strcmp(op, "Conv") != 0 && strcmp(op, "MatMul") != 0 && strcmp(op, "Gemm") != 0))
+      return false;
   }
-  return read;
+  return count > 0;
 }
 
 /* X scale [zero_point] -> `output` (a dequantize when `dequantize`). Weights (constant int8 or
@@ -1983,16 +2060,9 @@ static thaw_status unit_scale(lowering *l, uint32_t zero_point, uint32_t *scale)
  * or `name` is a graph output. */
 static const Onnx__NodeProto *sole_onnx_reader(const lowering *l, const char *name) {
   if (is_graph_output(l, name)) return NULL;
-  const Onnx__NodeProto *found = NULL;
-  for (size_t n = 0; n < l->onnx_graph->n_node; ++n) {
-    const Onnx__NodeProto *reader = l->onnx_graph->node[n];
-    for (size_t i = 0; i < reader->n_input; ++i) {
-      if (!reader->input[i] || strcmp(reader->input[i], name) != 0) continue;
-      if (found != NULL) return NULL;
-      found = reader;
-    }
-  }
-  return found;
+  size_t count;
+  const onnx_appearance *reads = appearances_of(l, name, ONNX_READ, &count);
+  return count == 1 ? reads->node : NULL;
 }
 
 static bool is_onnx_op(const Onnx__NodeProto *node, const char *op, size_t inputs) {
@@ -2018,14 +2088,11 @@ static const char *other_input(const Onnx__NodeProto *node, const char *name) {
   return first == second ? NULL : node->input[first ? 1 : 0];
 }
 
-/* The ONNX node producing `name`, or NULL. */
+/* The first ONNX node producing `name`, or NULL. */
 static const Onnx__NodeProto *onnx_producer(const lowering *l, const char *name) {
-  for (size_t n = 0; n < l->onnx_graph->n_node; ++n) {
-    const Onnx__NodeProto *node = l->onnx_graph->node[n];
-    for (size_t i = 0; i < node->n_output; ++i)
-      if (node->output[i] && strcmp(node->output[i], name) == 0) return node;
-  }
-  return NULL;
+  size_t count;
+  const onnx_appearance *producers = appearances_of(l, name, ONNX_PRODUCED, &count);
+  return count > 0 ? producers->node : NULL;
 }
 
 /* ONNX Runtime's dynamic quantization of a MatMul or Conv (quantize_dynamic):
@@ -2517,18 +2584,15 @@ static thaw_status bind_unbound_outputs(lowering *l, uint32_t value) {
   return THAW_OK;
 }
 
-thaw_status cv_lower(cv_graph *graph, const Onnx__GraphProto *onnx_graph, const char *model_dir,
-                     thaw_error *error) {
-  /* Checked first: the lowerings look graph outputs up by name (an int8 weight that is also a
-   * graph output must stay f32). */
-  for (size_t i = 0; i < onnx_graph->n_output; ++i)
-    if (onnx_graph->output[i]->name == NULL || onnx_graph->output[i]->name[0] == '\0')
-      return thaw_error_set(error, THAW_STATUS_CORRUPT, "graph output %zu has no name", i);
+/* Lowers the nodes in order, then binds the graph outputs. */
+static thaw_status lower_nodes(cv_graph *graph, const Onnx__GraphProto *onnx_graph,
+                               const onnx_index *onnx_names, const char *model_dir,
+                               thaw_error *error) {
   char unnamed[32];
   for (size_t index = 0; index < onnx_graph->n_node; ++index) {
     const Onnx__NodeProto *node = onnx_graph->node[index];
-    lowering l = {.graph = graph, .node = node, .model_dir = model_dir, .onnx_graph = onnx_graph,
-                  .error = error};
+    lowering l = {.graph = graph, .node = node, .model_dir = model_dir,
+                  .onnx_names = onnx_names, .error = error};
     snprintf(unnamed, sizeof(unnamed), "#%zu", index);
     l.name = node->name && node->name[0] ? node->name : unnamed;
     l.op = node->op_type ? node->op_type : "";
@@ -2619,4 +2683,19 @@ thaw_status cv_lower(cv_graph *graph, const Onnx__GraphProto *onnx_graph, const 
     graph->outputs[graph->output_count++] = value;
   }
   return THAW_OK;
+}
+
+thaw_status cv_lower(cv_graph *graph, const Onnx__GraphProto *onnx_graph, const char *model_dir,
+                     thaw_error *error) {
+  /* Checked first: the lowerings look graph outputs up by name (an int8 weight that is also a
+   * graph output must stay f32). */
+  for (size_t i = 0; i < onnx_graph->n_output; ++i)
+    if (onnx_graph->output[i]->name == NULL || onnx_graph->output[i]->name[0] == '\0')
+      return thaw_error_set(error, THAW_STATUS_CORRUPT, "graph output %zu has no name", i);
+  onnx_index onnx_names;
+  thaw_status indexed = onnx_index_build(onnx_graph, &onnx_names, error);
+  if (indexed != THAW_OK) return indexed;
+  thaw_status status = lower_nodes(graph, onnx_graph, &onnx_names, model_dir, error);
+  free(onnx_names.appearances);
+  return status;
 }
