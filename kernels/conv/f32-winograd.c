@@ -175,9 +175,9 @@ static size_t u_slice_bytes(const thaw_conv2d_params *p, const winograd_geometry
 }
 
 static size_t shared_bytes(const thaw_conv2d_params *p, const winograd_geometry *g) {
-  const size_t u = u_slice_bytes(p, g), v = g->filter_blocks ? v_bytes(p, g, g->band_rows) : 0;
-  if (weight_bytes(p) > SIZE_MAX / 4 || v > SIZE_MAX / 4) return SIZE_MAX;
-  return u + v;
+  /* U whole is at most WINOGRAD_MAX_U_BYTES. */
+  const size_t v = g->filter_blocks ? v_bytes(p, g, g->band_rows) : 0;
+  return v > SIZE_MAX / 4 ? SIZE_MAX : u_slice_bytes(p, g) + v;
 }
 
 /* One thread's work area for chunks of g->chunk_rows slot rows: the padded rows, then at
