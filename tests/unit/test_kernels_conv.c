@@ -384,8 +384,8 @@ static void test_conv2d_paths(void **state) {
 /* 3x3 stride-1 layers that take the Winograd path F(4x4, 3x3): planes whose sides are not
  * multiples of the 4x4 tile, tile rows of 1 to 3 slot blocks, pads 0, 1 and 2 (and unequal),
  * channel counts off the 8 and 16 steps, more output channels than one GEMM block, bias on and
- * off, every activation, batches and a chunked plane; in both orders of the run (U whole, or
- * a block of filters at a time). */
+ * off, every activation, batches and a chunked plane; in every order of the run (chunks over
+ * U whole, blocks of filters over U whole, blocks that transform their own filters). */
 static void test_conv2d_winograd(void **state) {
   (void)state;
   static const conv_case cases[] = {
@@ -406,6 +406,8 @@ static void test_conv2d_winograd(void **state) {
       {1, 128, 30, 9, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, true, {0, 0, 0}},
       {1, 64, 21, 13, 96, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, false, {0, 0, 0}},
       {1, 48, 34, 16, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, true, {0, 0, 0}},
+      /* one chunk per image, batch 2: V shared image by image, blocks of filters over U */
+      {2, 40, 13, 13, 50, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, false, {0, 0, 0}},
       {2, 160, 91, 12, 30, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, true, {0, 0, 0}},
       /* U over 3 MiB, transformed a block of filters at a time over V of the whole image:
        * 151 filters (a last block of 1), on a plane 3 tiles wide; a plane of 3 slot rows in
