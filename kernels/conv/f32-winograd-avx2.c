@@ -58,7 +58,8 @@ static inline void winograd_store_tile_row(float *const *quads, const __m256 *ph
 static inline void winograd_load_filter_taps(const float *filters, __m256 *taps) {
   __m256 pairs[8], quads[8];
   for (int r = 0; r < 8; r += 2) {
-    const __m256 even = _mm256_loadu_ps(filters + 9 * r), odd = _mm256_loadu_ps(filters + 9 * r + 9);
+    const __m256 even = _mm256_loadu_ps(filters + 9 * r);
+    const __m256 odd = _mm256_loadu_ps(filters + 9 * r + 9);
     pairs[r] = _mm256_unpacklo_ps(even, odd);
     pairs[r + 1] = _mm256_unpackhi_ps(even, odd);
   }

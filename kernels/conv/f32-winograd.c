@@ -102,10 +102,12 @@ static size_t round_up(size_t value, size_t multiple) {
   return ceil_div(value, multiple) * multiple;
 }
 
-/* Filters per block when U is transformed a block at a time. */
+/* Filters per block when tasks take blocks of filters: as many as WINOGRAD_U_BLOCK_BYTES of U
+ * hold, a multiple of WINOGRAD_FILTER_STEP (at least one). */
 static size_t filters_per_block(const thaw_conv2d_params *p) {
-  const size_t channel_bytes = THAW_WINOGRAD_POINTS * sizeof(float);
-  size_t filters = p->in_channels == 0 ? 0 : WINOGRAD_U_BLOCK_BYTES / channel_bytes / p->in_channels;
+  const size_t filter_channel_bytes = THAW_WINOGRAD_POINTS * sizeof(float);
+  size_t filters =
+      p->in_channels == 0 ? 0 : WINOGRAD_U_BLOCK_BYTES / filter_channel_bytes / p->in_channels;
   filters -= filters % WINOGRAD_FILTER_STEP;
   return min_size(filters < WINOGRAD_FILTER_STEP ? WINOGRAD_FILTER_STEP : filters,
                   p->out_channels);
