@@ -67,8 +67,8 @@ enum {
    * many streams as rows). MobileNetV2's 1x1 layers on the 112^2 plane, THAW_PROFILE=nodes
    * alternated 8 times: 16 -> 96 0.86x the time, 32 -> 16 0.92x, and the depthwise layer
    * reading the first 0.93x (old and new CLI alternated 10 times: the three 0.92x on one
-   * thread, 0.97x on two; the whole model level); k = 24 and 32 on smaller planes level; up
-   * to k = 160 the model got slower. */
+   * thread, 0.97x on two; the whole model level); k = 24 and 32 on smaller planes level. With
+   * the bound at 64 the model measured no better, at 160 slower. */
   GEMM_SHORT_K = 32,
 };
 
