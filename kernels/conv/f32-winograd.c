@@ -389,6 +389,17 @@ static void filter_block_task(void *context, size_t thread_index, size_t task_in
   }
 }
 
+/* Chunk rows for `images` runs of `slot_rows` slot rows of slot_row_flops each: smaller
+ * chunks (still panel-aligned) when the threads want more tasks than the largest chunks
+ * make. */
+static size_t chunk_rows_for_threads(const winograd_run *r, const thaw_parallel *parallel,
+                                     size_t images, size_t slot_rows, double slot_row_flops) {
+  const size_t wanted =
+      ceil_div(thaw_parallel_task_count(parallel, images * slot_rows, slot_row_flops), images);
+  return min_size(r->g.chunk_rows, round_up(ceil_div(slot_rows, wanted),
+                                            panel_aligned_rows(r->g.tile_slots)));
+}
+
 void thaw_f32_winograd_run(const thaw_conv2d_isa *isa, const thaw_conv2d_params *p,
                            const float *x, const float *w, const float *bias, float *y,
                            void *scratch, const thaw_parallel *parallel) {
@@ -408,13 +419,11 @@ void thaw_f32_winograd_run(const thaw_conv2d_isa *isa, const thaw_conv2d_params 
     parallel->run(parallel, ceil_div(p->out_channels, r.filters_per_task), weights_task, &r);
   }
 
-  /* Smaller chunks when the threads want more tasks than the largest chunks make. */
-  const double slot_row_flops = 2.0 * THAW_WINOGRAD_POINTS * (double)r.g.tile_slots *
-                                (double)p->in_channels * (double)p->out_channels;
   if (r.g.filter_blocks) {
-    const size_t wanted = thaw_parallel_task_count(parallel, r.g.band_rows, slot_row_flops);
-    r.chunk_rows = min_size(r.g.chunk_rows, round_up(ceil_div(r.g.band_rows, wanted),
-                                                      panel_aligned_rows(r.g.tile_slots)));
+    /* The tasks that transform V split a band by its cost alone (the GEMMs come after). */
+    r.chunk_rows = chunk_rows_for_threads(
+        &r, parallel, 1, r.g.band_rows,
+        2.0 * WINOGRAD_INPUT_COST * (double)r.g.tile_slots * (double)p->in_channels);
     for (r.image = 0; r.image < p->batch; r.image++) {
       for (r.first_band_row = 0; r.first_band_row < r.g.slot_rows;
            r.first_band_row += r.g.band_rows) {
@@ -425,10 +434,9 @@ void thaw_f32_winograd_run(const thaw_conv2d_isa *isa, const thaw_conv2d_params 
     }
     return;
   }
-  const size_t wanted = ceil_div(
-      thaw_parallel_task_count(parallel, p->batch * r.g.slot_rows, slot_row_flops), p->batch);
-  r.chunk_rows = min_size(r.g.chunk_rows, round_up(ceil_div(r.g.slot_rows, wanted),
-                                                    panel_aligned_rows(r.g.tile_slots)));
+  r.chunk_rows = chunk_rows_for_threads(&r, parallel, p->batch, r.g.slot_rows,
+                                        2.0 * THAW_WINOGRAD_POINTS * (double)r.g.tile_slots *
+                                            (double)p->in_channels * (double)p->out_channels);
   r.chunks = ceil_div(r.g.slot_rows, r.chunk_rows);
   parallel->run(parallel, p->batch * r.chunks, chunk_task, &r);
 }
