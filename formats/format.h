@@ -19,7 +19,7 @@
 #define THAW_FORMAT_MAGIC_SIZE 8
 #define THAW_FORMAT_MAJOR 1
 /* The newest minor version this reader knows; writers stamp the lowest one a file needs. */
-#define THAW_FORMAT_MINOR 5
+#define THAW_FORMAT_MINOR 6
 
 #define THAW_FORMAT_HEADER_SIZE 64
 #define THAW_FORMAT_SECTION_ENTRY_SIZE 24
@@ -126,8 +126,11 @@ typedef enum thaw_op {
   /* CONCAT whose parts the arena plan placed at their slices of Y, which nothing before the
    * axis but 1s makes contiguous (format 1.4): the producers wrote Y, nothing is copied. */
   THAW_OP_CONCAT_IN_PLACE = 33, /* X0 X1 ... -> Y along axis                   axis attrs */
+  /* GATHER from an int8 table whose slices along the axis each have a scale (format 1.6): an
+   * embedding table at a quarter of its f32 bytes. */
+  THAW_OP_QS8_GATHER = 34, /* data(i8) indices(i32/i64) scales[data dim axis](f32) -> Y(f32)  axis */
 } thaw_op;
-#define THAW_OP_MAX 33
+#define THAW_OP_MAX 34
 
 /* Elementwise functions, standalone (UNARY) or fused into CONV/MATMUL outputs. */
 typedef enum thaw_unary_func {

@@ -450,6 +450,7 @@ static const op_contract kContracts[THAW_OP_MAX + 1] = {
                                  check_permuted_matmul},
     [THAW_OP_CONCAT_IN_PLACE] = {"ConcatInPlace", sizeof(thaw_axis_attrs), 1, ANY_COUNT, 1, 1,
                                  check_axis},
+    [THAW_OP_QS8_GATHER] = {"QS8Gather", sizeof(thaw_axis_attrs), 3, 3, 1, 1, check_axis},
 };
 
 static const op_contract *find_contract(uint32_t op) {

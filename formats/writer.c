@@ -611,6 +611,8 @@ static bool quantizes_whole_tensor(const thaw_writer *writer, uint32_t n) {
  * 1.4; the whole-tensor input quantization with 1.5. */
 static uint16_t minimum_minor_version(const thaw_writer *writer, const file_layout *layout) {
   for (uint32_t n = 0; n < writer->nodes.count; n++)
+    if (node_at(writer, n)->op == THAW_OP_QS8_GATHER) return 6;
+  for (uint32_t n = 0; n < writer->nodes.count; n++)
     if (quantizes_whole_tensor(writer, n)) return 5;
   for (uint32_t n = 0; n < writer->nodes.count; n++)
     if (layout->concat_in_place[n]) return 4;

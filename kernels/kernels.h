@@ -328,6 +328,10 @@ typedef struct thaw_kernels {
    * axis_size); *bad_index receives it. */
   bool (*gather)(const thaw_gather_params *p, const void *x, const void *indices, void *y,
                  int64_t *bad_index);
+  /* gather of an int8 table whose slice i along the axis is scales[i] * x[..., i, ...]; same
+   * index rules. */
+  bool (*qs8_gather)(const thaw_gather_params *p, const int8_t *x, const void *indices,
+                     const float *scales, float *y, int64_t *bad_index);
   /* Element conversion; float to integer truncates toward zero, to bool is x != 0. */
   void (*cast)(thaw_dtype from, thaw_dtype to, size_t n, const void *x, void *y);
   /* z = cond ? x : y with broadcasting (strides[0] cond, [1] x, [2] y). */

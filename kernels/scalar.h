@@ -67,6 +67,8 @@ void thaw_x_split__scalar(size_t outer, size_t count, const size_t *row_bytes, c
                           void *const *y);
 bool thaw_x_gather__scalar(const thaw_gather_params *p, const void *x, const void *indices,
                            void *y, int64_t *bad_index);
+bool thaw_qs8_gather__scalar(const thaw_gather_params *p, const int8_t *x, const void *indices,
+                             const float *scales, float *y, int64_t *bad_index);
 void thaw_x_cast__scalar(thaw_dtype from, thaw_dtype to, size_t n, const void *x, void *y);
 void thaw_x_where__scalar(size_t element_size, const thaw_broadcast *iter, const uint8_t *cond,
                           const void *x, const void *y, void *z);

@@ -49,17 +49,20 @@ static const thaw_format_tensor *operand_tensor(const thaw_model *model,
   return &model->tensors[model->operand_tensors[node->first_operand + i]];
 }
 
-/* Every input read once, every output written once; constants count as weights. Gather and
+/* Every input read once, every output written once; constants count as weights. Gathers and
  * Slice read only the elements they copy out (an embedding table is mostly not read). The sizes
  * were validated against the file and the arena, so the sums cannot overflow. */
 static void count_bytes(const thaw_model *model, const thaw_prepared_node *node,
                         thaw_cost_node *facts) {
-  const bool reads_output_size = node->op == THAW_OP_GATHER || node->op == THAW_OP_SLICE;
+  const bool reads_output_elements = node->op == THAW_OP_GATHER ||
+                                     node->op == THAW_OP_QS8_GATHER || node->op == THAW_OP_SLICE;
   for (uint32_t i = 0; i < node->input_count; i++) {
     const thaw_format_tensor *tensor = operand_tensor(model, node, i);
-    const uint64_t size = i == 0 && reads_output_size
-                              ? operand_tensor(model, node, node->input_count)->size
-                              : tensor->size;
+    const uint64_t size =
+        i == 0 && reads_output_elements
+            ? operand_tensor(model, node, node->input_count)->element_count *
+                  thaw_dtype_size(tensor->dtype)
+            : tensor->size;
     if (tensor->kind == THAW_TENSOR_CONSTANT)
       facts->weight_bytes_read += size;
     else
@@ -278,7 +281,10 @@ void thaw_cost_node_facts(const thaw_model *model, uint32_t index, thaw_cost_nod
     case THAW_OP_EXPAND: set_class(facts, THAW_COST_DATA_MOVEMENT, THAW_RATE_STRIDED_COPY, 0); break;
     case THAW_OP_CONCAT:
     case THAW_OP_SPLIT: set_class(facts, THAW_COST_DATA_MOVEMENT, THAW_RATE_COPY, 0); break;
-    case THAW_OP_GATHER: set_class(facts, THAW_COST_DATA_MOVEMENT, THAW_RATE_GATHER, 0); break;
+    case THAW_OP_GATHER:
+    case THAW_OP_QS8_GATHER:
+      set_class(facts, THAW_COST_DATA_MOVEMENT, THAW_RATE_GATHER, 0);
+      break;
     case THAW_OP_PAD: set_class(facts, THAW_COST_DATA_MOVEMENT, THAW_RATE_PAD, 0); break;
     case THAW_OP_RESIZE:
       set_class(facts, THAW_COST_DATA_MOVEMENT,

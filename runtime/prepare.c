@@ -918,13 +918,13 @@ static thaw_status prepare_reshape(const preparation *p) {
   return THAW_OK;
 }
 
-static thaw_status prepare_gather(const preparation *p) {
+/* The shape and index rules Gather and QS8Gather share; the dtypes are the caller's. */
+static thaw_status prepare_gather_shape(const preparation *p) {
   thaw_axis_attrs attrs;
   memcpy(&attrs, p->attrs, sizeof attrs);
   const thaw_format_tensor *data = input_tensor(p, 0), *indices = input_tensor(p, 1);
   const thaw_format_tensor *y = output_tensor(p, 0);
-  thaw_status status = require_same_dtype(p, y, "output", data, "input");
-  if (status == THAW_OK) status = require_axis(p, attrs.axis, data);
+  thaw_status status = require_axis(p, attrs.axis, data);
   if (status != THAW_OK) return status;
   if (indices->dtype != THAW_DTYPE_I32 && indices->dtype != THAW_DTYPE_I64) {
     return node_fail(p, THAW_STATUS_UNSUPPORTED, "indices \"%s\" are %s, not i32 or i64",
@@ -958,6 +958,30 @@ static thaw_status prepare_gather(const preparation *p) {
       .index_count = (size_t)indices->element_count,
       .indices_are_i64 = indices->dtype == THAW_DTYPE_I64,
   };
+  return THAW_OK;
+}
+
+static thaw_status prepare_gather(const preparation *p) {
+  thaw_status status =
+      require_same_dtype(p, output_tensor(p, 0), "output", input_tensor(p, 0), "input");
+  return status == THAW_OK ? prepare_gather_shape(p) : status;
+}
+
+/* i8 data, one f32 scale per slice along the axis, f32 out. */
+static thaw_status prepare_qs8_gather(const preparation *p) {
+  const thaw_format_tensor *data = input_tensor(p, 0), *scales = input_tensor(p, 2);
+  const thaw_format_tensor *y = output_tensor(p, 0);
+  thaw_status status = require_dtype(p, data, "data", THAW_DTYPE_I8);
+  if (status == THAW_OK) status = require_dtype(p, scales, "scales", THAW_DTYPE_F32);
+  if (status == THAW_OK) status = require_dtype(p, y, "output", THAW_DTYPE_F32);
+  if (status == THAW_OK) status = prepare_gather_shape(p);
+  if (status != THAW_OK) return status;
+  if ((uint64_t)scales->element_count != p->node->u.gather.axis_size) {
+    return node_fail(p, THAW_STATUS_CORRUPT,
+                     "scales %s must hold one scale per slice of data %s along the axis (%zu)",
+                     format_shape(scales).text, format_shape(data).text,
+                     p->node->u.gather.axis_size);
+  }
   return THAW_OK;
 }
 
@@ -1248,6 +1272,9 @@ thaw_status thaw_prepare_node(thaw_model *model, uint32_t index, size_t first_op
       break;
     case THAW_OP_GATHER:
       status = prepare_gather(&p);
+      break;
+    case THAW_OP_QS8_GATHER:
+      status = prepare_qs8_gather(&p);
       break;
     case THAW_OP_RESIZE:
       status = prepare_resize(&p);

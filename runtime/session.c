@@ -629,13 +629,19 @@ static thaw_status run_node(const executor *e, const thaw_prepared_node *node,
     case THAW_OP_RESHAPE:
       if (!node->u.reshape.is_view) memcpy(y, operand[0], node->u.reshape.size);
       break;
-    case THAW_OP_GATHER: {
+    case THAW_OP_GATHER:
+    case THAW_OP_QS8_GATHER: {
       int64_t bad_index;
-      if (!kernels->gather(&node->u.gather, operand[0], operand[1], y, &bad_index)) {
+      const bool gathered =
+          node->op == THAW_OP_GATHER
+              ? kernels->gather(&node->u.gather, operand[0], operand[1], y, &bad_index)
+              : kernels->qs8_gather(&node->u.gather, operand[0], operand[1], operand[2], y,
+                                    &bad_index);
+      if (!gathered) {
         return thaw_error_set(error, THAW_STATUS_INVALID_ARGUMENT,
-                              "node \"%s\" (Gather): index %" PRId64 " is outside [-%zu, %zu)",
-                              node->name, bad_index, node->u.gather.axis_size,
-                              node->u.gather.axis_size);
+                              "node \"%s\" (%s): index %" PRId64 " is outside [-%zu, %zu)",
+                              node->name, thaw_op_name(node->op), bad_index,
+                              node->u.gather.axis_size, node->u.gather.axis_size);
       }
       break;
     }

@@ -11,20 +11,6 @@
 #include "formats/format.h"
 #include "test_convert_builder.h"
 
-/* How many nodes of `op` the converted file has. */
-static uint32_t count_ops(const uint8_t *bytes, uint64_t size, uint32_t op) {
-  thaw_format_view view;
-  thaw_error error = {0};
-  if (thaw_format_open(bytes, size, &view, &error) != THAW_OK) fail_msg("%s", error.message);
-  uint32_t count = 0;
-  for (uint32_t n = 0; n < view.node_count; n++) {
-    thaw_format_node node;
-    thaw_format_get_node(&view, n, &node);
-    count += node.op == op;
-  }
-  return count;
-}
-
 /* The converted file (malloc'ed). */
 static uint8_t *convert_or_fail(builder *b, uint64_t *size) {
   uint8_t *bytes;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "convert.h"
+#include "formats/format.h"
 #include "onnx.pb-c.h"
 #include "test_support.h"
 
@@ -245,6 +246,20 @@ static inline thaw_status convert(builder *b, const thaw_convert_options *option
       thaw_convert_onnx_memory(onnx, length, NULL, options, bytes, size, report, error);
   free(onnx);
   return status;
+}
+
+/* How many nodes of `op` the converted file has. */
+static inline uint32_t count_ops(const uint8_t *bytes, uint64_t size, uint32_t op) {
+  thaw_format_view view;
+  thaw_error error = {0};
+  if (thaw_format_open(bytes, size, &view, &error) != THAW_OK) fail_msg("%s", error.message);
+  uint32_t count = 0;
+  for (uint32_t n = 0; n < view.node_count; n++) {
+    thaw_format_node node;
+    thaw_format_get_node(&view, n, &node);
+    count += node.op == op;
+  }
+  return count;
 }
 
 /* Run a converted one-input one-output f32 model. */

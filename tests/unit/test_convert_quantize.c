@@ -1,6 +1,7 @@
 /* thaw convert --quantize int8 on small ONNX graphs built here: the int8 model is run and
  * compared with a naive double-precision f32 reference within the error its quantization steps
- * allow, and --quantize-exclude keeps a node in f32; --report's comparison of two models. */
+ * allow (an embedding table's rows within half their step), and --quantize-exclude keeps a node
+ * in f32; --report's comparison of two models. */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp */
 #include <math.h>
 #include <stdio.h>
@@ -240,6 +241,154 @@ static void test_excluded_node_stays_f32(void **state) {
   assert_memory_equal(y_f32, y_excluded, sizeof y_f32);
 }
 
+/* ---- embedding tables ---- */
+
+enum { VOCAB = 13, WIDTH = 21, IDS = 6 };
+
+/* ids i64 [2,3] -> Gather(table [13,21], ids) -> y [2,3,21]: a token embedding. */
+static void build_embedding(builder *b, float *table) {
+  static int64_t table_dims[2] = {VOCAB, WIDTH};
+  static const int64_t ids_dims[2] = {2, 3};
+  builder_init(b, 13);
+  add_input(b, "ids", 2, ids_dims);
+  b->tensor_types[b->info_count - 1].elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+  add_initializer(b, "table", 2, table_dims, table, VOCAB * WIDTH);
+  add_node(b, "Gather", "table", "ids", NULL, "y");
+  add_output(b, "y");
+}
+
+/* Runs the embedding model on ids; returns the run's status, its error in *error. */
+static thaw_status run_embedding(const uint8_t *bytes, uint64_t size, const int64_t *ids,
+                                 float *y, thaw_error *error) {
+  thaw_model *model;
+  thaw_session *session;
+  assert_int_equal(thaw_model_open_memory(bytes, size, 0, &model, error), THAW_OK);
+  assert_int_equal(thaw_session_create(model, NULL, &session, error), THAW_OK);
+  thaw_tensor tensor;
+  assert_int_equal(thaw_session_input(session, 0, &tensor), THAW_OK);
+  assert_int_equal(tensor.dtype, THAW_DTYPE_I64);
+  memcpy(tensor.data, ids, IDS * sizeof(int64_t));
+  const thaw_status status = thaw_session_run(session, NULL, error);
+  if (status == THAW_OK) {
+    assert_int_equal(thaw_session_output(session, 0, &tensor), THAW_OK);
+    assert_int_equal(tensor.element_count, IDS * WIDTH);
+    memcpy(y, tensor.data, IDS * WIDTH * sizeof(float));
+  }
+  thaw_session_destroy(session);
+  thaw_model_close(model);
+  return status;
+}
+
+static uint16_t minor_version(const uint8_t *bytes, uint64_t size) {
+  thaw_format_view view;
+  thaw_error error;
+  assert_int_equal(thaw_format_open(bytes, size, &view, &error), THAW_OK);
+  return view.minor;
+}
+
+/* The table becomes int8 rows with a scale each (QS8Gather, format 1.6): every gathered value
+ * within half its row's step of the f32 one, a quarter of the table's bytes in the file, a bad
+ * index refused by name; excluded, the Gather stays f32 and exact. */
+static void test_embedding_table_quantized_per_row(void **state) {
+  (void)state;
+  thaw_test_rng rng = {17};
+  float table[VOCAB * WIDTH];
+  thaw_test_fill_uniform(&rng, table, VOCAB * WIDTH, -0.6f, 0.4f);
+  for (size_t e = 0; e < WIDTH; e++) table[4 * WIDTH + e] *= 1e-3f; /* a row of small values */
+  for (size_t e = 0; e < WIDTH; e++) table[9 * WIDTH + e] = 0.0f;  /* and one of zeros */
+  const int64_t ids[IDS] = {12, -1, 4, 9, -13, 7};
+  const char *excluded[] = {"y"};
+  const thaw_convert_options option_sets[3] = {
+      {0},
+      {.quantize_int8 = true},
+      {.quantize_int8 = true, .quantize_exclude = excluded, .quantize_exclude_count = 1}};
+  float outputs[3][IDS * WIDTH];
+  uint64_t sizes[3];
+  for (size_t run = 0; run < 3; run++) {
+    builder b;
+    build_embedding(&b, table);
+    uint8_t *bytes;
+    thaw_convert_report report;
+    thaw_error error;
+    assert_int_equal(convert(&b, &option_sets[run], &bytes, &sizes[run], &report, &error),
+                     THAW_OK);
+    assert_int_equal(report.quantized_ops, run == 1 ? 1 : 0);
+    thaw_convert_report_free(&report);
+    assert_int_equal(count_ops(bytes, sizes[run], THAW_OP_QS8_GATHER), run == 1);
+    if (run == 1) assert_int_equal(minor_version(bytes, sizes[run]), 6);
+    assert_int_equal(run_embedding(bytes, sizes[run], ids, outputs[run], &error), THAW_OK);
+    if (run == 1) {
+      const int64_t bad_ids[IDS] = {0, 1, 13, 2, 3, 4};
+      float untouched[IDS * WIDTH];
+      assert_int_equal(run_embedding(bytes, sizes[run], bad_ids, untouched, &error),
+                       THAW_STATUS_INVALID_ARGUMENT);
+      assert_non_null(strstr(error.message, "node \"y\" (QS8Gather): index 13 is outside "
+                                            "[-13, 13)"));
+    }
+    free(bytes);
+  }
+  for (size_t i = 0; i < IDS; i++) {
+    const size_t row = (size_t)(ids[i] < 0 ? ids[i] + VOCAB : ids[i]);
+    float largest = 0.0f;
+    for (size_t e = 0; e < WIDTH; e++)
+      largest = fmaxf(largest, fabsf(table[row * WIDTH + e]));
+    const double half_step = largest / 127.0 / 2.0;
+    for (size_t e = 0; e < WIDTH; e++) {
+      const float f32 = table[row * WIDTH + e], int8 = outputs[1][i * WIDTH + e];
+      assert_true(outputs[0][i * WIDTH + e] == f32);
+      if (fabs((double)int8 - f32) > half_step * (1.0 + 1e-5))
+        fail_msg("row %zu value %zu: int8 %.9g, f32 %.9g, beyond half a step %.9g", row, e,
+                 (double)int8, (double)f32, half_step);
+    }
+  }
+  assert_memory_equal(outputs[2], outputs[0], sizeof outputs[0]);
+  assert_int_equal(sizes[2], sizes[0]);
+  /* 3 of every 4 table bytes saved, less a scale per row and the new tensors' records. */
+  assert_true(sizes[0] - sizes[1] >= (uint64_t)VOCAB * WIDTH * 3 - VOCAB * 4 - 256);
+}
+
+/* A table both gathered and multiplied by (tied embeddings, square here): the Gather gets the
+ * int8 rows, the MatMul its own packed copy, and the product stays within 1 % of f32. */
+static void test_tied_table_quantized_for_both_readers(void **state) {
+  (void)state;
+  static int64_t table_dims[2] = {WIDTH, WIDTH};
+  static const int64_t ids_dims[2] = {2, 3};
+  thaw_test_rng rng = {19};
+  float table[WIDTH * WIDTH];
+  thaw_test_fill_uniform(&rng, table, WIDTH * WIDTH, 0.1f, 1.0f);
+  builder b;
+  builder_init(&b, 13);
+  add_input(&b, "ids", 2, ids_dims);
+  b.tensor_types[b.info_count - 1].elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+  add_initializer(&b, "table", 2, table_dims, table, WIDTH * WIDTH);
+  add_node(&b, "Gather", "table", "ids", NULL, "rows");
+  add_node(&b, "MatMul", "rows", "table", NULL, "y");
+  add_output(&b, "y");
+  const thaw_convert_options options = {.quantize_int8 = true};
+  uint8_t *bytes;
+  uint64_t size;
+  thaw_convert_report report;
+  thaw_error error;
+  assert_int_equal(convert(&b, &options, &bytes, &size, &report, &error), THAW_OK);
+  assert_int_equal(report.quantized_ops, 2);
+  thaw_convert_report_free(&report);
+  assert_int_equal(count_ops(bytes, size, THAW_OP_QS8_GATHER), 1);
+  assert_int_equal(count_ops(bytes, size, THAW_OP_QS8_MATMUL), 1);
+  const int64_t ids[IDS] = {12, -1, 4, 9, -13, 7};
+  float y[IDS * WIDTH];
+  assert_int_equal(run_embedding(bytes, size, ids, y, &error), THAW_OK);
+  free(bytes);
+  for (size_t i = 0; i < IDS; i++) {
+    const size_t row = (size_t)(ids[i] < 0 ? ids[i] + WIDTH : ids[i]);
+    for (size_t j = 0; j < WIDTH; j++) {
+      double sum = 0.0;
+      for (size_t t = 0; t < WIDTH; t++) sum += (double)table[row * WIDTH + t] * table[t * WIDTH + j];
+      if (fabs(y[i * WIDTH + j] - sum) > 0.01 * sum)
+        fail_msg("y[%zu,%zu] = %.6f, f32 %.6f", i, j, (double)y[i * WIDTH + j], sum);
+    }
+  }
+}
+
 /* ---- --report: thaw_compare_models ---- */
 
 static double expected_cosine(const float *a, const float *b, size_t count) {
@@ -367,6 +516,8 @@ int main(void) {
       cmocka_unit_test(test_quantized_conv_within_quantization_error),
       cmocka_unit_test(test_quantized_matmul_within_quantization_error),
       cmocka_unit_test(test_excluded_node_stays_f32),
+      cmocka_unit_test(test_embedding_table_quantized_per_row),
+      cmocka_unit_test(test_tied_table_quantized_for_both_readers),
       cmocka_unit_test(test_verify_refuses_weight_minus_128),
       cmocka_unit_test(test_compare_models),
   };

@@ -233,6 +233,49 @@ static void test_gather_bad_index(void **state) {
   }
 }
 
+/* Every slice is its scale times its int8 values, whatever the index form; a bad index writes
+ * nothing. Data [3][5][17] along the middle axis (17: past a vector of the widest ISA and a
+ * tail), levels over the whole int8 range. */
+static void test_qs8_gather(void **state) {
+  (void)state;
+  enum { OUTER = 3, AXIS = 5, INNER = 17, COUNT = 6 };
+  int8_t x[OUTER * AXIS * INNER];
+  for (size_t i = 0; i < sizeof x; i++) x[i] = (int8_t)((int)(i * 37 % 255) - 127);
+  x[5] = -128;
+  const float scales[AXIS] = {0.5f, 3e-3f, 1.0f, 7.25f, 1e-30f};
+  const int64_t indices64[COUNT] = {4, -1, 0, 2, -5, 3};
+  int32_t indices32[COUNT];
+  for (size_t i = 0; i < COUNT; i++) indices32[i] = (int32_t)indices64[i];
+  float expected[OUTER * COUNT * INNER];
+  for (size_t o = 0; o < OUTER; o++)
+    for (size_t i = 0; i < COUNT; i++) {
+      const size_t at = (size_t)(indices64[i] < 0 ? indices64[i] + AXIS : indices64[i]);
+      for (size_t e = 0; e < INNER; e++)
+        expected[(o * COUNT + i) * INNER + e] =
+            scales[at] * (float)x[(o * AXIS + at) * INNER + e];
+    }
+  for (size_t v = 0; v < variant_count; v++) {
+    for (int wide = 0; wide < 2; wide++) {
+      const thaw_gather_params p = {.element_size = 1, .outer = OUTER, .axis_size = AXIS,
+                                    .inner = INNER, .index_count = COUNT,
+                                    .indices_are_i64 = wide};
+      float y[OUTER * COUNT * INNER];
+      int64_t bad = 0;
+      assert_true(variants[v]->qs8_gather(&p, x, wide ? (const void *)indices64 : indices32,
+                                          scales, y, &bad));
+      assert_memory_equal(y, expected, sizeof(expected));
+      const int64_t bad_indices[3] = {1, AXIS, 0};
+      for (size_t i = 0; i < sizeof y / sizeof y[0]; i++) y[i] = -7.0f;
+      thaw_gather_params one_bad = p;
+      one_bad.index_count = 3;
+      one_bad.indices_are_i64 = true;
+      assert_false(variants[v]->qs8_gather(&one_bad, x, bad_indices, scales, y, &bad));
+      assert_int_equal(bad, AXIS);
+      for (size_t i = 0; i < sizeof y / sizeof y[0]; i++) assert_true(y[i] == -7.0f);
+    }
+  }
+}
+
 /* ---- cast ---- */
 
 static void cast_all(thaw_dtype from, thaw_dtype to, size_t n, const void *x, void *y) {
@@ -810,6 +853,7 @@ int main(void) {
       cmocka_unit_test(test_concat_split_round_trip),
       cmocka_unit_test(test_gather),
       cmocka_unit_test(test_gather_bad_index),
+      cmocka_unit_test(test_qs8_gather),
       cmocka_unit_test(test_cast_from_float),
       cmocka_unit_test(test_cast_between_integers),
       cmocka_unit_test(test_cast_round_trips),

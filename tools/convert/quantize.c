@@ -3,7 +3,9 @@
  * (Gemm is lowered to it) whose weights are known offline become symmetric per-output-channel
  * int8 (scale = max |w| / 127 per channel), packed with their scales and column sums for the
  * qs8 kernels; the node becomes QS8_CONV or QS8_MATMUL, which quantizes its f32 input at run
- * time (per row, per image for a convolution) and requantizes its output to f32. Depthwise and
+ * time (per row, per image for a convolution) and requantizes its output to f32. An embedding
+ * table (a constant f32 table of rank >= 2 that a Gather reads on axis 0) becomes int8 with one
+ * scale per row, and the node QS8_GATHER: a MiniLM's token table is half its file. Depthwise and
  * grouped convolutions, excluded nodes and everything else stay f32.
  */
 #include <math.h>
@@ -103,6 +105,57 @@ static thaw_status add_quantized_weights(cv_graph *graph, uint32_t source, const
   return status;
 }
 
+/* True when node gathers rows of a constant f32 table: k values a row, n rows. */
+static bool quantizable_table(const cv_graph *graph, const cv_node *node, weight_view *view) {
+  if (node->op != THAW_OP_GATHER || node->attrs.axis.axis != 0) return false;
+  const cv_value *table = &graph->values[node->inputs[0]];
+  if (table->data == NULL || table->dtype != THAW_DTYPE_F32 || table->layout != THAW_LAYOUT_PLAIN ||
+      table->rank < 2 || table->element_count == 0)
+    return false;
+  const size_t rows = (size_t)table->shape[0];
+  const size_t k = (size_t)(table->element_count / (uint64_t)rows);
+  *view = (weight_view){k, rows, 1, (ptrdiff_t)k};
+  return true;
+}
+
+/* An int8 copy of table `source` with its row scales, as values `*quantized` and `*scales`;
+ * both CV_NONE when a value is not finite. */
+static thaw_status add_quantized_table(cv_graph *graph, uint32_t source, const weight_view *view,
+                                       uint32_t *quantized, uint32_t *scales,
+                                       thaw_error *error) {
+  *quantized = *scales = CV_NONE;
+  const size_t count = view->k * view->n;
+  int8_t *levels = malloc(count);
+  float *row_scales = malloc(view->n * sizeof(float));
+  thaw_status status = THAW_OK;
+  if (levels == NULL || row_scales == NULL) {
+    status = thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "no memory to quantize \"%s\"",
+                            graph->values[source].name);
+  } else if (quantize_channels(view->k, view->n, (const float *)graph->values[source].data,
+                               view->row_stride, view->column_stride, levels, row_scales)) {
+    /* Copied out: adding a value may move graph->values. */
+    const cv_value table = graph->values[source];
+    const int64_t rows = (int64_t)view->n;
+    *quantized = cv_add_derived_value(graph, table.name, "qs8", THAW_DTYPE_I8, table.rank,
+                                      table.shape);
+    if (*quantized != CV_NONE) {
+      graph->values[*quantized].data = (uint8_t *)levels;
+      levels = NULL;
+      *scales = cv_add_constant(graph, table.name, THAW_DTYPE_F32, 1, &rows, row_scales);
+    }
+    if (*scales == CV_NONE) {
+      *quantized = CV_NONE;
+      status = thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
+    } else {
+      graph->report->quantized_f32_bytes += count * sizeof(float);
+      graph->report->quantized_int8_bytes += count + view->n * sizeof(float);
+    }
+  }
+  free(levels);
+  free(row_scales);
+  return status;
+}
+
 static void make_quantized_node(cv_node *node) {
   const thaw_qs8_input_attrs dynamic = {THAW_QS8_INPUT_DYNAMIC, 0.0f, 0};
   if (node->op == THAW_OP_MATMUL) {
@@ -116,17 +169,45 @@ static void make_quantized_node(cv_node *node) {
   }
 }
 
+/* A Gather of an embedding table becomes QS8_GATHER reading table_of[table] and
+ * scales_of[table], made at its first reader. */
+static thaw_status quantize_gather(cv_graph *graph, uint32_t n, const weight_view *view,
+                                   uint32_t *table_of, uint32_t *scales_of, thaw_error *error) {
+  const uint32_t table = graph->nodes[n].inputs[0];
+  thaw_status status = THAW_OK;
+  if (table_of[table] == CV_NONE)
+    status = add_quantized_table(graph, table, view, &table_of[table], &scales_of[table], error);
+  if (status != THAW_OK || table_of[table] == CV_NONE) return status;
+  cv_node *node = &graph->nodes[n];
+  uint32_t *inputs = realloc(node->inputs, 3 * sizeof(uint32_t));
+  if (inputs == NULL) return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
+  node->inputs = inputs;
+  node->inputs[0] = table_of[table];
+  node->inputs[2] = scales_of[table];
+  node->input_count = 3;
+  node->op = THAW_OP_QS8_GATHER;
+  graph->report->quantized_ops++;
+  return THAW_OK;
+}
+
 thaw_status cv_quantize(cv_graph *graph, const thaw_convert_options *options, thaw_error *error) {
-  /* One int8 copy per weight tensor, however many nodes read it. */
-  const uint32_t value_count = graph->value_count;
-  uint32_t *quantized_of = malloc((value_count + 1) * sizeof(uint32_t));
+  /* One int8 copy per weight tensor, however many nodes read it: packed for the products,
+   * plain rows with their scales for the gathers (a tied embedding has one of each). */
+  const size_t slots = (size_t)graph->value_count + 1;
+  uint32_t *quantized_of = malloc(3 * slots * sizeof(uint32_t));
   if (quantized_of == NULL) return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
-  memset(quantized_of, 0xff, (value_count + 1) * sizeof(uint32_t));
+  memset(quantized_of, 0xff, 3 * slots * sizeof(uint32_t));
+  uint32_t *table_of = quantized_of + slots, *scales_of = table_of + slots;
   thaw_status status = THAW_OK;
   for (uint32_t n = 0; status == THAW_OK && n < graph->node_count; n++) {
     cv_node *node = &graph->nodes[n];
     weight_view view;
-    if (!node->op || !quantizable(graph, node, &view) || excluded(options, node->name)) continue;
+    if (!node->op || excluded(options, node->name)) continue;
+    if (quantizable_table(graph, node, &view)) {
+      status = quantize_gather(graph, n, &view, table_of, scales_of, error);
+      continue;
+    }
+    if (!quantizable(graph, node, &view)) continue;
     const uint32_t weights = node->inputs[1];
     if (quantized_of[weights] == CV_NONE)
       status = add_quantized_weights(graph, weights, &view, &quantized_of[weights], error);
