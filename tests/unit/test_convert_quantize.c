@@ -48,6 +48,18 @@ static double channel_step(size_t k, const double *channel) {
 enum { CONV_C = 3, CONV_M = 8, CONV_H = 9, CONV_W = 7, CONV_K = CONV_C * 9 };
 
 /* x [2,3,9,7] -> Conv 3x3 pads 1 (8 channels, bias) -> Relu. */
+/* Converts `b` with `options`, which must turn `quantized_ops` ops into int8; the file. */
+static uint8_t *convert_quantizing(builder *b, const thaw_convert_options *options,
+                                   uint32_t quantized_ops, uint64_t *size) {
+  uint8_t *bytes;
+  thaw_convert_report report;
+  thaw_error error;
+  assert_int_equal(convert(b, options, &bytes, size, &report, &error), THAW_OK);
+  assert_int_equal(report.quantized_ops, quantized_ops);
+  thaw_convert_report_free(&report);
+  return bytes;
+}
+
 static void build_conv(builder *b, float *w, float *bias) {
   static int64_t x_dims[4] = {2, CONV_C, CONV_H, CONV_W}, w_dims[4] = {CONV_M, CONV_C, 3, 3};
   static int64_t b_dims[1] = {CONV_M}, pads[4] = {1, 1, 1, 1};
@@ -145,13 +157,8 @@ static void test_quantized_matmul_within_quantization_error(void **state) {
   builder b;
   build_matmul(&b, w, bias);
   const thaw_convert_options options = {.quantize_int8 = true};
-  uint8_t *bytes;
   uint64_t size;
-  thaw_convert_report report;
-  thaw_error error;
-  assert_int_equal(convert(&b, &options, &bytes, &size, &report, &error), THAW_OK);
-  assert_int_equal(report.quantized_ops, 1);
-  thaw_convert_report_free(&report);
+  uint8_t *bytes = convert_quantizing(&b, &options, 1, &size);
   run_model(bytes, size, x, M * K, y, M * N);
   free(bytes);
   for (size_t i = 0; i < M; i++)
@@ -228,13 +235,8 @@ static void test_excluded_node_stays_f32(void **state) {
   for (size_t run = 0; run < 2; run++) {
     builder b;
     build_conv(&b, w, bias);
-    uint8_t *bytes;
     uint64_t size;
-    thaw_convert_report report;
-    thaw_error error;
-    assert_int_equal(convert(&b, option_sets[run], &bytes, &size, &report, &error), THAW_OK);
-    assert_int_equal(report.quantized_ops, 0);
-    thaw_convert_report_free(&report);
+    uint8_t *bytes = convert_quantizing(&b, option_sets[run], 0, &size);
     run_model(bytes, size, x, X_COUNT, outputs[run], Y_COUNT);
     free(bytes);
   }
@@ -245,15 +247,19 @@ static void test_excluded_node_stays_f32(void **state) {
 
 enum { VOCAB = 13, WIDTH = 21, IDS = 6 };
 
-/* ids i64 [2,3] -> Gather(table [13,21], ids) -> y [2,3,21]: a token embedding. */
-static void build_embedding(builder *b, float *table) {
-  static int64_t table_dims[2] = {VOCAB, WIDTH};
+/* ids i64 [2,3] -> Gather(table [rows, 21], ids) -> y [2,3,21]: a token embedding; `tied`
+ * (rows = 21) multiplies the gathered rows by the same table: y = Gather(table, ids) x table. */
+static void build_embedding(builder *b, float *table, int64_t rows, bool tied) {
+  static int64_t table_dims[2];
   static const int64_t ids_dims[2] = {2, 3};
+  table_dims[0] = rows;
+  table_dims[1] = WIDTH;
   builder_init(b, 13);
   add_input(b, "ids", 2, ids_dims);
   b->tensor_types[b->info_count - 1].elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
-  add_initializer(b, "table", 2, table_dims, table, VOCAB * WIDTH);
-  add_node(b, "Gather", "table", "ids", NULL, "y");
+  add_initializer(b, "table", 2, table_dims, table, (size_t)rows * WIDTH);
+  add_node(b, "Gather", "table", "ids", NULL, tied ? "rows" : "y");
+  if (tied) add_node(b, "MatMul", "rows", "table", NULL, "y");
   add_output(b, "y");
 }
 
@@ -306,14 +312,9 @@ static void test_embedding_table_quantized_per_row(void **state) {
   uint64_t sizes[3];
   for (size_t run = 0; run < 3; run++) {
     builder b;
-    build_embedding(&b, table);
-    uint8_t *bytes;
-    thaw_convert_report report;
+    build_embedding(&b, table, VOCAB, false);
+    uint8_t *bytes = convert_quantizing(&b, &option_sets[run], run == 1 ? 1 : 0, &sizes[run]);
     thaw_error error;
-    assert_int_equal(convert(&b, &option_sets[run], &bytes, &sizes[run], &report, &error),
-                     THAW_OK);
-    assert_int_equal(report.quantized_ops, run == 1 ? 1 : 0);
-    thaw_convert_report_free(&report);
     assert_int_equal(count_ops(bytes, sizes[run], THAW_OP_QS8_GATHER), run == 1);
     if (run == 1) assert_int_equal(minor_version(bytes, sizes[run]), 6);
     assert_int_equal(run_embedding(bytes, sizes[run], ids, outputs[run], &error), THAW_OK);
@@ -351,27 +352,15 @@ static void test_embedding_table_quantized_per_row(void **state) {
  * int8 rows, the MatMul its own packed copy, and the product stays within 1 % of f32. */
 static void test_tied_table_quantized_for_both_readers(void **state) {
   (void)state;
-  static int64_t table_dims[2] = {WIDTH, WIDTH};
-  static const int64_t ids_dims[2] = {2, 3};
   thaw_test_rng rng = {19};
   float table[WIDTH * WIDTH];
   thaw_test_fill_uniform(&rng, table, WIDTH * WIDTH, 0.1f, 1.0f);
   builder b;
-  builder_init(&b, 13);
-  add_input(&b, "ids", 2, ids_dims);
-  b.tensor_types[b.info_count - 1].elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
-  add_initializer(&b, "table", 2, table_dims, table, WIDTH * WIDTH);
-  add_node(&b, "Gather", "table", "ids", NULL, "rows");
-  add_node(&b, "MatMul", "rows", "table", NULL, "y");
-  add_output(&b, "y");
+  build_embedding(&b, table, WIDTH, true);
   const thaw_convert_options options = {.quantize_int8 = true};
-  uint8_t *bytes;
   uint64_t size;
-  thaw_convert_report report;
+  uint8_t *bytes = convert_quantizing(&b, &options, 2, &size);
   thaw_error error;
-  assert_int_equal(convert(&b, &options, &bytes, &size, &report, &error), THAW_OK);
-  assert_int_equal(report.quantized_ops, 2);
-  thaw_convert_report_free(&report);
   assert_int_equal(count_ops(bytes, size, THAW_OP_QS8_GATHER), 1);
   assert_int_equal(count_ops(bytes, size, THAW_OP_QS8_MATMUL), 1);
   const int64_t ids[IDS] = {12, -1, 4, 9, -13, 7};

@@ -179,11 +179,8 @@ static thaw_status quantize_gather(cv_graph *graph, uint32_t n, const weight_vie
     status = add_quantized_table(graph, table, view, &table_of[table], &scales_of[table], error);
   if (status != THAW_OK || table_of[table] == CV_NONE) return status;
   cv_node *node = &graph->nodes[n];
-  uint32_t *inputs = realloc(node->inputs, 3 * sizeof(uint32_t));
-  if (inputs == NULL) return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY, "out of memory");
-  node->inputs = inputs;
   node->inputs[0] = table_of[table];
-  node->inputs[2] = scales_of[table];
+  node->inputs[2] = scales_of[table]; /* cv_add_node leaves a spare input slot */
   node->input_count = 3;
   node->op = THAW_OP_QS8_GATHER;
   graph->report->quantized_ops++;
