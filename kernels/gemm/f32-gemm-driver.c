@@ -3,7 +3,7 @@
  * activation, around one ISA's microkernels (gemm-ukernel.h).
  *
  * Loop order (Goto/BLIS): columns in blocks of NC, then k in blocks of at most KC (a plain B
- * block is packed into scratch here, so scratch never depends on m), then groups of row
+ * block is packed into scratch here, so scratch is bounded whatever the size), then groups of row
  * tiles, then one 16-wide panel at a time, then the row tiles of the group. A panel (KC x 16
  * floats, 24 KiB) stays in L1 while the group's rows of A stay in L2: 96 x KC floats
  * (MC_TILES tiles) next to a plain B's packed block; with a packed B, which is not copied,
@@ -21,9 +21,11 @@
  * Threads split C, never k: a task is a range of at most NC columns (packing its own part of a
  * plain B into its thread's scratch slice) by a range of row tiles, or for a GEMV a range of
  * panels. Columns are split first, down to single panels, so that no two tasks pack the same
- * part of B; rows only when there are too few panels. Every tile of C goes through the same k
- * blocks in the same order whatever the split, so the result is bit-identical for any thread
- * count.
+ * part of B; rows only when there are too few panels. A plain B of one column block that is
+ * smaller than A (a 1x1 convolution on a 7x7 or 14x14 plane, with hundreds of output channels)
+ * is the exception: there threads split rows only, and each packs the whole of B once into its
+ * slice (see whole_b_per_thread). Every tile of C goes through the same k blocks in the same
+ * order whatever the split, so the result is bit-identical for any thread count.
  */
 #include <math.h>
 
@@ -70,6 +72,9 @@ enum {
    * thread, 0.97x on two; the whole model level); k = 24 and 32 on smaller planes level. With
    * the bound at 64 the model measured no better, at 160 slower. */
   GEMM_SHORT_K = 32,
+  /* The most of a plain B packed whole per thread (whole_b_per_thread): 384 KiB, MobileNetV2's
+   * 7x7 layers (k = 960, n = 49) need 240. */
+  GEMM_WHOLE_B_FLOATS = 96 * 1024,
 };
 
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
@@ -78,6 +83,23 @@ static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 /* Columns rounded up to whole panels: what a plain B's packed block holds. */
 static size_t padded_to_panels(size_t columns) {
   return (columns + THAW_GEMM_NR - 1) / THAW_GEMM_NR * THAW_GEMM_NR;
+}
+
+/*
+ * Whether threads split a plain B's product by rows only, each packing all of B (every k
+ * block, side by side) once into its scratch slice, whatever number of tasks it then runs.
+ * Splitting columns has each column chunk read all of A again, which pays when A is the small
+ * operand; a 1x1 convolution on a small plane has it the other way round (960 x 160 weights
+ * against 160 x 49 pixels). Two threads against one, alternated: m = 960, n = 49, k = 160
+ * 1.57x -> 1.97x, m = 1280, n = 49, k = 320 1.47-1.55x -> 1.61-1.78x; MobileNetV2 on two
+ * threads 3 % faster, SqueezeNet (its 1000 x 169 x 512 classifier) 6 %. Only for one column
+ * block, and only while the whole of B stays under GEMM_WHOLE_B_FLOATS (a slice per thread
+ * holds it). Decided on the shape alone, so one thread packs the same blocks and runs the same
+ * tiles.
+ */
+static bool whole_b_per_thread(const thaw_gemm_params *p) {
+  return !p->b_packed && p->n <= GEMM_NC && p->m >= p->n &&
+         p->k * padded_to_panels(p->n) <= GEMM_WHOLE_B_FLOATS;
 }
 
 /* The k rows of a plain B's packed block: all of k when the columns fit in
@@ -91,8 +113,13 @@ static size_t plain_block_depth(size_t k, size_t n) {
   return (k + blocks - 1) / blocks;
 }
 
+/* A slice holding the whole of B starts with whether its thread has packed B yet. */
+enum { WHOLE_B_HEADER_BYTES = THAW_SCRATCH_ALIGNMENT };
+
 size_t thaw_f32_gemm_scratch_size(const thaw_gemm_params *p) {
   if (p->b_packed) return 0;
+  if (whole_b_per_thread(p))
+    return WHOLE_B_HEADER_BYTES + p->k * padded_to_panels(p->n) * sizeof(float);
   return plain_block_depth(p->k, p->n) * padded_to_panels(min_size(p->n, GEMM_NC)) *
          sizeof(float);
 }
@@ -154,6 +181,7 @@ typedef struct gemm_run {
   bool stream_b; /* see thaw_f32_gemm_drive */
   bool dot_edge; /* a right edge of at most THAW_GEMM_DOT_NR columns takes isa->dot */
   bool prefetch_a; /* see run_block */
+  bool whole_b;    /* see whole_b_per_thread */
   size_t column_chunk;                /* columns per task, a multiple of 16, at most NC */
   size_t row_chunks, tiles_per_chunk; /* tasks: column chunk x row chunk */
   size_t panels_per_task;             /* GEMV tasks */
@@ -237,7 +265,7 @@ static void finish_block(const gemm_run *r, size_t first_tile, size_t end_tile, 
 }
 
 /* Columns [j0, j0 + column_chunk) of the row tiles [first_tile, end_tile); `packing` holds a
- * KC x NC block of a plain B. */
+ * KC x NC block of a plain B, or with whole_b all of B's k blocks, packed already. */
 static void run_block(const gemm_run *r, size_t j0, size_t first_tile, size_t end_tile,
                       float *packing) {
   const thaw_gemm_params *p = r->p;
@@ -265,6 +293,9 @@ static void run_block(const gemm_run *r, size_t j0, size_t first_tile, size_t en
     if (p->b_packed) {
       panels = r->b + (j0 * p->k + k0 * THAW_GEMM_NR);
       panel_stride = p->k * THAW_GEMM_NR;
+    } else if (r->whole_b) {
+      panels = packing + k0 * panel_count * THAW_GEMM_NR;
+      panel_stride = kc * THAW_GEMM_NR;
     } else {
       thaw_f32_gemm_pack_b(kc, nc,
                            r->b + (ptrdiff_t)k0 * p->b_row_stride +
@@ -313,11 +344,30 @@ static void run_block(const gemm_run *r, size_t j0, size_t first_tile, size_t en
   }
 }
 
+/* The packed whole of B in the slice `slice` of a whole_b product, packed by the first task
+ * the slice's thread runs. */
+static float *packed_whole_b(const gemm_run *r, char *slice) {
+  const thaw_gemm_params *p = r->p;
+  float *packed = (float *)(slice + WHOLE_B_HEADER_BYTES);
+  bool *ready = (bool *)slice;
+  if (!*ready) {
+    const size_t padded = padded_to_panels(p->n);
+    for (size_t k_block = 0; k_block < r->k_blocks; k_block++) {
+      const size_t k0 = k_block * r->kc_nominal;
+      thaw_f32_gemm_pack_b(block_depth(r, k_block), p->n, r->b + (ptrdiff_t)k0 * p->b_row_stride,
+                           p->b_row_stride, p->b_column_stride, packed + k0 * padded);
+    }
+    *ready = true;
+  }
+  return packed;
+}
+
 static void gemm_task(void *context, size_t thread_index, size_t task_index) {
   const gemm_run *r = context;
   const size_t first_tile = task_index % r->row_chunks * r->tiles_per_chunk;
   /* A packed B needs no scratch, and callers may then pass none: no offset from NULL. */
-  float *packing = r->p->b_packed ? NULL : (float *)(r->scratch + thread_index * r->scratch_stride);
+  char *slice = r->p->b_packed ? NULL : r->scratch + thread_index * r->scratch_stride;
+  float *packing = r->whole_b ? packed_whole_b(r, slice) : (float *)slice;
   run_block(r, task_index / r->row_chunks * r->column_chunk, first_tile,
             min_size(first_tile + r->tiles_per_chunk, r->tiling.count), packing);
 }
@@ -366,6 +416,7 @@ void thaw_f32_gemm_drive(const thaw_gemm_isa *isa, const thaw_gemm_params *p, co
   } else {
     r.kc_nominal = plain_block_depth(p->k, p->n);
     r.k_blocks = p->k == 0 ? 1 : (p->k + r.kc_nominal - 1) / r.kc_nominal;
+    r.whole_b = whole_b_per_thread(p);
   }
   r.tiling = tile_rows(p->m, isa->mr);
   /* Row groups of nearly equal size (m = 196 with a packed B: 17 + 16 tiles, not 28 + 5). A
@@ -402,15 +453,18 @@ void thaw_f32_gemm_drive(const thaw_gemm_isa *isa, const thaw_gemm_params *p, co
 
   const size_t column_block = p->b_packed ? GEMM_NC_PACKED : GEMM_NC;
   /* At least one task per NC columns; more column chunks, down to one panel each, while the
-   * threads want more tasks; then row chunks. */
+   * threads want more tasks (unless each thread packs the whole of B); then row chunks. */
   const size_t tasks = thaw_parallel_task_count(
       parallel, panel_count * r.tiling.count, 2.0 * (double)(isa->mr * p->k * THAW_GEMM_NR));
   size_t column_chunks = (p->n + column_block - 1) / column_block;
-  if (column_chunks < tasks) column_chunks = min_size(tasks, panel_count);
+  if (column_chunks < tasks && !r.whole_b) column_chunks = min_size(tasks, panel_count);
   r.column_chunk = (panel_count + column_chunks - 1) / column_chunks * THAW_GEMM_NR;
   column_chunks = (p->n + r.column_chunk - 1) / r.column_chunk;
   r.row_chunks = min_size((tasks + column_chunks - 1) / column_chunks, r.tiling.count);
   r.tiles_per_chunk = (r.tiling.count + r.row_chunks - 1) / r.row_chunks;
   r.row_chunks = (r.tiling.count + r.tiles_per_chunk - 1) / r.tiles_per_chunk;
+  if (r.whole_b)
+    for (size_t t = 0; t < parallel->thread_count; t++)
+      *(bool *)(r.scratch + t * r.scratch_stride) = false;
   parallel->run(parallel, column_chunks * r.row_chunks, gemm_task, &r);
 }

@@ -148,7 +148,8 @@ static void test_gemm_hand_values(void **state) {
                         .activation = {THAW_KERNEL_RELU, 0, 0}};
   for (size_t v = 0; v < variant_count; v++) {
     float c[4];
-    float scratch[2 * 16];
+    /* A whole B packed per thread: a 64-byte header, then 2 rows of one panel. */
+    _Alignas(THAW_SCRATCH_ALIGNMENT) char scratch[THAW_SCRATCH_ALIGNMENT + 2 * 16 * sizeof(float)];
     assert_true(variants[v]->f32_gemm_scratch_size(&p) <= sizeof(scratch));
     variants[v]->f32_gemm(&p, a, b, bias, c, scratch, &thaw_parallel_serial);
     thaw_test_assert_close(variants[v]->isa, c, expected, 4, 0, 0);

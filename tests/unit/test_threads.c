@@ -125,6 +125,8 @@ static void test_gemm_split_is_exact(void **state) {
       {97, 301, 450, false, THAW_GEMM_BIAS_PER_ROW, THAW_KERNEL_GELU},
       {130, 77, 385, true, THAW_GEMM_BIAS_PER_COLUMN, THAW_KERNEL_RELU},
       {413, 35, 200, false, THAW_GEMM_BIAS_NONE, THAW_KERNEL_CLIP},
+      /* A plain B smaller than A, in three k blocks: rows split, B packed whole per thread. */
+      {300, 49, 960, false, THAW_GEMM_BIAS_PER_ROW, THAW_KERNEL_CLIP},
       {3, 1001, 1999, true, THAW_GEMM_BIAS_PER_COLUMN, THAW_KERNEL_SILU},
       {4, 531, 1024, true, THAW_GEMM_BIAS_PER_ROW, THAW_KERNEL_IDENTITY},
   };
@@ -220,6 +222,7 @@ static void test_conv_split_is_exact(void **state) {
       /* U over 3 MiB: V of each image shared, blocks of filters over the threads. */
       {"winograd 3x3 in filter blocks", conv_params(160, 13, 170, 3, 1, 1, THAW_KERNEL_CLIP)},
       {"pointwise", conv_params(40, 33, 90, 1, 1, 1, THAW_KERNEL_GELU)},
+      {"pointwise on 7x7", conv_params(700, 7, 200, 1, 1, 1, THAW_KERNEL_CLIP)},
       {"depthwise 3x3", conv_params(200, 41, 200, 3, 1, 200, THAW_KERNEL_HARD_SWISH)},
       {"depthwise 5x5 stride 2", conv_params(150, 40, 150, 5, 2, 150, THAW_KERNEL_CLIP)},
       /* Tall enough to be cut into bands of output rows too. */
