@@ -316,11 +316,24 @@ static void run_block(const gemm_run *r, size_t j0, size_t first_tile, size_t en
         if (k_block + 1 == r->k_blocks && !r->fused) finish_block(r, group, group_end, j0, nc);
         continue;
       }
+      /* A task's first group has no group before it to fetch its rows: they are fetched in
+       * one go, the misses overlapping rather than waiting row after row. Its last group fetches
+       * the rows after the task's, the next task's, which its thread usually takes next (a
+       * thread's share of tasks is contiguous). Measured with MobileNetV2 on two threads, runs
+       * alternated in one process (300 each): 0.97x the time; one thread, SqueezeNet and
+       * ResNet-18 level. */
+      if (r->prefetch_a && group == first_tile && k_block == 0) {
+        const size_t i = tile_first_row(&r->tiling, group);
+        thaw_prefetch_stream rows_of_a = thaw_prefetch_stream_make(
+            r->a + (ptrdiff_t)i * p->a_row_stride, tile_first_row(&r->tiling, group_end) - i,
+            p->k * sizeof(float), (size_t)p->a_row_stride * sizeof(float), 1);
+        thaw_prefetch_share(&rows_of_a);
+      }
       thaw_prefetch_stream next_rows_of_a = {.runs = 0};
-      if (r->prefetch_a && group_end < end_tile) {
+      if (r->prefetch_a && group_end < r->tiling.count) {
         const size_t i = tile_first_row(&r->tiling, group_end);
         const size_t rows =
-            tile_first_row(&r->tiling, min_size(group_end + r->group_tiles, end_tile)) - i;
+            tile_first_row(&r->tiling, min_size(group_end + r->group_tiles, r->tiling.count)) - i;
         next_rows_of_a = thaw_prefetch_stream_make(
             r->a + (ptrdiff_t)i * p->a_row_stride, rows, p->k * sizeof(float),
             (size_t)p->a_row_stride * sizeof(float), tiles * panel_count);
