@@ -182,8 +182,8 @@ typedef struct gemm_run {
   bool dot_edge; /* a right edge of at most THAW_GEMM_DOT_NR columns takes isa->dot */
   bool prefetch_a; /* see run_block */
   bool whole_b;    /* see whole_b_per_thread */
-  size_t column_chunk;                /* columns per task, a multiple of 16, at most NC */
-  size_t row_chunks, tiles_per_chunk; /* tasks: column chunk x row chunk */
+  /* Tasks: column chunk x row chunk, each of near-equal whole panels and row tiles. */
+  size_t column_chunks, row_chunks;
   size_t panels_per_task;             /* GEMV tasks */
 } gemm_run;
 
@@ -264,12 +264,11 @@ static void finish_block(const gemm_run *r, size_t first_tile, size_t end_tile, 
                    r->c + (ptrdiff_t)i * r->p->c_row_stride + j0, r->p->c_row_stride);
 }
 
-/* Columns [j0, j0 + column_chunk) of the row tiles [first_tile, end_tile); `packing` holds a
- * KC x NC block of a plain B, or with whole_b all of B's k blocks, packed already. */
-static void run_block(const gemm_run *r, size_t j0, size_t first_tile, size_t end_tile,
-                      float *packing) {
+/* Columns [j0, j0 + nc) (at most NC) of the row tiles [first_tile, end_tile); `packing` holds
+ * a KC x NC block of a plain B, or with whole_b all of B's k blocks, packed already. */
+static void run_block(const gemm_run *r, size_t j0, size_t nc, size_t first_tile,
+                      size_t end_tile, float *packing) {
   const thaw_gemm_params *p = r->p;
-  const size_t nc = min_size(r->column_chunk, p->n - j0);
   const size_t panel_count = (nc + THAW_GEMM_NR - 1) / THAW_GEMM_NR;
   if (r->stream_b) {
     /* B is read in memory order: the hardware prefetcher keeps up, and a software prefetch
@@ -375,14 +374,26 @@ static float *packed_whole_b(const gemm_run *r, char *slice) {
   return packed;
 }
 
+/* Where chunk `index` of `count` near-equal chunks of `total` units starts (a chunk ends where
+ * the next starts): sizes differ by one unit at most, so that no task is much shorter than
+ * the others (30 panels in 8 chunks of 4 left the last with 2, and its thread idle for half a
+ * task at the end of each of PP-OCR's 1x1 layers). */
+static size_t chunk_start(size_t index, size_t count, size_t total) {
+  return index * total / count;
+}
+
 static void gemm_task(void *context, size_t thread_index, size_t task_index) {
   const gemm_run *r = context;
-  const size_t first_tile = task_index % r->row_chunks * r->tiles_per_chunk;
+  const size_t column_chunk = task_index / r->row_chunks, row_chunk = task_index % r->row_chunks;
+  const size_t panels = (r->p->n + THAW_GEMM_NR - 1) / THAW_GEMM_NR;
+  const size_t j0 = chunk_start(column_chunk, r->column_chunks, panels) * THAW_GEMM_NR;
+  const size_t j_end =
+      min_size(chunk_start(column_chunk + 1, r->column_chunks, panels) * THAW_GEMM_NR, r->p->n);
   /* A packed B needs no scratch, and callers may then pass none: no offset from NULL. */
   char *slice = r->p->b_packed ? NULL : r->scratch + thread_index * r->scratch_stride;
   float *packing = r->whole_b ? packed_whole_b(r, slice) : (float *)slice;
-  run_block(r, task_index / r->row_chunks * r->column_chunk, first_tile,
-            min_size(first_tile + r->tiles_per_chunk, r->tiling.count), packing);
+  run_block(r, j0, j_end - j0, chunk_start(row_chunk, r->row_chunks, r->tiling.count),
+            chunk_start(row_chunk + 1, r->row_chunks, r->tiling.count), packing);
 }
 
 /* Panels [first, first + panels_per_task) of a GEMV. */
@@ -469,15 +480,11 @@ void thaw_f32_gemm_drive(const thaw_gemm_isa *isa, const thaw_gemm_params *p, co
    * threads want more tasks (unless each thread packs the whole of B); then row chunks. */
   const size_t tasks = thaw_parallel_task_count(
       parallel, panel_count * r.tiling.count, 2.0 * (double)(isa->mr * p->k * THAW_GEMM_NR));
-  size_t column_chunks = (p->n + column_block - 1) / column_block;
-  if (column_chunks < tasks && !r.whole_b) column_chunks = min_size(tasks, panel_count);
-  r.column_chunk = (panel_count + column_chunks - 1) / column_chunks * THAW_GEMM_NR;
-  column_chunks = (p->n + r.column_chunk - 1) / r.column_chunk;
-  r.row_chunks = min_size((tasks + column_chunks - 1) / column_chunks, r.tiling.count);
-  r.tiles_per_chunk = (r.tiling.count + r.row_chunks - 1) / r.row_chunks;
-  r.row_chunks = (r.tiling.count + r.tiles_per_chunk - 1) / r.tiles_per_chunk;
+  r.column_chunks = (p->n + column_block - 1) / column_block;
+  if (r.column_chunks < tasks && !r.whole_b) r.column_chunks = min_size(tasks, panel_count);
+  r.row_chunks = min_size((tasks + r.column_chunks - 1) / r.column_chunks, r.tiling.count);
   if (r.whole_b)
     for (size_t t = 0; t < parallel->thread_count; t++)
       *(bool *)(r.scratch + t * r.scratch_stride) = false;
-  parallel->run(parallel, column_chunks * r.row_chunks, gemm_task, &r);
+  parallel->run(parallel, r.column_chunks * r.row_chunks, gemm_task, &r);
 }
