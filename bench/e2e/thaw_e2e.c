@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_inputs.h"
 #include "thaw.h"
 
 enum { MAX_RUNS = 100000 };
@@ -87,19 +88,6 @@ static unsigned long long peak_rss_kb(void) {
   }
   fclose(file);
   return value;
-}
-
-static void fill_input(const thaw_tensor *input) {
-  if (input->dtype == THAW_DTYPE_F32) {
-    float *values = input->data;
-    for (size_t i = 0; i < input->element_count; i++) values[i] = (float)(i % 64) / 32.0f - 1.0f;
-    return;
-  }
-  unsigned char *bytes = input->data;
-  const size_t element_size = thaw_dtype_size(input->dtype);
-  memset(bytes, 0, input->size_bytes);
-  /* Little-endian: setting the lowest byte of each element stores the integer 1. */
-  for (size_t i = 0; i < input->element_count; i++) bytes[i * element_size] = 1;
 }
 
 static int write_all(const char *path, const void *bytes, size_t size) {
@@ -193,7 +181,7 @@ int main(int argc, char **argv) {
       fprintf(stderr, "thaw_e2e: no input %zu\n", i);
       return 1;
     }
-    fill_input(&input);
+    thaw_bench_fill_input(&input, thaw_dtype_size(input.dtype));
   }
   const int64_t run_ns = monotonic_ns();
   if (thaw_session_run(session, NULL, &error) != THAW_OK) return fail("run", &error);

@@ -41,6 +41,7 @@
 
 #include "runtime/platform.h"
 #include "runtime/threadpool.h"
+#include "bench_inputs.h"
 #include "thaw.h"
 
 enum { IDLE_SAMPLES = 5, IDLE_SLEEP_MS = 500, WARMUP_RUNS = 3, MAX_COUNT = 100000 };
@@ -117,15 +118,7 @@ static void fill_inputs(const thaw_model *model, thaw_session *session) {
   for (size_t i = 0; i < thaw_model_input_count(model); i++) {
     thaw_tensor input;
     thaw_session_input(session, i, &input);
-    if (input.dtype == THAW_DTYPE_F32) {
-      float *values = input.data;
-      for (size_t e = 0; e < input.element_count; e++) values[e] = (float)(e % 64) / 32.0f - 1.0f;
-      continue;
-    }
-    unsigned char *bytes = input.data;
-    const size_t element_size = thaw_dtype_size(input.dtype);
-    memset(bytes, 0, input.size_bytes);
-    for (size_t e = 0; e < input.element_count; e++) bytes[e * element_size] = 1;
+    thaw_bench_fill_input(&input, thaw_dtype_size(input.dtype));
   }
 }
 
