@@ -146,7 +146,10 @@ typedef struct thaw_session_options {
   /* Threads per run: 0 or 1, the caller's thread only; N > 1 (at most 256), the caller's and
    * N - 1 workers the session starts at its first run (never at create) and joins at destroy.
    * They sleep between runs, burning no CPU. Large layers are split over output tiles, never
-   * over a sum, so results are bit-identical for any N. Each thread takes its own kernel
+   * over a sum, so results are bit-identical for any N; a layer under 1 MFLOP, and every layer
+   * of a model under 100 MFLOP per run (which a second thread would save a fraction of a
+   * millisecond at most), stays on the caller's thread, and such a model starts no worker.
+   * Each thread takes its own kernel
    * scratch: the session allocates (N - 1) * (kernel scratch) more bytes than
    * thaw_model_session_bytes, and max_bytes applies to that total. */
   uint32_t threads;

@@ -2,7 +2,8 @@
  * What running a model costs: per node the arithmetic, the bytes moved and the kind of kernel
  * that does the work (cost.c); an on-machine calibration of those kernels through the real
  * kernel table and the latency it predicts (calibrate.c). Internal: `thaw inspect --cost` and
- * the tests use it; the library's run path never calls it.
+ * the tests use it; the library's run path only asks thaw_cost_worth_threads, once, at a
+ * session's first run on threads.
  *
  * Counting conventions (the FLOPs reported; predictions do not depend on them, since each rate
  * is calibrated in the same unit):
@@ -115,6 +116,10 @@ typedef struct thaw_cost_node {
 
 /* The facts of node `index` of an open model. */
 void thaw_cost_node_facts(const thaw_model *model, uint32_t index, thaw_cost_node *facts);
+
+/* Whether a model does enough arithmetic per run to be shared among a session's threads: the
+ * executor runs a smaller one on the caller's thread whatever the thread count. */
+bool thaw_cost_worth_threads(const thaw_model *model);
 
 /* ---- Calibration and prediction (calibrate.c) ---- */
 

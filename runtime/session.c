@@ -28,6 +28,9 @@ struct thaw_session {
   size_t scratch_stride;
   size_t thread_count;
   thaw_threadpool *pool; /* NULL on one thread; its workers start at the first run */
+  /* Whether runs use the pool (thaw_cost_worth_threads): decided at the first run, so that
+   * creating a session costs the same at any thread count. */
+  bool pool_decided, pool_pays;
   /* The bytes behind every operand of every node, resolved once at creation. */
   void **operands;
   /* THAW_OP_MAX + 1 entries when THAW_PROFILE was set at creation, else NULL. */
@@ -152,6 +155,8 @@ thaw_status thaw_session_create(const thaw_model *model, const thaw_session_opti
   result->thread_count = thread_count;
   result->pool = thread_count > 1 ? thaw_threadpool_place(block + layout.pool_at, thread_count)
                                   : NULL;
+  result->pool_decided = false;
+  result->pool_pays = false;
   result->profile = profiled ? (op_profile *)(block + layout.profile_at) : NULL;
   result->node_seconds = nodes_profiled ? (double *)(block + layout.node_seconds_at) : NULL;
   if (profiled) clear_profile(result);
@@ -746,15 +751,21 @@ thaw_status thaw_session_run(thaw_session *session, const thaw_run_options *opti
     clear_profile(session);
     session->profile_skipped_first_run = true;
   }
-  if (session->pool != NULL) {
-    const thaw_status status = thaw_threadpool_start(session->pool, error);
+  if (session->pool != NULL && !session->pool_decided) {
+    session->pool_pays = thaw_cost_worth_threads(session->model);
+    session->pool_decided = true;
+  }
+  thaw_threadpool *const pool = session->pool_pays ? session->pool : NULL;
+  if (pool != NULL) {
+    const thaw_status status = thaw_threadpool_start(pool, error);
     if (status != THAW_OK) return status;
-    thaw_threadpool_enter_run(session->pool);
+    thaw_threadpool_enter_run(pool);
   }
   int stop = THAW_OK;
   const executor e = {
-      .parallel = {.thread_count = session->thread_count, .run = executor_run},
-      .pool = session->pool,
+      .parallel = {.thread_count = pool != NULL ? session->thread_count : 1,
+                   .run = executor_run},
+      .pool = pool,
       .options = options,
       .stop = &stop,
       .kernels = session->model->kernels,
@@ -763,7 +774,7 @@ thaw_status thaw_session_run(thaw_session *session, const thaw_run_options *opti
   };
   const thaw_status status = run_nodes(session, &e, options, error);
   /* The workers stop spinning: nothing may burn CPU once the run returns. */
-  if (session->pool != NULL) thaw_threadpool_leave_run(session->pool);
+  if (pool != NULL) thaw_threadpool_leave_run(pool);
   if (status != THAW_OK) return status;
   if (session->profile != NULL) session->profiled_runs++;
   session->outputs_are_results = true;

@@ -686,6 +686,57 @@ static void test_workers_start_at_the_first_run(void **state) {
   free(output);
 }
 
+/* A model of little arithmetic runs on the caller's thread at any thread count: no worker
+ * starts, and the result is one thread's. Two products of [96,96] by [96,96] (3.5 MFLOP, each
+ * big enough to be split on its own) and the same pair at [400,400] (256 MFLOP), which does
+ * start them. */
+static test_model_bytes build_product_pair(size_t side, const float *weights) {
+  thaw_writer *w = thaw_writer_create();
+  const uint32_t weight = test_packed_constant(w, "weight", side, side, weights);
+  const uint32_t x = test_activation(w, "x", THAW_DTYPE_F32, DIMS(side, side));
+  const uint32_t h = test_activation(w, "h", THAW_DTYPE_F32, DIMS(side, side));
+  const uint32_t y = test_activation(w, "y", THAW_DTYPE_F32, DIMS(side, side));
+  const thaw_matmul_attrs plain = {{THAW_UNARY_IDENTITY, 0, 0}};
+  thaw_writer_add_input(w, x);
+  test_node(w, THAW_OP_MATMUL, "h", &plain, 2, (uint32_t[]){x, weight}, h);
+  test_node(w, THAW_OP_MATMUL, "y", &plain, 2, (uint32_t[]){h, weight}, y);
+  thaw_writer_add_output(w, y);
+  return test_finish(w);
+}
+
+static void test_small_models_stay_on_one_thread(void **state) {
+  (void)state;
+  static const size_t sides[] = {96, 400};
+  for (size_t s = 0; s < 2; s++) {
+    const size_t side = sides[s], count = side * side;
+    float *weights = random_floats(count, 31), *x = random_floats(count, 32);
+    float *one = malloc(count * sizeof(float));
+    assert_non_null(one);
+    test_model_bytes bytes = build_product_pair(side, weights);
+    thaw_model *model = test_open(&bytes);
+    thaw_session *single = create_session(model, 1);
+    test_set_input(single, 0, x);
+    thaw_error error = {0};
+    assert_int_equal(thaw_session_run(single, NULL, &error), THAW_OK);
+    memcpy(one, test_output(single, 0), count * sizeof(float));
+    thaw_session_destroy(single);
+
+    const unsigned before = process_threads();
+    thaw_session *session = create_session(model, 4);
+    test_set_input(session, 0, x);
+    assert_int_equal(thaw_session_run(session, NULL, &error), THAW_OK);
+    assert_threads_become(side == 96 ? before : before + 3);
+    assert_memory_equal(test_output(session, 0), one, count * sizeof(float));
+    thaw_session_destroy(session);
+    assert_threads_become(before);
+    thaw_model_close(model);
+    free(bytes.bytes);
+    free(one);
+    free(x);
+    free(weights);
+  }
+}
+
 /* pthread_create as the library sees it: the real one until `creations_left` reaches 0, then
  * EAGAIN (a process out of threads). Negative: never fails. */
 static int creations_left = -1;
@@ -763,8 +814,10 @@ static void test_thread_limits(void **state) {
  * three inputs [4,3,h,257] (h = 129, 70, 1) concatenated over h, then a scale and shift per
  * channel (ranges of planes that run over images), and separately a [600,257] tensor scaled
  * per column (the [N, C] form). Compared with the copy and the products computed here, on 1 to
- * 4 threads. */
-enum { PARTS = 3, PART_IMAGES = 4, PART_CHANNELS = 3, PART_WIDTH = 257, TABLE_ROWS = 600 };
+ * 4 threads. A [512,512] product on the side (its result not looked at) makes the model worth
+ * threads: a run of less arithmetic stays on the caller's thread. */
+enum { PARTS = 3, PART_IMAGES = 4, PART_CHANNELS = 3, PART_WIDTH = 257, TABLE_ROWS = 600,
+       BALLAST = 512 };
 static const size_t part_heights[PARTS] = {129, 70, 1};
 
 static void test_copies_split_inside_rows(void **state) {
@@ -786,6 +839,14 @@ static void test_copies_split_inside_rows(void **state) {
   const uint32_t table_id =
       test_activation(w, "table", THAW_DTYPE_F32, DIMS(TABLE_ROWS, PART_WIDTH));
   thaw_writer_add_input(w, table_id);
+  float *ballast = random_floats(BALLAST * BALLAST, 25);
+  const uint32_t ballast_in =
+      test_activation(w, "ballast_in", THAW_DTYPE_F32, DIMS(BALLAST, BALLAST));
+  thaw_writer_add_input(w, ballast_in);
+  const uint32_t ballast_weight =
+      test_packed_constant(w, "ballast_weight", BALLAST, BALLAST, ballast);
+  const uint32_t ballast_out =
+      test_activation(w, "ballast_out", THAW_DTYPE_F32, DIMS(BALLAST, BALLAST));
   float *factors = random_floats(2 * (PART_CHANNELS + PART_WIDTH), 24);
   const float *channel_scale = factors, *channel_shift = factors + PART_CHANNELS;
   const float *column_scale = factors + 2 * PART_CHANNELS;
@@ -809,16 +870,21 @@ static void test_copies_split_inside_rows(void **state) {
             (uint32_t[]){joined, channel_scale_id, channel_shift_id}, scaled);
   test_node(w, THAW_OP_CHANNEL_AFFINE, "scaled_table", NULL, 3,
             (uint32_t[]){table_id, column_scale_id, column_shift_id}, scaled_table);
+  test_node(w, THAW_OP_MATMUL, "ballast_out", &(thaw_matmul_attrs){0}, 2,
+            (uint32_t[]){ballast_in, ballast_weight}, ballast_out);
   thaw_writer_add_output(w, joined);
   thaw_writer_add_output(w, scaled);
   thaw_writer_add_output(w, scaled_table);
+  thaw_writer_add_output(w, ballast_out);
   test_model_bytes bytes = test_finish(w);
   thaw_model *model = test_open(&bytes);
 
+  const unsigned before = process_threads();
   for (uint32_t threads = 1; threads <= 4; threads++) {
     thaw_session *session = create_session(model, threads);
     for (size_t i = 0; i < PARTS; i++) test_set_input(session, i, parts[i]);
     test_set_input(session, PARTS, table);
+    test_set_input(session, PARTS + 1, ballast);
     thaw_error error = {0};
     if (thaw_session_run(session, NULL, &error) != THAW_OK) fail_msg("run: %s", error.message);
     const float *joined_out = test_output(session, 0), *scaled_out = test_output(session, 1);
@@ -839,6 +905,8 @@ static void test_copies_split_inside_rows(void **state) {
                    o, v, (double)scaled_out[o * plane + v], expected);
       }
     }
+    /* The copies really ran on `threads` threads. */
+    assert_threads_become(before + threads - 1);
     const float *table_out = test_output(session, 2);
     for (size_t r = 0; r < TABLE_ROWS; r++)
       for (size_t c = 0; c < PART_WIDTH; c++) {
@@ -854,6 +922,7 @@ static void test_copies_split_inside_rows(void **state) {
   free(bytes.bytes);
   free(factors);
   free(table);
+  free(ballast);
   for (size_t i = 0; i < PARTS; i++) free(parts[i]);
 }
 
@@ -1057,6 +1126,7 @@ int main(void) {
                                       model_setup, model_teardown),
       cmocka_unit_test_setup_teardown(test_workers_start_at_the_first_run, model_setup,
                                       model_teardown),
+      cmocka_unit_test(test_small_models_stay_on_one_thread),
       cmocka_unit_test_setup_teardown(test_a_failed_start_leaves_the_session_usable, model_setup,
                                       failed_start_teardown),
       cmocka_unit_test_setup_teardown(test_thread_limits, model_setup, model_teardown),

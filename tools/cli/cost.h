@@ -15,7 +15,9 @@ typedef struct thaw_cli_cost {
   double *predicted_seconds; /* node_count */
   uint64_t flops, activation_bytes_read, weight_bytes_read, bytes_written;
   double total_seconds;
-  uint32_t threads;
+  /* The threads asked for, and those a session runs the model on (one for a model of little
+   * arithmetic: thaw_cost_worth_threads), which the predictions assume. */
+  uint32_t threads, threads_used;
 } thaw_cli_cost;
 
 /* Fill `cost` for `model` from calibrated `rates`; false when out of memory. */
@@ -26,8 +28,8 @@ void thaw_cli_cost_free(thaw_cli_cost *cost);
 /* A table of nodes, a summary per kernel class and the totals. */
 void thaw_cli_cost_print_text(const thaw_model *model, const thaw_cost_rates *rates,
                               const thaw_cli_cost *cost);
-/* The value of a "cost" key: {"isa", "threads", "calibration_ms", "nodes": [...],
- * "classes": {...}, "total": {...}}. */
+/* The value of a "cost" key: {"isa", "threads", "threads_used", "calibration_ms",
+ * "nodes": [...], "classes": {...}, "total": {...}}. */
 void thaw_cli_cost_print_json(const thaw_model *model, const thaw_cost_rates *rates,
                               const thaw_cli_cost *cost);
 
