@@ -47,7 +47,6 @@ static double channel_step(size_t k, const double *channel) {
 
 enum { CONV_C = 3, CONV_M = 8, CONV_H = 9, CONV_W = 7, CONV_K = CONV_C * 9 };
 
-/* x [2,3,9,7] -> Conv 3x3 pads 1 (8 channels, bias) -> Relu. */
 /* Converts `b` with `options`, which must turn `quantized_ops` ops into int8; the file. */
 static uint8_t *convert_quantizing(builder *b, const thaw_convert_options *options,
                                    uint32_t quantized_ops, uint64_t *size) {
@@ -60,6 +59,7 @@ static uint8_t *convert_quantizing(builder *b, const thaw_convert_options *optio
   return bytes;
 }
 
+/* x [2,3,9,7] -> Conv 3x3 pads 1 (8 channels, bias) -> Relu. */
 static void build_conv(builder *b, float *w, float *bias) {
   static int64_t x_dims[4] = {2, CONV_C, CONV_H, CONV_W}, w_dims[4] = {CONV_M, CONV_C, 3, 3};
   static int64_t b_dims[1] = {CONV_M}, pads[4] = {1, 1, 1, 1};
