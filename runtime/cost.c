@@ -306,21 +306,16 @@ void thaw_cost_node_facts(const thaw_model *model, uint32_t index, thaw_cost_nod
   count_bytes(model, node, facts);
 }
 
-/* A model that does less arithmetic than this per run runs on the caller's thread whatever the
- * session's thread count: a second thread can save it a fraction of a millisecond at best,
- * while waking the workers, a hand-off per split node and outputs read from the other core's
- * cache cost it about as much, and more whenever the machine's other core is busy. PP-OCR
- * mobile v2.0 cls (34 MFLOP counted here, 0.47 ms on one thread) measured 1.05x faster on two
- * threads in a quiet minute and 0.45-0.89x in busier ones (`thaw run --threads 1` and `2`
- * alternated); every other bench model does 600 MFLOP or more. */
-#define MIN_THREADED_RUN_FLOPS 100e6
-
-bool thaw_cost_worth_threads(const thaw_model *model) {
-  double flops = 0;
+uint64_t thaw_cost_run_flops(const thaw_model *model) {
+  uint64_t flops = 0;
   for (uint32_t n = 0; n < model->view.node_count; n++) {
     thaw_cost_node facts;
     thaw_cost_node_facts(model, n, &facts);
-    flops += (double)facts.flops;
+    flops = flops > UINT64_MAX - facts.flops ? UINT64_MAX : flops + facts.flops;
   }
-  return flops >= MIN_THREADED_RUN_FLOPS;
+  return flops;
+}
+
+bool thaw_cost_worth_threads(uint64_t run_flops) {
+  return (double)run_flops >= THAW_COST_MIN_THREADED_RUN_FLOPS;
 }

@@ -117,9 +117,19 @@ typedef struct thaw_cost_node {
 /* The facts of node `index` of an open model. */
 void thaw_cost_node_facts(const thaw_model *model, uint32_t index, thaw_cost_node *facts);
 
-/* Whether a model does enough arithmetic per run to be shared among a session's threads: the
- * executor runs a smaller one on the caller's thread whatever the thread count. */
-bool thaw_cost_worth_threads(const thaw_model *model);
+/* A model's FLOPs per run, the sum of its nodes' (saturating). */
+uint64_t thaw_cost_run_flops(const thaw_model *model);
+
+/* A model that does less arithmetic than this per run runs on the caller's thread whatever the
+ * session's thread count: a second thread can save it a fraction of a millisecond at best,
+ * while waking the workers, a hand-off per split node and outputs read from the other core's
+ * cache cost it about as much, and more whenever the machine's other core is busy. PP-OCR
+ * mobile v2.0 cls (34 MFLOP counted here, 0.47 ms on one thread) measured 1.05x faster on two
+ * threads in a quiet minute and 0.45-0.89x in busier ones (`thaw run --threads 1` and `2`
+ * alternated); every other bench model does 600 MFLOP or more. */
+#define THAW_COST_MIN_THREADED_RUN_FLOPS 100e6
+/* Whether a model of `run_flops` per run is shared among a session's threads. */
+bool thaw_cost_worth_threads(uint64_t run_flops);
 
 /* ---- Calibration and prediction (calibrate.c) ---- */
 

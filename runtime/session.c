@@ -752,7 +752,7 @@ thaw_status thaw_session_run(thaw_session *session, const thaw_run_options *opti
     session->profile_skipped_first_run = true;
   }
   if (session->pool != NULL && !session->pool_decided) {
-    session->pool_pays = thaw_cost_worth_threads(session->model);
+    session->pool_pays = thaw_cost_worth_threads(thaw_cost_run_flops(session->model));
     session->pool_decided = true;
   }
   thaw_threadpool *const pool = session->pool_pays ? session->pool : NULL;

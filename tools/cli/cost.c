@@ -8,9 +8,7 @@
 
 bool thaw_cli_cost_compute(const thaw_model *model, const thaw_cost_rates *rates,
                            uint32_t threads, thaw_cli_cost *cost) {
-  *cost = (thaw_cli_cost){.node_count = model->view.node_count,
-                          .threads = threads,
-                          .threads_used = thaw_cost_worth_threads(model) ? threads : 1};
+  *cost = (thaw_cli_cost){.node_count = model->view.node_count, .threads = threads};
   /* One more than needed, so a model without nodes still gets non-NULL arrays. */
   cost->nodes = calloc((size_t)cost->node_count + 1, sizeof *cost->nodes);
   cost->predicted_seconds = calloc((size_t)cost->node_count + 1, sizeof *cost->predicted_seconds);
@@ -21,13 +19,18 @@ bool thaw_cli_cost_compute(const thaw_model *model, const thaw_cost_rates *rates
   for (uint32_t i = 0; i < cost->node_count; i++) {
     thaw_cost_node *facts = &cost->nodes[i];
     thaw_cost_node_facts(model, i, facts);
-    cost->predicted_seconds[i] = thaw_cost_predict_seconds(rates, facts, cost->threads_used);
-    cost->total_seconds += cost->predicted_seconds[i];
     /* Byte counts are bounded by the file and arena sizes; only FLOPs can saturate. */
     cost->flops = cost->flops > UINT64_MAX - facts->flops ? UINT64_MAX : cost->flops + facts->flops;
     cost->activation_bytes_read += facts->activation_bytes_read;
     cost->weight_bytes_read += facts->weight_bytes_read;
     cost->bytes_written += facts->bytes_written;
+  }
+  /* Predicted on the threads a session would run the model on, which its total decides. */
+  cost->threads_used = thaw_cost_worth_threads(cost->flops) ? threads : 1;
+  for (uint32_t i = 0; i < cost->node_count; i++) {
+    cost->predicted_seconds[i] =
+        thaw_cost_predict_seconds(rates, &cost->nodes[i], cost->threads_used);
+    cost->total_seconds += cost->predicted_seconds[i];
   }
   return true;
 }
@@ -59,12 +62,15 @@ static void sum_classes(const thaw_cli_cost *cost, class_total totals[THAW_COST_
 
 void thaw_cli_cost_print_text(const thaw_model *model, const thaw_cost_rates *rates,
                               const thaw_cli_cost *cost) {
-  printf("\ncost per run (%s kernels, %" PRIu32 " thread%s%s; calibrated in %.0f ms)\n",
-         rates->isa, cost->threads, cost->threads == 1 ? "" : "s",
-         cost->threads_used < cost->threads
-             ? ", run on 1: too little arithmetic to share (under 100 MFLOP)"
-             : "",
-         1e3 * rates->calibration_seconds);
+  if (cost->threads_used < cost->threads)
+    printf("\ncost per run (%s kernels, %" PRIu32 " threads, run on 1: under %.0f MFLOP per run;"
+           " calibrated in %.0f ms)\n",
+           rates->isa, cost->threads, 1e-6 * THAW_COST_MIN_THREADED_RUN_FLOPS,
+           1e3 * rates->calibration_seconds);
+  else
+    printf("\ncost per run (%s kernels, %" PRIu32 " thread%s; calibrated in %.0f ms)\n",
+           rates->isa, cost->threads, cost->threads == 1 ? "" : "s",
+           1e3 * rates->calibration_seconds);
   /* The name last and whole: exporters' names are long and differ at the end. */
   printf("  %-4s %-17s %-14s %-22s %10s %9s %9s %9s %9s  %s\n", "#", "op", "class", "shape",
          "MFLOP", "act kB", "weight kB", "out kB", "pred ms", "node");
