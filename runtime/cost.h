@@ -124,9 +124,10 @@ uint64_t thaw_cost_run_flops(const thaw_model *model);
  * session's thread count: a second thread can save it a fraction of a millisecond at best,
  * while waking the workers, a hand-off per split node and outputs read from the other core's
  * cache cost it about as much, and more whenever the machine's other core is busy. PP-OCR
- * mobile v2.0 cls (34 MFLOP counted here, 0.47 ms on one thread) measured 1.05x faster on two
- * threads in a quiet minute and 0.45-0.89x in busier ones (`thaw run --threads 1` and `2`
- * alternated); every other bench model does 600 MFLOP or more. */
+ * mobile v2.0 cls (34 MFLOP counted here, 0.5-0.7 ms on one thread), before this rule:
+ * `thaw run cls.thaw --input x=random --repeat 300` on 1 and 2 threads alternated five times,
+ * 0.59-1.21x as fast on two; scripts/bench_e2e.sh at 05:42, 0.89x. Every other bench model
+ * does 600 MFLOP or more. */
 #define THAW_COST_MIN_THREADED_RUN_FLOPS 100e6
 /* Whether a model of `run_flops` per run is shared among a session's threads. */
 bool thaw_cost_worth_threads(uint64_t run_flops);

@@ -90,9 +90,11 @@ static size_t padded_to_panels(size_t columns) {
  * block, side by side) once into its scratch slice, whatever number of tasks it then runs.
  * Splitting columns has each column chunk read all of A again, which pays when A is the small
  * operand; a 1x1 convolution on a small plane has it the other way round (960 x 160 weights
- * against 160 x 49 pixels). Two threads against one, alternated: m = 960, n = 49, k = 160
- * 1.57x -> 1.97x, m = 1280, n = 49, k = 320 1.47-1.55x -> 1.61-1.78x; MobileNetV2 on two
- * threads 3 % faster, SqueezeNet (its 1000 x 169 x 512 classifier) 6 %. Only for one column
+ * against 160 x 49 pixels). On two threads, `thaw run MODEL --input image=random --repeat 100
+ * --threads 2` of the old and new CLI alternated 8 rounds: MobileNetV2 0.97x the time,
+ * SqueezeNet (its 1000 x 169 x 512 classifier) 0.94x; bench/e2e/thaw_ab --threads 2 --runs
+ * 300 with the two builds, in minutes when two threads ran as slowly as one: MobileNetV2
+ * 0.95-1.03x, SqueezeNet 0.99-1.00x. Only for one column
  * block, and only while the whole of B stays under GEMM_WHOLE_B_FLOATS (a slice per thread
  * holds it). Decided on the shape alone, so one thread packs the same blocks and runs the same
  * tiles.
@@ -318,9 +320,9 @@ static void run_block(const gemm_run *r, size_t j0, size_t nc, size_t first_tile
       /* A task's first group has no group before it to fetch its rows: they are fetched in
        * one go, the misses overlapping rather than waiting row after row. Its last group fetches
        * the rows after the task's, the next task's, which its thread usually takes next (a
-       * thread's share of tasks is contiguous). Measured with MobileNetV2 on two threads, runs
-       * alternated in one process (300 each): 0.97x the time; one thread, SqueezeNet and
-       * ResNet-18 level. */
+       * thread's share of tasks is contiguous). MobileNetV2 on two threads, old and new
+       * `thaw run --repeat 100 --threads 2` alternated 10 rounds: 0.97x the time; thaw_ab
+       * --threads 2 --runs 300 with the two builds (slow minutes): 0.98x. */
       if (r->prefetch_a && group == first_tile && k_block == 0) {
         const size_t i = tile_first_row(&r->tiling, group);
         thaw_prefetch_stream rows_of_a = thaw_prefetch_stream_make(
