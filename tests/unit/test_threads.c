@@ -225,24 +225,25 @@ static void test_conv_split_is_exact(void **state) {
       {"pointwise on 7x7", conv_params(700, 7, 200, 1, 1, 1, THAW_KERNEL_CLIP)},
       {"depthwise 3x3", conv_params(200, 41, 200, 3, 1, 200, THAW_KERNEL_HARD_SWISH)},
       {"depthwise 5x5 stride 2", conv_params(150, 40, 150, 5, 2, 150, THAW_KERNEL_CLIP)},
-      /* Tall enough to be cut into bands of output rows too. */
-      {"depthwise 5x5 stride 2 in bands", conv_params(40, 61, 40, 5, 2, 40, THAW_KERNEL_RELU)},
-      {"depthwise 7x7 in bands", conv_params(30, 50, 30, 7, 1, 30, THAW_KERNEL_IDENTITY)},
+      /* Fewer planes than 8 per thread (two images of up to 11 channels), tall enough to be
+       * cut into bands of output rows. */
+      {"depthwise 5x5 stride 2 in bands", conv_params(10, 61, 10, 5, 2, 10, THAW_KERNEL_RELU)},
+      {"depthwise 7x7 in bands", conv_params(6, 50, 6, 7, 1, 6, THAW_KERNEL_IDENTITY)},
       /* Bands whose row counts leave different blocks over than the whole plane's. */
       {"depthwise 5x5 stride (2, 1) in bands",
-       with_stride_w(conv_params(24, 57, 24, 5, 2, 24, THAW_KERNEL_CLIP), 1)},
+       with_stride_w(conv_params(8, 57, 8, 5, 2, 8, THAW_KERNEL_CLIP), 1)},
       {"depthwise 3x3 stride (2, 1) in bands",
-       with_stride_w(conv_params(16, 63, 16, 3, 2, 16, THAW_KERNEL_HARD_SWISH), 1)},
+       with_stride_w(conv_params(11, 63, 11, 3, 2, 11, THAW_KERNEL_HARD_SWISH), 1)},
       {"depthwise 3x3 stride (1, 2) in bands",
-       with_stride_w(conv_params(64, 41, 64, 3, 1, 64, THAW_KERNEL_CLIP), 2)},
+       with_stride_w(conv_params(11, 81, 11, 3, 1, 11, THAW_KERNEL_CLIP), 2)},
       /* Planes at most two vectors wide at stride 1 (a flat copy of the band's rows), in bands,
        * one taller than the copy holds. */
       {"depthwise 3x3 on 7-wide planes in bands",
-       with_width(conv_params(64, 121, 64, 3, 1, 64, THAW_KERNEL_CLIP), 7)},
+       with_width(conv_params(11, 301, 11, 3, 1, 11, THAW_KERNEL_CLIP), 7)},
       {"depthwise 5x5 on 13-wide planes in bands",
-       with_width(conv_params(32, 65, 32, 5, 1, 32, THAW_KERNEL_HARD_SWISH), 13)},
+       with_width(conv_params(11, 81, 11, 5, 1, 11, THAW_KERNEL_HARD_SWISH), 13)},
       {"depthwise 3x3 on 5-wide planes taller than the copy",
-       with_width(conv_params(16, 700, 16, 3, 1, 16, THAW_KERNEL_RELU), 5)},
+       with_width(conv_params(8, 700, 8, 3, 1, 8, THAW_KERNEL_RELU), 5)},
       /* Planes of 3 output rows: one block of the rows left over, windows mostly outside. */
       {"depthwise 5x5 on 3 rows", conv_params(300, 3, 300, 5, 1, 300, THAW_KERNEL_RELU)},
   };
