@@ -24,6 +24,21 @@
  * - how busy the machine was meanwhile: "other_cpus_busy", the CPUs' worth of time that other
  *   processes ran from the timed runs to the end of the idle samples (/proc/stat minus this
  *   process, over 2.5 s or more);
+ * - what the machine gave N threads meanwhile: after each pair of runs, the same GEMM of
+ *   operands that stay in a core's L2 (thaw's own kernels, ~0.5 ms) on one thread and then on
+ *   each of N threads at once; "machine_speedup", N times the first median over the second,
+ *   is what a perfectly split, cache-resident model could gain in those minutes (under N when
+ *   the vCPUs share cores or other processes run), and "speedup_of_machine" the model's
+ *   speed-up over it;
+ * - how far apart the cores were: "round_trip_ns", the median time for a cache line to go from
+ *   the calling thread to a worker and back (2000 times, before and after each round). A
+ *   model's threads read what the other cores wrote at every node, and on a virtual machine
+ *   this moves by 5x from second to second as the host places the vCPUs on nearby or distant
+ *   cores (on this project's 2-vCPU VM: 25-30 ns on one core's two hardware threads, 50-80 ns
+ *   on nearby cores, 300-400 ns on distant ones). "speedup_shared_core", "speedup_near" and
+ *   "speedup_far" are the medians of the speed-ups of the rounds (1-thread time over N-thread
+ *   time of the round's pair) by their slower round trip, under SHARED_CORE_ROUND_TRIP_NS,
+ *   under FAR_ROUND_TRIP_NS and over it, each with its count of rounds (0 for none);
  * - idle CPU: the CPU time of all the process's threads across a 500 ms sleep right after an
  *   N-thread run, the worst of 5: what the workers burn once a run has returned.
  *
@@ -39,6 +54,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kernels/kernels.h"
 #include "runtime/platform.h"
 #include "runtime/threadpool.h"
 #include "bench_inputs.h"
@@ -112,6 +128,10 @@ static int compare_doubles(const void *a, const void *b) {
 static double median(double *values, size_t count) {
   qsort(values, count, sizeof *values, compare_doubles);
   return count % 2 ? values[count / 2] : (values[count / 2 - 1] + values[count / 2]) / 2;
+}
+
+static double median_or_zero(double *values, size_t count) {
+  return count > 0 ? median(values, count) : 0;
 }
 
 static void fill_inputs(const thaw_model *model, thaw_session *session) {
@@ -212,6 +232,130 @@ static int measure_handoff(unsigned long threads, unsigned long runs) {
   return 0;
 }
 
+/* ---- What the machine gives N threads ---- */
+
+enum { PROBE_M = 64, PROBE_N = 64, PROBE_K = 256, PROBE_REPEATS = 20 };
+
+/* Each thread's operands: A and C its own, the packed B shared (read only), 192 KiB in all. */
+typedef struct machine_probe {
+  thaw_threadpool *pool;
+  const thaw_kernels *kernels;
+  thaw_gemm_params gemm;
+  float *a, *packed_b, *c;
+  char *scratch;
+  size_t scratch_stride;
+  void *memory[4];
+} machine_probe;
+
+static void probe_task(void *context, size_t thread_index, size_t task_index) {
+  (void)thread_index;
+  const machine_probe *probe = context;
+  for (int r = 0; r < PROBE_REPEATS; r++)
+    probe->kernels->f32_gemm(&probe->gemm, probe->a + task_index * PROBE_M * PROBE_K,
+                             probe->packed_b, NULL, probe->c + task_index * PROBE_M * PROBE_N,
+                             probe->scratch + task_index * probe->scratch_stride,
+                             &thaw_parallel_serial);
+}
+
+static int probe_create(machine_probe *probe, unsigned long threads) {
+  *probe = (machine_probe){
+      .kernels = thaw_kernels_get(),
+      .gemm = {.m = PROBE_M, .n = PROBE_N, .k = PROBE_K, .a_row_stride = PROBE_K,
+               .a_k_stride = 1, .b_packed = true, .c_row_stride = PROBE_N,
+               .bias = THAW_GEMM_BIAS_NONE, .activation = {THAW_KERNEL_IDENTITY, 0, 0}},
+  };
+  probe->scratch_stride =
+      thaw_scratch_slice_bytes(probe->kernels->f32_gemm_scratch_size(&probe->gemm));
+  const size_t bytes[4] = {threads * PROBE_M * PROBE_K * sizeof(float),
+                           thaw_f32_gemm_packed_b_size(PROBE_K, PROBE_N),
+                           threads * PROBE_M * PROBE_N * sizeof(float),
+                           threads * probe->scratch_stride + THAW_SCRATCH_ALIGNMENT};
+  float *b = malloc(PROBE_K * PROBE_N * sizeof(float));
+  void *pool = thaw_platform_aligned_alloc(thaw_threadpool_bytes(threads));
+  for (int i = 0; i < 4; i++) probe->memory[i] = thaw_platform_aligned_alloc(bytes[i]);
+  if (b == NULL || pool == NULL || probe->memory[0] == NULL || probe->memory[1] == NULL ||
+      probe->memory[2] == NULL || probe->memory[3] == NULL) {
+    fputs("thaw_threads: out of memory\n", stderr);
+    return 1;
+  }
+  probe->a = probe->memory[0];
+  probe->packed_b = probe->memory[1];
+  probe->c = probe->memory[2];
+  probe->scratch = probe->memory[3];
+  /* Any finite values: the GEMM's time does not depend on them. */
+  for (size_t i = 0; i < threads * PROBE_M * PROBE_K; i++) probe->a[i] = (float)(i % 7) - 3.0f;
+  for (size_t i = 0; i < PROBE_K * PROBE_N; i++) b[i] = (float)(i % 5) - 2.0f;
+  thaw_f32_gemm_pack_b(PROBE_K, PROBE_N, b, PROBE_N, 1, probe->packed_b);
+  free(b);
+  probe->pool = thaw_threadpool_place(pool, threads);
+  thaw_error error;
+  return thaw_threadpool_start(probe->pool, &error) == THAW_OK ? 0 : fail("probe pool", &error);
+}
+
+static void probe_destroy(machine_probe *probe) {
+  thaw_threadpool_release(probe->pool);
+  thaw_platform_free(probe->pool);
+  for (int i = 0; i < 4; i++) thaw_platform_free(probe->memory[i]);
+}
+
+static void nothing_task(void *context, size_t thread_index, size_t task_index) {
+  (void)context;
+  (void)thread_index;
+  (void)task_index;
+}
+
+enum { ROUND_TRIPS = 2000, SHARED_CORE_ROUND_TRIP_NS = 40, FAR_ROUND_TRIP_NS = 150 };
+enum { SHARED_CORE, NEAR, FAR, PLACEMENTS };
+static const char *const placement_names[PLACEMENTS] = {"shared_core", "near", "far"};
+
+static int placement(double round_trip_ns) {
+  return round_trip_ns < SHARED_CORE_ROUND_TRIP_NS ? SHARED_CORE
+         : round_trip_ns < FAR_ROUND_TRIP_NS       ? NEAR
+                                                   : FAR;
+}
+
+/* Two tasks pass a counter back and forth: task 0 moves it from even to odd, task 1 from odd
+ * to even. Each thread of the pool's first two claims one of them (the caller cannot take task
+ * 1 before it has finished task 0, which waits for task 1). */
+static void ping_pong_task(void *context, size_t thread_index, size_t task_index) {
+  (void)thread_index;
+  uint32_t *turn = context;
+  for (uint32_t i = (uint32_t)task_index; i < 2 * ROUND_TRIPS; i += 2) {
+    while (__atomic_load_n(turn, __ATOMIC_ACQUIRE) != i) thaw_platform_spin_pause();
+    __atomic_store_n(turn, i + 1, __ATOMIC_RELEASE);
+  }
+}
+
+/* Nanoseconds for a cache line to go from the caller to a worker and back. */
+static double round_trip_ns(machine_probe *probe) {
+  _Alignas(THAW_PLATFORM_ALIGNMENT) uint32_t turn = 0;
+  thaw_threadpool_enter_run(probe->pool);
+  thaw_threadpool_run(probe->pool, 2, nothing_task, NULL);
+  const double start = now_ms();
+  thaw_threadpool_run(probe->pool, 2, ping_pong_task, &turn);
+  const double elapsed = now_ms() - start;
+  thaw_threadpool_leave_run(probe->pool);
+  return elapsed * 1e6 / ROUND_TRIPS;
+}
+
+/* Milliseconds of the probe's work on one thread (tasks 1) or on each thread of the pool. The
+ * workers are woken by an empty region first and spin meanwhile: the probe is the cores'
+ * speed, not the hand-off's (which the "handoff" line measures). */
+static double probe_ms(machine_probe *probe, size_t tasks) {
+  if (tasks == 1) {
+    const double start = now_ms();
+    probe_task(probe, 0, 0);
+    return now_ms() - start;
+  }
+  thaw_threadpool_enter_run(probe->pool);
+  thaw_threadpool_run(probe->pool, tasks, nothing_task, NULL);
+  const double start = now_ms();
+  thaw_threadpool_run(probe->pool, tasks, probe_task, probe);
+  const double elapsed = now_ms() - start;
+  thaw_threadpool_leave_run(probe->pool);
+  return elapsed;
+}
+
 /* ---- Models ---- */
 
 static thaw_status create(const thaw_model *model, unsigned long threads, thaw_session **session,
@@ -220,8 +364,15 @@ static thaw_status create(const thaw_model *model, unsigned long threads, thaw_s
   return thaw_session_create(model, &options, session, error);
 }
 
+/* Per round of a model's measurements, on 1 thread ([0]) and on N ([1]). */
+typedef struct samples {
+  double *ready[2], *latency[2], *probe[2];
+  double *round_trip, *speedup[PLACEMENTS];
+} samples;
+
 static int measure_model(const char *path, unsigned long threads, unsigned long runs,
-                         double *ready[2], double *latency[2]) {
+                         machine_probe *probe, const samples *samples) {
+  double *const *ready = samples->ready, *const *latency = samples->latency;
   thaw_error error;
   const unsigned long thread_counts[2] = {1, threads};
   for (unsigned long r = 0; r < runs; r++) {
@@ -254,7 +405,12 @@ static int measure_model(const char *path, unsigned long threads, unsigned long 
   const double machine_before = machine_busy_ms();
   const double process_before_all = process_cpu_ms(&threads_now);
   const double wall_before = now_ms();
+  size_t rounds[PLACEMENTS] = {0};
   for (unsigned long r = 0; r < runs; r++) {
+    /* The probes evict the caches: an untimed N-thread run after them, so that each timed run
+     * directly follows the other session's, as without them. */
+    const double round_trip_before = round_trip_ns(probe);
+    if (thaw_session_run(sessions[1], NULL, &error) != THAW_OK) return fail("run", &error);
     for (int s = 0; s < 2; s++) {
       const double process_before = process_cpu_ms(&threads_now);
       const double caller_before = clock_ms(CLOCK_THREAD_CPUTIME_ID);
@@ -264,6 +420,13 @@ static int measure_model(const char *path, unsigned long threads, unsigned long 
       caller_cpu[s] += clock_ms(CLOCK_THREAD_CPUTIME_ID) - caller_before;
       process_cpu[s] += process_cpu_ms(&threads_now) - process_before;
     }
+    const double round_trip_after = round_trip_ns(probe);
+    samples->probe[0][r] = probe_ms(probe, 1);
+    samples->probe[1][r] = probe_ms(probe, threads);
+    samples->round_trip[r] = round_trip_after;
+    const int where = placement(round_trip_before > round_trip_after ? round_trip_before
+                                                                      : round_trip_after);
+    samples->speedup[where][rounds[where]++] = latency[0][r] / latency[1][r];
   }
   /* The workers' share is spread over threads - 1 of them; the busiest thread bounds the run. */
   const double worker_cpu = (process_cpu[1] - caller_cpu[1]) / (double)(threads - 1);
@@ -291,16 +454,26 @@ static int measure_model(const char *path, unsigned long threads, unsigned long 
 
   const double ready_1 = median(ready[0], runs), ready_n = median(ready[1], runs);
   const double latency_1 = median(latency[0], runs), latency_n = median(latency[1], runs);
+  const double machine_speedup = (double)threads * median(samples->probe[0], runs) /
+                                 median(samples->probe[1], runs);
   printf("{\"model\": \"%s\", \"threads\": %lu, \"runs\": %lu, \"model_ready_ms_1\": %.4f, "
          "\"model_ready_ms_n\": %.4f, \"latency_ms_1\": %.4f, \"latency_ms_n\": %.4f, "
-         "\"speedup\": %.3f, \"cpu_ms_per_run_1\": %.4f, \"cpu_ms_per_run_n\": %.4f, "
+         "\"speedup\": %.3f, \"machine_speedup\": %.3f, \"speedup_of_machine\": %.3f, "
+         "\"round_trip_ns\": %.1f, "
+         "\"cpu_ms_per_run_1\": %.4f, \"cpu_ms_per_run_n\": %.4f, "
          "\"caller_cpu_share_n\": %.3f, \"cpu_bound_speedup\": %.3f, "
          "\"other_cpus_busy\": %.2f, \"identical_outputs\": %s, "
-         "\"idle_cpu_ms_per_500ms\": %.3f}\n",
+         "\"idle_cpu_ms_per_500ms\": %.3f",
          path, threads, runs, ready_1, ready_n, latency_1, latency_n, latency_1 / latency_n,
+         machine_speedup, latency_1 / latency_n / machine_speedup,
+         median(samples->round_trip, runs),
          process_cpu[0] / (double)runs, process_cpu[1] / (double)runs,
          caller_cpu[1] / process_cpu[1], process_cpu[0] / busiest_cpu, other_cpus_busy,
          identical ? "true" : "false", idle_cpu_ms);
+  for (int p = 0; p < PLACEMENTS; p++)
+    printf(", \"speedup_%s\": %.3f, \"rounds_%s\": %zu", placement_names[p],
+           median_or_zero(samples->speedup[p], rounds[p]), placement_names[p], rounds[p]);
+  puts("}");
   fflush(stdout);
   for (int s = 0; s < 2; s++) thaw_session_destroy(sessions[s]);
   thaw_model_close(model);
@@ -346,21 +519,36 @@ int main(int argc, char **argv) {
             MAX_COUNT);
     return 2;
   }
-  double *ready[2], *latency[2];
+  samples samples = {.round_trip = malloc(runs * sizeof(double)),
+                     .speedup = {malloc(runs * sizeof(double)), malloc(runs * sizeof(double)),
+                                 malloc(runs * sizeof(double))}};
+  if (samples.round_trip == NULL || samples.speedup[SHARED_CORE] == NULL ||
+      samples.speedup[NEAR] == NULL || samples.speedup[FAR] == NULL) {
+    fputs("thaw_threads: out of memory\n", stderr);
+    return 1;
+  }
   for (int s = 0; s < 2; s++) {
-    ready[s] = malloc(runs * sizeof(double));
-    latency[s] = malloc(runs * sizeof(double));
-    if (ready[s] == NULL || latency[s] == NULL) {
+    samples.ready[s] = malloc(runs * sizeof(double));
+    samples.latency[s] = malloc(runs * sizeof(double));
+    samples.probe[s] = malloc(runs * sizeof(double));
+    if (samples.ready[s] == NULL || samples.latency[s] == NULL || samples.probe[s] == NULL) {
       fputs("thaw_threads: out of memory\n", stderr);
       return 1;
     }
   }
+  machine_probe probe;
+  if (probe_create(&probe, threads) != 0) return 1;
   int status = measure_handoff(threads, runs);
   fflush(stdout);
-  for (int m = 0; m < models; m++) status |= measure_model(argv[m], threads, runs, ready, latency);
+  for (int m = 0; m < models; m++)
+    status |= measure_model(argv[m], threads, runs, &probe, &samples);
+  probe_destroy(&probe);
   for (int s = 0; s < 2; s++) {
-    free(ready[s]);
-    free(latency[s]);
+    free(samples.ready[s]);
+    free(samples.latency[s]);
+    free(samples.probe[s]);
   }
+  free(samples.round_trip);
+  for (int p = 0; p < PLACEMENTS; p++) free(samples.speedup[p]);
   return status;
 }
