@@ -71,9 +71,11 @@ SCALING_LAYERS = 4
 # fewer (never fewer than `min_runs`) and the report flags the count.
 SETTINGS = {
     "full": {"process_rounds": 7, "torch_process_rounds": 3, "steady_rounds": 3, "runs": 30,
+             "threaded_per_round": 3,
              "min_runs": 10, "warmup": 3, "steady_seconds": 120, "scaling_rounds": 5,
              "scaling_megabytes": SCALING_MEGABYTES},
     "quick": {"process_rounds": 3, "torch_process_rounds": 1, "steady_rounds": 2, "runs": 10,
+              "threaded_per_round": 1,
               "min_runs": 4, "warmup": 1, "steady_seconds": 30, "scaling_rounds": 3,
               "scaling_megabytes": SCALING_MEGABYTES[:-1]},
 }
@@ -90,7 +92,8 @@ class Programs:
         self.launcher = os.path.join(build_dir, "bench", "e2e", "bench_e2e_launch")
         self.thaw_function = os.path.join(build_dir, "bench", "e2e", "thaw_e2e_static")
         self.thaw_cli = os.path.join(build_dir, "tools", "thaw")
-        for program in (self.launcher, self.thaw_function, self.thaw_cli):
+        self.thaw_threads = os.path.join(build_dir, "bench", "e2e", "thaw_threads")
+        for program in (self.launcher, self.thaw_function, self.thaw_cli, self.thaw_threads):
             if not os.access(program, os.X_OK):
                 sys.exit(f"bench_e2e: {program} is missing: run scripts/bench_e2e.sh, which "
                          "builds it")
@@ -114,6 +117,14 @@ class Programs:
             return command + ["--threads", str(threads)] + counts
         return ([sys.executable, os.path.join(SCRIPTS, "bench_torch.py"), files["torch_model"],
                  files["torch"], "--threads", "1"] + counts)
+
+    def core_placement(self):
+        """How long a cache line takes from one core to another and back, now, and what that
+        says of the cores ("shared_core", "near" or "far": on a virtual machine it jumps as the
+        host moves the vCPUs, bench/e2e/README.md)."""
+        completed = subprocess.run([self.thaw_threads, "--round-trip"], capture_output=True,
+                                   text=True, check=True, timeout=60)
+        return json.loads(completed.stdout)
 
     def launch(self, command, evict=None, timeout=1800):
         """Run `command` in a fresh process; returns its JSON record merged with the
@@ -227,15 +238,20 @@ def measure_model(programs, settings, model, threads):
             record["round"] = round_index
             result["steady"].append(record)
         # The same on `threads` threads, right after: both counts see the same machine load.
-        # thaw's first output is kept: threads must not change a bit of it.
-        for runtime in (THREADED_RUNTIMES if threads > 1 else ()):
-            runs = steady_runs(settings, first_run[runtime])
-            output = threaded_output if runtime == "thaw" else "/dev/null"
-            record = programs.launch(programs.function(
-                runtime, files, inputs, output, warmup=min(settings["warmup"], runs),
-                runs=runs, threads=threads))
-            record["round"] = round_index
-            result["steady_threaded"].append(record)
+        # thaw's first output is kept: threads must not change a bit of it. Each process is
+        # filed by the cores' round trip just before and after it (the report splits thaw/ORT
+        # by it), and the pair runs several times a round to meet both placements.
+        for _ in range(settings["threaded_per_round"] if threads > 1 else 0):
+            for runtime in THREADED_RUNTIMES:
+                runs = steady_runs(settings, first_run[runtime])
+                output = threaded_output if runtime == "thaw" else "/dev/null"
+                before = programs.core_placement()
+                record = programs.launch(programs.function(
+                    runtime, files, inputs, output, warmup=min(settings["warmup"], runs),
+                    runs=runs, threads=threads))
+                record["core_placement"] = [before, programs.core_placement()]
+                record["round"] = round_index
+                result["steady_threaded"].append(record)
     if threads > 1:
         with open(outputs["thaw"], "rb") as one, open(threaded_output, "rb") as many:
             result["thaw_threaded_identical"] = one.read() == many.read()

@@ -37,7 +37,8 @@ while [ $# -gt 0 ]; do
 done
 
 cmake -S "$source_dir" -B "$build_dir" -DTHAW_BUILD_BENCH=ON >/dev/null
-cmake --build "$build_dir" -j2 --target thaw_cli thaw_e2e_static bench_e2e_launch >/dev/null
+cmake --build "$build_dir" -j2 --target thaw_cli thaw_e2e_static bench_e2e_launch thaw_threads \
+  >/dev/null
 
 results="$source_dir/bench/results"
 "$python" "$scripts_dir/bench_e2e.py" --build-dir "$build_dir" --out "$results" \

@@ -84,6 +84,17 @@ class ModelFigures:
         runs = [t for r in samples(records, runtime) for t in r["runs_ms"]]
         return median(runs), len(runs)
 
+    def steady_threaded_at(self, runtime, placement):
+        """The threaded steady state of the processes whose cores were at `placement` both
+        before and after them ("far" when either probe said far): pooled median, processes."""
+        def placement_of(record):
+            seen = [probe["placement"] for probe in record.get("core_placement", [])]
+            return None if not seen else "far" if "far" in seen else (
+                "near" if "near" in seen else "shared_core")
+        records = [r for r in samples(self.data.get("steady_threaded", []), runtime)
+                   if placement_of(r) == placement]
+        return median(t for r in records for t in r["runs_ms"]), len(records)
+
     def memory(self, runtime, key):
         return median(r["memory_end"][key] for r in samples(self.data["steady"], runtime))
 
@@ -185,19 +196,30 @@ def threads_section(models, threads):
     for m in models:
         one = {runtime: m.steady(runtime)[0] for runtime in ("thaw", "ort")}
         many = {runtime: m.steady(runtime, threaded=True)[0] for runtime in ("thaw", "ort")}
+        by_placement = []
+        for placement in ("near", "far"):
+            thaw, thaw_count = m.steady_threaded_at("thaw", placement)
+            ort, ort_count = m.steady_threaded_at("ort", placement)
+            by_placement.append(f"{ratio(thaw, ort)} ({thaw_count}+{ort_count})")
         rows.append([m.label, ms(one["thaw"]), ms(many["thaw"]), ratio(one["thaw"], many["thaw"]),
                      ms(one["ort"]), ms(many["ort"]), ratio(one["ort"], many["ort"]),
-                     ratio(many["thaw"], many["ort"]), same_bytes(m.data)])
+                     ratio(many["thaw"], many["ort"])] + by_placement + [same_bytes(m.data)])
     return (f"## 3b. Steady-state latency, {threads} threads\n\n"
             f"Median run time in ms on 1 and on {threads} threads (thaw: "
             "`thaw_session_options.threads`; ORT: `intraOpNumThreads`), each round measuring "
             f"both counts back to back. Targets: thaw 1/{threads} threads ≥ 1.8× on ResNet-18, "
             "the MiniLM-shaped encoder and PP-OCR det, ≥ 1.5× on MobileNetV2, ≥ 1 on the MLP; "
-            f"thaw faster than ORT on {threads} threads. The last column says whether thaw's "
+            f"thaw faster than ORT on {threads} threads. On a virtual machine the host moves "
+            "the vCPUs between nearby and distant cores from second to second, and every "
+            "split node reads what another core wrote: each process on threads is filed by a "
+            "cache-line round trip between two threads just before and after it "
+            "(`thaw_threads --round-trip`: near under 150 ns, far above; bench/e2e/README.md), "
+            "and the two columns after thaw/ORT compare only the processes of one placement "
+            "(how many of thaw's and ORT's in brackets). The last column says whether thaw's "
             f"first output on {threads} threads is the same bytes as on 1 (it must be).\n\n" +
             table(["model", "thaw 1", f"thaw {threads}", "thaw speed-up", "ORT 1",
                    f"ORT {threads}", "ORT speed-up", f"thaw/ORT on {threads}",
-                   "thaw same bytes"], rows))
+                   "cores near", "cores far", "thaw same bytes"], rows))
 
 
 def same_bytes(data):

@@ -31,7 +31,7 @@
  *   the vCPUs share cores or other processes run), and "speedup_of_machine" the model's
  *   speed-up over it;
  * - how far apart the cores were: "round_trip_ns", the median time for a cache line to go from
- *   the calling thread to a worker and back (2000 times, before and after each round). A
+ *   the calling thread to another and back (2000 times, before and after each round). A
  *   model's threads read what the other cores wrote at every node, and on a virtual machine
  *   this moves by 5x from second to second as the host places the vCPUs on nearby or distant
  *   cores (on this project's 2-vCPU VM: 25-30 ns on one core's two hardware threads, 50-80 ns
@@ -42,9 +42,15 @@
  * - idle CPU: the CPU time of all the process's threads across a 500 ms sleep right after an
  *   N-thread run, the worst of 5: what the workers burn once a run has returned.
  *
+ * `thaw_threads --round-trip` prints the round trip alone, the median of five, and its
+ * placement ({"round_trip_ns": 64.0, "placement": "near"}), for scripts that file other
+ * programs' runs by it.
+ *
  * Inputs as thaw_e2e fills them: floats cycling through [-1, 1), integers and booleans 1.
  */
 #include <dirent.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -304,7 +310,8 @@ static void nothing_task(void *context, size_t thread_index, size_t task_index) 
   (void)task_index;
 }
 
-enum { ROUND_TRIPS = 2000, SHARED_CORE_ROUND_TRIP_NS = 40, FAR_ROUND_TRIP_NS = 150 };
+enum { ROUND_TRIPS = 2000, WARM_UP_TRIPS = 500 };
+enum { SHARED_CORE_ROUND_TRIP_NS = 40, FAR_ROUND_TRIP_NS = 150 };
 enum { SHARED_CORE, NEAR, FAR, PLACEMENTS };
 static const char *const placement_names[PLACEMENTS] = {"shared_core", "near", "far"};
 
@@ -314,27 +321,31 @@ static int placement(double round_trip_ns) {
                                                    : FAR;
 }
 
-/* Two tasks pass a counter back and forth: task 0 moves it from even to odd, task 1 from odd
- * to even. Each thread of the pool's first two claims one of them (the caller cannot take task
- * 1 before it has finished task 0, which waits for task 1). */
-static void ping_pong_task(void *context, size_t thread_index, size_t task_index) {
-  (void)thread_index;
-  uint32_t *turn = context;
-  for (uint32_t i = (uint32_t)task_index; i < 2 * ROUND_TRIPS; i += 2) {
+/* The other end of the ping-pong: moves the counter from odd to even. */
+static void *answer_pings(void *argument) {
+  uint32_t *turn = argument;
+  for (uint32_t i = 1; i < 2 * (WARM_UP_TRIPS + ROUND_TRIPS); i += 2) {
     while (__atomic_load_n(turn, __ATOMIC_ACQUIRE) != i) thaw_platform_spin_pause();
     __atomic_store_n(turn, i + 1, __ATOMIC_RELEASE);
   }
+  return NULL;
 }
 
-/* Nanoseconds for a cache line to go from the caller to a worker and back. */
-static double round_trip_ns(machine_probe *probe) {
+/* Nanoseconds for a cache line to go from this thread to another and back, or -1 when no
+ * thread can be started. The other end is a thread of its own (the pool's workers could be
+ * asleep or not yet started), and the first trips, untimed, wait for it to run. */
+static double round_trip_ns(void) {
   _Alignas(THAW_PLATFORM_ALIGNMENT) uint32_t turn = 0;
-  thaw_threadpool_enter_run(probe->pool);
-  thaw_threadpool_run(probe->pool, 2, nothing_task, NULL);
-  const double start = now_ms();
-  thaw_threadpool_run(probe->pool, 2, ping_pong_task, &turn);
+  pthread_t thread;
+  if (pthread_create(&thread, NULL, answer_pings, &turn) != 0) return -1;
+  double start = 0;
+  for (uint32_t i = 0; i < 2 * (WARM_UP_TRIPS + ROUND_TRIPS); i += 2) {
+    if (i == 2 * WARM_UP_TRIPS) start = now_ms();
+    __atomic_store_n(&turn, i + 1, __ATOMIC_RELEASE);
+    while (__atomic_load_n(&turn, __ATOMIC_ACQUIRE) != i + 2) thaw_platform_spin_pause();
+  }
   const double elapsed = now_ms() - start;
-  thaw_threadpool_leave_run(probe->pool);
+  pthread_join(thread, NULL);
   return elapsed * 1e6 / ROUND_TRIPS;
 }
 
@@ -409,7 +420,7 @@ static int measure_model(const char *path, unsigned long threads, unsigned long 
   for (unsigned long r = 0; r < runs; r++) {
     /* The probes evict the caches: an untimed N-thread run after them, so that each timed run
      * directly follows the other session's, as without them. */
-    const double round_trip_before = round_trip_ns(probe);
+    const double round_trip_before = round_trip_ns();
     if (thaw_session_run(sessions[1], NULL, &error) != THAW_OK) return fail("run", &error);
     for (int s = 0; s < 2; s++) {
       const double process_before = process_cpu_ms(&threads_now);
@@ -420,7 +431,11 @@ static int measure_model(const char *path, unsigned long threads, unsigned long 
       caller_cpu[s] += clock_ms(CLOCK_THREAD_CPUTIME_ID) - caller_before;
       process_cpu[s] += process_cpu_ms(&threads_now) - process_before;
     }
-    const double round_trip_after = round_trip_ns(probe);
+    const double round_trip_after = round_trip_ns();
+    if (round_trip_before < 0 || round_trip_after < 0) {
+      fputs("thaw_threads: cannot start a thread\n", stderr);
+      return 1;
+    }
     samples->probe[0][r] = probe_ms(probe, 1);
     samples->probe[1][r] = probe_ms(probe, threads);
     samples->round_trip[r] = round_trip_after;
@@ -492,12 +507,15 @@ static int parse_count(const char *text, unsigned long *count) {
 }
 
 /* Options anywhere; every other argument is a model, moved to the front of argv. Returns the
- * number of models, or -1. */
-static int parse_arguments(int argc, char **argv, unsigned long *threads, unsigned long *runs) {
+ * number of models (0 only with --round-trip), or -1. */
+static int parse_arguments(int argc, char **argv, unsigned long *threads, unsigned long *runs,
+                           bool *round_trip_only) {
   int models = 0;
   for (int i = 1; i < argc; i++) {
     const int has_value = i + 1 < argc;
-    if (strcmp(argv[i], "--threads") == 0 && has_value) {
+    if (strcmp(argv[i], "--round-trip") == 0) {
+      *round_trip_only = true;
+    } else if (strcmp(argv[i], "--threads") == 0 && has_value) {
       if (parse_count(argv[++i], threads) != 0 || *threads < 2) return -1;
     } else if (strcmp(argv[i], "--runs") == 0 && has_value) {
       if (parse_count(argv[++i], runs) != 0) return -1;
@@ -507,18 +525,38 @@ static int parse_arguments(int argc, char **argv, unsigned long *threads, unsign
       return -1;
     }
   }
-  return models > 0 ? models : -1;
+  return models > 0 || (*round_trip_only && models == 0) ? models : -1;
+}
+
+/* --round-trip: the cores' round trip alone, for scripts that measure other programs between
+ * two such probes (scripts/bench_e2e.py): the median of 5. */
+static int print_round_trip(void) {
+  double round_trips[5];
+  for (int i = 0; i < 5; i++) {
+    round_trips[i] = round_trip_ns();
+    if (round_trips[i] < 0) {
+      fputs("thaw_threads: cannot start a thread\n", stderr);
+      return 1;
+    }
+  }
+  const double round_trip = median(round_trips, 5);
+  printf("{\"round_trip_ns\": %.1f, \"placement\": \"%s\"}\n", round_trip,
+         placement_names[placement(round_trip)]);
+  return 0;
 }
 
 int main(int argc, char **argv) {
   unsigned long threads = 2, runs = 20;
-  const int models = parse_arguments(argc, argv, &threads, &runs);
+  bool round_trip_only = false;
+  const int models = parse_arguments(argc, argv, &threads, &runs, &round_trip_only);
   if (models < 0) {
     fprintf(stderr,
-            "usage: thaw_threads [--threads N] [--runs R] MODEL.thaw... (2 <= N, R <= %d)\n",
+            "usage: thaw_threads [--threads N] [--runs R] MODEL.thaw... (2 <= N, R <= %d)\n"
+            "       thaw_threads --round-trip\n",
             MAX_COUNT);
     return 2;
   }
+  if (round_trip_only) return print_round_trip();
   samples samples = {.round_trip = malloc(runs * sizeof(double)),
                      .speedup = {malloc(runs * sizeof(double)), malloc(runs * sizeof(double)),
                                  malloc(runs * sizeof(double))}};
