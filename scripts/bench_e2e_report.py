@@ -213,7 +213,8 @@ def threads_section(models, threads):
             "the vCPUs between nearby and distant cores from second to second, and every "
             "split node reads what another core wrote: each process on threads is filed by a "
             "cache-line round trip between two threads just before and after it "
-            "(`thaw_threads --round-trip`: near under 150 ns, far above; bench/e2e/README.md), "
+            "(`thaw_threads --round-trip`: near under 150 ns, which includes the two vCPUs "
+            "sharing one core, far above; bench/e2e/README.md), "
             "and the two columns after thaw/ORT compare only the processes of one placement "
             "(how many of thaw's and ORT's in brackets). The last column says whether thaw's "
             f"first output on {threads} threads is the same bytes as on 1 (it must be).\n\n" +
