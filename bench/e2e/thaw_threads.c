@@ -418,11 +418,17 @@ static int measure_model(const char *path, unsigned long threads, unsigned long 
   const double wall_before = now_ms();
   size_t rounds[PLACEMENTS] = {0};
   for (unsigned long r = 0; r < runs; r++) {
-    /* The probes evict the caches: an untimed N-thread run after them, so that each timed run
-     * directly follows the other session's, as without them. */
+    /* The probes evict the caches and their thread may move this one to another core: an
+     * untimed run of each session after them, so that each timed run finds its data where a
+     * run left it and directly follows the other session's, as without the probes; and the
+     * sessions take turns at going first. */
     const double round_trip_before = round_trip_ns();
-    if (thaw_session_run(sessions[1], NULL, &error) != THAW_OK) return fail("run", &error);
-    for (int s = 0; s < 2; s++) {
+    const int order[2] = {(int)(r % 2), (int)(1 - r % 2)};
+    for (int i = 0; i < 2; i++)
+      if (thaw_session_run(sessions[order[i]], NULL, &error) != THAW_OK)
+        return fail("run", &error);
+    for (int i = 0; i < 2; i++) {
+      const int s = order[i];
       const double process_before = process_cpu_ms(&threads_now);
       const double caller_before = clock_ms(CLOCK_THREAD_CPUTIME_ID);
       const double start = now_ms();
