@@ -49,9 +49,9 @@
  * Inputs as thaw_e2e fills them: floats cycling through [-1, 1), integers and booleans 1.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
