@@ -85,8 +85,9 @@ class ModelFigures:
         return median(runs), len(runs)
 
     def steady_threaded_at(self, runtime, placement):
-        """The threaded steady state of the processes whose cores were at `placement` both
-        before and after them ("far" when either probe said far): pooled median, processes."""
+        """The threaded steady state of the processes at `placement`, the worse of the probes
+        before and after each ("far" if either said far, else "near" if either said near, else
+        "shared_core"): pooled median, and how many processes."""
         def placement_of(record):
             seen = [probe["placement"] for probe in record.get("core_placement", [])]
             return None if not seen else "far" if "far" in seen else (
@@ -213,8 +214,9 @@ def threads_section(models, threads):
             "the vCPUs between nearby and distant cores from second to second, and every "
             "split node reads what another core wrote: each process on threads is filed by a "
             "cache-line round trip between two threads just before and after it "
-            "(`thaw_threads --round-trip`: near under 150 ns, which includes the two vCPUs "
-            "sharing one core, far above; bench/e2e/README.md), "
+            "(`thaw_threads --round-trip`: near under 150 ns, far above; the worse of the "
+            "two counts, and a process that saw only the two vCPUs sharing one core counts in "
+            "neither column; bench/e2e/README.md), "
             "and the two columns after thaw/ORT compare only the processes of one placement "
             "(how many of thaw's and ORT's in brackets). The last column says whether thaw's "
             f"first output on {threads} threads is the same bytes as on 1 (it must be).\n\n" +
