@@ -4,11 +4,12 @@
  *
  * Transformed weights U are 4x the size of the weights; where they are small (ResNet's first
  * stages, SqueezeNet), a run first transforms every filter into U, at the start of the scratch
- * (all threads read it). Then, on a plane of many chunks, each task takes one chunk of whole
- * slot rows of one image, in its thread's work area: the chunk's input rows zero-padded, their
- * 36 transformed matrices V, then, for a block of output channels at a time, the 36 GEMMs
- * U[xi] V[xi] and the output transform, which adds the bias, clamps (ReLU, Clip) and writes
- * the NCHW output; any other activation then runs over the finished rows.
+ * (all threads read it; where U is smaller still, each thread transforms all of it into its
+ * own copy, see WINOGRAD_MAX_U_COPY_BYTES). Then, on a plane of many chunks, each task takes
+ * one chunk of whole slot rows of one image, in its thread's work area: the chunk's input rows
+ * zero-padded, their 36 transformed matrices V, then, for a block of output channels at a
+ * time, the 36 GEMMs U[xi] V[xi] and the output transform, which adds the bias, clamps (ReLU,
+ * Clip) and writes the NCHW output; any other activation then runs over the finished rows.
  * Where U is large (ResNet's 14x14 stage) or the plane too small for more than a few chunks
  * (SqueezeNet's 13x13), V is the small operand: a run transforms a band of the image (the
  * whole of a small one) into V, shared after U, then each task takes one block of filters
@@ -32,6 +33,15 @@ enum {
    * a run and held in the session's scratch (read from L3 by every chunk); above this, a
    * block of filters at a time. */
   WINOGRAD_MAX_U_BYTES = 3 << 20,
+  /* U whole at most this large is transformed by every thread into a copy of its own, where
+   * the slices' unused shared areas lie, rather than once, split over the threads: shared,
+   * each thread reads the part the others wrote from their caches, which on distant cores
+   * (bench/e2e/README.md) costs more than transforming it again. Measured with the two ways
+   * alternated run by run in one 2-thread session and the runs filed by core placement (a
+   * scratch switch): ResNet-18 (its 64-channel layers, 590 KB of U) 1.001x the time on
+   * nearby cores and 0.971x on distant ones, SqueezeNet 1.004x and 0.950x; with its
+   * 128-channel layers' 2.4 MB copied too, ResNet-18 took 1.019x on nearby cores. */
+  WINOGRAD_MAX_U_COPY_BYTES = 1 << 20,
   /* The same bound for V, transformed for a band of whole slot rows at a time (at least a
    * panel's), each band then meeting every block of filters: a plane whose V is larger
    * transforms the filters once per band. */
@@ -244,6 +254,10 @@ typedef struct winograd_run {
   const float *x, *w, *bias;
   float *y;
   float *u; /* U whole, unless each block transforms its own */
+  /* Thread t > 0's copy of U whole, when each thread has one: u_copies + (t - 1) * stride. */
+  char *u_copies;
+  size_t u_copy_stride;
+  bool u_per_thread;
   float *v; /* V of the band being run, when tasks take blocks of filters */
   char *work;    /* thread t's work area at work + t * layout.bytes */
   work_layout layout;
@@ -254,6 +268,21 @@ typedef struct winograd_run {
   float min, max;
   bool fused; /* the activation is the clamp [min, max] */
 } winograd_run;
+
+static const float *thread_u(const winograd_run *r, size_t thread_index) {
+  return r->u_per_thread && thread_index > 0
+             ? (const float *)(r->u_copies + (thread_index - 1) * r->u_copy_stride)
+             : r->u;
+}
+
+/* Task t transforms all of U into thread t's copy (another thread may take the task: the copy
+ * is then filled from elsewhere, but still before any chunk reads it). */
+static void u_copy_task(void *context, size_t thread_index, size_t task_index) {
+  (void)thread_index;
+  const winograd_run *r = context;
+  r->isa->winograd_weights(r->p->in_channels, 0, r->p->out_channels, r->w,
+                           (float *)thread_u(r, task_index));
+}
 
 static void weights_task(void *context, size_t thread_index, size_t task_index) {
   (void)thread_index;
@@ -333,8 +362,9 @@ static void chunk_task(void *context, size_t thread_index, size_t task_index) {
   v_point_floats(r->p, slot_rows * r->g.tile_slots, &v_point_stride);
   const thaw_winograd_chunk chunk = chunk_of(r, slot_rows, v_point_stride);
   transform_chunk_input(r, work, image, first_slot_row, &chunk, v);
+  const float *u = thread_u(r, thread_index);
   for (size_t first_out = 0; first_out < r->p->out_channels; first_out += r->g.out_block)
-    chunk_out_block(r, &chunk, r->u + first_out * THAW_WINOGRAD_POINTS * r->p->in_channels,
+    chunk_out_block(r, &chunk, u + first_out * THAW_WINOGRAD_POINTS * r->p->in_channels,
                     v, m, image, first_slot_row, first_out,
                     min_size(r->g.out_block, r->p->out_channels - first_out));
 }
@@ -412,7 +442,15 @@ void thaw_f32_winograd_run(const thaw_conv2d_isa *isa, const thaw_conv2d_params 
   r.v = (float *)((char *)scratch + u_slice_bytes(p, &r.g));
   r.work = (char *)scratch + thaw_scratch_slice_bytes(shared_bytes(p, &r.g));
   r.layout = layout_work(p, &r.g);
-  if (!r.g.u_per_block) {
+  /* The copies go after the work areas: the thread_count slices hold thread_count shared
+   * areas, of which only the first is used otherwise. */
+  r.u_per_thread = !r.g.u_per_block && !r.g.filter_blocks && parallel->thread_count > 1 &&
+                   weight_bytes(p) <= WINOGRAD_MAX_U_COPY_BYTES;
+  r.u_copies = r.work + parallel->thread_count * r.layout.bytes;
+  r.u_copy_stride = u_slice_bytes(p, &r.g);
+  if (r.u_per_thread) {
+    parallel->run(parallel, parallel->thread_count, u_copy_task, &r);
+  } else if (!r.g.u_per_block) {
     const size_t filter_tasks = thaw_parallel_task_count(
         parallel, p->out_channels, 2.0 * WINOGRAD_FILTER_COST * (double)p->in_channels);
     r.filters_per_task = ceil_div(p->out_channels, filter_tasks);
