@@ -311,7 +311,7 @@ uint64_t thaw_cost_run_flops(const thaw_model *model) {
   for (uint32_t n = 0; n < model->view.node_count; n++) {
     thaw_cost_node facts;
     thaw_cost_node_facts(model, n, &facts);
-    flops = flops > UINT64_MAX - facts.flops ? UINT64_MAX : flops + facts.flops;
+    flops = thaw_cost_add_flops(flops, facts.flops);
   }
   return flops;
 }

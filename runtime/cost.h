@@ -117,6 +117,11 @@ typedef struct thaw_cost_node {
 /* The facts of node `index` of an open model. */
 void thaw_cost_node_facts(const thaw_model *model, uint32_t index, thaw_cost_node *facts);
 
+/* a + b, or UINT64_MAX when that overflows: FLOP totals of huge models saturate. */
+static inline uint64_t thaw_cost_add_flops(uint64_t a, uint64_t b) {
+  return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
 /* A model's FLOPs per run, the sum of its nodes' (saturating). */
 uint64_t thaw_cost_run_flops(const thaw_model *model);
 

@@ -90,8 +90,7 @@ class ModelFigures:
         "shared_core"): pooled median, and how many processes."""
         def placement_of(record):
             seen = [probe["placement"] for probe in record.get("core_placement", [])]
-            return None if not seen else "far" if "far" in seen else (
-                "near" if "near" in seen else "shared_core")
+            return next((p for p in ("far", "near", "shared_core") if p in seen), None)
         records = [r for r in samples(self.data.get("steady_threaded", []), runtime)
                    if placement_of(r) == placement]
         return median(t for r in records for t in r["runs_ms"]), len(records)

@@ -250,7 +250,6 @@ typedef struct machine_probe {
   float *a, *packed_b, *c;
   char *scratch;
   size_t scratch_stride;
-  void *memory[4];
 } machine_probe;
 
 static void probe_task(void *context, size_t thread_index, size_t task_index) {
@@ -272,22 +271,18 @@ static int probe_create(machine_probe *probe, unsigned long threads) {
   };
   probe->scratch_stride =
       thaw_scratch_slice_bytes(probe->kernels->f32_gemm_scratch_size(&probe->gemm));
-  const size_t bytes[4] = {threads * PROBE_M * PROBE_K * sizeof(float),
-                           thaw_f32_gemm_packed_b_size(PROBE_K, PROBE_N),
-                           threads * PROBE_M * PROBE_N * sizeof(float),
-                           threads * probe->scratch_stride + THAW_SCRATCH_ALIGNMENT};
   float *b = malloc(PROBE_K * PROBE_N * sizeof(float));
   void *pool = thaw_platform_aligned_alloc(thaw_threadpool_bytes(threads));
-  for (int i = 0; i < 4; i++) probe->memory[i] = thaw_platform_aligned_alloc(bytes[i]);
-  if (b == NULL || pool == NULL || probe->memory[0] == NULL || probe->memory[1] == NULL ||
-      probe->memory[2] == NULL || probe->memory[3] == NULL) {
+  probe->a = thaw_platform_aligned_alloc(threads * PROBE_M * PROBE_K * sizeof(float));
+  probe->packed_b = thaw_platform_aligned_alloc(thaw_f32_gemm_packed_b_size(PROBE_K, PROBE_N));
+  probe->c = thaw_platform_aligned_alloc(threads * PROBE_M * PROBE_N * sizeof(float));
+  probe->scratch =
+      thaw_platform_aligned_alloc(threads * probe->scratch_stride + THAW_SCRATCH_ALIGNMENT);
+  if (b == NULL || pool == NULL || probe->a == NULL || probe->packed_b == NULL ||
+      probe->c == NULL || probe->scratch == NULL) {
     fputs("thaw_threads: out of memory\n", stderr);
     return 1;
   }
-  probe->a = probe->memory[0];
-  probe->packed_b = probe->memory[1];
-  probe->c = probe->memory[2];
-  probe->scratch = probe->memory[3];
   /* Any finite values: the GEMM's time does not depend on them. */
   for (size_t i = 0; i < threads * PROBE_M * PROBE_K; i++) probe->a[i] = (float)(i % 7) - 3.0f;
   for (size_t i = 0; i < PROBE_K * PROBE_N; i++) b[i] = (float)(i % 5) - 2.0f;
@@ -301,7 +296,10 @@ static int probe_create(machine_probe *probe, unsigned long threads) {
 static void probe_destroy(machine_probe *probe) {
   thaw_threadpool_release(probe->pool);
   thaw_platform_free(probe->pool);
-  for (int i = 0; i < 4; i++) thaw_platform_free(probe->memory[i]);
+  thaw_platform_free(probe->a);
+  thaw_platform_free(probe->packed_b);
+  thaw_platform_free(probe->c);
+  thaw_platform_free(probe->scratch);
 }
 
 static void nothing_task(void *context, size_t thread_index, size_t task_index) {

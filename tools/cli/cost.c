@@ -20,7 +20,7 @@ bool thaw_cli_cost_compute(const thaw_model *model, const thaw_cost_rates *rates
     thaw_cost_node *facts = &cost->nodes[i];
     thaw_cost_node_facts(model, i, facts);
     /* Byte counts are bounded by the file and arena sizes; only FLOPs can saturate. */
-    cost->flops = cost->flops > UINT64_MAX - facts->flops ? UINT64_MAX : cost->flops + facts->flops;
+    cost->flops = thaw_cost_add_flops(cost->flops, facts->flops);
     cost->activation_bytes_read += facts->activation_bytes_read;
     cost->weight_bytes_read += facts->weight_bytes_read;
     cost->bytes_written += facts->bytes_written;
@@ -53,9 +53,7 @@ static void sum_classes(const thaw_cli_cost *cost, class_total totals[THAW_COST_
   for (uint32_t i = 0; i < cost->node_count; i++) {
     class_total *total = &totals[cost->nodes[i].kernel_class];
     total->nodes++;
-    total->flops = total->flops > UINT64_MAX - cost->nodes[i].flops
-                       ? UINT64_MAX
-                       : total->flops + cost->nodes[i].flops;
+    total->flops = thaw_cost_add_flops(total->flops, cost->nodes[i].flops);
     total->seconds += cost->predicted_seconds[i];
   }
 }
