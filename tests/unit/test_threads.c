@@ -124,6 +124,8 @@ static void test_gemm_split_is_exact(void **state) {
   static const gemm_case cases[] = {
       {97, 301, 450, false, THAW_GEMM_BIAS_PER_ROW, THAW_KERNEL_GELU},
       {130, 77, 385, true, THAW_GEMM_BIAS_PER_COLUMN, THAW_KERNEL_RELU},
+      /* A packed B narrower than A is tall, in two k blocks: rows split, columns whole. */
+      {260, 40, 700, true, THAW_GEMM_BIAS_PER_ROW, THAW_KERNEL_RELU},
       {413, 35, 200, false, THAW_GEMM_BIAS_NONE, THAW_KERNEL_CLIP},
       /* A plain B smaller than A, in three k blocks: rows split, B packed whole per thread. */
       {300, 49, 960, false, THAW_GEMM_BIAS_PER_ROW, THAW_KERNEL_CLIP},
