@@ -5,6 +5,8 @@
  * - depthwise (groups == in_channels == out_channels): the depthwise microkernels;
  * - 1x1, stride 1, no padding: per group, one GEMM of the weights (m = group outputs, k = group
  *   inputs) by the image rows read in place (k rows of H*W);
+ * - 1x1 with a stride, no padding that a tap reads: the pixels read sampled into a dense image
+ *   in scratch, then the same GEMMs;
  * - 3x3, stride 1, dilation 1, ungrouped, where its cost rule says it beats im2col: Winograd
  *   F(4x4, 3x3) (f32-winograd.h);
  * - few taps per output over wide output rows (a 3-channel image's stem): implicit GEMM from

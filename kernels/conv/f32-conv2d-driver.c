@@ -27,10 +27,27 @@ enum {
 typedef enum conv_path {
   PATH_DEPTHWISE,
   PATH_POINTWISE,
+  PATH_STRIDED_POINTWISE,
   PATH_WINOGRAD,
   PATH_IGEMM,
   PATH_IM2COL,
 } conv_path;
+
+/* A 1x1 convolution with a stride, no top or left padding, and every output pixel on an input
+ * pixel (ResNet's downsampling shortcuts). im2col would pad and phase-split every input row for
+ * it though only one row and one column in each stride is read (four times the values the
+ * GEMM multiplies, at stride 2); instead the pixels read are sampled into a dense image, which
+ * the GEMMs of the stride-1 case then read in place. */
+static bool is_strided_pointwise(const thaw_conv2d_params *p) {
+  size_t last_row, last_column;
+  return p->kernel_height == 1 && p->kernel_width == 1 && p->pad_top == 0 && p->pad_left == 0 &&
+         (p->stride_h > 1 || p->stride_w > 1) && p->in_channels > 0 && p->out_height > 0 &&
+         p->out_width > 0 &&
+         !__builtin_mul_overflow(p->out_height - 1, p->stride_h, &last_row) &&
+         last_row < p->in_height &&
+         !__builtin_mul_overflow(p->out_width - 1, p->stride_w, &last_column) &&
+         last_column < p->in_width;
+}
 
 static conv_path choose_path(const thaw_conv2d_params *p) {
   if (p->groups == p->in_channels && p->out_channels == p->in_channels &&
@@ -40,6 +57,7 @@ static conv_path choose_path(const thaw_conv2d_params *p) {
       p->pad_top == 0 && p->pad_left == 0 && p->out_height == p->in_height &&
       p->out_width == p->in_width)
     return PATH_POINTWISE;
+  if (is_strided_pointwise(p)) return PATH_STRIDED_POINTWISE;
   if (thaw_f32_winograd_pays(p)) return PATH_WINOGRAD;
   if (thaw_f32_igemm_pays(p)) return PATH_IGEMM;
   return PATH_IM2COL;
@@ -85,6 +103,15 @@ static thaw_gemm_params group_gemm(const thaw_conv2d_params *p, size_t k, size_t
   };
 }
 
+/* Bytes of one image sampled for the strided 1x1 path (SIZE_MAX on overflow). */
+static size_t sampled_bytes(const thaw_conv2d_params *p) {
+  size_t bytes;
+  if (__builtin_mul_overflow(p->in_channels, p->out_height * p->out_width, &bytes) ||
+      __builtin_mul_overflow(bytes, sizeof(float), &bytes))
+    return SIZE_MAX;
+  return bytes;
+}
+
 size_t thaw_f32_conv2d_drive_scratch_size(const thaw_conv2d_params *p) {
   switch (choose_path(p)) {
   case PATH_DEPTHWISE: return 0; /* the planes are read in place */
@@ -92,6 +119,14 @@ size_t thaw_f32_conv2d_drive_scratch_size(const thaw_conv2d_params *p) {
     const thaw_gemm_params gemm =
         group_gemm(p, p->in_channels / p->groups, p->in_height * p->in_width, true);
     return thaw_f32_gemm_scratch_size(&gemm);
+  }
+  case PATH_STRIDED_POINTWISE: {
+    /* The sampled image, then the GEMM's slice. */
+    const thaw_gemm_params gemm =
+        group_gemm(p, p->in_channels / p->groups, p->out_height * p->out_width, true);
+    const size_t sampled = sampled_bytes(p), gemm_bytes = thaw_f32_gemm_scratch_size(&gemm);
+    if (sampled > SIZE_MAX / 4 || gemm_bytes > SIZE_MAX / 4) return SIZE_MAX;
+    return thaw_scratch_slice_bytes(sampled) + gemm_bytes;
   }
   case PATH_WINOGRAD: return thaw_f32_winograd_scratch_size(p);
   case PATH_IGEMM: return thaw_f32_igemm_scratch_size(p);
@@ -281,6 +316,64 @@ static void run_im2col(const thaw_parallel *parallel, im2col_run *r) {
   }
 }
 
+/* Per group of one image, one GEMM of the weights by the group's input planes, each as large as
+ * an output plane, read in place; the GEMM splits itself. */
+static void run_pointwise_image(const thaw_conv2d_isa *isa, const thaw_conv2d_params *p,
+                                const float *x_image, const float *w, const float *bias,
+                                float *y_image, void *scratch, const thaw_parallel *parallel) {
+  const size_t group_in = p->in_channels / p->groups, group_out = p->out_channels / p->groups;
+  const size_t plane = p->out_height * p->out_width;
+  const thaw_gemm_params gemm = group_gemm(p, group_in, plane, bias != NULL);
+  for (size_t g = 0; g < p->groups; g++) {
+    isa->gemm(&gemm, w + g * group_out * group_in, x_image + g * group_in * plane,
+              bias != NULL ? bias + g * group_out : NULL, y_image + g * group_out * plane,
+              scratch, parallel);
+  }
+}
+
+/* Sampling one image for the strided 1x1 path: a task takes some of its channels. */
+typedef struct sampling {
+  const thaw_conv2d_params *p;
+  const float *x_image;
+  float *sampled;
+  size_t channels_per_task;
+} sampling;
+
+static void sample_task(void *context, size_t thread_index, size_t task_index) {
+  (void)thread_index;
+  const sampling *s = context;
+  const thaw_conv2d_params *p = s->p;
+  const size_t first = task_index * s->channels_per_task;
+  const size_t end = min_size(first + s->channels_per_task, p->in_channels);
+  for (size_t c = first; c < end; c++) {
+    for (size_t oh = 0; oh < p->out_height; oh++) {
+      const float *row = s->x_image + (c * p->in_height + oh * p->stride_h) * p->in_width;
+      float *sampled_row = s->sampled + (c * p->out_height + oh) * p->out_width;
+      for (size_t ow = 0; ow < p->out_width; ow++) sampled_row[ow] = row[ow * p->stride_w];
+    }
+  }
+}
+
+/* The sampled image goes at the front of the scratch and the GEMM's slices after it: the
+ * thread_count slices of thaw_f32_conv2d_drive_scratch_size hold thread_count sampled images,
+ * of which only the first is used. */
+static void run_strided_pointwise(const thaw_conv2d_isa *isa, const thaw_conv2d_params *p,
+                                  const float *x, const float *w, const float *bias, float *y,
+                                  void *scratch, const thaw_parallel *parallel) {
+  const size_t out_plane = p->out_height * p->out_width;
+  sampling s = {.p = p, .sampled = scratch};
+  s.channels_per_task = ceil_div(
+      p->in_channels, thaw_parallel_task_count(parallel, p->in_channels,
+                                               IM2COL_VALUE_COST * (double)out_plane));
+  void *gemm_scratch = (char *)scratch + thaw_scratch_slice_bytes(sampled_bytes(p));
+  for (size_t n = 0; n < p->batch; n++) {
+    s.x_image = x + n * p->in_channels * p->in_height * p->in_width;
+    parallel->run(parallel, ceil_div(p->in_channels, s.channels_per_task), sample_task, &s);
+    run_pointwise_image(isa, p, s.sampled, w, bias, y + n * p->out_channels * out_plane,
+                        gemm_scratch, parallel);
+  }
+}
+
 void thaw_f32_conv2d_drive(const thaw_conv2d_isa *isa, const thaw_conv2d_params *p, const float *x,
                            const float *w, const float *bias, float *y, void *scratch,
                            const thaw_parallel *parallel) {
@@ -289,20 +382,15 @@ void thaw_f32_conv2d_drive(const thaw_conv2d_isa *isa, const thaw_conv2d_params 
     thaw_f32_dwconv2d(p, x, w, bias, y, choose_dwconv(isa, p), isa->unary, parallel);
     return;
   }
-  const size_t k = im2col_rows(p);
   if (path == PATH_POINTWISE) {
-    /* Per (image, group), one GEMM reading the image in place; the GEMM splits itself. */
-    const size_t group_in = p->in_channels / p->groups, group_out = p->out_channels / p->groups;
-    const size_t in_plane = p->in_height * p->in_width;
-    const thaw_gemm_params gemm = group_gemm(p, k, in_plane, bias != NULL);
-    for (size_t n = 0; n < p->batch; n++) {
-      for (size_t g = 0; g < p->groups; g++) {
-        isa->gemm(&gemm, w + g * group_out * k,
-                  x + (n * p->in_channels + g * group_in) * in_plane,
-                  bias != NULL ? bias + g * group_out : NULL,
-                  y + (n * p->out_channels + g * group_out) * in_plane, scratch, parallel);
-      }
-    }
+    const size_t plane = p->in_height * p->in_width;
+    for (size_t n = 0; n < p->batch; n++)
+      run_pointwise_image(isa, p, x + n * p->in_channels * plane, w, bias,
+                          y + n * p->out_channels * plane, scratch, parallel);
+    return;
+  }
+  if (path == PATH_STRIDED_POINTWISE) {
+    run_strided_pointwise(isa, p, x, w, bias, y, scratch, parallel);
     return;
   }
   if (path == PATH_WINOGRAD) {

@@ -343,8 +343,11 @@ static void test_conv2d_paths(void **state) {
       {1, 13, 7, 9, 19, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, true, {0, 0, 0}},
       {2, 12, 5, 11, 9, 1, 1, 3, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, false, {0, 0, 0}},
       {1, 3, 1, 1, 5, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, true, {0, 0, 0}},
-      /* 1x1 with stride or padding goes through im2col */
+      /* 1x1 with padding goes through im2col; with a stride alone, sampled (odd planes, a
+       * stride that skips the last row, grouped and batched at strides 3 and 2) */
       {1, 5, 9, 8, 7, 1, 1, 1, 2, 2, 1, 1, 1, 0, 0, 1, 0, 0, true, {0, 0, 0}},
+      {1, 6, 9, 8, 7, 1, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 0, 0, true, {0, 0, 0}},
+      {2, 6, 11, 7, 9, 1, 1, 3, 3, 2, 1, 1, 0, 0, 0, 0, 0, 0, false, {0, 0, 0}},
       /* channel multiplier 2: groups == in_channels, but not the depthwise kernel */
       {1, 4, 9, 10, 8, 3, 3, 4, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, true, {0, 0, 0}},
       {1, 3, 11, 13, 6, 5, 5, 3, 2, 2, 1, 1, 2, 1, 2, 3, 0, 0, true, {0, 0, 0}},

@@ -225,6 +225,7 @@ static void test_conv_split_is_exact(void **state) {
       {"winograd 3x3 in filter blocks", conv_params(160, 13, 170, 3, 1, 1, THAW_KERNEL_CLIP)},
       {"pointwise", conv_params(40, 33, 90, 1, 1, 1, THAW_KERNEL_GELU)},
       {"pointwise on 7x7", conv_params(700, 7, 200, 1, 1, 1, THAW_KERNEL_CLIP)},
+      {"pointwise stride 2", conv_params(96, 27, 160, 1, 2, 1, THAW_KERNEL_RELU)},
       {"depthwise 3x3", conv_params(200, 41, 200, 3, 1, 200, THAW_KERNEL_HARD_SWISH)},
       {"depthwise 5x5 stride 2", conv_params(150, 40, 150, 5, 2, 150, THAW_KERNEL_CLIP)},
       /* Fewer planes than 8 per thread (two images of up to 11 channels), tall enough to be
