@@ -99,6 +99,7 @@ typedef struct thaw_tensor {
 
 typedef struct thaw_model thaw_model;
 typedef struct thaw_session thaw_session;
+typedef struct thaw_pool thaw_pool;
 
 /* Flags for thaw_model_open and thaw_model_open_memory. */
 enum {
@@ -153,7 +154,21 @@ typedef struct thaw_session_options {
    * scratch: the session allocates (N - 1) * (kernel scratch) more bytes than
    * thaw_model_session_bytes, and max_bytes applies to that total. */
   uint32_t threads;
+  /* Run on a pool's threads (thaw_pool_create) instead of threads of the session's own; NULL:
+   * its own. threads must then be 0 or the pool's count, and the session takes a scratch for
+   * each of the pool's threads. */
+  thaw_pool *pool;
 } thaw_session_options;
+
+/* Worker threads that sessions share: the detector, classifier and recogniser of an OCR
+ * pipeline, run one after another for each request, need one set of workers, not three. Like a
+ * session's own, a pool starts its workers at the first run that needs them (never at create),
+ * and they sleep between runs. A pool serves one run at a time: a run that finds it serving
+ * another session's run (called from another thread) does not wait, it runs on its caller's
+ * thread alone, with the same results. `threads` counts the caller's thread: 2 to 256.
+ * Destroy a pool after every session that uses it; destroying NULL is a no-op. */
+THAW_API thaw_status thaw_pool_create(uint32_t threads, thaw_pool **pool, thaw_error *error);
+THAW_API void thaw_pool_destroy(thaw_pool *pool);
 
 /* Allocate the session's single arena; `options` may be NULL for the defaults. Nothing is
  * allocated by thaw_session_run. */

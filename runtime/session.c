@@ -6,10 +6,8 @@
 
 #include "runtime/cost.h"
 #include "runtime/model.h"
+#include "runtime/pool.h"
 #include "runtime/threadpool.h"
-
-/* More threads than any machine a function runs on has cores; a bound on the session's size. */
-#define SESSION_MAX_THREADS 256
 
 /* THAW_PROFILE: where thaw_session_run spends its time, per op type; THAW_PROFILE=nodes adds
  * a line per node, with its rate, to find the layers that fall short of the kernels' peak. */
@@ -27,8 +25,11 @@ struct thaw_session {
   void *scratch;
   size_t scratch_stride;
   size_t thread_count;
-  thaw_threadpool *pool; /* NULL on one thread; its workers start at the first run */
-  /* Whether runs use the pool (thaw_cost_worth_threads): decided at the first run, so that
+  /* The session's own threads, NULL on one thread or with a shared pool; their workers start
+   * at the first run. */
+  thaw_threadpool *pool;
+  thaw_pool *shared_pool; /* thaw_session_options.pool */
+  /* Whether runs use threads (thaw_cost_worth_threads): decided at the first run, so that
    * creating a session costs the same at any thread count. */
   bool pool_decided, pool_pays;
   /* The bytes behind every operand of every node, resolved once at creation. */
@@ -71,8 +72,8 @@ static void clear_profile(thaw_session *session) {
 }
 
 /* False when the session would not fit in the address space. */
-static bool plan_session(const thaw_model *model, size_t thread_count, bool profiled,
-                         bool nodes_profiled, session_layout *layout) {
+static bool plan_session(const thaw_model *model, size_t thread_count, bool own_pool,
+                         bool profiled, bool nodes_profiled, session_layout *layout) {
   size_t operand_bytes, scratch_bytes;
   layout->total = 0;
   return !__builtin_mul_overflow(model->operand_count, sizeof(void *), &operand_bytes) &&
@@ -87,7 +88,7 @@ static bool plan_session(const thaw_model *model, size_t thread_count, bool prof
                        &layout->tables_at) &&
          append_region(&layout->total, operand_bytes, THAW_PLATFORM_ALIGNMENT,
                        &layout->operands_at) &&
-         append_region(&layout->total, thread_count > 1 ? thaw_threadpool_bytes(thread_count) : 0,
+         append_region(&layout->total, own_pool ? thaw_threadpool_bytes(thread_count) : 0,
                        THAW_PLATFORM_ALIGNMENT, &layout->pool_at) &&
          append_region(&layout->total, profiled ? (THAW_OP_MAX + 1) * sizeof(op_profile) : 0,
                        THAW_PLATFORM_ALIGNMENT, &layout->profile_at) &&
@@ -98,7 +99,7 @@ static bool plan_session(const thaw_model *model, size_t thread_count, bool prof
 
 size_t thaw_model_session_bytes(const thaw_model *model) {
   session_layout layout;
-  if (model == NULL || !plan_session(model, 1, false, false, &layout)) return 0;
+  if (model == NULL || !plan_session(model, 1, false, false, false, &layout)) return 0;
   return layout.total;
 }
 
@@ -116,18 +117,30 @@ thaw_status thaw_session_create(const thaw_model *model, const thaw_session_opti
     return thaw_error_set(error, THAW_STATUS_INVALID_ARGUMENT,
                           "thaw_session_create: model and session must not be NULL");
   }
-  const size_t thread_count = options != NULL && options->threads > 1 ? options->threads : 1;
-  if (thread_count > SESSION_MAX_THREADS) {
+  thaw_pool *const shared_pool = options != NULL ? options->pool : NULL;
+  size_t thread_count = options != NULL && options->threads > 1 ? options->threads : 1;
+  if (thread_count > THAW_THREADPOOL_MAX_THREADS) {
     return thaw_error_set(error, THAW_STATUS_INVALID_ARGUMENT,
                           "thaw_session_create: %zu threads requested, at most %d are supported",
-                          thread_count, SESSION_MAX_THREADS);
+                          thread_count, THAW_THREADPOOL_MAX_THREADS);
   }
+  if (shared_pool != NULL) {
+    const size_t pool_threads = thaw_pool_thread_count(shared_pool);
+    if (options->threads != 0 && options->threads != pool_threads) {
+      return thaw_error_set(error, THAW_STATUS_INVALID_ARGUMENT,
+                            "thaw_session_create: %" PRIu32
+                            " threads requested on a pool of %zu (give 0 or the pool's count)",
+                            options->threads, pool_threads);
+    }
+    thread_count = pool_threads;
+  }
+  const bool own_pool = thread_count > 1 && shared_pool == NULL;
   /* Read once per session, so a run never looks at the environment. */
   const char *profile_setting = getenv("THAW_PROFILE");
   const bool profiled = profile_setting != NULL;
   const bool nodes_profiled = profiled && strcmp(profile_setting, "nodes") == 0;
   session_layout layout;
-  if (!plan_session(model, thread_count, profiled, nodes_profiled, &layout)) {
+  if (!plan_session(model, thread_count, own_pool, profiled, nodes_profiled, &layout)) {
     return thaw_error_set(error, THAW_STATUS_OUT_OF_MEMORY,
                           "a session with a %" PRIu64 "-byte arena does not fit in memory",
                           model->view.arena_size);
@@ -153,8 +166,8 @@ thaw_status thaw_session_create(const thaw_model *model, const thaw_session_opti
   result->scratch = block + layout.scratch_at;
   result->scratch_stride = thaw_scratch_slice_bytes(model->scratch_bytes);
   result->thread_count = thread_count;
-  result->pool = thread_count > 1 ? thaw_threadpool_place(block + layout.pool_at, thread_count)
-                                  : NULL;
+  result->pool = own_pool ? thaw_threadpool_place(block + layout.pool_at, thread_count) : NULL;
+  result->shared_pool = shared_pool;
   result->pool_decided = false;
   result->pool_pays = false;
   result->profile = profiled ? (op_profile *)(block + layout.profile_at) : NULL;
@@ -751,14 +764,19 @@ thaw_status thaw_session_run(thaw_session *session, const thaw_run_options *opti
     clear_profile(session);
     session->profile_skipped_first_run = true;
   }
-  if (session->pool != NULL && !session->pool_decided) {
+  if (session->thread_count > 1 && !session->pool_decided) {
     session->pool_pays = thaw_cost_worth_threads(thaw_cost_run_flops(session->model));
     session->pool_decided = true;
   }
-  thaw_threadpool *const pool = session->pool_pays ? session->pool : NULL;
+  thaw_pool *const shared_pool = session->shared_pool;
+  thaw_threadpool *pool = NULL;
+  if (session->pool_pays) pool = shared_pool != NULL ? thaw_pool_take(shared_pool) : session->pool;
   if (pool != NULL) {
     const thaw_status status = thaw_threadpool_start(pool, error);
-    if (status != THAW_OK) return status;
+    if (status != THAW_OK) {
+      if (shared_pool != NULL) thaw_pool_give_back(shared_pool);
+      return status;
+    }
     thaw_threadpool_enter_run(pool);
   }
   int stop = THAW_OK;
@@ -774,7 +792,10 @@ thaw_status thaw_session_run(thaw_session *session, const thaw_run_options *opti
   };
   const thaw_status status = run_nodes(session, &e, options, error);
   /* The workers stop spinning: nothing may burn CPU once the run returns. */
-  if (pool != NULL) thaw_threadpool_leave_run(pool);
+  if (pool != NULL) {
+    thaw_threadpool_leave_run(pool);
+    if (shared_pool != NULL) thaw_pool_give_back(shared_pool);
+  }
   if (status != THAW_OK) return status;
   if (session->profile != NULL) session->profiled_runs++;
   session->outputs_are_results = true;

@@ -23,6 +23,10 @@
 
 typedef struct thaw_threadpool thaw_threadpool;
 
+/* The most threads a session or a shared pool runs on, the caller's included: more than any
+ * machine a function runs on has cores, and a bound on a session's size. */
+#define THAW_THREADPOOL_MAX_THREADS 256
+
 /* Bytes for a pool of `thread_count` threads (the caller's included), THAW_PLATFORM_ALIGNMENT
  * aligned; SIZE_MAX when that does not fit. */
 size_t thaw_threadpool_bytes(size_t thread_count);

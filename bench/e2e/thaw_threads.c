@@ -46,6 +46,13 @@
  * placement ({"round_trip_ns": 64.0, "placement": "near"}), for scripts that file other
  * programs' runs by it.
  *
+ * `thaw_threads --pipeline [--threads N] [--runs R] MODEL.thaw...` runs the models' sessions
+ * in turn, as the stages of one request (an OCR pipeline's detector, classifier and
+ * recogniser), R rounds, alternating between sessions with N threads of their own and sessions
+ * on one thaw_pool of N, and prints one JSON line: each set's median round, the workers each
+ * set started (the process's threads before and after its first rounds), and whether every
+ * output is the same bytes.
+ *
  * Inputs as thaw_e2e fills them: floats cycling through [-1, 1), integers and booleans 1.
  */
 #include <dirent.h>
@@ -499,6 +506,86 @@ static int measure_model(const char *path, unsigned long threads, unsigned long 
   return identical ? 0 : 1;
 }
 
+/* ---- Sessions sharing a pool ---- */
+
+enum { MAX_PIPELINE_MODELS = 8 };
+enum { OWN_THREADS, SHARED_POOL };
+
+static size_t process_thread_count(void) {
+  thread_clocks list;
+  list_thread_clocks(&list);
+  return list.count;
+}
+
+static int measure_pipeline(char **paths, int count, unsigned long threads, unsigned long runs,
+                            double *const rounds[2]) {
+  if (count > MAX_PIPELINE_MODELS) {
+    fprintf(stderr, "thaw_threads: a pipeline of at most %d models\n", MAX_PIPELINE_MODELS);
+    return 2;
+  }
+  thaw_error error;
+  thaw_pool *pool;
+  if (thaw_pool_create((uint32_t)threads, &pool, &error) != THAW_OK) return fail("pool", &error);
+  thaw_model *models[MAX_PIPELINE_MODELS];
+  thaw_session *sessions[2][MAX_PIPELINE_MODELS];
+  for (int m = 0; m < count; m++) {
+    if (thaw_model_open(paths[m], 0, &models[m], &error) != THAW_OK) return fail(paths[m], &error);
+    for (int set = 0; set < 2; set++) {
+      const thaw_session_options options =
+          set == OWN_THREADS ? (thaw_session_options){.threads = (uint32_t)threads}
+                             : (thaw_session_options){.pool = pool};
+      if (thaw_session_create(models[m], &options, &sessions[set][m], &error) != THAW_OK)
+        return fail("session", &error);
+      fill_inputs(models[m], sessions[set][m]);
+    }
+  }
+  size_t workers[2], thread_count = process_thread_count();
+  for (int set = 0; set < 2; set++) {
+    for (int w = 0; w < WARMUP_RUNS; w++)
+      for (int m = 0; m < count; m++)
+        if (thaw_session_run(sessions[set][m], NULL, &error) != THAW_OK)
+          return fail("run", &error);
+    const size_t now_running = process_thread_count();
+    workers[set] = now_running - thread_count;
+    thread_count = now_running;
+  }
+  for (unsigned long r = 0; r < runs; r++) {
+    for (int i = 0; i < 2; i++) {
+      const int set = (int)((r + (unsigned long)i) % 2);
+      const double start = now_ms();
+      for (int m = 0; m < count; m++)
+        if (thaw_session_run(sessions[set][m], NULL, &error) != THAW_OK)
+          return fail("run", &error);
+      rounds[set][r] = now_ms() - start;
+    }
+  }
+  int identical = 1;
+  for (int m = 0; m < count; m++) {
+    for (size_t o = 0; o < thaw_model_output_count(models[m]); o++) {
+      thaw_tensor own, shared;
+      thaw_session_output(sessions[OWN_THREADS][m], o, &own);
+      thaw_session_output(sessions[SHARED_POOL][m], o, &shared);
+      identical &= own.size_bytes == shared.size_bytes &&
+                   memcmp(own.data, shared.data, own.size_bytes) == 0;
+    }
+  }
+  const double own_ms = median(rounds[OWN_THREADS], runs);
+  const double shared_ms = median(rounds[SHARED_POOL], runs);
+  printf("{\"pipeline\": [");
+  for (int m = 0; m < count; m++) printf("%s\"%s\"", m > 0 ? ", " : "", paths[m]);
+  printf("], \"threads\": %lu, \"rounds\": %lu, \"own_threads_ms\": %.4f, "
+         "\"shared_pool_ms\": %.4f, \"shared_over_own\": %.3f, \"workers_own_threads\": %zu, "
+         "\"workers_shared_pool\": %zu, \"identical_outputs\": %s}\n",
+         threads, runs, own_ms, shared_ms, shared_ms / own_ms, workers[OWN_THREADS],
+         workers[SHARED_POOL], identical ? "true" : "false");
+  for (int m = 0; m < count; m++) {
+    for (int set = 0; set < 2; set++) thaw_session_destroy(sessions[set][m]);
+    thaw_model_close(models[m]);
+  }
+  thaw_pool_destroy(pool);
+  return identical ? 0 : 1;
+}
+
 static int parse_count(const char *text, unsigned long *count) {
   char *end;
   errno = 0;
@@ -513,12 +600,14 @@ static int parse_count(const char *text, unsigned long *count) {
 /* Options anywhere; every other argument is a model, moved to the front of argv. Returns the
  * number of models (0 only with --round-trip), or -1. */
 static int parse_arguments(int argc, char **argv, unsigned long *threads, unsigned long *runs,
-                           bool *round_trip_only) {
+                           bool *round_trip_only, bool *pipeline) {
   int models = 0;
   for (int i = 1; i < argc; i++) {
     const int has_value = i + 1 < argc;
     if (strcmp(argv[i], "--round-trip") == 0) {
       *round_trip_only = true;
+    } else if (strcmp(argv[i], "--pipeline") == 0) {
+      *pipeline = true;
     } else if (strcmp(argv[i], "--threads") == 0 && has_value) {
       if (parse_count(argv[++i], threads) != 0 || *threads < 2) return -1;
     } else if (strcmp(argv[i], "--runs") == 0 && has_value) {
@@ -551,16 +640,26 @@ static int print_round_trip(void) {
 
 int main(int argc, char **argv) {
   unsigned long threads = 2, runs = 20;
-  bool round_trip_only = false;
-  const int models = parse_arguments(argc, argv, &threads, &runs, &round_trip_only);
-  if (models < 0) {
+  bool round_trip_only = false, pipeline = false;
+  const int models = parse_arguments(argc, argv, &threads, &runs, &round_trip_only, &pipeline);
+  if (models < 0 || (pipeline && (round_trip_only || models == 0))) {
     fprintf(stderr,
             "usage: thaw_threads [--threads N] [--runs R] MODEL.thaw... (2 <= N, R <= %d)\n"
+            "       thaw_threads --pipeline [--threads N] [--runs R] MODEL.thaw...\n"
             "       thaw_threads --round-trip\n",
             MAX_COUNT);
     return 2;
   }
   if (round_trip_only) return print_round_trip();
+  if (pipeline) {
+    double *rounds[2] = {malloc(runs * sizeof(double)), malloc(runs * sizeof(double))};
+    const int status = rounds[0] != NULL && rounds[1] != NULL
+                           ? measure_pipeline(argv, models, threads, runs, rounds)
+                           : (fputs("thaw_threads: out of memory\n", stderr), 1);
+    free(rounds[0]);
+    free(rounds[1]);
+    return status;
+  }
   samples samples = {.round_trip = malloc(runs * sizeof(double)),
                      .speedup = {malloc(runs * sizeof(double)), malloc(runs * sizeof(double)),
                                  malloc(runs * sizeof(double))}};

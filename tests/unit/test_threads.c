@@ -594,13 +594,26 @@ static int model_teardown(void **state) {
   return 0;
 }
 
-static thaw_session *create_session(const thaw_model *model, uint32_t threads) {
-  const thaw_session_options options = {.threads = threads};
+static thaw_session *create_session_with(const thaw_model *model,
+                                         const thaw_session_options *options) {
   thaw_session *session;
   thaw_error error = {0};
-  if (thaw_session_create(model, &options, &session, &error) != THAW_OK)
-    fail_msg("session with %u threads: %s", threads, error.message);
+  if (thaw_session_create(model, options, &session, &error) != THAW_OK)
+    fail_msg("session with %u threads%s: %s", options->threads,
+             options->pool != NULL ? " on a pool" : "", error.message);
   return session;
+}
+
+static thaw_session *create_session(const thaw_model *model, uint32_t threads) {
+  return create_session_with(model, &(thaw_session_options){.threads = threads});
+}
+
+static thaw_pool *create_pool(uint32_t threads) {
+  thaw_pool *pool;
+  thaw_error error = {0};
+  if (thaw_pool_create(threads, &pool, &error) != THAW_OK)
+    fail_msg("pool of %u threads: %s", threads, error.message);
+  return pool;
 }
 
 /* The process's thread count, from /proc/self/status. */
@@ -640,15 +653,21 @@ static void run_into(model_fixture *f, thaw_session *session, void *output) {
   memcpy(output, test_output(session, 0), output_bytes(f->model));
 }
 
+/* The model's output on one thread, in a buffer of its own. */
+static float *one_thread_output(model_fixture *f) {
+  float *output = malloc(output_bytes(f->model));
+  assert_non_null(output);
+  thaw_session *single = create_session(f->model, 1);
+  run_into(f, single, output);
+  thaw_session_destroy(single);
+  return output;
+}
+
 static void test_results_are_identical_for_any_thread_count(void **state) {
   model_fixture *f = *state;
   const size_t size = output_bytes(f->model);
-  float *reference = malloc(size), *actual = malloc(size);
-  assert_non_null(reference);
+  float *reference = one_thread_output(f), *actual = malloc(size);
   assert_non_null(actual);
-  thaw_session *single = create_session(f->model, 1);
-  run_into(f, single, reference);
-  thaw_session_destroy(single);
   /* A result worth comparing: finite and not constant. */
   size_t distinct = 0;
   for (size_t i = 0; i < size / sizeof(float); i++) {
@@ -766,12 +785,8 @@ static int failed_start_teardown(void **state) {
 static void test_a_failed_start_leaves_the_session_usable(void **state) {
   model_fixture *f = *state;
   const size_t size = output_bytes(f->model);
-  float *reference = malloc(size), *actual = malloc(size);
-  assert_non_null(reference);
+  float *reference = one_thread_output(f), *actual = malloc(size);
   assert_non_null(actual);
-  thaw_session *single = create_session(f->model, 1);
-  run_into(f, single, reference);
-  thaw_session_destroy(single);
 
   const unsigned before = process_threads();
   thaw_session *session = create_session(f->model, 4);
@@ -794,6 +809,102 @@ static void test_a_failed_start_leaves_the_session_usable(void **state) {
   free(actual);
 }
 
+/* Two sessions on one pool of 3 threads: the pool's 2 workers start at the first run of either
+ * (not at the pool's or the sessions' creation), serve both (2 workers in all, where sessions
+ * of their own would start 4), outlive the sessions and stop with the pool; every result is
+ * one thread's. */
+static void test_sessions_share_a_pool(void **state) {
+  model_fixture *f = *state;
+  const size_t size = output_bytes(f->model);
+  float *reference = one_thread_output(f), *actual = malloc(size);
+  assert_non_null(actual);
+
+  const unsigned before = process_threads();
+  thaw_pool *pool = create_pool(3);
+  /* threads 0 takes the pool's count, as does giving it. */
+  thaw_session *sessions[2] = {
+      create_session_with(f->model, &(thaw_session_options){.pool = pool}),
+      create_session_with(f->model, &(thaw_session_options){.threads = 3, .pool = pool}),
+  };
+  assert_int_equal(process_threads(), before);
+  for (int round = 0; round < 2; round++) {
+    for (int s = 0; s < 2; s++) {
+      memset(actual, 0, size);
+      run_into(f, sessions[s], actual);
+      if (memcmp(actual, reference, size) != 0)
+        fail_msg("round %d, session %d on the pool: the output differs from one thread's", round,
+                 s);
+      assert_threads_become(before + 2);
+    }
+  }
+  for (int s = 0; s < 2; s++) thaw_session_destroy(sessions[s]);
+  assert_threads_become(before + 2);
+  thaw_pool_destroy(pool);
+  assert_threads_become(before);
+  /* A pool no run used started nothing to join. */
+  thaw_pool_destroy(create_pool(4));
+  thaw_pool_destroy(NULL);
+  free(reference);
+  free(actual);
+}
+
+/* Two threads run sessions of their own on one pool at once, many times: the pool serves one
+ * run at a time, the other goes on on its caller's thread, and every result is one thread's
+ * (test-all runs this under ThreadSanitizer). cmocka's checks may not run off the main thread:
+ * the runners count what differs. */
+enum { CONTENDED_RUNS = 30 };
+
+typedef struct pool_runner {
+  thaw_session *session;
+  const model_fixture *f;
+  const float *reference;
+  size_t size;
+  int failures;
+} pool_runner;
+
+static void *run_on_pool(void *argument) {
+  pool_runner *runner = argument;
+  thaw_tensor tensor;
+  thaw_error error = {0};
+  for (int run = 0; run < CONTENDED_RUNS; run++) {
+    if (thaw_session_input(runner->session, 0, &tensor) != THAW_OK) {
+      runner->failures++;
+      continue;
+    }
+    memcpy(tensor.data, runner->f->input, tensor.size_bytes);
+    if (thaw_session_run(runner->session, NULL, &error) != THAW_OK ||
+        thaw_session_output(runner->session, 0, &tensor) != THAW_OK ||
+        memcmp(tensor.data, runner->reference, runner->size) != 0)
+      runner->failures++;
+  }
+  return NULL;
+}
+
+static void test_a_busy_pool_leaves_a_run_on_its_thread(void **state) {
+  model_fixture *f = *state;
+  const size_t size = output_bytes(f->model);
+  float *reference = one_thread_output(f);
+
+  thaw_pool *pool = create_pool(2);
+  pool_runner runners[2];
+  pthread_t threads[2];
+  for (int t = 0; t < 2; t++) {
+    runners[t] = (pool_runner){
+        .session = create_session_with(f->model, &(thaw_session_options){.pool = pool}),
+        .f = f, .reference = reference, .size = size};
+    assert_int_equal(pthread_create(&threads[t], NULL, run_on_pool, &runners[t]), 0);
+  }
+  for (int t = 0; t < 2; t++) {
+    assert_int_equal(pthread_join(threads[t], NULL), 0);
+    if (runners[t].failures != 0)
+      fail_msg("thread %d: %d of %d runs failed or differed from one thread's", t,
+               runners[t].failures, CONTENDED_RUNS);
+    thaw_session_destroy(runners[t].session);
+  }
+  thaw_pool_destroy(pool);
+  free(reference);
+}
+
 static void test_thread_limits(void **state) {
   model_fixture *f = *state;
   thaw_session *session = NULL;
@@ -812,6 +923,27 @@ static void test_thread_limits(void **state) {
   const thaw_session_options zero = {.threads = 0};
   assert_int_equal(thaw_session_create(f->model, &zero, &session, &error), THAW_OK);
   thaw_session_destroy(session);
+
+  thaw_pool *pool = NULL;
+  assert_int_equal(thaw_pool_create(1, &pool, &error), THAW_STATUS_INVALID_ARGUMENT);
+  assert_null(pool);
+  assert_non_null(strstr(error.message, "1 threads requested, a pool has 2 to 256"));
+  assert_int_equal(thaw_pool_create(257, &pool, &error), THAW_STATUS_INVALID_ARGUMENT);
+  assert_int_equal(thaw_pool_create(2, NULL, &error), THAW_STATUS_INVALID_ARGUMENT);
+  pool = create_pool(3);
+  const thaw_session_options mismatched = {.threads = 2, .pool = pool};
+  session = NULL;
+  assert_int_equal(thaw_session_create(f->model, &mismatched, &session, &error),
+                   THAW_STATUS_INVALID_ARGUMENT);
+  assert_null(session);
+  assert_non_null(strstr(error.message, "2 threads requested on a pool of 3"));
+  /* A session on a pool takes a scratch for each of its threads, as one of its own would. */
+  const thaw_session_options pooled_limit = {.max_bytes = thaw_model_session_bytes(f->model),
+                                             .pool = pool};
+  assert_int_equal(thaw_session_create(f->model, &pooled_limit, &session, &error),
+                   THAW_STATUS_LIMIT);
+  assert_non_null(strstr(error.message, "kernel scratch for each of 3 threads"));
+  thaw_pool_destroy(pool);
 }
 
 /* Data movement and per-channel ops whose split boundaries fall inside the rows they copy:
@@ -1134,6 +1266,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_a_failed_start_leaves_the_session_usable, model_setup,
                                       failed_start_teardown),
       cmocka_unit_test_setup_teardown(test_thread_limits, model_setup, model_teardown),
+      cmocka_unit_test_setup_teardown(test_sessions_share_a_pool, model_setup, model_teardown),
+      cmocka_unit_test_setup_teardown(test_a_busy_pool_leaves_a_run_on_its_thread, model_setup,
+                                      model_teardown),
       cmocka_unit_test(test_copies_split_inside_rows),
       cmocka_unit_test(test_a_deadline_stops_inside_a_node),
       cmocka_unit_test(test_pool_runs_every_task_once),
