@@ -155,6 +155,19 @@ static void fill_inputs(const thaw_model *model, thaw_session *session) {
   }
 }
 
+/* Whether two sessions of `model` hold the same output bytes. */
+static bool same_outputs(const thaw_model *model, thaw_session *a, thaw_session *b) {
+  bool same = true;
+  for (size_t o = 0; o < thaw_model_output_count(model); o++) {
+    thaw_tensor from_a, from_b;
+    thaw_session_output(a, o, &from_a);
+    thaw_session_output(b, o, &from_b);
+    same &= from_a.size_bytes == from_b.size_bytes &&
+            memcmp(from_a.data, from_b.data, from_a.size_bytes) == 0;
+  }
+  return same;
+}
+
 static int fail(const char *what, const thaw_error *error) {
   fprintf(stderr, "thaw_threads: %s: %s\n", what, error->message);
   return 1;
@@ -457,14 +470,7 @@ static int measure_model(const char *path, unsigned long threads, unsigned long 
   /* The workers' share is spread over threads - 1 of them; the busiest thread bounds the run. */
   const double worker_cpu = (process_cpu[1] - caller_cpu[1]) / (double)(threads - 1);
   const double busiest_cpu = caller_cpu[1] > worker_cpu ? caller_cpu[1] : worker_cpu;
-  int identical = 1;
-  for (size_t o = 0; o < thaw_model_output_count(model); o++) {
-    thaw_tensor one, many;
-    thaw_session_output(sessions[0], o, &one);
-    thaw_session_output(sessions[1], o, &many);
-    identical &= one.size_bytes == many.size_bytes &&
-                 memcmp(one.data, many.data, one.size_bytes) == 0;
-  }
+  const bool identical = same_outputs(model, sessions[0], sessions[1]);
 
   double idle_cpu_ms = 0;
   for (int i = 0; i < IDLE_SAMPLES; i++) {
@@ -559,16 +565,9 @@ static int measure_pipeline(char **paths, int count, unsigned long threads, unsi
       rounds[set][r] = now_ms() - start;
     }
   }
-  int identical = 1;
-  for (int m = 0; m < count; m++) {
-    for (size_t o = 0; o < thaw_model_output_count(models[m]); o++) {
-      thaw_tensor own, shared;
-      thaw_session_output(sessions[OWN_THREADS][m], o, &own);
-      thaw_session_output(sessions[SHARED_POOL][m], o, &shared);
-      identical &= own.size_bytes == shared.size_bytes &&
-                   memcmp(own.data, shared.data, own.size_bytes) == 0;
-    }
-  }
+  bool identical = true;
+  for (int m = 0; m < count; m++)
+    identical &= same_outputs(models[m], sessions[OWN_THREADS][m], sessions[SHARED_POOL][m]);
   const double own_ms = median(rounds[OWN_THREADS], runs);
   const double shared_ms = median(rounds[SHARED_POOL], runs);
   printf("{\"pipeline\": [");
