@@ -125,6 +125,19 @@ static void build_variadic_int8_first_operand(builder *b, thaw_convert_options *
   add_output(b, "y");
 }
 
+/* Found by fuzz_onnx_convert: a LayerNormalization whose scale held fewer values than the
+ * normalised dims became a file the runtime then refused. */
+static void build_layer_norm_scale_of_other_shape(builder *b, thaw_convert_options *options) {
+  (void)options;
+  static int64_t dims[1] = {2};
+  static float two_floats[2] = {1.0f, 2.0f};
+  builder_init(b, 17);
+  add_input(b, "x", 2, dims_2x3);
+  add_initializer(b, "s", 1, dims, two_floats, 2);
+  add_node(b, "LayerNormalization", "x", "s", NULL, "y");
+  add_output(b, "y");
+}
+
 static void build_duplicate_initializer(builder *b, thaw_convert_options *options) {
   (void)options;
   binary_frame(b, "MatMul", "w");
@@ -621,6 +634,9 @@ static const hostile_case kCases[] = {
      "graph output \"phantom\" is never produced"},
     {"a variadic Max whose first operand is int8", build_variadic_int8_first_operand,
      THAW_STATUS_UNSUPPORTED, "operand \"a\" is i8; only f32 is supported here"},
+    {"a LayerNormalization scale not shaped like the normalised dims",
+     build_layer_norm_scale_of_other_shape, THAW_STATUS_UNSUPPORTED,
+     "scale \"s\" must have the shape of the input's dims from axis 1"},
     {"two initializers with one name", build_duplicate_initializer, THAW_STATUS_CORRUPT,
      "tensor \"w\" is defined twice"},
     {"a node output reusing the input's name", build_output_redefines_input,

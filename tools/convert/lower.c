@@ -1260,11 +1260,24 @@ static thaw_status lower_layer_norm(lowering *l) {
   cv_attrs attrs = {.layer_norm = {.epsilon = attr_float(l, "epsilon", 1e-5f)}};
   status = normalize_axis(l, attr_int(l, "axis", -1), x->rank, &attrs.layer_norm.axis);
   if (status != THAW_OK) return status;
+  uint32_t count = l->in_count > 2 && l->in[2] != CV_NONE ? 3 : 2;
+  /* The format takes scale and bias shaped exactly like the input's dims from the axis: one
+   * broadcast from fewer dims is refused here, not written into a file that would not open. */
+  const uint32_t axis = attrs.layer_norm.axis, normalized_rank = x->rank - axis;
+  for (uint32_t i = 1; i < count; ++i) {
+    const char *role = i == 1 ? "scale" : "bias";
+    status = require_f32(l, l->in[i], role);
+    if (status != THAW_OK) return status;
+    const cv_value *v = val(l, l->in[i]);
+    if (v->rank != normalized_rank ||
+        memcmp(v->shape, &x->shape[axis], normalized_rank * sizeof(int64_t)) != 0)
+      return refuse(l, "%s \"%s\" must have the shape of the input's dims from axis %" PRIu32
+                       " (a broadcast one is not supported)", role, v->name, axis);
+  }
   int64_t shape[THAW_MAX_RANK];
   memcpy(shape, x->shape, sizeof(shape));
   uint32_t output;
   status = new_output(l, 0, THAW_DTYPE_F32, x->rank, shape, &output);
-  uint32_t count = l->in_count > 2 && l->in[2] != CV_NONE ? 3 : 2;
   return status == THAW_OK ? emit1(l, THAW_OP_LAYER_NORM, &attrs, l->in, count, output) : status;
 }
 
